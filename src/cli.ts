@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/** The command line: one sub-command per job, each a thin shell over a module that does the work. */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig } from './config/load.js';
+import { checkConfig } from './commands/check-config.js';
+import { encodeReportJson, encodeReportText } from './commands/encode.js';
+import { isReplyError } from './errors.js';
+import { smsOptionsFrom } from './sms/options.js';
+import { prepareSms, type SmsOptions } from './sms/prepare.js';
+import { createRefCounter } from './sms/segment.js';
+
+const program = new Command()
+  .name('smtp2sms')
+  .description('SMTP-to-SMS bridge: mail to <phone>@<sms-domain> relayed as SMS over SMPP')
+  .showHelpAfterError();
+
+program
+  .command('check-config')
+  .description('validate a config file and print the effective config (secrets masked); exit 2 when invalid')
+  .requiredOption('-c, --config <file>', 'YAML config file')
+  .action((opts: { config: string }) => {
+    const { output, warnings } = checkConfig(opts.config, process.env);
+    for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+    process.stdout.write(output);
+  });
+
+interface EncodeFlags {
+  config?: string;
+  profile?: SmsOptions['profile'];
+  systemType?: string;
+  concat?: SmsOptions['concatenation'];
+  maxParts?: number;
+  onTooLong?: SmsOptions['onTooLong'];
+  smart?: boolean;
+  translit?: boolean;
+  latin1?: boolean;
+  hex?: boolean;
+  json?: boolean;
+}
+
+program
+  .command('encode')
+  .description('show how a text is sent: encoding, data_coding, replacements, parts and their bytes')
+  .argument('[text...]', 'the text (words are joined by spaces); none or "-" reads standard input')
+  .option('-c, --config <file>', 'take sms.* and smpp.* settings from this config file')
+  .addOption(new Option('--profile <profile>', 'SMSC profile').choices(['generic', 'smsc']))
+  .option('--system-type <type>', 'SMPP system_type (ISO: data_coding 0 carries Latin-1)')
+  .addOption(new Option('--concat <mode>', 'concatenation').choices(['udh8', 'udh16', 'sar', 'payload']))
+  .addOption(new Option('--max-parts <n>', 'most parts allowed').argParser((v) => Number.parseInt(v, 10)))
+  .addOption(new Option('--on-too-long <mode>', 'over max-parts').choices(['reject', 'truncate']))
+  .option('--smart', 'smart encoding on')
+  .option('--no-smart', 'smart encoding off')
+  .option('--translit', 'transliterate Cyrillic when that allows GSM')
+  .option('--latin1', 'allow ISO-8859-1')
+  .option('--hex', 'print each part’s short_message bytes (UDH included)')
+  .option('--json', 'one JSON object: { encoding, data_coding, replacements, parts: [{ units, bytes, hex }] }')
+  .action((words: string[], flags: EncodeFlags) => {
+    const text = words.length === 0 || (words.length === 1 && words[0] === '-') ? readFileSync(0, 'utf8') : words.join(' ');
+    const base = smsOptionsFrom(loadConfig(flags.config, process.env));
+    const opts: SmsOptions = {
+      ...base,
+      profile: flags.profile ?? base.profile,
+      systemType: flags.systemType ?? base.systemType,
+      concatenation: flags.concat ?? base.concatenation,
+      maxParts: flags.maxParts ?? base.maxParts,
+      onTooLong: flags.onTooLong ?? base.onTooLong,
+      smartEncoding: flags.smart ?? base.smartEncoding,
+      transliterate: flags.translit ?? base.transliterate,
+      allowLatin1: flags.latin1 ?? base.allowLatin1,
+    };
+    const sms = prepareSms(text, opts, createRefCounter()());
+    process.stdout.write(flags.json ? `${JSON.stringify(encodeReportJson(sms))}\n` : `${encodeReportText(sms, flags.hex ?? false)}\n`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`smtp2sms: ${e.message}\n`);
+    process.exit(2);
+  }
+  if (isReplyError(e)) {
+    process.stderr.write(`smtp2sms: ${e.message} (${e.enhanced})\n`);
+    process.exit(1);
+  }
+  throw e;
+}

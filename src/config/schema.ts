@@ -1,0 +1,183 @@
+/**
+ * The configuration: every key, its default and what it means, in one place. The README's config reference is
+ * generated from these descriptions (`smtp2sms check-config --reference`).
+ */
+import iconv from 'iconv-lite';
+import { isSupportedCountry } from 'libphonenumber-js/max';
+import { z } from 'zod';
+import { parseSender, SenderError } from '../sms/sender.js';
+
+const port = z.number().int().min(0).max(65535);
+
+/** A sender as parseSender understands it; '' means "not set". */
+const sender = z.string().superRefine((value, ctx) => {
+  if (value === '') return;
+  try {
+    parseSender(value);
+  } catch (e) {
+    if (!(e instanceof SenderError)) throw e;
+    ctx.addIssue({ code: 'custom', message: e.reason });
+  }
+});
+
+const user = z
+  .object({
+    username: z.string().min(1).describe('Login name for SMTP AUTH PLAIN/LOGIN.'),
+    password: z.string().min(1).optional().describe('Plaintext password (check-config warns; prefer password_hash).'),
+    password_hash: z
+      .string()
+      .regex(/^scrypt\$/, 'expected a hash made by `smtp2sms hash-password` (starts with "scrypt$")')
+      .optional()
+      .describe('scrypt hash made by `smtp2sms hash-password`.'),
+    source_addr: sender.optional().describe("This user's sender; overrides smpp.source_addr."),
+    allowed_senders: z
+      .array(sender.refine((v) => v !== '', 'empty sender'))
+      .default([])
+      .describe('Senders this user may ask for with the X-SMS-Sender header.'),
+  })
+  .strict()
+  .refine((u) => (u.password === undefined) !== (u.password_hash === undefined), {
+    message: 'give exactly one of password or password_hash',
+  });
+
+const smtp = z
+  .object({
+    host: z.string().default('127.0.0.1').describe('Address the SMTP listener binds to.'),
+    port: port.default(2525).describe('SMTP (or LMTP) port.'),
+    domains: z
+      .array(z.string().min(1).transform((d) => d.toLowerCase()))
+      .min(1)
+      .default(['sms.localhost'])
+      .describe('Mail domains whose local part is a phone number: mail to <phone>@<domain>. Others are relaying and refused.'),
+    auth: z
+      .object({
+        required: z.boolean().default(false).describe('Refuse mail from clients that did not AUTH (530 5.7.0).'),
+        users: z.array(user).default([]).describe('Accounts for SMTP AUTH.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('SMTP authentication.'),
+    max_message_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(2 * 1024 * 1024)
+      .describe('Largest mail accepted, in bytes (SIZE); larger mail gets 552 5.3.4.'),
+    default_charset: z
+      .string()
+      .default('utf-8')
+      .refine((c) => iconv.encodingExists(c), { message: 'unknown charset' })
+      .describe('Charset of text parts that declare none. Legacy senders often mean koi8-r or windows-1251.'),
+    subject: z
+      .enum(['prepend', 'ignore', 'only'])
+      .default('prepend')
+      .describe('prepend: "subject\\nbody" (subject alone when the body is empty); ignore: body only; only: subject only.'),
+  })
+  .strict()
+  .prefault({});
+
+const smpp = z
+  .object({
+    url: z
+      .string()
+      .regex(/^s?smpp:\/\/[^/\s]+$/, 'expected smpp://host:port or ssmpp://host:port (TLS)')
+      .default('smpp://127.0.0.1:2775')
+      .describe('SMSC address: smpp://host:port, or ssmpp://host:port for TLS.'),
+    system_id: z.string().default('smtp2sms').describe('SMPP login (system_id); SMPP 3.4 allows 15 characters, some SMSCs more.'),
+    password: z.string().default('').describe('SMPP password (SMPP 3.4 allows 8 characters, some SMSCs more). Secret: prefer SMTP2SMS_SMPP_PASSWORD.'),
+    system_type: z
+      .string()
+      .max(12)
+      .default('')
+      .describe('SMPP system_type. SMS Center: "ISO" makes data_coding 0 carry ISO-8859-1 bytes instead of GSM.'),
+    source_addr: sender
+      .default('')
+      .describe('Default sender: up to 11 characters with a letter (TON 5), up to 15 digits (TON 1), 3–8 digits (short code, TON 3). Empty: the SMSC decides.'),
+    source_ton: z.number().int().min(0).max(6).nullable().default(null).describe('Force source_addr_ton (null: from the sender form).'),
+    source_npi: z.number().int().min(0).max(18).nullable().default(null).describe('Force source_addr_npi (null: from the sender form).'),
+    window: z.number().int().min(1).max(1000).default(10).describe('SUBMIT_SM outstanding at once per bind.'),
+    throughput: z.number().min(0).default(0).describe('Most SUBMIT_SM per second over all binds; 0 = no limit.'),
+    registered_delivery: z
+      .number()
+      .int()
+      .min(0)
+      .max(2)
+      .default(1)
+      .describe('Receipts to ask for: 0 none, 1 on final state, 2 on failure only.'),
+    profile: z
+      .enum(['generic', 'smsc'])
+      .default('generic')
+      .describe('generic: SMPP 3.4 data_coding (GSM 0, Latin-1 3, UCS-2 8); smsc: SMS Center, coding*4 (0, 4, 8).'),
+    concatenation: z
+      .enum(['udh8', 'udh16', 'sar', 'payload'])
+      .default('udh8')
+      .describe('Long texts: udh8/udh16 concatenation header, sar TLVs, or payload (one message_payload; the SMSC splits).'),
+    comments: z
+      .enum(['strip', 'smsc'])
+      .default('strip')
+      .describe('Comments (after a "~~~" line): strip never sends them; smsc appends "\\n~~~\\n"+comment for SMS Center\'s history.'),
+  })
+  .strict()
+  .prefault({});
+
+const sms = z
+  .object({
+    default_region: z
+      .string()
+      .length(2)
+      .transform((r) => r.toUpperCase())
+      .refine((r) => isSupportedCountry(r), { message: 'unknown country: expected an ISO 3166 code such as RU or DE' })
+      .default('RU')
+      .describe('Country for numbers written without an international prefix (89991234567).'),
+    max_parts: z.number().int().min(1).max(255).default(6).describe('Most SMS parts one message may become.'),
+    on_too_long: z
+      .enum(['reject', 'truncate'])
+      .default('truncate')
+      .describe('Over max_parts: reject (550 5.3.4) or truncate with a final "…" (an alert cut short beats an alert lost).'),
+    smart_encoding: z.boolean().default(true).describe('Replace typographic quotes, dashes, odd spaces… by GSM look-alikes when that avoids UCS-2.'),
+    transliterate: z.boolean().default(false).describe('Cyrillic → Latin when that lets the text go as GSM.'),
+    allow_latin1: z.boolean().default(false).describe('Send text GSM cannot carry but ISO-8859-1 can as Latin-1 (140 per part) instead of UCS-2 (70).'),
+  })
+  .strict()
+  .prefault({});
+
+const policy = z
+  .object({
+    duplicate_window_s: z.number().min(0).default(60).describe('Refuse an identical SMS (recipient, text, sender) within this many seconds; 0 = off.'),
+    flood_max: z.number().int().min(0).default(50).describe('Messages one subscriber may get in a streak of gaps under flood_gap_s; 0 = off.'),
+    flood_gap_s: z.number().min(0).default(30).describe('A gap this long (seconds) ends a streak.'),
+  })
+  .strict()
+  .prefault({});
+
+const spool = z
+  .object({
+    path: z.string().min(1).default('./var/spool.sqlite').describe('SQLite spool file; its directory is created.'),
+  })
+  .strict()
+  .prefault({});
+
+const metrics = z
+  .object({
+    host: z.string().default('127.0.0.1').describe('Address of the metrics and health endpoint.'),
+    port: port.default(9465).describe('Port of /metrics, /healthz and /readyz; 0 = off.'),
+  })
+  .strict()
+  .prefault({});
+
+const log = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('Log level.'),
+  })
+  .strict()
+  .prefault({});
+
+export const configSchema = z
+  .object({ smtp, smpp, sms, policy, spool, metrics, log })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Keys whose values never appear in output or logs. */
+export const SECRET_KEYS = new Set(['password', 'password_hash']);

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    // Property tests and e2e child processes share 2 cores on CI.
+    pool: 'forks',
+  },
+});
