@@ -23,6 +23,8 @@ export interface PreparedSms extends Omit<EncodedText, 'atoms'> {
 
 /** Shown at the end of a cut text. GSM and Latin-1 have no `…`, and adding one would force UCS-2. */
 const ELLIPSIS = { unicode: '\u2026', plain: '...' };
+/** How far back (characters) a truncation looks for a word break. */
+const WORD_BREAK_SEARCH = 20;
 
 export function describeSms(sms: Pick<PreparedSms, 'coding' | 'smsCount'>): string {
   return `${sms.smsCount} part${sms.smsCount === 1 ? '' : 's'} (${CODING_NAMES[sms.coding]})`;
@@ -43,6 +45,12 @@ function truncateToFit(text: string, opts: SmsOptions): EncodedText {
     const mid = Math.ceil((lo + hi) / 2);
     if (fits(attempt(mid))) lo = mid;
     else hi = mid - 1;
+  }
+  // Cut between words when a break is near: "disk fu..." reads worse than "disk..." and costs the same.
+  if (lo < chars.length && /\S/u.test(chars[lo] as string)) {
+    for (let k = lo; k > 0 && k >= lo - WORD_BREAK_SEARCH; k--) {
+      if (/\s/u.test(chars[k - 1] as string) && chars.slice(0, k).join('').trim() !== '') return attempt(k);
+    }
   }
   return attempt(lo);
 }

@@ -1,0 +1,136 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configReference } from '../../src/config/reference.js';
+import { ConfigError, configWarnings, loadConfig, maskSecrets, parseConfig } from '../../src/config/load.js';
+
+const problems = (input: unknown, env: NodeJS.ProcessEnv = {}): string[] => {
+  try {
+    parseConfig(input, env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+};
+
+/** The keys the foundation issue names, with these meanings. */
+const REQUIRED_KEYS = [
+  'smtp.host', 'smtp.port', 'smtp.domains', 'smtp.auth.required', 'smtp.auth.users', 'smtp.max_message_bytes',
+  'smtp.default_charset', 'smtp.subject', 'smpp.url', 'smpp.system_id', 'smpp.password', 'smpp.system_type',
+  'smpp.source_addr', 'smpp.window', 'smpp.throughput', 'smpp.registered_delivery', 'smpp.profile',
+  'smpp.concatenation', 'smpp.comments', 'sms.default_region', 'sms.max_parts', 'sms.on_too_long',
+  'sms.smart_encoding', 'sms.transliterate', 'policy.duplicate_window_s', 'policy.flood_max', 'policy.flood_gap_s',
+  'spool.path', 'metrics.port',
+];
+
+describe('config defaults', () => {
+  it('an empty file is a complete config with the documented defaults', () => {
+    const c = parseConfig({});
+    expect(c.smtp).toMatchObject({ host: '127.0.0.1', port: 2525, domains: ['sms.localhost'], subject: 'prepend', default_charset: 'utf-8' });
+    expect(c.smtp.auth).toEqual({ required: false, users: [] });
+    expect(c.smpp).toMatchObject({ profile: 'generic', concatenation: 'udh8', comments: 'strip', window: 10, throughput: 0 });
+    expect(c.sms).toMatchObject({ default_region: 'RU', max_parts: 6, on_too_long: 'truncate', smart_encoding: true, transliterate: false });
+    expect(c.policy).toEqual({ duplicate_window_s: 60, flood_max: 50, flood_gap_s: 30 });
+    expect(c.spool.path).toBe('./var/spool.sqlite');
+    expect(c.metrics.port).toBe(9465);
+  });
+
+  it('the example config is valid and equals the defaults it documents', () => {
+    expect(loadConfig('config/smtp2sms.example.yaml', {})).toEqual(parseConfig({}));
+  });
+
+  it('every key has a description (the README reference is built from them)', () => {
+    const keys = configReference();
+    expect(keys.map((k) => k.key)).toEqual(expect.arrayContaining(REQUIRED_KEYS));
+    expect(keys.filter((k) => k.description === '').map((k) => k.key)).toEqual([]);
+    expect(keys.find((k) => k.key === 'smtp.port')?.default).toBe(2525);
+  });
+});
+
+describe('config errors name the key path', () => {
+  it.each([
+    [{ smtp: { port: 'x' } }, 'smtp.port: Invalid input: expected number'],
+    [{ smtp: { port: 70000 } }, 'smtp.port: Too big'],
+    [{ smtp: { bogus: 1 } }, 'smtp.bogus: unknown key'],
+    [{ nonsense: {} }, 'nonsense: unknown key'],
+    [{ smtp: { subject: 'first' } }, 'smtp.subject: Invalid option: expected one of "prepend"|"ignore"|"only"'],
+    [{ smtp: { domains: [] } }, 'smtp.domains: Too small'],
+    [{ smtp: { default_charset: 'klingon' } }, 'smtp.default_charset: unknown charset'],
+    [{ smtp: { auth: { users: [{ username: 'a' }] } } }, 'smtp.auth.users[0]: give exactly one of password or password_hash'],
+    [{ smtp: { auth: { users: [{ username: 'a', password_hash: 'md5:x' }] } } }, 'smtp.auth.users[0].password_hash: expected a hash made by'],
+    [{ smtp: { auth: { users: [{ username: 'a', password: 'p', allowed_senders: ['x'.repeat(12)] }] } } }, 'smtp.auth.users[0].allowed_senders[0]: an alphanumeric sender has at most 11'],
+    [{ smpp: { url: 'http://x' } }, 'smpp.url: expected smpp://host:port or ssmpp://host:port'],
+    [{ smpp: { source_addr: '1234567890123456' } }, 'smpp.source_addr: a numeric sender has at most 15 digits'],
+    [{ smpp: { concatenation: 'udh7' } }, 'smpp.concatenation: Invalid option'],
+    [{ sms: { default_region: 'XX' } }, 'sms.default_region: unknown country'],
+    [{ sms: { max_parts: 0 } }, 'sms.max_parts: Too small'],
+    [[1, 2], '(top level): expected a mapping'],
+  ])('%j → %s', (input, expected) => {
+    expect(problems(input).join('\n')).toContain(expected);
+  });
+
+  it('reports every problem at once', () => {
+    expect(problems({ smtp: { port: 'x', bogus: 1 }, smpp: { source_addr: 'x'.repeat(20) } })).toHaveLength(3);
+  });
+});
+
+describe('environment variables', () => {
+  it('override file values, typed by the schema, nested keys included', () => {
+    const c = parseConfig({ smpp: { password: 'file' } }, {
+      SMTP2SMS_SMPP_PASSWORD: '12345',
+      SMTP2SMS_SMTP_PORT: '2626',
+      SMTP2SMS_SMTP_AUTH_REQUIRED: 'true',
+      SMTP2SMS_SMTP_MAX_MESSAGE_BYTES: '4096',
+      SMTP2SMS_SMTP_DOMAINS: 'a.example, b.example',
+      SMTP2SMS_SMPP_SOURCE_TON: 'null',
+      SMTP2SMS_CONFIG: '/etc/x.yaml',
+      PATH: '/bin',
+    });
+    expect(c.smpp.password).toBe('12345');
+    expect(c.smtp.port).toBe(2626);
+    expect(c.smtp.auth.required).toBe(true);
+    expect(c.smtp.max_message_bytes).toBe(4096);
+    expect(c.smtp.domains).toEqual(['a.example', 'b.example']);
+  });
+
+  it('a bad or unknown variable is named', () => {
+    expect(problems({}, { SMTP2SMS_SMPP_WINDOW: 'lots' })).toEqual([
+      'smpp.window (from SMTP2SMS_SMPP_WINDOW): Invalid input: expected number, received string',
+    ]);
+    expect(problems({}, { SMTP2SMS_SMPP_PASWORD: 'x' })[0]).toMatch(/^SMTP2SMS_SMPP_PASWORD: no such configuration key/);
+  });
+});
+
+describe('files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtp2sms-config-'));
+  it('YAML syntax errors and duplicate keys are reported with the file name', () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'smtp:\n  port: 1\n  port: 2\n');
+    expect(() => loadConfig(file, {})).toThrow(/bad\.yaml[\s\S]*YAML: .*(unique|Map keys)/);
+  });
+
+  it('a missing file is a config error', () => {
+    expect(() => loadConfig(join(dir, 'none.yaml'), {})).toThrow(ConfigError);
+  });
+});
+
+describe('secrets and warnings', () => {
+  it('masks passwords and hashes', () => {
+    const c = parseConfig({
+      smpp: { password: 'secret' },
+      smtp: { auth: { users: [{ username: 'a', password: 'pw' }, { username: 'b', password_hash: 'scrypt$x' }] } },
+    });
+    const masked = maskSecrets(c);
+    expect(masked.smpp.password).toBe('***');
+    expect(masked.smtp.auth.users.map((u) => u.password ?? u.password_hash)).toEqual(['***', '***']);
+    expect(JSON.stringify(masked)).not.toMatch(/secret|"pw"|scrypt/);
+    expect(c.smpp.password).toBe('secret');
+  });
+
+  it('warns about plaintext user passwords', () => {
+    const c = parseConfig({ smtp: { auth: { users: [{ username: 'zabbix', password: 'pw' }] } } });
+    expect(configWarnings(c)).toEqual([expect.stringContaining('smtp.auth.users[0].password: plaintext password for "zabbix"')]);
+  });
+});
