@@ -1,0 +1,213 @@
+/**
+ * Raw RFC 5322 bytes → the parts of a mail an SMS is made of. mailparser does the MIME work; a pre-pass over the
+ * MIME tree (mailsplit, mailparser's own splitter) applies `smtp.default_charset` to text parts that declare no
+ * charset and to raw 8-bit headers, which mailparser would otherwise read as UTF-8 and garble.
+ */
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Joiner, Splitter } from '@zone-eu/mailsplit';
+import { convert } from 'html-to-text';
+import iconv from 'iconv-lite';
+import { simpleParser } from 'mailparser';
+import { ReplyError } from '../errors.js';
+import { cleanBody, composeText, type SubjectMode } from './clean.js';
+
+export interface MailOptions {
+  defaultCharset: string;
+  commentPrefix: string;
+  subject: SubjectMode;
+  /** HTML longer than this is not converted (a hostile 50 MB table would stall the event loop). */
+  maxHtmlLength: number;
+}
+
+export interface AttachmentInfo {
+  filename: string | undefined;
+  contentType: string;
+  size: number;
+}
+
+export interface MailContent {
+  /** The SMS text: subject and cleaned body per the subject mode. */
+  text: string;
+  /** Comment section (never sent to the subscriber). */
+  comment: string;
+  subject: string;
+  messageId: string | undefined;
+  from: string | undefined;
+  /** X-SMS-Sender header: the sender the mail asks for. */
+  requestedSender: string | undefined;
+  attachments: AttachmentInfo[];
+  /** The body came from HTML (no text/plain part). */
+  fromHtml: boolean;
+}
+
+const MAX_PARSE_DEPTH = 50;
+
+function isUtf8(bytes: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An RFC 2047 encoded word for any text: what a correct legacy sender would have written. */
+function encodedWord(text: string): string {
+  return `=?UTF-8?B?${Buffer.from(text, 'utf8').toString('base64')}?=`;
+}
+
+interface PrePassReport {
+  unknownCharsets: Set<string>;
+  depth: number;
+}
+
+/** The mailsplit node type, narrowed to what the pre-pass uses. */
+interface SplitNode {
+  type: 'node';
+  root: boolean;
+  multipart: string | false;
+  contentType: string | false;
+  charset: string | false;
+  disposition: string | false;
+  parentNode: SplitNode | false;
+  headers: {
+    lines: false | Array<{ key: string; line: string }>;
+    getFirst(key: string): string;
+    update(key: string, value: string): void;
+    remove(key: string): void;
+  } | false;
+  setContentType(type: string): void;
+  setCharset(charset: string): void;
+}
+
+function depthOf(node: SplitNode): number {
+  let d = 0;
+  for (let n: SplitNode | false = node; n; n = n.parentNode) d++;
+  return d;
+}
+
+/** Fix charsets in the MIME tree as it streams past; note what cannot be fixed. */
+function charsetPrePass(defaultCharset: string, report: PrePassReport): Transform {
+  const declareDefault = !/^(utf-?8|us-?ascii|ascii)$/i.test(defaultCharset);
+  return new Transform({
+    objectMode: true,
+    transform(chunk: { type: string }, _enc: BufferEncoding, done: TransformCallback) {
+      if (chunk.type === 'node') {
+        const node = chunk as unknown as SplitNode;
+        report.depth = Math.max(report.depth, depthOf(node));
+        const type = node.contentType || (node.root ? 'text/plain' : '');
+        const isText = !node.multipart && /^text\//i.test(type) && node.disposition !== 'attachment';
+        if (isText && !node.charset && declareDefault) {
+          if (!node.contentType) node.setContentType('text/plain');
+          node.setCharset(defaultCharset);
+        }
+        if (isText && node.charset && !iconv.encodingExists(node.charset)) report.unknownCharsets.add(node.charset);
+        if (node.root && node.headers) fixRawHeaders(node, defaultCharset);
+      }
+      done(null, chunk);
+    },
+  });
+}
+
+/** Raw 8-bit Subject/From (no RFC 2047) that is not UTF-8 is in the default charset (KOI8-R senders). */
+function fixRawHeaders(node: SplitNode, defaultCharset: string): void {
+  const headers = node.headers;
+  if (!headers) return;
+  for (const key of ['subject', 'x-sms-sender']) {
+    const value = headers.getFirst(key);
+    if (!value || !/[\x80-\xff]/.test(value)) continue;
+    const bytes = Buffer.from(value, 'binary');
+    if (isUtf8(bytes)) continue;
+    const charset = iconv.encodingExists(defaultCharset) && !/^utf-?8$/i.test(defaultCharset) ? defaultCharset : 'windows-1252';
+    headers.update(key, encodedWord(iconv.decode(bytes, charset)));
+  }
+}
+
+async function normaliseCharsets(raw: Buffer, defaultCharset: string): Promise<{ bytes: Buffer; report: PrePassReport }> {
+  const report: PrePassReport = { unknownCharsets: new Set(), depth: 0 };
+  const chunks: Buffer[] = [];
+  const sink = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  await pipeline(Readable.from([raw]), new Splitter({ maxHeadSize: 1024 * 1024 }), charsetPrePass(defaultCharset, report), new Joiner(), sink);
+  return { bytes: Buffer.concat(chunks), report };
+}
+
+/** HTML → readable SMS text: no tags, CSS or URLs, entities decoded, table cells in reading order. */
+export function htmlToSmsText(html: string): string {
+  return convert(html, {
+    wordwrap: false,
+    selectors: [
+      { selector: 'a', options: { ignoreHref: true } },
+      { selector: 'img', format: 'skip' },
+      { selector: 'table', format: 'block' },
+      { selector: 'tr', format: 'block' },
+      { selector: 'td', format: 'inline' },
+      { selector: 'th', format: 'inline' },
+      { selector: 'h1', options: { uppercase: false } },
+      { selector: 'h2', options: { uppercase: false } },
+      { selector: 'h3', options: { uppercase: false } },
+    ],
+  });
+}
+
+const REPLACEMENT = '\uFFFD';
+
+export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailContent> {
+  let prepared: Awaited<ReturnType<typeof normaliseCharsets>>;
+  try {
+    prepared = await normaliseCharsets(raw, opts.defaultCharset);
+  } catch (e) {
+    throw new ReplyError(550, '5.6.0', `Malformed message: ${(e as Error).message}`);
+  }
+  const { bytes, report } = prepared;
+  if (report.depth > MAX_PARSE_DEPTH) {
+    throw new ReplyError(550, '5.6.0', `Malformed message: MIME parts nested ${report.depth} deep (at most ${MAX_PARSE_DEPTH})`);
+  }
+  if (report.unknownCharsets.size > 0) {
+    throw new ReplyError(550, '5.6.0', `Unknown charset ${[...report.unknownCharsets].map((c) => `"${c}"`).join(', ')}: the text cannot be decoded`);
+  }
+  let parsed: Awaited<ReturnType<typeof simpleParser>>;
+  try {
+    parsed = await simpleParser(bytes, {
+      skipHtmlToText: true,
+      skipTextToHtml: true,
+      skipImageLinks: true,
+      maxHtmlLengthToParse: opts.maxHtmlLength,
+    });
+  } catch (e) {
+    throw new ReplyError(550, '5.6.0', `Malformed message: ${(e as Error).message}`);
+  }
+
+  const plain = typeof parsed.text === 'string' ? parsed.text : '';
+  const html = typeof parsed.html === 'string' ? parsed.html : '';
+  const fromHtml = plain.trim() === '' && html !== '';
+  if (fromHtml && html.length > opts.maxHtmlLength) {
+    throw new ReplyError(550, '5.6.0', `HTML body too large to convert (${html.length} characters); send text/plain`);
+  }
+  const bodyText = fromHtml ? htmlToSmsText(html) : plain;
+  const subject = parsed.subject ?? '';
+  if (bodyText.includes(REPLACEMENT) || subject.includes(REPLACEMENT)) {
+    throw new ReplyError(
+      550,
+      '5.6.0',
+      'The text is not valid in its charset (undecodable bytes): declare the right charset, or set smtp.default_charset for senders that declare none',
+    );
+  }
+  const { text: body, comment } = cleanBody(bodyText, { commentPrefix: opts.commentPrefix });
+  const sender = parsed.headers.get('x-sms-sender');
+  return {
+    text: composeText(subject, body, opts.subject),
+    comment,
+    subject,
+    messageId: parsed.messageId,
+    from: parsed.from?.value[0]?.address,
+    requestedSender: typeof sender === 'string' && sender.trim() !== '' ? sender.trim() : undefined,
+    attachments: parsed.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, size: a.size })),
+    fromHtml,
+  };
+}

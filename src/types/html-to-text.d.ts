@@ -1,0 +1,13 @@
+// html-to-text 10 ships no types; only what src/mail uses.
+declare module 'html-to-text' {
+  interface SelectorDefinition {
+    selector: string;
+    format?: string;
+    options?: Record<string, unknown>;
+  }
+  interface HtmlToTextOptions {
+    wordwrap?: number | false | null;
+    selectors?: SelectorDefinition[];
+  }
+  export function convert(html: string, options?: HtmlToTextOptions): string;
+}
