@@ -2,10 +2,12 @@
  * The configuration: every key, its default and what it means, in one place. The README's config reference is
  * generated from these descriptions (`smtp2sms check-config --reference`).
  */
+import { hostname } from 'node:os';
 import iconv from 'iconv-lite';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { parseSender, SenderError } from '../sms/sender.js';
+import { parseNetworks } from '../smtp/networks.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -49,13 +51,42 @@ const smtp = z
       .min(1)
       .default(['sms.localhost'])
       .describe('Mail domains whose local part is a phone number: mail to <phone>@<domain>. Others are relaying and refused.'),
+    name: z.string().default(hostname()).describe('Server name in the banner and EHLO reply (default: the host name).'),
+    lmtp: z.boolean().default(false).describe('Speak LMTP instead of SMTP (Postfix `lmtp:` transport): one reply per recipient.'),
+    allow_networks: z
+      .array(z.string())
+      .default(['127.0.0.0/8', '::1/128'])
+      .superRefine((list, ctx) => {
+        try {
+          parseNetworks(list);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        }
+      })
+      .describe('Client networks (CIDR, IPv4 and IPv6) allowed to connect; others get 554 5.7.1 at connect.'),
+    tls: z
+      .object({
+        key: z.string().nullable().default(null).describe('PEM private key file; with cert, enables STARTTLS.'),
+        cert: z.string().nullable().default(null).describe('PEM certificate (chain) file.'),
+        implicit_port: port.nullable().default(null).describe('Also listen with implicit TLS (SMTPS) on this port.'),
+      })
+      .strict()
+      .prefault({})
+      .refine((t) => (t.key === null) === (t.cert === null), { message: 'give both key and cert, or neither' })
+      .refine((t) => t.implicit_port === null || t.key !== null, { message: 'implicit_port needs key and cert' })
+      .describe('TLS. Without key and cert, STARTTLS is not offered (no built-in self-signed certificate).'),
     auth: z
       .object({
         required: z.boolean().default(false).describe('Refuse mail from clients that did not AUTH (530 5.7.0).'),
         users: z.array(user).default([]).describe('Accounts for SMTP AUTH.'),
+        allow_cleartext: z
+          .boolean()
+          .default(false)
+          .describe('Allow AUTH without TLS from non-loopback clients (passwords in clear on the wire).'),
       })
       .strict()
       .prefault({})
+      .refine((a) => !a.required || a.users.length > 0, { message: 'required: true needs at least one user in users' })
       .describe('SMTP authentication.'),
     max_message_bytes: z
       .number()
@@ -63,6 +94,11 @@ const smtp = z
       .min(1024)
       .default(2 * 1024 * 1024)
       .describe('Largest mail accepted, in bytes (SIZE); larger mail gets 552 5.3.4.'),
+    max_recipients: z.number().int().min(1).default(50).describe('Recipients per mail; more get 452 4.5.3.'),
+    max_clients: z.number().int().min(1).default(100).describe('Concurrent SMTP connections.'),
+    socket_timeout_s: z.number().min(1).default(60).describe('Idle seconds before a client is disconnected.'),
+    max_html_chars: z.number().int().min(1000).default(2_000_000).describe('HTML-only bodies larger than this are refused (550 5.6.0).'),
+    comment_prefix: z.string().default('').describe('Lines starting with this are comments, like the text after a "~~~" line. Empty: off.'),
     default_charset: z
       .string()
       .default('utf-8')
@@ -153,6 +189,7 @@ const policy = z
 const spool = z
   .object({
     path: z.string().min(1).default('./var/spool.sqlite').describe('SQLite spool file; its directory is created.'),
+    max_queued: z.number().int().min(1).default(100_000).describe('Messages waiting for the SMSC above which new mail gets 452 4.3.1.'),
   })
   .strict()
   .prefault({});

@@ -126,6 +126,19 @@ function candidates(text: string, opts: EncodeOptions): Candidate[] {
   return list;
 }
 
+/** Atoms of `text` in a coding already chosen; undefined when that coding cannot carry the text. */
+export function atomsIn(text: string, coding: Coding, systemType: string | undefined): Atom[] | undefined {
+  const iso = isIsoSystemType(systemType);
+  switch (coding) {
+    case 'gsm7':
+      return fitsDefault(text, iso) ? gsmAtoms(text, iso) : undefined;
+    case 'latin1':
+      return isLatin1Text(text) ? latin1Atoms(text) : undefined;
+    case 'ucs2':
+      return ucs2Atoms(text);
+  }
+}
+
 export function encodeText(input: string, opts: EncodeOptions): EncodedText {
   const text = normaliseText(input);
   const iso = isIsoSystemType(opts.systemType);

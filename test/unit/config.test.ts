@@ -29,7 +29,8 @@ describe('config defaults', () => {
   it('an empty file is a complete config with the documented defaults', () => {
     const c = parseConfig({});
     expect(c.smtp).toMatchObject({ host: '127.0.0.1', port: 2525, domains: ['sms.localhost'], subject: 'prepend', default_charset: 'utf-8' });
-    expect(c.smtp.auth).toEqual({ required: false, users: [] });
+    expect(c.smtp.auth).toEqual({ required: false, users: [], allow_cleartext: false });
+    expect(c.smtp.allow_networks).toEqual(['127.0.0.0/8', '::1/128']);
     expect(c.smpp).toMatchObject({ profile: 'generic', concatenation: 'udh8', comments: 'strip', window: 10, throughput: 0 });
     expect(c.sms).toMatchObject({ default_region: 'RU', max_parts: 6, on_too_long: 'truncate', smart_encoding: true, transliterate: false });
     expect(c.policy).toEqual({ duplicate_window_s: 60, flood_max: 50, flood_gap_s: 30 });
@@ -132,5 +133,16 @@ describe('secrets and warnings', () => {
   it('warns about plaintext user passwords', () => {
     const c = parseConfig({ smtp: { auth: { users: [{ username: 'zabbix', password: 'pw' }] } } });
     expect(configWarnings(c)).toEqual([expect.stringContaining('smtp.auth.users[0].password: plaintext password for "zabbix"')]);
+  });
+});
+
+describe('the example config documents every key', () => {
+  it('names each key of the schema', async () => {
+    const { readFileSync } = await import('node:fs');
+    const yaml = readFileSync('config/smtp2sms.example.yaml', 'utf8');
+    const missing = configReference()
+      .map((k) => k.key)
+      .filter((key) => !new RegExp(`^\\s*#?\\s*${key.split('.').at(-1)}:`, 'm').test(yaml));
+    expect(missing).toEqual([]);
   });
 });

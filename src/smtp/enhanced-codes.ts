@@ -1,0 +1,35 @@
+/**
+ * smtp-server picks the enhanced status code from the basic code alone (every 550 becomes 5.1.1), but a client
+ * needs to tell "no such number" (5.1.1) from "relaying denied" (5.7.1) or "no text" (5.6.0). With this shim a
+ * reply whose text starts with an RFC 3463 code ("5.7.1 Relaying denied") is sent with that code; all other
+ * replies keep the library's mapping. Installed once, at import; smtp-server is pinned to ~3.21 for it.
+ */
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+
+const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3}) /;
+
+type Send = (code: number, data?: unknown, context?: unknown) => void;
+const proto = SMTPConnection.prototype as unknown as { send: Send & { enhancedShim?: true } };
+
+if (!proto.send.enhancedShim) {
+  const original = proto.send;
+  const send: Send & { enhancedShim?: true } = function (this: unknown, code, data, context) {
+    const text = typeof data === 'string' ? data : undefined;
+    const m = text ? ENHANCED.exec(text) : null;
+    // Only when the class matches the reply (a 5.x.x text on a 4xx reply would be a lie): keep the library's.
+    if (m && text && String(code)[0] === m[1]) return original.call(this, code, text, false);
+    return original.call(this, code, data, context);
+  };
+  send.enhancedShim = true;
+  proto.send = send;
+}
+
+/** Reply text with its enhanced code, for errors handed to smtp-server callbacks. */
+export function replyText(enhanced: string, message: string): string {
+  return `${enhanced} ${message}`;
+}
+
+/** An Error smtp-server understands (responseCode) that carries its enhanced code in the text. */
+export function smtpError(responseCode: number, enhanced: string, message: string): Error & { responseCode: number } {
+  return Object.assign(new Error(replyText(enhanced, message)), { responseCode });
+}

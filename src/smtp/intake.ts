@@ -1,0 +1,148 @@
+/**
+ * After DATA: a received mail becomes spooled SMS rows and the reply that says what will be sent. This is the
+ * one function a mail passes through between the listener and the spool; it knows nothing of smtp-server.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { ReplyError } from '../errors.js';
+import { parseMail } from '../mail/parse.js';
+import { withSmscComment } from '../sms/comment.js';
+import { CODING_NAMES } from '../sms/encode.js';
+import { smsOptionsFrom } from '../sms/options.js';
+import type { Phone } from '../sms/phone.js';
+import { prepareSms, type PreparedSms } from '../sms/prepare.js';
+import { parseSender, type Sender } from '../sms/sender.js';
+import type { NewSms, StoredPart } from '../spool/types.js';
+import type { AuthUser } from './auth.js';
+
+export interface Reply {
+  code: number;
+  enhanced: string;
+  text: string;
+}
+
+export interface Submission {
+  raw: Buffer;
+  /** Accepted RCPT TO addresses in order, with the number each one is. */
+  recipients: { address: string; phone: Phone }[];
+  user: AuthUser | undefined;
+  mailFrom: string;
+  clientIp: string;
+}
+
+export interface IntakeResult {
+  /** The SMTP reply. */
+  reply: Reply;
+  /** LMTP: one reply per accepted RCPT, in order. */
+  perRecipient: Reply[];
+  queueId?: string;
+}
+
+export interface IntakeDeps {
+  config: Config;
+  spool: { accept(rows: NewSms[], now: number): void };
+  now: () => number;
+  nextRef: () => number;
+  log: Logger;
+}
+
+export function newQueueId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+export function fingerprint(recipient: string, sender: string, text: string): string {
+  return createHash('sha256').update(`${recipient}\0${sender}\0${text}`).digest('hex');
+}
+
+function senderFor(requested: string | undefined, user: AuthUser | undefined, config: Config): Sender | undefined {
+  const force = { ton: config.smpp.source_ton, npi: config.smpp.source_npi };
+  if (requested !== undefined) {
+    if (!user) throw new ReplyError(550, '5.7.1', `Sender "${requested}" (X-SMS-Sender) needs an authenticated user allowed to use it`);
+    if (!user.allowed_senders.includes(requested)) {
+      throw new ReplyError(550, '5.7.1', `Sender "${requested}" (X-SMS-Sender) is not allowed for user "${user.username}"`);
+    }
+    return parseSender(requested, force);
+  }
+  const addr = user?.source_addr || config.smpp.source_addr;
+  return addr ? parseSender(addr, force) : undefined;
+}
+
+function storedParts(sms: PreparedSms): StoredPart[] {
+  return sms.parts.map((p) => ({
+    udh: p.udh.toString('hex'),
+    body: p.body.toString('hex'),
+    units: p.units,
+    ...(p.sar ? { sar: p.sar } : {}),
+    payload: p.payload,
+  }));
+}
+
+function acceptedText(queueId: string, recipients: number, sms: PreparedSms): string {
+  const parts = `${sms.smsCount} part${sms.smsCount === 1 ? '' : 's'} (${CODING_NAMES[sms.coding]})`;
+  const cut = sms.truncated ? '; text cut to fit sms.max_parts' : '';
+  return `Queued as ${queueId}: ${recipients} recipient${recipients === 1 ? '' : 's'} × ${parts}${cut}`;
+}
+
+const uniform = (reply: Reply, n: number): IntakeResult => ({ reply, perRecipient: Array.from({ length: n }, () => reply) });
+
+export async function acceptMail(sub: Submission, deps: IntakeDeps): Promise<IntakeResult> {
+  const { config, log } = deps;
+  const n = sub.recipients.length;
+  try {
+    const mail = await parseMail(sub.raw, {
+      defaultCharset: config.smtp.default_charset,
+      commentPrefix: config.smtp.comment_prefix,
+      subject: config.smtp.subject,
+      maxHtmlLength: config.smtp.max_html_chars,
+    });
+    if (mail.attachments.length > 0) {
+      log.info({ attachments: mail.attachments }, 'attachments ignored: only text becomes SMS');
+    }
+    const sender = senderFor(mail.requestedSender, sub.user, config);
+    const smsOpts = smsOptionsFrom(config);
+    let sms = prepareSms(mail.text, smsOpts, deps.nextRef());
+    if (config.smpp.comments === 'smsc') sms = withSmscComment(sms, mail.comment, smsOpts);
+
+    const queueId = newQueueId();
+    const distinct = [...new Map(sub.recipients.map((r) => [r.phone.digits, r.phone])).values()];
+    const parts = storedParts(sms);
+    const rows: NewSms[] = distinct.map((phone) => ({
+      queueId,
+      recipient: phone.digits,
+      sourceAddr: sender?.addr ?? '',
+      sourceTon: sender?.ton ?? 0,
+      sourceNpi: sender?.npi ?? 0,
+      text: sms.text,
+      comment: mail.comment,
+      coding: sms.coding,
+      dataCoding: sms.dataCoding,
+      smsCount: sms.smsCount,
+      truncated: sms.truncated,
+      parts,
+      messageId: mail.messageId ?? null,
+      smtpUser: sub.user?.username ?? null,
+      mailFrom: sub.mailFrom || null,
+      clientIp: sub.clientIp,
+      fingerprint: fingerprint(phone.digits, sender?.addr ?? '', sms.text),
+      state: 'queued',
+      reason: null,
+    }));
+    deps.spool.accept(rows, deps.now());
+    log.info(
+      { queueId, recipients: rows.map((r) => r.recipient), parts: sms.smsCount, coding: sms.coding, truncated: sms.truncated, messageId: mail.messageId },
+      'mail accepted',
+    );
+    return { ...uniform({ code: 250, enhanced: '2.0.0', text: acceptedText(queueId, rows.length, sms) }, n), queueId };
+  } catch (e) {
+    const err = e as { responseCode?: number; enhanced?: string; message?: string };
+    if (typeof err.responseCode === 'number' && typeof err.enhanced === 'string') {
+      const level = err.responseCode >= 500 ? 'info' : 'error';
+      log[level]({ code: err.responseCode, enhanced: err.enhanced, reason: err.message }, 'mail refused');
+      const text = err.responseCode === 451 ? 'Temporary local problem storing the message; try again later' : (err.message as string);
+      return uniform({ code: err.responseCode, enhanced: err.enhanced, text }, n);
+    }
+    log.error({ err: e }, 'mail failed with an unexpected error');
+    return uniform({ code: 451, enhanced: '4.3.0', text: 'Temporary local error; try again later' }, n);
+  }
+}

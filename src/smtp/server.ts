@@ -1,0 +1,207 @@
+/**
+ * The SMTP (or LMTP) listener: who may connect, who may AUTH, which recipients are ours, and handing DATA to the
+ * intake. Every refusal is an explicit code, enhanced code and reason.
+ */
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { Config } from '../config/schema.js';
+import { isReplyError } from '../errors.js';
+import type { Logger } from '../ops/log.js';
+import type { Phone } from '../sms/phone.js';
+import { authenticate, AuthThrottle, cleartextAuthAllowed, type AuthUser } from './auth.js';
+import { smtpError } from './enhanced-codes.js';
+import type { IntakeResult, Reply, Submission } from './intake.js';
+import { isLoopback, parseNetworks } from './networks.js';
+import { parseRecipient } from './recipient.js';
+
+export interface SmtpDeps {
+  config: Config;
+  log: Logger;
+  /** Handles a complete mail (the intake); must never throw. */
+  accept(sub: Submission, log: Logger): Promise<IntakeResult>;
+  /** Checked at MAIL FROM: a reply refusing new mail (queue full), or undefined. */
+  admission?(): Reply | undefined;
+  /** Checked at RCPT TO after the address is valid: a reply refusing this recipient (flood), or undefined. */
+  checkRecipient?(phone: Phone): Reply | undefined;
+  throttle?: AuthThrottle;
+}
+
+export interface SmtpListener {
+  servers: SMTPServer[];
+  ports(): number[];
+  close(): Promise<void>;
+}
+
+const errorOf = (r: Reply) => smtpError(r.code, r.enhanced, r.text);
+
+function readStream(stream: SMTPServerDataStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => {
+      if (!stream.sizeExceeded) chunks.push(c);
+    });
+    stream.once('end', () => resolve(Buffer.concat(chunks)));
+    stream.once('error', reject);
+  });
+}
+
+export function createSmtpServers(deps: SmtpDeps): SMTPServer[] {
+  const { config, log } = deps;
+  const smtp = config.smtp;
+  const networks = parseNetworks(smtp.allow_networks);
+  const throttle = deps.throttle ?? new AuthThrottle();
+  const tls = smtp.tls.key && smtp.tls.cert ? { key: readFileSync(smtp.tls.key), cert: readFileSync(smtp.tls.cert) } : undefined;
+  const sessions = new Map<string, Logger>();
+  const sessionLog = (s: SMTPServerSession) => sessions.get(s.id) ?? log.child({ session: s.id, ip: s.remoteAddress });
+  const users = smtp.auth.users as AuthUser[];
+
+  const disabled = [...(users.length === 0 ? ['AUTH'] : []), ...(tls ? [] : ['STARTTLS'])];
+
+  const options = (secure: boolean): SMTPServerOptions => ({
+    secure,
+    ...(tls ?? {}),
+    name: smtp.name,
+    banner: 'smtp2sms: mail to <phone>@<domain> becomes SMS',
+    lmtp: smtp.lmtp,
+    size: smtp.max_message_bytes,
+    rejectOversized: true,
+    hideENHANCEDSTATUSCODES: false,
+    authMethods: ['PLAIN', 'LOGIN'],
+    authOptional: !smtp.auth.required,
+    // Cleartext AUTH is decided per client in onAuth (loopback may, others need TLS or allow_cleartext).
+    allowInsecureAuth: true,
+    disabledCommands: disabled,
+    maxClients: smtp.max_clients,
+    maxRecipients: smtp.max_recipients,
+    socketTimeout: smtp.socket_timeout_s * 1000,
+    closeTimeout: 5000,
+    disableReverseLookup: true,
+    logger: false,
+
+    onConnect(session, callback) {
+      const slog = log.child({ session: session.id, ip: session.remoteAddress });
+      if (!networks.allows(session.remoteAddress)) {
+        slog.warn('connection refused: client not in smtp.allow_networks');
+        return callback(smtpError(554, '5.7.1', `Access denied for ${session.remoteAddress}`));
+      }
+      sessions.set(session.id, slog);
+      slog.debug('connected');
+      callback();
+    },
+
+    onClose(session) {
+      sessions.delete(session.id);
+    },
+
+    onAuth(auth, session, callback) {
+      const slog = sessionLog(session);
+      const ip = session.remoteAddress;
+      if (!cleartextAuthAllowed(session.secure, isLoopback(ip), smtp.auth.allow_cleartext)) {
+        slog.warn({ username: auth.username }, 'AUTH refused: cleartext from a non-loopback client');
+        return callback(smtpError(538, '5.7.11', 'Encryption required: use STARTTLS before AUTH'));
+      }
+      authenticate(users, auth.username ?? '', auth.password ?? '').then(
+        (user) => {
+          if (user) {
+            throttle.succeed(ip);
+            const child = slog.child({ user: user.username });
+            sessions.set(session.id, child);
+            child.info('authenticated');
+            return callback(null, { user });
+          }
+          const delay = throttle.fail(ip);
+          slog.warn({ username: auth.username, delayMs: delay }, 'AUTH failed');
+          setTimeout(() => callback(smtpError(535, '5.7.8', 'Authentication failed')), delay);
+        },
+        (err: unknown) => {
+          slog.error({ err }, 'AUTH check failed');
+          callback(smtpError(454, '4.7.0', 'Temporary authentication failure'));
+        },
+      );
+    },
+
+    onMailFrom(_address, session, callback) {
+      const refusal = deps.admission?.();
+      if (refusal) {
+        sessionLog(session).warn({ code: refusal.code, reason: refusal.text }, 'mail refused at MAIL FROM');
+        return callback(errorOf(refusal));
+      }
+      callback();
+    },
+
+    onRcptTo(address, session, callback) {
+      const slog = sessionLog(session);
+      try {
+        const phone = parseRecipient(address.address, smtp.domains, config.sms.default_region);
+        const refusal = deps.checkRecipient?.(phone);
+        if (refusal) {
+          slog.info({ rcpt: address.address, code: refusal.code, reason: refusal.text }, 'recipient refused');
+          return callback(errorOf(refusal));
+        }
+        callback();
+      } catch (e) {
+        if (!isReplyError(e)) {
+          slog.error({ err: e, rcpt: address.address }, 'recipient check failed');
+          return callback(smtpError(451, '4.3.0', 'Temporary local error; try again later'));
+        }
+        slog.info({ rcpt: address.address, code: e.responseCode, reason: e.message }, 'recipient refused');
+        callback(smtpError(e.responseCode, e.enhanced, e.message));
+      }
+    },
+
+    onData(stream, session, callback) {
+      const slog = sessionLog(session);
+      readStream(stream)
+        .then(async (raw) => {
+          // rejectOversized answers 552 5.3.4 itself; the stream still had to be read to the end.
+          if (stream.sizeExceeded) return callback(null);
+          const recipients = session.envelope.rcptTo.map((r) => ({
+            address: r.address,
+            phone: parseRecipient(r.address, smtp.domains, config.sms.default_region),
+          }));
+          const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+          const result = await deps.accept(
+            { raw, recipients, user: session.user as AuthUser | undefined, mailFrom, clientIp: session.remoteAddress },
+            slog,
+          );
+          const toSmtp = (r: Reply): string | Error => (r.code < 400 ? `${r.enhanced} ${r.text}` : errorOf(r));
+          if (smtp.lmtp) return callback(null, result.perRecipient.map(toSmtp));
+          const reply = toSmtp(result.reply);
+          return typeof reply === 'string' ? callback(null, reply) : callback(reply);
+        })
+        .catch((err: unknown) => {
+          slog.error({ err }, 'DATA handling failed');
+          callback(smtpError(451, '4.3.0', 'Temporary local error; try again later'));
+        });
+    },
+  });
+
+  const servers = [new SMTPServer(options(false))];
+  if (tls && smtp.tls.implicit_port !== null) servers.push(new SMTPServer(options(true)));
+  for (const s of servers) s.on('error', (err) => log.error({ err }, 'SMTP server error'));
+  return servers;
+}
+
+function listenOne(server: SMTPServer, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+export async function startSmtp(deps: SmtpDeps): Promise<SmtpListener> {
+  const servers = createSmtpServers(deps);
+  const { smtp } = deps.config;
+  const ports = [smtp.port, smtp.tls.implicit_port ?? 0];
+  await Promise.all(servers.map((s, i) => listenOne(s, ports[i] as number, smtp.host)));
+  return {
+    servers,
+    ports: () => servers.map((s) => (s.server.address() as AddressInfo).port),
+    close: () => Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined),
+  };
+}
