@@ -2,7 +2,10 @@
 /** The command line: one sub-command per job, each a thin shell over a module that does the work. */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfig } from './config/load.js';
+import { ConfigError, configWarnings, loadConfig } from './config/load.js';
+import { serve } from './commands/serve.js';
+import { createLogger } from './ops/log.js';
+import { hashPassword } from './smtp/auth.js';
 import { checkConfig } from './commands/check-config.js';
 import { encodeReportJson, encodeReportText } from './commands/encode.js';
 import { isReplyError } from './errors.js';
@@ -14,6 +17,27 @@ const program = new Command()
   .name('smtp2sms')
   .description('SMTP-to-SMS bridge: mail to <phone>@<sms-domain> relayed as SMS over SMPP')
   .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the daemon: SMTP in, SMS out')
+  .option('-c, --config <file>', 'YAML config file (default: built-in defaults)')
+  .option('--log-pretty', 'human-readable logs for a terminal')
+  .action(async (opts: { config?: string; logPretty?: boolean }) => {
+    const config = loadConfig(opts.config, process.env);
+    const log = createLogger(config.log.level, { pretty: opts.logPretty ?? false });
+    for (const w of configWarnings(config)) log.warn(w);
+    await serve(config, log);
+  });
+
+program
+  .command('hash-password')
+  .description('read a password from standard input, print its scrypt hash for smtp.auth.users[].password_hash')
+  .action(async () => {
+    const input = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+    if (input === '') throw new Error('no password on standard input');
+    process.stdout.write(`${await hashPassword(input)}\n`);
+  });
 
 program
   .command('check-config')
@@ -84,5 +108,7 @@ try {
     process.stderr.write(`smtp2sms: ${e.message} (${e.enhanced})\n`);
     process.exit(1);
   }
-  throw e;
+  // Start-up failures an operator must act on (port in use, spool unreadable): the message, not a stack.
+  process.stderr.write(`smtp2sms: ${(e as Error).message ?? String(e)}\n`);
+  process.exit(1);
 }

@@ -19,7 +19,7 @@ export interface Daemon {
 const DEPTH_CACHE_MS = 1000;
 
 export async function startDaemon(config: Config, log: Logger, now: () => number = Date.now): Promise<Daemon> {
-  const spool = new SqliteSpool(config.spool.path);
+  const spool = new SqliteSpool(config.spool.path, config.spool.busy_timeout_ms);
   const nextRef = createRefCounter();
   let depth = { value: spool.pendingCount(), at: now() };
   const queueDepth = () => {

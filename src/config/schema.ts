@@ -189,6 +189,7 @@ const policy = z
 const spool = z
   .object({
     path: z.string().min(1).default('./var/spool.sqlite').describe('SQLite spool file; its directory is created.'),
+    busy_timeout_ms: z.number().int().min(0).default(5000).describe('How long a write waits for a locked spool before the mail gets 451 4.3.0.'),
     max_queued: z.number().int().min(1).default(100_000).describe('Messages waiting for the SMSC above which new mail gets 452 4.3.1.'),
   })
   .strict()

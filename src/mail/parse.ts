@@ -141,6 +141,8 @@ async function normaliseCharsets(raw: Buffer, defaultCharset: string): Promise<{
 export function htmlToSmsText(html: string): string {
   return convert(html, {
     wordwrap: false,
+    // Deeper nesting is cut (its text dropped) instead of recursing until the stack overflows.
+    limits: { maxDepth: HTML_MAX_DEPTH },
     selectors: [
       { selector: 'a', options: { ignoreHref: true } },
       { selector: 'img', format: 'skip' },
@@ -156,13 +158,20 @@ export function htmlToSmsText(html: string): string {
 }
 
 const REPLACEMENT = '\uFFFD';
+const HTML_MAX_DEPTH = 100;
+
+function malformed(e: unknown): ReplyError {
+  const msg = (e as Error).message ?? String(e);
+  const why = /child nodes/i.test(msg) ? 'too many MIME parts' : msg;
+  return new ReplyError(550, '5.6.0', `Malformed message: ${why}`);
+}
 
 export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailContent> {
   let prepared: Awaited<ReturnType<typeof normaliseCharsets>>;
   try {
     prepared = await normaliseCharsets(raw, opts.defaultCharset);
   } catch (e) {
-    throw new ReplyError(550, '5.6.0', `Malformed message: ${(e as Error).message}`);
+    throw malformed(e);
   }
   const { bytes, report } = prepared;
   if (report.depth > MAX_PARSE_DEPTH) {
@@ -180,7 +189,7 @@ export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailCon
       maxHtmlLengthToParse: opts.maxHtmlLength,
     });
   } catch (e) {
-    throw new ReplyError(550, '5.6.0', `Malformed message: ${(e as Error).message}`);
+    throw malformed(e);
   }
 
   const plain = typeof parsed.text === 'string' ? parsed.text : '';
@@ -189,7 +198,14 @@ export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailCon
   if (fromHtml && html.length > opts.maxHtmlLength) {
     throw new ReplyError(550, '5.6.0', `HTML body too large to convert (${html.length} characters); send text/plain`);
   }
-  const bodyText = fromHtml ? htmlToSmsText(html) : plain;
+  let bodyText = plain;
+  if (fromHtml) {
+    try {
+      bodyText = htmlToSmsText(html);
+    } catch (e) {
+      throw new ReplyError(550, '5.6.0', `HTML body could not be converted to text (${(e as Error).message}); send text/plain`);
+    }
+  }
   const subject = parsed.subject ?? '';
   if (bodyText.includes(REPLACEMENT) || subject.includes(REPLACEMENT)) {
     throw new ReplyError(

@@ -128,9 +128,12 @@ export class SqliteSpool {
   private readonly insertStmt: Database.Statement;
   private readonly acceptTx: (rows: NewSms[], now: number) => void;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    busyTimeoutMs = 5000,
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path, { timeout: 5000 });
+    this.db = new Database(path, { timeout: busyTimeoutMs });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');

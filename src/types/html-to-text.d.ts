@@ -7,6 +7,7 @@ declare module 'html-to-text' {
   }
   interface HtmlToTextOptions {
     wordwrap?: number | false | null;
+    limits?: { maxDepth?: number; maxChildNodes?: number; ellipsis?: string };
     selectors?: SelectorDefinition[];
   }
   export function convert(html: string, options?: HtmlToTextOptions): string;

@@ -105,3 +105,20 @@ describe('smtp2sms check-config', () => {
     expect(runCli(['check-config', '-c', 'config/smtp2sms.example.yaml']).status).toBe(0);
   });
 });
+
+describe('smtp2sms hash-password', () => {
+  it('prints a scrypt hash that the config accepts and AUTH verifies', async () => {
+    const r = runCli(['hash-password'], { input: 'correct horse\n' });
+    expect(r.status).toBe(0);
+    const hash = r.stdout.trim();
+    expect(hash).toMatch(/^scrypt\$/);
+    const { verifyHash } = await import('../../src/smtp/auth.js');
+    expect(await verifyHash('correct horse', hash)).toBe(true);
+  });
+
+  it('refuses an empty password', () => {
+    const r = runCli(['hash-password'], { input: '' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('no password');
+  });
+});

@@ -179,6 +179,23 @@ describe('AUTH', () => {
     client.close();
   });
 
+  it('implicit TLS port serves the same', async () => {
+    const tlsHarness = await startHarness({
+      smtp: {
+        auth: { users: [{ username: 'u', password: 'p' }] },
+        tls: { key: 'test/fixtures/tls/key.pem', cert: 'test/fixtures/tls/cert.pem', implicit_port: 0 },
+      },
+    });
+    const [, implicitPort] = tlsHarness.daemon.smtp.ports();
+    const { client, greeting } = await RawSmtp.connectTls(implicitPort!);
+    expect(greeting.code).toBe(220);
+    const ehlo = await client.cmd('EHLO x');
+    expect(ehlo.lines.some((l) => l.includes('AUTH PLAIN LOGIN'))).toBe(true);
+    expect((await client.cmd(`AUTH PLAIN ${authPlain('u', 'p')}`)).code).toBe(235);
+    client.close();
+    await tlsHarness.stop();
+  });
+
   it('STARTTLS with the configured certificate, then AUTH', async () => {
     const { client } = await RawSmtp.connect(h.port);
     const ehlo = await client.cmd('EHLO x');

@@ -50,6 +50,13 @@ export class RawSmtp {
     return { client, greeting };
   }
 
+  static async connectTls(port: number, host = '127.0.0.1'): Promise<{ client: RawSmtp; greeting: SmtpReply }> {
+    const socket = tls.connect({ port, host, rejectUnauthorized: false });
+    const client = new RawSmtp(socket);
+    const greeting = await client.read();
+    return { client, greeting };
+  }
+
   /** Read one complete (possibly multi-line) reply. */
   async read(timeoutMs = 20_000): Promise<SmtpReply> {
     const deadline = Date.now() + timeoutMs;

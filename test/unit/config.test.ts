@@ -79,7 +79,7 @@ describe('config errors name the key path', () => {
 
 describe('environment variables', () => {
   it('override file values, typed by the schema, nested keys included', () => {
-    const c = parseConfig({ smpp: { password: 'file' } }, {
+    const c = parseConfig({ smpp: { password: 'file' }, smtp: { auth: { users: [{ username: 'u', password: 'p' }] } } }, {
       SMTP2SMS_SMPP_PASSWORD: '12345',
       SMTP2SMS_SMTP_PORT: '2626',
       SMTP2SMS_SMTP_AUTH_REQUIRED: 'true',
