@@ -1,0 +1,25 @@
+/**
+ * node-smpp, configured to carry bytes. Its `message` filter guesses an encoding for short_message and
+ * message_payload: it labels GSM as IA5 and writes '@' for what it cannot encode, and on receipt decodes to a
+ * lossy string. smtp2sms encodes and decodes text itself, so the filter is removed once, here, and every
+ * short_message/message_payload is a Buffer both ways. Import smpp through this module only.
+ */
+import smpp from 'smpp';
+
+for (const command of Object.values(smpp.commands)) {
+  const param = command.params?.short_message;
+  if (param) delete param.filter;
+}
+const payload = smpp.tlvs.message_payload;
+if (payload) delete payload.filter;
+
+export { smpp };
+export type { PDU, Session, PduFields } from 'smpp';
+
+/** The bytes of short_message, or of message_payload when short_message is empty. */
+export function messageBytes(pdu: { short_message?: unknown; message_payload?: unknown }): Buffer {
+  const sm = pdu.short_message;
+  if (Buffer.isBuffer(sm) && sm.length > 0) return sm;
+  const mp = pdu.message_payload;
+  return Buffer.isBuffer(mp) ? mp : Buffer.alloc(0);
+}
