@@ -148,6 +148,33 @@ const smpp = z
       .enum(['udh8', 'udh16', 'sar', 'payload'])
       .default('udh8')
       .describe('Long texts: udh8/udh16 concatenation header, sar TLVs, or payload (one message_payload; the SMSC splits).'),
+    binds: z.number().int().min(1).max(16).default(1).describe('Parallel SMPP sessions (each a bind_transceiver, or a transmitter and a receiver).'),
+    bind_mode: z
+      .enum(['transceiver', 'transmitter_receiver'])
+      .default('transceiver')
+      .describe('transceiver: one session sends and receives receipts; transmitter_receiver: a bind of each.'),
+    tls: z
+      .object({
+        ca: z.string().nullable().default(null).describe('PEM CA file to verify the SMSC certificate (ssmpp://); null: system CAs.'),
+        reject_unauthorized: z.boolean().default(true).describe('Refuse an SMSC certificate that does not verify.'),
+        servername: z.string().nullable().default(null).describe('TLS server name (SNI and verification) when it differs from the URL host.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('TLS for ssmpp:// URLs.'),
+    enquire_link_s: z.number().min(1).default(30).describe('ENQUIRE_LINK interval (SMS Center drops a link idle for 2 minutes: keep ≤ 60).'),
+    response_timeout_s: z.number().min(0.1).default(10).describe('Wait for a *_resp (and for connect) before the request counts as lost.'),
+    reconnect_min_s: z.number().min(0.01).default(1).describe('First reconnect delay; doubles per failure (with jitter).'),
+    reconnect_max_s: z.number().min(0.01).default(60).describe('Longest reconnect delay.'),
+    bind_refused_retry_s: z.number().min(0.01).default(60).describe('Wait after the SMSC refused the bind (bad credentials) before trying again.'),
+    max_attempts: z.number().int().min(1).default(10).describe('SUBMIT attempts per message before it is expired.'),
+    retry_base_s: z.number().min(0.01).default(5).describe('First retry delay of a message; doubles per attempt.'),
+    retry_max_s: z.number().min(0.01).default(300).describe('Longest retry delay of a message.'),
+    status_overrides: z
+      .record(z.string().regex(/^(0x[0-9a-fA-F]+|\d+)$/, 'expected a command_status such as 0x45 or 69'), z.enum(['throttle', 'retry', 'fail']))
+      .default({})
+      .describe('command_status → throttle | retry | fail, overriding the built-in table (e.g. { "0x45": retry }).'),
+    shutdown_timeout_s: z.number().min(0).default(10).describe('On SIGTERM: how long to wait for SUBMIT_SMs in flight before unbinding.'),
     comments: z
       .enum(['strip', 'smsc'])
       .default('strip')
@@ -190,6 +217,8 @@ const spool = z
   .object({
     path: z.string().min(1).default('./var/spool.sqlite').describe('SQLite spool file; its directory is created.'),
     busy_timeout_ms: z.number().int().min(0).default(5000).describe('How long a write waits for a locked spool before the mail gets 451 4.3.0.'),
+    keep_days: z.number().min(0).default(30).describe('Final rows (delivered, failed, …) are deleted after this many days; 0 = keep.'),
+    max_age_s: z.number().min(1).default(86_400).describe('A message not submitted within this many seconds of acceptance is expired.'),
     max_queued: z.number().int().min(1).default(100_000).describe('Messages waiting for the SMSC above which new mail gets 452 4.3.1.'),
   })
   .strict()
@@ -203,6 +232,15 @@ const metrics = z
   .strict()
   .prefault({});
 
+const simulator = z
+  .object({
+    enabled: z.boolean().default(false).describe('Run the embedded SMSC simulator (demo mode): it prints every SMS it receives.'),
+    host: z.string().default('127.0.0.1').describe('Simulator listen address.'),
+    port: port.default(2775).describe('Simulator port; point smpp.url at it.'),
+  })
+  .strict()
+  .prefault({});
+
 const log = z
   .object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('Log level.'),
@@ -211,7 +249,7 @@ const log = z
   .prefault({});
 
 export const configSchema = z
-  .object({ smtp, smpp, sms, policy, spool, metrics, log })
+  .object({ smtp, smpp, sms, policy, spool, metrics, simulator, log })
   .strict();
 
 export type Config = z.output<typeof configSchema>;

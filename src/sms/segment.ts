@@ -127,3 +127,13 @@ export function createRefCounter(start = Math.floor(Math.random() * 0x10000)): (
     return ref;
   };
 }
+
+/** The same parts under another concatenation reference (a composite sent again whole must not reuse it). */
+export function rereference(parts: readonly SmsPart[], ref: number): SmsPart[] {
+  return parts.map((p) => {
+    const udh = Buffer.from(p.udh);
+    if (udh.length === 6 && udh[1] === 0x00) udh[3] = ref & 0xff;
+    if (udh.length === 7 && udh[1] === 0x08) udh.writeUInt16BE(ref & 0xffff, 3);
+    return { ...p, udh, ...(p.sar ? { sar: { ...p.sar, ref: ref & 0xffff } } : {}) };
+  });
+}

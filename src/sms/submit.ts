@@ -4,7 +4,7 @@
  * IA5 and turn unencodable characters into '@'.
  */
 import type { Phone } from './phone.js';
-import type { PreparedSms } from './prepare.js';
+import type { SmsPart } from './segment.js';
 import type { Sender } from './sender.js';
 
 export const ESM_CLASS_UDHI = 0x40;
@@ -26,12 +26,17 @@ export interface SubmitFields {
   message_payload?: Buffer;
 }
 
-export function submitFields(sms: PreparedSms, to: Phone, from: Sender | undefined, registeredDelivery: number): SubmitFields[] {
+export function submitFields(
+  sms: { parts: readonly SmsPart[]; dataCoding: number },
+  to: Pick<Phone, 'digits' | 'ton' | 'npi'>,
+  from: Pick<Sender, 'addr' | 'ton' | 'npi'> | undefined,
+  registeredDelivery: number,
+): SubmitFields[] {
   return sms.parts.map((part) => ({
     // An empty source_addr with TON/NPI 0 lets the SMSC use the account's default sender.
     source_addr_ton: from?.ton ?? 0,
     source_addr_npi: from?.npi ?? 0,
-    source_addr: from?.addr ?? '',
+    source_addr: from?.addr || '',
     dest_addr_ton: to.ton,
     dest_addr_npi: to.npi,
     destination_addr: to.digits,

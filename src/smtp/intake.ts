@@ -13,7 +13,8 @@ import { smsOptionsFrom } from '../sms/options.js';
 import type { Phone } from '../sms/phone.js';
 import { prepareSms, type PreparedSms } from '../sms/prepare.js';
 import { parseSender, type Sender } from '../sms/sender.js';
-import type { NewSms, StoredPart } from '../spool/types.js';
+import { toStored } from '../smpp/parts.js';
+import type { NewSms } from '../spool/types.js';
 import type { AuthUser } from './auth.js';
 
 export interface Reply {
@@ -68,16 +69,6 @@ function senderFor(requested: string | undefined, user: AuthUser | undefined, co
   return addr ? parseSender(addr, force) : undefined;
 }
 
-function storedParts(sms: PreparedSms): StoredPart[] {
-  return sms.parts.map((p) => ({
-    udh: p.udh.toString('hex'),
-    body: p.body.toString('hex'),
-    units: p.units,
-    ...(p.sar ? { sar: p.sar } : {}),
-    payload: p.payload,
-  }));
-}
-
 function acceptedText(queueId: string, recipients: number, sms: PreparedSms): string {
   const parts = `${sms.smsCount} part${sms.smsCount === 1 ? '' : 's'} (${CODING_NAMES[sms.coding]})`;
   const cut = sms.truncated ? '; text cut to fit sms.max_parts' : '';
@@ -106,7 +97,7 @@ export async function acceptMail(sub: Submission, deps: IntakeDeps): Promise<Int
 
     const queueId = newQueueId();
     const distinct = [...new Map(sub.recipients.map((r) => [r.phone.digits, r.phone])).values()];
-    const parts = storedParts(sms);
+    const parts = toStored(sms.parts);
     const rows: NewSms[] = distinct.map((phone) => ({
       queueId,
       recipient: phone.digits,

@@ -6,8 +6,23 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { NewSms, SmsRow, SmsState } from './types.js';
-import { SpoolError } from './types.js';
+import { aggregate, idKeys } from '../smpp/receipts.js';
+import type { NewSms, SmsRow, SmsState, StoredPart } from './types.js';
+import { FINAL_STATES, SpoolError } from './types.js';
+
+export interface InboundSms {
+  sourceAddr: string;
+  destinationAddr: string;
+  dataCoding: number;
+  text: string;
+}
+
+export interface ReceiptUpdate {
+  row: SmsRow;
+  part: number;
+  /** The recipient's state after this receipt (unchanged when the receipt decided nothing). */
+  state: SmsState;
+}
 
 const SCHEMA_VERSION = 1;
 
@@ -47,10 +62,13 @@ CREATE INDEX IF NOT EXISTS sms_fingerprint ON sms(fingerprint, created_at);
 CREATE INDEX IF NOT EXISTS sms_message_id ON sms(message_id, recipient);
 CREATE INDEX IF NOT EXISTS sms_queue ON sms(queue_id);
 CREATE TABLE IF NOT EXISTS smsc_ids (
-  smsc_id TEXT PRIMARY KEY,
+  key TEXT NOT NULL,
+  exact INTEGER NOT NULL,
   sms_id INTEGER NOT NULL,
   part INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS smsc_ids_key ON smsc_ids(key);
+CREATE INDEX IF NOT EXISTS smsc_ids_sms ON smsc_ids(sms_id);
 CREATE TABLE IF NOT EXISTS inbound (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   received_at INTEGER NOT NULL,
@@ -178,6 +196,156 @@ export class SqliteSpool {
   pendingCount(): number {
     const r = this.db.prepare(`SELECT COUNT(*) AS n FROM sms WHERE state IN ('queued','sending')`).get() as { n: number };
     return r.n;
+  }
+
+  /** After a crash, rows caught mid-send go back to the queue (at-least-once: some may be sent twice). */
+  requeueSending(now: number): number {
+    return this.db.prepare(`UPDATE sms SET state = 'queued', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'`).run(now, now).changes;
+  }
+
+  /** Take up to `limit` due rows for sending; they are 'sending' until the relay decides. */
+  claim(limit: number, now: number): SmsRow[] {
+    return this.tx(() => {
+      const rows = this.db
+        .prepare(`SELECT * FROM sms WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`)
+        .all(now, limit) as RawRow[];
+      const mark = this.db.prepare(`UPDATE sms SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?`);
+      for (const r of rows) mark.run(now, r.id);
+      return rows.map((r) => fromRaw({ ...r, state: 'sending', attempts: r.attempts + 1 }));
+    });
+  }
+
+  /** Earliest next_attempt_at among queued rows (the relay sleeps until then), or undefined. */
+  nextDue(): number | undefined {
+    const r = this.db.prepare(`SELECT MIN(next_attempt_at) AS t FROM sms WHERE state = 'queued'`).get() as { t: number | null };
+    return r.t ?? undefined;
+  }
+
+  /** A part was accepted by the SMSC with this message id. */
+  recordPart(id: number, part: number, smscId: string, now: number): void {
+    this.tx(() => {
+      const row = this.db.prepare('SELECT smsc_ids, first_submit_at FROM sms WHERE id = ?').get(id) as Pick<RawRow, 'smsc_ids' | 'first_submit_at'> | undefined;
+      if (!row) return;
+      const ids = JSON.parse(row.smsc_ids) as (string | null)[];
+      ids[part] = smscId;
+      this.db
+        .prepare('UPDATE sms SET smsc_ids = ?, first_submit_at = COALESCE(first_submit_at, ?), updated_at = ? WHERE id = ?')
+        .run(JSON.stringify(ids), now, now, id);
+      const keys = idKeys(smscId);
+      const insert = this.db.prepare('INSERT INTO smsc_ids (key, exact, sms_id, part) VALUES (?, ?, ?, ?)');
+      insert.run(keys.exact, 1, id, part);
+      for (const alt of keys.alt) insert.run(alt, 0, id, part);
+    });
+  }
+
+  markSubmitted(id: number, now: number): void {
+    this.db.prepare(`UPDATE sms SET state = 'submitted', reason = NULL, updated_at = ? WHERE id = ? AND state = 'sending'`).run(now, id);
+  }
+
+  /**
+   * Back to the queue, to be tried again at `nextAt`. With `parts`, the message is sent again whole (a composite
+   * with a new reference): the ids of the earlier attempt are forgotten.
+   */
+  reschedule(id: number, reason: string, nextAt: number, now: number, parts?: StoredPart[], countAttempt = true): void {
+    const set = parts
+      ? `, parts = @parts, smsc_ids = @empty, receipts = @empty, first_submit_at = NULL`
+      : '';
+    this.db
+      .prepare(
+        `UPDATE sms SET state = 'queued', reason = @reason, next_attempt_at = @nextAt, updated_at = @now${set}
+         ${countAttempt ? '' : ', attempts = attempts - 1'} WHERE id = @id`,
+      )
+      .run({
+        id,
+        reason,
+        nextAt,
+        now,
+        ...(parts ? { parts: JSON.stringify(parts), empty: JSON.stringify(parts.map(() => null)) } : {}),
+      });
+  }
+
+  finish(id: number, state: Extract<SmsState, 'failed' | 'expired' | 'undeliverable' | 'delivered'>, reason: string, now: number): void {
+    this.db.prepare('UPDATE sms SET state = ?, reason = ?, updated_at = ? WHERE id = ?').run(state, reason, now, id);
+  }
+
+  /** Apply a receipt for the part whose SMSC id matches; undefined when no part matches. */
+  applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): ReceiptUpdate | undefined {
+    return this.tx(() => {
+      const hit = this.db
+        .prepare('SELECT sms_id, part FROM smsc_ids WHERE key = ? ORDER BY exact DESC, rowid DESC LIMIT 1')
+        .get(idKeys(receiptId).exact) as { sms_id: number; part: number } | undefined;
+      if (!hit) return undefined;
+      const raw = this.db.prepare('SELECT * FROM sms WHERE id = ?').get(hit.sms_id) as RawRow | undefined;
+      if (!raw) return undefined;
+      const row = fromRaw(raw);
+      row.receipts[hit.part] = stat;
+      const outcome = aggregate(row.receipts.slice(0, row.parts.length));
+      // A receipt never reopens a final state; it can only settle 'submitted' (or a 'sending' racing it).
+      const open = row.state === 'submitted' || row.state === 'sending';
+      const state: SmsState = outcome && open ? outcome : row.state;
+      const reason = outcome && open && outcome !== 'delivered' ? `receipt stat:${stat}${err ? ` err:${err}` : ''}` : row.reason;
+      this.db
+        .prepare('UPDATE sms SET receipts = ?, state = ?, reason = ?, updated_at = ? WHERE id = ?')
+        .run(JSON.stringify(row.receipts), state, reason, now, row.id);
+      return { row: { ...row, state, reason }, part: hit.part, state };
+    });
+  }
+
+  storeInbound(msg: InboundSms, now: number): void {
+    this.db
+      .prepare('INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES (?, ?, ?, ?, ?)')
+      .run(now, msg.sourceAddr, msg.destinationAddr, msg.dataCoding, msg.text);
+  }
+
+  inbound(limit = 50): Array<InboundSms & { receivedAt: number }> {
+    return (
+      this.db.prepare('SELECT * FROM inbound ORDER BY id DESC LIMIT ?').all(limit) as Array<{
+        received_at: number;
+        source_addr: string;
+        destination_addr: string;
+        data_coding: number;
+        text: string;
+      }>
+    ).map((r) => ({ receivedAt: r.received_at, sourceAddr: r.source_addr, destinationAddr: r.destination_addr, dataCoding: r.data_coding, text: r.text }));
+  }
+
+  /** Queued rows accepted before `before` will not be sent any more: expired, with the reason. */
+  expireQueued(before: number, now: number, reason: string): number {
+    return this.db
+      .prepare(`UPDATE sms SET state = 'expired', reason = ?, updated_at = ? WHERE state = 'queued' AND created_at < ?`)
+      .run(reason, now, before).changes;
+  }
+
+  /** Delete final rows last changed before `before`. */
+  prune(before: number): number {
+    return this.tx(() => {
+      const states = FINAL_STATES.map((s) => `'${s}'`).join(',');
+      this.db.prepare(`DELETE FROM smsc_ids WHERE sms_id IN (SELECT id FROM sms WHERE state IN (${states}) AND updated_at < ?)`).run(before);
+      return this.db.prepare(`DELETE FROM sms WHERE state IN (${states}) AND updated_at < ?`).run(before).changes;
+    });
+  }
+
+  countsByState(): Record<string, number> {
+    const rows = this.db.prepare('SELECT state, COUNT(*) AS n FROM sms GROUP BY state').all() as { state: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+
+  oldestQueuedAt(): number | undefined {
+    const r = this.db.prepare(`SELECT MIN(created_at) AS t FROM sms WHERE state IN ('queued','sending')`).get() as { t: number | null };
+    return r.t ?? undefined;
+  }
+
+  recent(limit: number): SmsRow[] {
+    return (this.db.prepare('SELECT * FROM sms ORDER BY id DESC LIMIT ?').all(limit) as RawRow[]).map(fromRaw);
+  }
+
+  byId(id: number): SmsRow | undefined {
+    const r = this.db.prepare('SELECT * FROM sms WHERE id = ?').get(id) as RawRow | undefined;
+    return r ? fromRaw(r) : undefined;
+  }
+
+  private tx<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
   }
 
   byQueueId(queueId: string): SmsRow[] {

@@ -1,0 +1,297 @@
+/**
+ * An SMSC simulator on node-smpp's server, for tests and the demo: accepts binds (optionally checking
+ * credentials), answers SUBMIT_SM with ids, sends receipts, records every PDU and every reassembled SMS, and on
+ * request misbehaves: throttles every Nth submit, drops the connection at the Nth submit, delays responses,
+ * refuses destination prefixes, ignores ENQUIRE_LINK.
+ */
+import type { AddressInfo } from 'node:net';
+import { decodeBytes } from '../sms/encode.js';
+import { messageBytes, smpp, type PDU, type Session } from '../smpp/pdu.js';
+
+export interface SimulatorBehaviour {
+  /** Refuse binds whose system_id/password differ (undefined: accept any). */
+  systemId?: string | undefined;
+  password?: string | undefined;
+  /** Answer every Nth SUBMIT_SM with ESME_RTHROTTLED (0x58). */
+  throttleEvery?: number | undefined;
+  /** Drop the connection, unanswered, at every Nth SUBMIT_SM of a connection. */
+  dropAfter?: number | undefined;
+  /** Delay each submit_sm_resp by this many ms. */
+  delayMs?: number | undefined;
+  /** Destinations starting with one of these get ESME_RINVDSTADR (0x0B). */
+  refusePrefixes?: string[] | undefined;
+  /** Receipts for registered_delivery: stat per destination (default DELIVRD); 'none' sends none. */
+  receiptStat?: ((destination: string) => string | 'none') | undefined;
+  receiptDelayMs?: number | undefined;
+  /** How the SMSC writes message ids: in submit_sm_resp, and in receipts. */
+  idFormat?: 'decimal' | 'hex' | undefined;
+  receiptIdFormat?: 'same' | 'decimal' | 'hex-upper-zeros' | undefined;
+  /** Do not answer ENQUIRE_LINK (a hung SMSC). */
+  silent?: boolean | undefined;
+}
+
+export interface RecordedSubmit {
+  at: number;
+  systemType: string;
+  pdu: {
+    source_addr: string;
+    source_addr_ton: number;
+    source_addr_npi: number;
+    destination_addr: string;
+    dest_addr_ton: number;
+    dest_addr_npi: number;
+    esm_class: number;
+    data_coding: number;
+    registered_delivery: number;
+    short_message: Buffer;
+    message_payload?: Buffer | undefined;
+    sar_msg_ref_num?: number | undefined;
+    sar_total_segments?: number | undefined;
+    sar_segment_seqnum?: number | undefined;
+  };
+  status: number;
+  messageId: string | undefined;
+}
+
+export interface ReceivedSms {
+  at: number;
+  to: string;
+  from: string;
+  dataCoding: number;
+  encoding: string;
+  parts: number;
+  text: string;
+  /** Concatenation reference, when the message had parts. */
+  ref: number | undefined;
+}
+
+interface Concat {
+  ref: number;
+  total: number;
+  seq: number;
+}
+
+function udhConcat(bytes: Buffer): { concat?: Concat; udhLength: number } {
+  const len = bytes[0] ?? 0;
+  let i = 1;
+  while (i < len + 1) {
+    const iei = bytes[i] as number;
+    const l = bytes[i + 1] as number;
+    if (iei === 0x00 && l === 3) return { concat: { ref: bytes[i + 2] as number, total: bytes[i + 3] as number, seq: bytes[i + 4] as number }, udhLength: len + 1 };
+    if (iei === 0x08 && l === 4) return { concat: { ref: bytes.readUInt16BE(i + 2), total: bytes[i + 4] as number, seq: bytes[i + 5] as number }, udhLength: len + 1 };
+    i += 2 + l;
+  }
+  return { udhLength: len + 1 };
+}
+
+const ENCODING_NAME: Record<number, string> = { 0: 'GSM', 3: 'Latin-1', 4: 'Latin-1', 8: 'UCS-2' };
+const MESSAGE_STATE: Record<string, number> = { DELIVRD: 2, EXPIRED: 3, DELETED: 4, UNDELIV: 5, ACCEPTD: 6, UNKNOWN: 7, REJECTD: 8 };
+
+function receiptDate(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getUTCFullYear() % 100)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}`;
+}
+
+export class SmscSimulator {
+  readonly submits: RecordedSubmit[] = [];
+  readonly received: ReceivedSms[] = [];
+  binds = 0;
+  bindRefusals = 0;
+  enquireLinks = 0;
+  private readonly server: ReturnType<typeof smpp.createServer>;
+  private nextId = 1;
+  private submitCount = 0;
+  private readonly fragments = new Map<string, Map<number, Buffer>>();
+
+  constructor(
+    public behaviour: SimulatorBehaviour = {},
+    private readonly print?: (line: string) => void,
+  ) {
+    this.server = smpp.createServer({}, (session) => this.onSession(session));
+    this.server.on('error', () => undefined);
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Drop every open connection (the SMSC crashed). */
+  dropAll(): void {
+    for (const s of [...this.server.sessions]) s.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.dropAll();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private onSession(session: Session): void {
+    let systemType = '';
+    let bound = false;
+    let perConnection = 0;
+    session.on('error', () => session.destroy());
+    session.on('pdu', (pdu: PDU) => {
+      try {
+        switch (pdu.command) {
+          case 'bind_transceiver':
+          case 'bind_transmitter':
+          case 'bind_receiver': {
+            const b = this.behaviour;
+            const ok = (b.systemId === undefined || pdu.system_id === b.systemId) && (b.password === undefined || pdu.password === b.password);
+            if (!ok) {
+              this.bindRefusals++;
+              session.send(pdu.response({ command_status: smpp.errors.ESME_RINVPASWD ?? 0x0e }));
+              return;
+            }
+            this.binds++;
+            bound = true;
+            systemType = String(pdu.system_type ?? '');
+            session.send(pdu.response({ system_id: 'SMTP2SMS-SIM' }));
+            return;
+          }
+          case 'enquire_link':
+            this.enquireLinks++;
+            if (!this.behaviour.silent) session.send(pdu.response());
+            return;
+          case 'unbind':
+            session.send(pdu.response());
+            session.close();
+            return;
+          case 'submit_sm':
+            if (!bound) {
+              session.send(pdu.response({ command_status: smpp.errors.ESME_RINVBNDSTS ?? 4 }));
+              return;
+            }
+            perConnection++;
+            this.onSubmit(session, pdu, systemType, perConnection);
+            return;
+          case 'deliver_sm_resp':
+          case 'enquire_link_resp':
+            return;
+          default:
+            session.send(pdu.response({ command_status: smpp.errors.ESME_RINVCMDID ?? 3 }));
+        }
+      } catch {
+        session.destroy();
+      }
+    });
+  }
+
+  private formatId(n: number, style: 'decimal' | 'hex' | 'hex-upper-zeros'): string {
+    if (style === 'decimal') return String(n);
+    if (style === 'hex') return n.toString(16);
+    return n.toString(16).toUpperCase().padStart(10, '0');
+  }
+
+  private onSubmit(session: Session, pdu: PDU, systemType: string, nth: number): void {
+    const b = this.behaviour;
+    this.submitCount++;
+    if (b.dropAfter && nth % b.dropAfter === 0) {
+      session.destroy();
+      return;
+    }
+    const destination = String(pdu.destination_addr ?? '');
+    let status = 0;
+    if (b.throttleEvery && this.submitCount % b.throttleEvery === 0) status = 0x58;
+    else if (b.refusePrefixes?.some((p) => destination.startsWith(p))) status = 0x0b;
+    const n = this.nextId++;
+    const messageId = status === 0 ? this.formatId(n, b.idFormat ?? 'hex') : undefined;
+    const record: RecordedSubmit = {
+      at: Date.now(),
+      systemType,
+      pdu: {
+        source_addr: String(pdu.source_addr ?? ''),
+        source_addr_ton: Number(pdu.source_addr_ton),
+        source_addr_npi: Number(pdu.source_addr_npi),
+        destination_addr: destination,
+        dest_addr_ton: Number(pdu.dest_addr_ton),
+        dest_addr_npi: Number(pdu.dest_addr_npi),
+        esm_class: Number(pdu.esm_class),
+        data_coding: Number(pdu.data_coding),
+        registered_delivery: Number(pdu.registered_delivery),
+        short_message: Buffer.isBuffer(pdu.short_message) ? pdu.short_message : Buffer.alloc(0),
+        message_payload: Buffer.isBuffer(pdu.message_payload) ? pdu.message_payload : undefined,
+        sar_msg_ref_num: pdu.sar_msg_ref_num as number | undefined,
+        sar_total_segments: pdu.sar_total_segments as number | undefined,
+        sar_segment_seqnum: pdu.sar_segment_seqnum as number | undefined,
+      },
+      status,
+      messageId,
+    };
+    const respond = () => {
+      this.submits.push(record);
+      if (status === 0) this.assemble(record);
+      session.send(pdu.response({ command_status: status, ...(messageId ? { message_id: messageId } : {}) }));
+      if (status === 0 && (record.pdu.registered_delivery & 0x03) !== 0) this.sendReceipt(session, record, n);
+    };
+    if (b.delayMs) setTimeout(respond, b.delayMs);
+    else respond();
+  }
+
+  private sendReceipt(session: Session, record: RecordedSubmit, n: number): void {
+    const stat = this.behaviour.receiptStat?.(record.pdu.destination_addr) ?? 'DELIVRD';
+    if (stat === 'none') return;
+    const style = this.behaviour.receiptIdFormat ?? 'same';
+    const id = style === 'same' ? (record.messageId as string) : this.formatId(n, style);
+    const now = receiptDate(new Date());
+    const err = stat === 'DELIVRD' ? '000' : stat === 'UNDELIV' ? '251' : '001';
+    const text = `id:${id} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:${now} done date:${now} stat:${stat} err:${err} text:`;
+    setTimeout(() => {
+      if (session.socket.destroyed) return;
+      const receipt = new smpp.PDU('deliver_sm', {
+        source_addr: record.pdu.destination_addr,
+        source_addr_ton: 1,
+        source_addr_npi: 1,
+        destination_addr: record.pdu.source_addr,
+        esm_class: 0x04,
+        data_coding: 0,
+        short_message: Buffer.from(text, 'latin1'),
+        receipted_message_id: id,
+        message_state: MESSAGE_STATE[stat] ?? 7,
+      });
+      session.send(receipt);
+    }, this.behaviour.receiptDelayMs ?? 10);
+  }
+
+  /** Reassemble concatenated parts (UDH or SAR) and record whole messages. */
+  private assemble(r: RecordedSubmit): void {
+    const p = r.pdu;
+    let body = messageBytes(p);
+    let concat: Concat | undefined;
+    if (p.esm_class & 0x40 && p.short_message.length > 0) {
+      const u = udhConcat(p.short_message);
+      concat = u.concat;
+      body = p.short_message.subarray(u.udhLength);
+    } else if (p.sar_msg_ref_num !== undefined && p.sar_total_segments !== undefined && p.sar_segment_seqnum !== undefined) {
+      concat = { ref: p.sar_msg_ref_num, total: p.sar_total_segments, seq: p.sar_segment_seqnum };
+    }
+    const decode = (bytes: Buffer) => decodeBytes(bytes, p.data_coding, { systemType: r.systemType });
+    const done = (text: string, parts: number, ref: number | undefined) => {
+      const sms: ReceivedSms = {
+        at: r.at,
+        to: p.destination_addr,
+        from: p.source_addr,
+        dataCoding: p.data_coding,
+        encoding: ENCODING_NAME[p.data_coding] ?? `data_coding ${p.data_coding}`,
+        parts,
+        text,
+        ref,
+      };
+      this.received.push(sms);
+      this.print?.(`SMS to +${sms.to}${sms.from ? ` from ${sms.from}` : ''}: ${sms.encoding}, ${parts} part${parts === 1 ? '' : 's'}: ${JSON.stringify(text)}`);
+    };
+    if (!concat || concat.total <= 1) return done(decode(body), 1, concat?.ref);
+    const key = `${p.destination_addr}/${p.source_addr}/${concat.ref}/${concat.total}`;
+    const got = this.fragments.get(key) ?? new Map<number, Buffer>();
+    got.set(concat.seq, body);
+    this.fragments.set(key, got);
+    if (got.size < concat.total) return;
+    this.fragments.delete(key);
+    const ordered = Array.from({ length: concat.total }, (_, i) => got.get(i + 1) ?? Buffer.alloc(0));
+    done(ordered.map(decode).join(''), concat.total, concat.ref);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * DELIVER_SM from the SMSC: delivery receipts update the part they are about; anything else is a reply from a
+ * phone and is stored. Every DELIVER_SM is acknowledged (status 0) once it is handled, so the SMSC does not
+ * resend it; only a spool failure asks the SMSC to try again later.
+ */
+import type { Logger } from '../ops/log.js';
+import { decodeBytes } from '../sms/encode.js';
+import type { SqliteSpool } from '../spool/sqlite.js';
+import { messageBytes, type PDU } from './pdu.js';
+import { isReceipt, parseReceipt, type Receipt } from './receipts.js';
+
+export interface DeliverEvents {
+  receipt?(receipt: Receipt, matched: boolean): void;
+}
+
+export function deliverHandler(
+  spool: SqliteSpool,
+  systemType: string,
+  log: Logger,
+  events: DeliverEvents = {},
+  now: () => number = Date.now,
+): (pdu: PDU) => Promise<number> {
+  return async (pdu) => {
+    const bytes = messageBytes(pdu as unknown as { short_message?: unknown; message_payload?: unknown });
+    const esm = Number(pdu.esm_class ?? 0);
+    if (isReceipt(esm)) {
+      const receipt = parseReceipt(pdu as unknown as Record<string, unknown>, bytes.toString('latin1'));
+      if (!receipt) {
+        log.warn({ text: bytes.toString('latin1').slice(0, 200) }, 'receipt not understood; acknowledged and ignored');
+        return 0;
+      }
+      const update = spool.applyReceipt(receipt.id, receipt.stat, receipt.err, now());
+      events.receipt?.(receipt, update !== undefined);
+      if (!update) {
+        log.warn({ smscId: receipt.id, stat: receipt.stat }, 'receipt for an unknown message id');
+        return 0;
+      }
+      log.info(
+        { queueId: update.row.queueId, recipient: update.row.recipient, part: update.part, stat: receipt.stat, err: receipt.err, state: update.state },
+        'receipt',
+      );
+      return 0;
+    }
+    const dataCoding = Number(pdu.data_coding ?? 0);
+    const text = decodeBytes(bytes, dataCoding, { systemType });
+    spool.storeInbound(
+      { sourceAddr: String(pdu.source_addr ?? ''), destinationAddr: String(pdu.destination_addr ?? ''), dataCoding, text },
+      now(),
+    );
+    log.info({ from: pdu.source_addr, to: pdu.destination_addr }, 'inbound SMS stored');
+    return 0;
+  };
+}

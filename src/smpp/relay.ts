@@ -1,0 +1,234 @@
+/**
+ * The relay: takes due rows from the spool, sends their parts back to back over the binds, and writes every
+ * outcome back. Nothing is forgotten in memory: a row is 'sending' in the spool while it is here, and a crash
+ * sends it again after restart (at-least-once).
+ */
+import type { Logger } from '../ops/log.js';
+import { compositeOpen } from '../policy/composite.js';
+import type { SqliteSpool } from '../spool/sqlite.js';
+import type { SmsRow } from '../spool/types.js';
+import { rowSubmitFields, withNewReference } from './parts.js';
+import type { SmppBind } from './session.js';
+import { TransientSmppError } from './session.js';
+import { statusAction, statusName, type StatusAction } from './status.js';
+import type { RateLimiter } from './throttle.js';
+
+export interface RelayOptions {
+  registeredDelivery: number;
+  maxAttempts: number;
+  maxAgeMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  statusOverrides: Record<string, StatusAction>;
+  /** Poll interval when idle (a kick() wakes it sooner). */
+  idleMs: number;
+}
+
+export interface RelayEvents {
+  submitted?(row: SmsRow, part: number, latencyMs: number): void;
+  throttled?(): void;
+  finished?(row: SmsRow, state: string, reason: string): void;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Delay before retrying one part of a composite inside its one-minute window. */
+const PART_RETRY_MS = 1000;
+
+export class Relay {
+  private running = false;
+  private readonly active = new Set<Promise<void>>();
+  private wake: (() => void) | undefined;
+  private loopDone: Promise<void> | undefined;
+
+  constructor(
+    private readonly spool: SqliteSpool,
+    private readonly binds: SmppBind[],
+    private readonly limiter: RateLimiter,
+    private readonly opts: RelayOptions,
+    private readonly log: Logger,
+    private readonly nextRef: () => number,
+    private readonly events: RelayEvents = {},
+    private readonly now: () => number = Date.now,
+  ) {
+    for (const b of binds) {
+      b.on('up', () => this.kick());
+      b.on('slot', () => this.kick());
+    }
+  }
+
+  /** New mail was spooled, a bind came up or a slot freed: look for work now. */
+  kick(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  start(): void {
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** Stop taking rows; wait (up to `timeoutMs`) for messages already being sent. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.running = false;
+    this.kick();
+    await this.loopDone;
+    await Promise.race([Promise.all([...this.active]), sleep(timeoutMs)]);
+  }
+
+  private capacity(): number {
+    return this.binds.reduce((n, b) => n + b.free, 0);
+  }
+
+  private async idle(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const room = this.capacity() - this.active.size;
+      if (room <= 0) {
+        await this.idle(this.opts.idleMs);
+        continue;
+      }
+      let rows: SmsRow[];
+      try {
+        rows = this.spool.claim(room, this.now());
+      } catch (err) {
+        this.log.error({ err }, 'spool read failed; retrying');
+        await this.idle(this.opts.idleMs);
+        continue;
+      }
+      if (rows.length === 0) {
+        const due = this.spool.nextDue();
+        const wait = due === undefined ? this.opts.idleMs : Math.max(1, Math.min(this.opts.idleMs, due - this.now()));
+        await this.idle(wait);
+        continue;
+      }
+      for (const row of rows) {
+        const task = this.send(row).catch((err: unknown) => {
+          this.log.error({ err, queueId: row.queueId, id: row.id }, 'sending failed unexpectedly; will retry');
+          this.retry(row, 'internal error');
+        });
+        this.active.add(task);
+        void task.finally(() => {
+          this.active.delete(task);
+          this.kick();
+        });
+      }
+    }
+  }
+
+  /** A bound session with a free slot, waiting for one (up to the response timeout) when all are busy. */
+  private async pickBind(): Promise<SmppBind | undefined> {
+    for (let i = 0; i < 50; i++) {
+      const best = this.binds.filter((b) => b.free > 0).sort((a, b) => b.free - a.free)[0];
+      if (best) return best;
+      if (!this.binds.some((b) => b.canSubmit)) return undefined;
+      await sleep(20);
+    }
+    return undefined;
+  }
+
+  private backoffMs(attempts: number): number {
+    const base = Math.min(this.opts.retryBaseMs * 2 ** Math.max(0, attempts - 1), this.opts.retryMaxMs);
+    return Math.round(base * (0.75 + Math.random() * 0.5));
+  }
+
+  /** Back to the queue with back-off, or expired when out of attempts or time. */
+  private retry(row: SmsRow, reason: string, wholeAgain = false, countAttempt = true): void {
+    const now = this.now();
+    if (countAttempt && (row.attempts >= this.opts.maxAttempts || now - row.createdAt >= this.opts.maxAgeMs)) {
+      const why = `${reason}; gave up after ${row.attempts} attempts`;
+      this.spool.finish(row.id, 'expired', why, now);
+      this.events.finished?.(row, 'expired', why);
+      this.log.warn({ queueId: row.queueId, recipient: row.recipient, reason: why }, 'message expired');
+      return;
+    }
+    const delay = countAttempt ? this.backoffMs(row.attempts) : PART_RETRY_MS;
+    const parts = wholeAgain ? withNewReference(row.parts, this.nextRef()) : undefined;
+    this.spool.reschedule(row.id, reason, now + delay, now, parts, countAttempt);
+    this.log.info({ queueId: row.queueId, recipient: row.recipient, reason, retryInMs: delay, wholeAgain }, 'message will be retried');
+  }
+
+  private async send(row: SmsRow): Promise<void> {
+    const log = this.log.child({ queueId: row.queueId, recipient: row.recipient });
+    // Parts accepted before a crash or a failed attempt carry the old reference: send the whole message again.
+    if (row.parts.length > 1 && row.smscIds.some((id) => id !== null)) {
+      this.retry(row, 'composite interrupted; sending it again whole with a new reference', true, false);
+      return;
+    }
+    const fields = rowSubmitFields(row, this.opts.registeredDelivery);
+    let firstAt: number | undefined;
+    for (let part = 0; part < fields.length; part++) {
+      for (;;) {
+        if (firstAt !== undefined && !compositeOpen(firstAt, this.now())) {
+          this.retry(row, 'parts could not all be sent within the one-minute composite window', true);
+          return;
+        }
+        const wait = this.limiter.take();
+        if (wait > 0) {
+          await sleep(wait);
+          continue;
+        }
+        const bind = await this.pickBind();
+        if (!bind) {
+          if (part === 0) return this.retry(row, 'no SMPP bind is up', false, false);
+          await sleep(PART_RETRY_MS);
+          continue;
+        }
+        const started = this.now();
+        let outcome: { status: number; messageId: string } | TransientSmppError;
+        try {
+          outcome = await bind.submit(fields[part] as unknown as Record<string, unknown>);
+        } catch (err) {
+          if (!(err instanceof TransientSmppError)) {
+            // Thrown synchronously by the codec (a malformed PDU): the message cannot be sent as it is.
+            const reason = `PDU could not be built: ${(err as Error).message}`;
+            this.spool.finish(row.id, 'failed', reason, this.now());
+            this.events.finished?.(row, 'failed', reason);
+            log.error({ reason }, 'message failed');
+            return;
+          }
+          outcome = err;
+        }
+        const action: StatusAction = outcome instanceof TransientSmppError ? 'retry' : statusAction(outcome.status, this.opts.statusOverrides);
+        const reason = outcome instanceof TransientSmppError ? outcome.message : statusName(outcome.status);
+        if (action === 'ok' && !(outcome instanceof TransientSmppError)) {
+          this.spool.recordPart(row.id, part, outcome.messageId, this.now());
+          this.events.submitted?.(row, part, this.now() - started);
+          firstAt ??= started;
+          break;
+        }
+        if (action === 'fail') {
+          const why = `SMSC refused: ${reason}`;
+          this.spool.finish(row.id, 'failed', why, this.now());
+          this.events.finished?.(row, 'failed', why);
+          log.warn({ reason: why, part }, 'message failed');
+          return;
+        }
+        if (action === 'throttle') {
+          this.limiter.throttled();
+          this.events.throttled?.();
+          log.info({ status: reason }, 'SMSC throttling: slowing down');
+        }
+        if (part === 0) {
+          // Nothing of this message reached the SMSC yet: back to the queue.
+          this.retry(row, reason, false, action !== 'throttle');
+          return;
+        }
+        // Inside a composite: retry this part (same reference) while the window is open.
+        log.info({ status: reason, part }, 'part not accepted; retrying it within the composite window');
+        await sleep(action === 'throttle' ? PART_RETRY_MS : Math.min(PART_RETRY_MS * 2, 5000));
+      }
+    }
+    this.spool.markSubmitted(row.id, this.now());
+    log.info({ parts: fields.length, attempts: row.attempts }, 'submitted');
+  }
+}
