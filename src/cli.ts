@@ -3,7 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError, configWarnings, loadConfig } from './config/load.js';
+import { queueReport } from './commands/queue.js';
 import { serve } from './commands/serve.js';
+import { SmscSimulator } from './simulator/smsc.js';
+import { SqliteSpool } from './spool/sqlite.js';
 import { createLogger } from './ops/log.js';
 import { hashPassword } from './smtp/auth.js';
 import { checkConfig } from './commands/check-config.js';
@@ -40,6 +43,55 @@ program
   });
 
 program
+  .command('queue')
+  .description('show the spool: counts by state and recent messages, or one message')
+  .option('-c, --config <file>', 'YAML config file (for spool.path)')
+  .option('--id <id>', 'one message: row id or queue id')
+  .option('--limit <n>', 'recent messages to list', (v) => Number.parseInt(v, 10), 20)
+  .option('--json', 'JSON for scripts')
+  .action((opts: { config?: string; id?: string; limit: number; json?: boolean }) => {
+    const config = loadConfig(opts.config, process.env);
+    const spool = new SqliteSpool(config.spool.path, config.spool.busy_timeout_ms);
+    try {
+      process.stdout.write(`${queueReport(spool, { ...(opts.id ? { id: opts.id } : {}), limit: opts.limit, json: opts.json ?? false })}\n`);
+    } finally {
+      spool.close();
+    }
+  });
+
+program
+  .command('simulate-smsc')
+  .description('run the SMSC simulator alone: accepts binds, answers submits, sends receipts, prints each SMS')
+  .option('--host <host>', 'listen address', '127.0.0.1')
+  .option('--port <port>', 'listen port', (v) => Number.parseInt(v, 10), 2775)
+  .option('--system-id <id>', 'accept only this system_id')
+  .option('--password <pw>', 'accept only this password')
+  .option('--throttle-every <n>', 'answer every Nth submit with ESME_RTHROTTLED', (v) => Number.parseInt(v, 10))
+  .option('--drop-after <n>', 'drop the connection at every Nth submit', (v) => Number.parseInt(v, 10))
+  .option('--delay-ms <ms>', 'delay every submit_sm_resp', (v) => Number.parseInt(v, 10))
+  .option('--refuse-prefix <prefix...>', 'refuse destinations starting with these (ESME_RINVDSTADR)')
+  .option('--receipt-stat <stat>', 'stat of every receipt (DELIVRD, UNDELIV, …; none: no receipts)', 'DELIVRD')
+  .action(async (opts: SimulateFlags) => {
+    const sim = new SmscSimulator(
+      {
+        systemId: opts.systemId,
+        password: opts.password,
+        throttleEvery: opts.throttleEvery,
+        dropAfter: opts.dropAfter,
+        delayMs: opts.delayMs,
+        refusePrefixes: opts.refusePrefix,
+        receiptStat: () => opts.receiptStat,
+      },
+      (line) => process.stdout.write(`${line}\n`),
+    );
+    const port = await sim.listen(opts.port, opts.host);
+    process.stdout.write(`SMSC simulator listening on ${opts.host}:${port}\n`);
+    const stop = () => void sim.close().then(() => process.exit(0));
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+
+program
   .command('check-config')
   .description('validate a config file and print the effective config (secrets masked); exit 2 when invalid')
   .requiredOption('-c, --config <file>', 'YAML config file')
@@ -48,6 +100,18 @@ program
     for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(output);
   });
+
+interface SimulateFlags {
+  host: string;
+  port: number;
+  systemId?: string;
+  password?: string;
+  throttleEvery?: number;
+  dropAfter?: number;
+  delayMs?: number;
+  refusePrefix?: string[];
+  receiptStat: string;
+}
 
 interface EncodeFlags {
   config?: string;
