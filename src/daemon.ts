@@ -89,6 +89,7 @@ export async function startDaemon(config: Config, log: Logger, now: () => number
       retryBaseMs: smpp.retry_base_s * 1000,
       retryMaxMs: smpp.retry_max_s * 1000,
       statusOverrides: smpp.status_overrides,
+      compositeWindowMs: config.policy.composite_window_s * 1000,
       idleMs: 500,
     },
     log.child({ component: 'relay' }),

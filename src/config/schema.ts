@@ -209,6 +209,11 @@ const policy = z
     duplicate_window_s: z.number().min(0).default(60).describe('Refuse an identical SMS (recipient, text, sender) within this many seconds; 0 = off.'),
     flood_max: z.number().int().min(0).default(50).describe('Messages one subscriber may get in a streak of gaps under flood_gap_s; 0 = off.'),
     flood_gap_s: z.number().min(0).default(30).describe('A gap this long (seconds) ends a streak.'),
+    composite_window_s: z
+      .number()
+      .min(0)
+      .default(60)
+      .describe('All parts of a long SMS must reach the SMSC within this many seconds of the first, else it is sent again whole; 0 = off.'),
   })
   .strict()
   .prefault({});

@@ -98,6 +98,7 @@ export class SmscSimulator {
   binds = 0;
   bindRefusals = 0;
   enquireLinks = 0;
+  unbinds = 0;
   private readonly server: ReturnType<typeof smpp.createServer>;
   private nextId = 1;
   private submitCount = 0;
@@ -117,6 +118,21 @@ export class SmscSimulator {
       this.server.listen(port, host, () => resolve());
     });
     return (this.server.address() as AddressInfo).port;
+  }
+
+  /** A reply from a phone: DELIVER_SM (not a receipt) on every bound session; resolves when acknowledged. */
+  sendMobileOriginated(from: string, to: string, text: string): Promise<number> {
+    const body = Buffer.from(text, 'utf16le').swap16();
+    const sessions = [...this.server.sessions];
+    return Promise.all(
+      sessions.map(
+        (session) =>
+          new Promise<number>((resolve) => {
+            const pdu = new smpp.PDU('deliver_sm', { source_addr: from, source_addr_ton: 1, source_addr_npi: 1, destination_addr: to, esm_class: 0, data_coding: 8, short_message: body });
+            session.send(pdu, (resp: PDU) => resolve(resp.command_status));
+          }),
+      ),
+    ).then((statuses) => statuses.filter((s) => s === 0).length);
   }
 
   /** Drop every open connection (the SMSC crashed). */
@@ -158,6 +174,7 @@ export class SmscSimulator {
             if (!this.behaviour.silent) session.send(pdu.response());
             return;
           case 'unbind':
+            this.unbinds++;
             session.send(pdu.response());
             session.close();
             return;

@@ -20,6 +20,8 @@ export interface RelayOptions {
   retryBaseMs: number;
   retryMaxMs: number;
   statusOverrides: Record<string, StatusAction>;
+  /** The provider's composite window (policy.composite_window_s); 0 = off. */
+  compositeWindowMs: number;
   /** Poll interval when idle (a kick() wakes it sooner). */
   idleMs: number;
 }
@@ -168,7 +170,7 @@ export class Relay {
     let firstAt: number | undefined;
     for (let part = 0; part < fields.length; part++) {
       for (;;) {
-        if (firstAt !== undefined && !compositeOpen(firstAt, this.now())) {
+        if (firstAt !== undefined && !compositeOpen(firstAt, this.now(), this.opts.compositeWindowMs)) {
           this.retry(row, 'parts could not all be sent within the one-minute composite window', true);
           return;
         }

@@ -1,7 +1,10 @@
 /**
  * Submit rate: a token bucket for `smpp.throughput` plus an adaptive factor that halves on a throttling answer
- * (0x58, 0x14) and creeps back after a quiet spell, so a throttling SMSC is not hammered. Clock passed in.
+ * (0x58, 0x14), down to an eighth of the base rate, and doubles back after each quiet spell, so a throttling SMSC
+ * is not hammered and a briefly busy one does not leave us crawling. Clock passed in.
  */
+const MIN_FACTOR = 1 / 8;
+const RECOVER_MS = 2000;
 export class RateLimiter {
   private tokens: number;
   private last: number;
@@ -27,11 +30,10 @@ export class RateLimiter {
   }
 
   private recover(): void {
-    // Double back every 10 s without a throttling answer.
     const t = this.now();
-    while (this.factor < 1 && t - this.lastThrottle >= 10_000) {
+    while (this.factor < 1 && t - this.lastThrottle >= RECOVER_MS) {
       this.factor = Math.min(1, this.factor * 2);
-      this.lastThrottle += 10_000;
+      this.lastThrottle += RECOVER_MS;
     }
   }
 
@@ -50,7 +52,7 @@ export class RateLimiter {
   }
 
   throttled(): void {
-    this.factor = Math.max(1 / 64, this.factor / 2);
+    this.factor = Math.max(MIN_FACTOR, this.factor / 2);
     this.lastThrottle = this.now();
     this.tokens = 0;
   }

@@ -93,9 +93,12 @@ describe('rate limiter (clock passed in)', () => {
     expect(r.currentRate()).toBe(20);
     r.throttled();
     expect(r.currentRate()).toBe(10);
-    t += 10_000;
-    expect(r.currentRate()).toBe(20);
-    t += 10_000;
+    r.throttled();
+    r.throttled();
+    expect(r.currentRate()).toBe(5); // floor: an eighth of the base rate
+    t += 2000;
+    expect(r.currentRate()).toBe(10);
+    t += 4000;
     expect(r.currentRate()).toBe(Infinity);
   });
 });
@@ -105,5 +108,8 @@ describe('composite window', () => {
     expect(COMPOSITE_WINDOW_MS).toBe(60_000);
     expect(compositeOpen(0, 54_999)).toBe(true);
     expect(compositeOpen(0, 55_000)).toBe(false);
+    expect(compositeOpen(0, 2_700, 3_000)).toBe(true);
+    expect(compositeOpen(0, 2_750, 3_000)).toBe(false);
+    expect(compositeOpen(0, 10 ** 9, 0)).toBe(true);
   });
 });
