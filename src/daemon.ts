@@ -26,7 +26,6 @@ export interface Daemon {
 
 /** How long a cached queue depth may be used for back-pressure (a COUNT per mail would cost more than the mail). */
 const DEPTH_CACHE_MS = 1000;
-const MAINTENANCE_MS = 30_000;
 const DAY_MS = 86_400_000;
 
 function bindModes(mode: Config['smpp']['bind_mode']): BindMode[] {
@@ -121,6 +120,8 @@ export async function startDaemon(config: Config, log: Logger, now: () => number
   });
   log.info({ ports: smtp.ports(), host: config.smtp.host, lmtp: config.smtp.lmtp, spool: config.spool.path, smsc: smpp.url }, 'smtp2sms listening');
 
+  // Often enough that nothing outlives spool.max_age_s by more than a quarter of it; at most every 30 s.
+  const maintenanceMs = Math.min(30_000, Math.max(250, config.spool.max_age_s * 250));
   const maintenance = setInterval(() => {
     try {
       const t = now();
@@ -130,7 +131,7 @@ export async function startDaemon(config: Config, log: Logger, now: () => number
     } catch (err) {
       log.error({ err }, 'spool maintenance failed');
     }
-  }, MAINTENANCE_MS);
+  }, maintenanceMs);
   maintenance.unref();
 
   return {

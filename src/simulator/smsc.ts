@@ -28,6 +28,13 @@ export interface SimulatorBehaviour {
   receiptIdFormat?: 'same' | 'decimal' | 'hex-upper-zeros' | undefined;
   /** Do not answer ENQUIRE_LINK (a hung SMSC). */
   silent?: boolean | undefined;
+  /** A command_status for this destination (e.g. 0x08 to make it fail temporarily); undefined: normal. */
+  submitStatus?: ((destination: string) => number | undefined) | undefined;
+}
+
+export interface SimulatorTls {
+  key: Buffer;
+  cert: Buffer;
 }
 
 export interface RecordedSubmit {
@@ -104,11 +111,15 @@ export class SmscSimulator {
   private submitCount = 0;
   private readonly fragments = new Map<string, Map<number, Buffer>>();
 
+  /** Bound sessions that may receive DELIVER_SM (transceiver or receiver). */
+  private readonly receivers = new Set<Session>();
+
   constructor(
     public behaviour: SimulatorBehaviour = {},
     private readonly print?: (line: string) => void,
+    tls?: SimulatorTls,
   ) {
-    this.server = smpp.createServer({}, (session) => this.onSession(session));
+    this.server = smpp.createServer(tls ? { key: tls.key, cert: tls.cert } : {}, (session) => this.onSession(session));
     this.server.on('error', () => undefined);
   }
 
@@ -123,7 +134,7 @@ export class SmscSimulator {
   /** A reply from a phone: DELIVER_SM (not a receipt) on every bound session; resolves when acknowledged. */
   sendMobileOriginated(from: string, to: string, text: string): Promise<number> {
     const body = Buffer.from(text, 'utf16le').swap16();
-    const sessions = [...this.server.sessions];
+    const sessions = [...this.receivers];
     return Promise.all(
       sessions.map(
         (session) =>
@@ -150,6 +161,7 @@ export class SmscSimulator {
     let bound = false;
     let perConnection = 0;
     session.on('error', () => session.destroy());
+    session.on('close', () => this.receivers.delete(session));
     session.on('pdu', (pdu: PDU) => {
       try {
         switch (pdu.command) {
@@ -165,6 +177,7 @@ export class SmscSimulator {
             }
             this.binds++;
             bound = true;
+            if (pdu.command !== 'bind_transmitter') this.receivers.add(session);
             systemType = String(pdu.system_type ?? '');
             session.send(pdu.response({ system_id: 'SMTP2SMS-SIM' }));
             return;
@@ -215,6 +228,7 @@ export class SmscSimulator {
     let status = 0;
     if (b.throttleEvery && this.submitCount % b.throttleEvery === 0) status = 0x58;
     else if (b.refusePrefixes?.some((p) => destination.startsWith(p))) status = 0x0b;
+    else status = b.submitStatus?.(destination) ?? 0;
     const n = this.nextId++;
     const messageId = status === 0 ? this.formatId(n, b.idFormat ?? 'hex') : undefined;
     const record: RecordedSubmit = {
@@ -258,7 +272,9 @@ export class SmscSimulator {
     const err = stat === 'DELIVRD' ? '000' : stat === 'UNDELIV' ? '251' : '001';
     const text = `id:${id} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:${now} done date:${now} stat:${stat} err:${err} text:`;
     setTimeout(() => {
-      if (session.socket.destroyed) return;
+      // Receipts go to a receiver-capable bind: the same transceiver, or the receiver of a transmitter/receiver pair.
+      const target = this.receivers.has(session) ? session : [...this.receivers][0];
+      if (!target || target.socket.destroyed) return;
       const receipt = new smpp.PDU('deliver_sm', {
         source_addr: record.pdu.destination_addr,
         source_addr_ton: 1,
@@ -270,7 +286,7 @@ export class SmscSimulator {
         receipted_message_id: id,
         message_state: MESSAGE_STATE[stat] ?? 7,
       });
-      session.send(receipt);
+      target.send(receipt);
     }, this.behaviour.receiptDelayMs ?? 10);
   }
 

@@ -1,0 +1,93 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { SqliteSpool } from '../../src/spool/sqlite.js';
+import type { NewSms } from '../../src/spool/types.js';
+
+const row = (recipient: string, parts = 1): NewSms => ({
+  queueId: 'q1', recipient, sourceAddr: '', sourceTon: 0, sourceNpi: 0, text: 't', comment: '', coding: 'gsm7',
+  dataCoding: 0, smsCount: parts, truncated: false,
+  parts: Array.from({ length: parts }, () => ({ udh: '', body: '74', units: 1, payload: false })),
+  messageId: null, smtpUser: null, mailFrom: null, clientIp: null, fingerprint: recipient, state: 'queued', reason: null,
+});
+
+let spool: SqliteSpool;
+beforeEach(() => {
+  spool = new SqliteSpool(join(mkdtempSync(join(tmpdir(), 'spool-')), 's.sqlite'));
+});
+
+describe('spool state machine', () => {
+  it('WAL with synchronous=FULL', () => {
+    expect(spool.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(spool.db.pragma('synchronous', { simple: true })).toBe(2);
+  });
+
+  it('claim takes due rows in order, marks them sending and counts the attempt', () => {
+    spool.accept([row('1'), row('2'), row('3')], 100);
+    spool.reschedule(1, 'later', 500, 100);
+    const claimed = spool.claim(10, 200);
+    expect(claimed.map((r) => [r.id, r.state, r.attempts])).toEqual([[2, 'sending', 1], [3, 'sending', 1]]);
+    expect(spool.claim(10, 200)).toEqual([]);
+    expect(spool.nextDue()).toBe(500);
+    expect(spool.pendingCount()).toBe(3);
+  });
+
+  it('after a crash, sending rows go back to queued', () => {
+    spool.accept([row('1')], 0);
+    spool.claim(1, 0);
+    expect(spool.requeueSending(10)).toBe(1);
+    expect(spool.byId(1)!.state).toBe('queued');
+  });
+
+  it('parts, receipts through another id form, aggregation, no reopening a final state', () => {
+    spool.accept([row('1', 2)], 0);
+    spool.claim(1, 0);
+    spool.recordPart(1, 0, '00A1', 1);
+    spool.recordPart(1, 1, '00A2', 2);
+    spool.markSubmitted(1, 3);
+    expect(spool.byId(1)!.firstSubmitAt).toBe(1);
+    expect(spool.applyReceipt('161', 'DELIVRD', '000', 4)!.state).toBe('submitted');
+    expect(spool.applyReceipt('a2', 'DELIVRD', '000', 5)!.state).toBe('delivered');
+    expect(spool.applyReceipt('A2', 'UNDELIV', '001', 6)!.state).toBe('delivered');
+    expect(spool.applyReceipt('ffff', 'DELIVRD', undefined, 7)).toBeUndefined();
+  });
+
+  it('an exact id wins over another message whose id reads the same in the other base', () => {
+    spool.accept([row('1'), row('2')], 0);
+    spool.claim(2, 0);
+    spool.recordPart(1, 0, '100', 1); // decimal 100 is also hex "64"
+    spool.recordPart(2, 0, '64', 1);
+    spool.markSubmitted(1, 1);
+    spool.markSubmitted(2, 1);
+    expect(spool.applyReceipt('64', 'DELIVRD', undefined, 2)!.row.id).toBe(2);
+    expect(spool.applyReceipt('100', 'DELIVRD', undefined, 2)!.row.id).toBe(1);
+  });
+
+  it('reschedule whole with new parts forgets earlier ids; finish; expire; prune', () => {
+    spool.accept([row('1', 2), row('2'), row('3')], 0);
+    spool.claim(3, 0);
+    spool.recordPart(1, 0, 'x1', 1);
+    spool.reschedule(1, 'again', 10, 5, [{ udh: '050003070201', body: '61', units: 1, payload: false }, { udh: '050003070202', body: '62', units: 1, payload: false }]);
+    const r1 = spool.byId(1)!;
+    expect([r1.state, r1.smscIds, r1.firstSubmitAt, r1.parts[0]!.udh]).toEqual(['queued', [null, null], null, '050003070201']);
+    spool.finish(2, 'failed', 'SMSC refused', 6);
+    expect(spool.expireQueued(1, 7, 'too old')).toBe(1);
+    expect(spool.countsByState()).toEqual({ expired: 1, failed: 1, sending: 1 });
+    expect(spool.prune(6)).toBe(0);
+    expect(spool.prune(8)).toBe(2);
+    expect(spool.countsByState()).toEqual({ sending: 1 });
+  });
+
+  it('inbound messages are kept', () => {
+    spool.storeInbound({ sourceAddr: '7999', destinationAddr: 'Alerts', dataCoding: 8, text: 'ok' }, 1);
+    expect(spool.inbound()).toEqual([{ receivedAt: 1, sourceAddr: '7999', destinationAddr: 'Alerts', dataCoding: 8, text: 'ok' }]);
+  });
+
+  it('refuses a spool written by a newer schema', () => {
+    spool.db.pragma('user_version = 99');
+    const path = spool.path;
+    spool.close();
+    expect(() => new SqliteSpool(path)).toThrow(/schema version 99/);
+  });
+});
