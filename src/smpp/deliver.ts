@@ -29,10 +29,10 @@ export function deliverHandler(
         log.warn({ text: bytes.toString('latin1').slice(0, 200) }, 'receipt not understood; acknowledged and ignored');
         return 0;
       }
-      const update = spool.applyReceipt(receipt.id, receipt.stat, receipt.err, now());
-      events.receipt?.(receipt, update !== undefined);
-      if (!update) {
-        log.warn({ smscId: receipt.id, stat: receipt.stat }, 'receipt for an unknown message id');
+      const update = await spool.batch(() => spool.applyReceipt(receipt.id, receipt.stat, receipt.err, now()));
+      events.receipt?.(receipt, update !== 'early');
+      if (update === 'early') {
+        log.info({ smscId: receipt.id, stat: receipt.stat }, 'receipt for a message id not known (yet): kept until it is');
         return 0;
       }
       log.info(
@@ -43,9 +43,11 @@ export function deliverHandler(
     }
     const dataCoding = Number(pdu.data_coding ?? 0);
     const text = decodeBytes(bytes, dataCoding, { systemType });
-    spool.storeInbound(
-      { sourceAddr: String(pdu.source_addr ?? ''), destinationAddr: String(pdu.destination_addr ?? ''), dataCoding, text },
-      now(),
+    await spool.batch(() =>
+      spool.storeInbound(
+        { sourceAddr: String(pdu.source_addr ?? ''), destinationAddr: String(pdu.destination_addr ?? ''), dataCoding, text },
+        now(),
+      ),
     );
     log.info({ from: pdu.source_addr, to: pdu.destination_addr }, 'inbound SMS stored');
     return 0;

@@ -203,7 +203,8 @@ export class Relay {
         const action: StatusAction = outcome instanceof TransientSmppError ? 'retry' : statusAction(outcome.status, this.opts.statusOverrides);
         const reason = outcome instanceof TransientSmppError ? outcome.message : statusName(outcome.status);
         if (action === 'ok' && !(outcome instanceof TransientSmppError)) {
-          this.spool.recordPart(row.id, part, outcome.messageId, this.now());
+          const { messageId } = outcome;
+          await this.spool.batch(() => this.spool.recordPart(row.id, part, messageId, this.now()));
           this.events.submitted?.(row, part, this.now() - started);
           firstAt ??= started;
           break;
@@ -230,7 +231,7 @@ export class Relay {
         await sleep(action === 'throttle' ? PART_RETRY_MS : Math.min(PART_RETRY_MS * 2, 5000));
       }
     }
-    this.spool.markSubmitted(row.id, this.now());
+    await this.spool.batch(() => this.spool.markSubmitted(row.id, this.now()));
     log.info({ parts: fields.length, attempts: row.attempts }, 'submitted');
   }
 }

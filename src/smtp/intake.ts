@@ -42,7 +42,7 @@ export interface IntakeResult {
 
 export interface IntakeDeps {
   config: Config;
-  spool: { accept(rows: NewSms[], now: number): void };
+  spool: { acceptBatched(rows: NewSms[], now: number): Promise<void> };
   now: () => number;
   nextRef: () => number;
   log: Logger;
@@ -119,7 +119,7 @@ export async function acceptMail(sub: Submission, deps: IntakeDeps): Promise<Int
       state: 'queued',
       reason: null,
     }));
-    deps.spool.accept(rows, deps.now());
+    await deps.spool.acceptBatched(rows, deps.now());
     log.info(
       { queueId, recipients: rows.map((r) => r.recipient), parts: sms.smsCount, coding: sms.coding, truncated: sms.truncated, messageId: mail.messageId },
       'mail accepted',

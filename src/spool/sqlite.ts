@@ -69,6 +69,13 @@ CREATE TABLE IF NOT EXISTS smsc_ids (
 );
 CREATE INDEX IF NOT EXISTS smsc_ids_key ON smsc_ids(key);
 CREATE INDEX IF NOT EXISTS smsc_ids_sms ON smsc_ids(sms_id);
+CREATE TABLE IF NOT EXISTS early_receipts (
+  key TEXT NOT NULL,
+  stat TEXT NOT NULL,
+  err TEXT,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS early_receipts_key ON early_receipts(key);
 CREATE TABLE IF NOT EXISTS inbound (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   received_at INTEGER NOT NULL,
@@ -141,10 +148,18 @@ export function fromRaw(r: RawRow): SmsRow {
   };
 }
 
+interface QueuedWrite {
+  fn: () => unknown;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
 export class SqliteSpool {
   readonly db: Database.Database;
   private readonly insertStmt: Database.Statement;
   private readonly acceptTx: (rows: NewSms[], now: number) => void;
+  private queued: QueuedWrite[] = [];
+  private flushScheduled = false;
 
   constructor(
     readonly path: string,
@@ -192,6 +207,52 @@ export class SqliteSpool {
     }
   }
 
+  /**
+   * Group commit: writes queued in the same tick share one transaction (one fsync), each in its own savepoint
+   * so one failing write fails alone. The promise settles after the COMMIT: a caller that says "250" after
+   * awaiting it has said it about data on disk.
+   */
+  batch<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queued.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const writes = this.queued;
+    this.queued = [];
+    const results: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
+    try {
+      this.db.transaction(() => {
+        for (const w of writes) {
+          try {
+            results.push({ ok: true, value: this.db.transaction(w.fn)() });
+          } catch (err) {
+            results.push({ ok: false, err });
+          }
+        }
+      })();
+    } catch (err) {
+      for (const w of writes) w.reject(new SpoolError(err));
+      return;
+    }
+    writes.forEach((w, i) => {
+      const r = results[i] as (typeof results)[number];
+      if (r.ok) w.resolve(r.value);
+      else w.reject(new SpoolError(r.err));
+    });
+  }
+
+  /** accept(), group-committed with whatever else is written in this tick. */
+  acceptBatched(rows: NewSms[], now: number): Promise<void> {
+    return this.batch(() => this.acceptTx(rows, now));
+  }
+
   /** Messages not yet handed to the SMSC (back-pressure counts these). */
   pendingCount(): number {
     const r = this.db.prepare(`SELECT COUNT(*) AS n FROM sms WHERE state IN ('queued','sending')`).get() as { n: number };
@@ -235,6 +296,15 @@ export class SqliteSpool {
       const insert = this.db.prepare('INSERT INTO smsc_ids (key, exact, sms_id, part) VALUES (?, ?, ?, ?)');
       insert.run(keys.exact, 1, id, part);
       for (const alt of keys.alt) insert.run(alt, 0, id, part);
+      // A receipt that overtook this part's submit_sm_resp was kept: apply it now.
+      const all = [keys.exact, ...keys.alt];
+      const early = this.db
+        .prepare(`SELECT rowid, stat, err FROM early_receipts WHERE key IN (${all.map(() => '?').join(',')}) ORDER BY rowid`)
+        .all(...all) as { rowid: number; stat: string; err: string | null }[];
+      for (const r of early) {
+        this.db.prepare('DELETE FROM early_receipts WHERE rowid = ?').run(r.rowid);
+        this.applyToPart(id, part, r.stat, r.err ?? undefined, now);
+      }
     });
   }
 
@@ -268,27 +338,37 @@ export class SqliteSpool {
     this.db.prepare('UPDATE sms SET state = ?, reason = ?, updated_at = ? WHERE id = ?').run(state, reason, now, id);
   }
 
-  /** Apply a receipt for the part whose SMSC id matches; undefined when no part matches. */
-  applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): ReceiptUpdate | undefined {
+  /**
+   * Apply a receipt to the part whose SMSC id matches. A receipt for an id not known yet (it overtook its
+   * submit_sm_resp) is kept and applied when the id is recorded: `early` then.
+   */
+  applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): ReceiptUpdate | 'early' {
     return this.tx(() => {
+      const key = idKeys(receiptId).exact;
       const hit = this.db
         .prepare('SELECT sms_id, part FROM smsc_ids WHERE key = ? ORDER BY exact DESC, rowid DESC LIMIT 1')
-        .get(idKeys(receiptId).exact) as { sms_id: number; part: number } | undefined;
-      if (!hit) return undefined;
-      const raw = this.db.prepare('SELECT * FROM sms WHERE id = ?').get(hit.sms_id) as RawRow | undefined;
-      if (!raw) return undefined;
-      const row = fromRaw(raw);
-      row.receipts[hit.part] = stat;
-      const outcome = aggregate(row.receipts.slice(0, row.parts.length));
-      // A receipt never reopens a final state; it can only settle 'submitted' (or a 'sending' racing it).
-      const open = row.state === 'submitted' || row.state === 'sending';
-      const state: SmsState = outcome && open ? outcome : row.state;
-      const reason = outcome && open && outcome !== 'delivered' ? `receipt stat:${stat}${err ? ` err:${err}` : ''}` : row.reason;
-      this.db
-        .prepare('UPDATE sms SET receipts = ?, state = ?, reason = ?, updated_at = ? WHERE id = ?')
-        .run(JSON.stringify(row.receipts), state, reason, now, row.id);
-      return { row: { ...row, state, reason }, part: hit.part, state };
+        .get(key) as { sms_id: number; part: number } | undefined;
+      const update = hit ? this.applyToPart(hit.sms_id, hit.part, stat, err, now) : undefined;
+      if (update) return update;
+      this.db.prepare('INSERT INTO early_receipts (key, stat, err, received_at) VALUES (?, ?, ?, ?)').run(key, stat, err ?? null, now);
+      return 'early';
     });
+  }
+
+  private applyToPart(smsId: number, part: number, stat: string, err: string | undefined, now: number): ReceiptUpdate | undefined {
+    const raw = this.db.prepare('SELECT * FROM sms WHERE id = ?').get(smsId) as RawRow | undefined;
+    if (!raw) return undefined;
+    const row = fromRaw(raw);
+    row.receipts[part] = stat;
+    const outcome = aggregate(row.receipts.slice(0, row.parts.length));
+    // A receipt never reopens a final state; it can only settle 'submitted' (or a 'sending' racing it).
+    const open = row.state === 'submitted' || row.state === 'sending';
+    const state: SmsState = outcome && open ? outcome : row.state;
+    const reason = outcome && open && outcome !== 'delivered' ? `receipt stat:${stat}${err ? ` err:${err}` : ''}` : row.reason;
+    this.db
+      .prepare('UPDATE sms SET receipts = ?, state = ?, reason = ?, updated_at = ? WHERE id = ?')
+      .run(JSON.stringify(row.receipts), state, reason, now, row.id);
+    return { row: { ...row, state, reason }, part, state };
   }
 
   storeInbound(msg: InboundSms, now: number): void {
@@ -321,6 +401,7 @@ export class SqliteSpool {
     return this.tx(() => {
       const states = FINAL_STATES.map((s) => `'${s}'`).join(',');
       this.db.prepare(`DELETE FROM smsc_ids WHERE sms_id IN (SELECT id FROM sms WHERE state IN (${states}) AND updated_at < ?)`).run(before);
+      this.db.prepare('DELETE FROM early_receipts WHERE received_at < ?').run(before);
       return this.db.prepare(`DELETE FROM sms WHERE state IN (${states}) AND updated_at < ?`).run(before).changes;
     });
   }

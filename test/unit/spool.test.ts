@@ -47,10 +47,22 @@ describe('spool state machine', () => {
     spool.recordPart(1, 1, '00A2', 2);
     spool.markSubmitted(1, 3);
     expect(spool.byId(1)!.firstSubmitAt).toBe(1);
-    expect(spool.applyReceipt('161', 'DELIVRD', '000', 4)!.state).toBe('submitted');
-    expect(spool.applyReceipt('a2', 'DELIVRD', '000', 5)!.state).toBe('delivered');
-    expect(spool.applyReceipt('A2', 'UNDELIV', '001', 6)!.state).toBe('delivered');
-    expect(spool.applyReceipt('ffff', 'DELIVRD', undefined, 7)).toBeUndefined();
+    const state = (u: ReturnType<SqliteSpool['applyReceipt']>) => (u === 'early' ? u : u.state);
+    expect(state(spool.applyReceipt('161', 'DELIVRD', '000', 4))).toBe('submitted');
+    expect(state(spool.applyReceipt('a2', 'DELIVRD', '000', 5))).toBe('delivered');
+    expect(state(spool.applyReceipt('A2', 'UNDELIV', '001', 6))).toBe('delivered');
+    expect(spool.applyReceipt('ffff', 'DELIVRD', undefined, 7)).toBe('early');
+  });
+
+  it('a receipt that overtakes its submit_sm_resp is applied when the id is recorded', () => {
+    spool.accept([row('1')], 0);
+    spool.claim(1, 0);
+    expect(spool.applyReceipt('0000B', 'DELIVRD', '000', 1)).toBe('early');
+    spool.recordPart(1, 0, '11', 2); // decimal 11 = hex b
+    expect(spool.byId(1)!.receipts).toEqual(['DELIVRD']);
+    expect(spool.byId(1)!.state).toBe('delivered');
+    spool.markSubmitted(1, 3);
+    expect(spool.byId(1)!.state).toBe('delivered');
   });
 
   it('an exact id wins over another message whose id reads the same in the other base', () => {
@@ -60,8 +72,8 @@ describe('spool state machine', () => {
     spool.recordPart(2, 0, '64', 1);
     spool.markSubmitted(1, 1);
     spool.markSubmitted(2, 1);
-    expect(spool.applyReceipt('64', 'DELIVRD', undefined, 2)!.row.id).toBe(2);
-    expect(spool.applyReceipt('100', 'DELIVRD', undefined, 2)!.row.id).toBe(1);
+    expect((spool.applyReceipt('64', 'DELIVRD', undefined, 2) as { row: { id: number } }).row.id).toBe(2);
+    expect((spool.applyReceipt('100', 'DELIVRD', undefined, 2) as { row: { id: number } }).row.id).toBe(1);
   });
 
   it('reschedule whole with new parts forgets earlier ids; finish; expire; prune', () => {
