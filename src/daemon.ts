@@ -13,18 +13,18 @@ import { SmppBind, type BindMode } from './smpp/session.js';
 import { RateLimiter } from './smpp/throttle.js';
 import { acceptMail } from './smtp/intake.js';
 import { startSmtp, type SmtpListener } from './smtp/server.js';
-import { SqliteSpool } from './spool/sqlite.js';
+import { ThreadSpool } from './spool/thread.js';
 
 export interface Daemon {
   smtp: SmtpListener;
-  spool: SqliteSpool;
+  spool: ThreadSpool;
   binds: SmppBind[];
   relay: Relay;
   simulator: SmscSimulator | undefined;
   stop(): Promise<void>;
 }
 
-/** How long a cached queue depth may be used for back-pressure (a COUNT per mail would cost more than the mail). */
+/** How often the queue depth used for back-pressure is refreshed. */
 const DEPTH_CACHE_MS = 1000;
 const DAY_MS = 86_400_000;
 
@@ -33,8 +33,8 @@ function bindModes(mode: Config['smpp']['bind_mode']): BindMode[] {
 }
 
 export async function startDaemon(config: Config, log: Logger, now: () => number = Date.now): Promise<Daemon> {
-  const spool = new SqliteSpool(config.spool.path, config.spool.busy_timeout_ms);
-  const requeued = spool.requeueSending(now());
+  const spool = await ThreadSpool.start(config.spool.path, config.spool.busy_timeout_ms);
+  const requeued = await spool.requeueSending(now());
   if (requeued > 0) log.warn({ requeued }, 'messages caught mid-send by the last stop go out again (at-least-once)');
 
   let simulator: SmscSimulator | undefined;
@@ -99,11 +99,16 @@ export async function startDaemon(config: Config, log: Logger, now: () => number
   for (const b of binds) b.start();
   relay.start();
 
-  let depth = { value: spool.pendingCount(), at: now() };
-  const queueDepth = () => {
-    if (now() - depth.at > DEPTH_CACHE_MS) depth = { value: spool.pendingCount(), at: now() };
-    return depth.value;
-  };
+  // Back-pressure reads a depth refreshed in the background: a COUNT per mail would cost more than the mail.
+  let depth = await spool.pendingCount();
+  const depthTimer = setInterval(() => {
+    spool.pendingCount().then(
+      (n) => (depth = n),
+      () => undefined,
+    );
+  }, DEPTH_CACHE_MS);
+  depthTimer.unref();
+  const queueDepth = () => depth;
 
   const smtp = await startSmtp({
     config,
@@ -123,14 +128,12 @@ export async function startDaemon(config: Config, log: Logger, now: () => number
   // Often enough that nothing outlives spool.max_age_s by more than a quarter of it; at most every 30 s.
   const maintenanceMs = Math.min(30_000, Math.max(250, config.spool.max_age_s * 250));
   const maintenance = setInterval(() => {
-    try {
-      const t = now();
-      const expired = spool.expireQueued(t - config.spool.max_age_s * 1000, t, `not sent within spool.max_age_s (${config.spool.max_age_s} s)`);
+    const t = now();
+    (async () => {
+      const expired = await spool.expireQueued(t - config.spool.max_age_s * 1000, t, `not sent within spool.max_age_s (${config.spool.max_age_s} s)`);
       if (expired > 0) log.warn({ expired }, 'queued messages expired');
-      if (config.spool.keep_days > 0) spool.prune(t - config.spool.keep_days * DAY_MS);
-    } catch (err) {
-      log.error({ err }, 'spool maintenance failed');
-    }
+      if (config.spool.keep_days > 0) await spool.prune(t - config.spool.keep_days * DAY_MS);
+    })().catch((err: unknown) => log.error({ err }, 'spool maintenance failed'));
   }, maintenanceMs);
   maintenance.unref();
 
@@ -142,12 +145,13 @@ export async function startDaemon(config: Config, log: Logger, now: () => number
     simulator,
     async stop() {
       clearInterval(maintenance);
+      clearInterval(depthTimer);
       await smtp.close();
       const timeout = smpp.shutdown_timeout_s * 1000;
       await relay.stop(timeout);
       await Promise.all(binds.map((b) => b.stop(timeout)));
       await simulator?.close();
-      spool.close();
+      await spool.close();
     },
   };
 }

@@ -89,7 +89,7 @@ function depthOf(node: SplitNode): number {
 
 /** Fix charsets in the MIME tree as it streams past; note what cannot be fixed. */
 function charsetPrePass(defaultCharset: string, report: PrePassReport): Transform {
-  const declareDefault = !/^(utf-?8|us-?ascii|ascii)$/i.test(defaultCharset);
+  const declareDefault = !IS_UTF8_OR_ASCII.test(defaultCharset);
   return new Transform({
     objectMode: true,
     transform(chunk: { type: string }, _enc: BufferEncoding, done: TransformCallback) {
@@ -166,10 +166,33 @@ function malformed(e: unknown): ReplyError {
   return new ReplyError(550, '5.6.0', `Malformed message: ${why}`);
 }
 
+const IS_UTF8_OR_ASCII = /^(utf-?8|us-?ascii|ascii)$/i;
+
+/**
+ * Whether the pre-pass could change or refuse anything: a default charset other than UTF-8, 8-bit bytes in the
+ * top headers, a declared charset iconv does not know, or more multiparts than allowed. Most mail has none of
+ * these, and the pre-pass costs twice the parse.
+ */
+function needsPrePass(raw: Buffer, defaultCharset: string): boolean {
+  if (!IS_UTF8_OR_ASCII.test(defaultCharset)) return true;
+  const headerEnd = raw.indexOf('\r\n\r\n');
+  const head = raw.subarray(0, headerEnd === -1 ? raw.indexOf('\n\n') === -1 ? raw.length : raw.indexOf('\n\n') : headerEnd);
+  if (head.some((b) => b >= 0x80)) return true;
+  const text = raw.toString('latin1');
+  for (const m of text.matchAll(/charset\s*=\s*"?([^";\s]+)/gi)) {
+    if (!iconv.encodingExists(m[1] as string)) return true;
+  }
+  let multiparts = 0;
+  for (const _ of text.matchAll(/content-type:\s*multipart\//gi)) if (++multiparts > MAX_PARSE_DEPTH) return true;
+  return false;
+}
+
 export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailContent> {
   let prepared: Awaited<ReturnType<typeof normaliseCharsets>>;
   try {
-    prepared = await normaliseCharsets(raw, opts.defaultCharset);
+    prepared = needsPrePass(raw, opts.defaultCharset)
+      ? await normaliseCharsets(raw, opts.defaultCharset)
+      : { bytes: raw, report: { unknownCharsets: new Set(), depth: 0 } };
   } catch (e) {
     throw malformed(e);
   }

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../ops/log.js';
 import { decodeBytes } from '../sms/encode.js';
-import type { SqliteSpool } from '../spool/sqlite.js';
+import type { Spool } from '../spool/types.js';
 import { messageBytes, type PDU } from './pdu.js';
 import { isReceipt, parseReceipt, type Receipt } from './receipts.js';
 
@@ -14,7 +14,7 @@ export interface DeliverEvents {
 }
 
 export function deliverHandler(
-  spool: SqliteSpool,
+  spool: Spool,
   systemType: string,
   log: Logger,
   events: DeliverEvents = {},
@@ -29,7 +29,7 @@ export function deliverHandler(
         log.warn({ text: bytes.toString('latin1').slice(0, 200) }, 'receipt not understood; acknowledged and ignored');
         return 0;
       }
-      const update = await spool.batch(() => spool.applyReceipt(receipt.id, receipt.stat, receipt.err, now()));
+      const update = await spool.applyReceipt(receipt.id, receipt.stat, receipt.err, now());
       events.receipt?.(receipt, update !== 'early');
       if (update === 'early') {
         log.info({ smscId: receipt.id, stat: receipt.stat }, 'receipt for a message id not known (yet): kept until it is');
@@ -43,11 +43,9 @@ export function deliverHandler(
     }
     const dataCoding = Number(pdu.data_coding ?? 0);
     const text = decodeBytes(bytes, dataCoding, { systemType });
-    await spool.batch(() =>
-      spool.storeInbound(
-        { sourceAddr: String(pdu.source_addr ?? ''), destinationAddr: String(pdu.destination_addr ?? ''), dataCoding, text },
-        now(),
-      ),
+    await spool.storeInbound(
+      { sourceAddr: String(pdu.source_addr ?? ''), destinationAddr: String(pdu.destination_addr ?? ''), dataCoding, text },
+      now(),
     );
     log.info({ from: pdu.source_addr, to: pdu.destination_addr }, 'inbound SMS stored');
     return 0;

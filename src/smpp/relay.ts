@@ -5,8 +5,7 @@
  */
 import type { Logger } from '../ops/log.js';
 import { compositeOpen } from '../policy/composite.js';
-import type { SqliteSpool } from '../spool/sqlite.js';
-import type { SmsRow } from '../spool/types.js';
+import type { SmsRow, Spool } from '../spool/types.js';
 import { rowSubmitFields, withNewReference } from './parts.js';
 import type { SmppBind } from './session.js';
 import { TransientSmppError } from './session.js';
@@ -39,11 +38,13 @@ const PART_RETRY_MS = 1000;
 export class Relay {
   private running = false;
   private readonly active = new Set<Promise<void>>();
+  /** Claimed rows not yet being sent: claiming a batch at once shares one commit. After a crash they are requeued. */
+  private readonly ready: SmsRow[] = [];
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
 
   constructor(
-    private readonly spool: SqliteSpool,
+    private readonly spool: Spool,
     private readonly binds: SmppBind[],
     private readonly limiter: RateLimiter,
     private readonly opts: RelayOptions,
@@ -76,6 +77,9 @@ export class Relay {
     this.kick();
     await this.loopDone;
     await Promise.race([Promise.all([...this.active]), sleep(timeoutMs)]);
+    // Claimed but never sent: back to the queue now rather than at the next start.
+    const now = this.now();
+    await Promise.all(this.ready.splice(0).map((row) => this.spool.reschedule(row.id, row.reason ?? '', now, now, undefined, false)));
   }
 
   private capacity(): number {
@@ -94,29 +98,34 @@ export class Relay {
 
   private async loop(): Promise<void> {
     while (this.running) {
-      const room = this.capacity() - this.active.size;
+      const capacity = this.capacity();
+      const room = capacity - this.active.size;
       if (room <= 0) {
         await this.idle(this.opts.idleMs);
         continue;
       }
-      let rows: SmsRow[];
-      try {
-        rows = this.spool.claim(room, this.now());
-      } catch (err) {
-        this.log.error({ err }, 'spool read failed; retrying');
-        await this.idle(this.opts.idleMs);
-        continue;
+      if (this.ready.length < room) {
+        try {
+          const want = capacity * 2 - this.ready.length;
+          const now = this.now();
+          this.ready.push(...(await this.spool.claim(want, now)));
+        } catch (err) {
+          this.log.error({ err }, 'spool read failed; retrying');
+          await this.idle(this.opts.idleMs);
+          continue;
+        }
       }
-      if (rows.length === 0) {
-        const due = this.spool.nextDue();
+      if (this.ready.length === 0) {
+        const due = await this.spool.nextDue();
         const wait = due === undefined ? this.opts.idleMs : Math.max(1, Math.min(this.opts.idleMs, due - this.now()));
         await this.idle(wait);
         continue;
       }
+      const rows = this.ready.splice(0, Math.max(0, this.capacity() - this.active.size));
       for (const row of rows) {
         const task = this.send(row).catch((err: unknown) => {
           this.log.error({ err, queueId: row.queueId, id: row.id }, 'sending failed unexpectedly; will retry');
-          this.retry(row, 'internal error');
+          return this.retry(row, 'internal error').catch((e: unknown) => this.log.error({ err: e }, 'could not reschedule; the row is requeued at the next start'));
         });
         this.active.add(task);
         void task.finally(() => {
@@ -144,18 +153,18 @@ export class Relay {
   }
 
   /** Back to the queue with back-off, or expired when out of attempts or time. */
-  private retry(row: SmsRow, reason: string, wholeAgain = false, countAttempt = true): void {
+  private async retry(row: SmsRow, reason: string, wholeAgain = false, countAttempt = true): Promise<void> {
     const now = this.now();
     if (countAttempt && (row.attempts >= this.opts.maxAttempts || now - row.createdAt >= this.opts.maxAgeMs)) {
       const why = `${reason}; gave up after ${row.attempts} attempts`;
-      this.spool.finish(row.id, 'expired', why, now);
+      await this.spool.finish(row.id, 'expired', why, now);
       this.events.finished?.(row, 'expired', why);
       this.log.warn({ queueId: row.queueId, recipient: row.recipient, reason: why }, 'message expired');
       return;
     }
     const delay = countAttempt ? this.backoffMs(row.attempts) : PART_RETRY_MS;
     const parts = wholeAgain ? withNewReference(row.parts, this.nextRef()) : undefined;
-    this.spool.reschedule(row.id, reason, now + delay, now, parts, countAttempt);
+    await this.spool.reschedule(row.id, reason, now + delay, now, parts, countAttempt);
     this.log.info({ queueId: row.queueId, recipient: row.recipient, reason, retryInMs: delay, wholeAgain }, 'message will be retried');
   }
 
@@ -163,7 +172,7 @@ export class Relay {
     const log = this.log.child({ queueId: row.queueId, recipient: row.recipient });
     // Parts accepted before a crash or a failed attempt carry the old reference: send the whole message again.
     if (row.parts.length > 1 && row.smscIds.some((id) => id !== null)) {
-      this.retry(row, 'composite interrupted; sending it again whole with a new reference', true, false);
+      await this.retry(row, 'composite interrupted; sending it again whole with a new reference', true, false);
       return;
     }
     const fields = rowSubmitFields(row, this.opts.registeredDelivery);
@@ -171,7 +180,7 @@ export class Relay {
     for (let part = 0; part < fields.length; part++) {
       for (;;) {
         if (firstAt !== undefined && !compositeOpen(firstAt, this.now(), this.opts.compositeWindowMs)) {
-          this.retry(row, 'parts could not all be sent within the one-minute composite window', true);
+          await this.retry(row, 'parts could not all be sent within the one-minute composite window', true);
           return;
         }
         const wait = this.limiter.take();
@@ -181,7 +190,7 @@ export class Relay {
         }
         const bind = await this.pickBind();
         if (!bind) {
-          if (part === 0) return this.retry(row, 'no SMPP bind is up', false, false);
+          if (part === 0) return await this.retry(row, 'no SMPP bind is up', false, false);
           await sleep(PART_RETRY_MS);
           continue;
         }
@@ -193,7 +202,7 @@ export class Relay {
           if (!(err instanceof TransientSmppError)) {
             // Thrown synchronously by the codec (a malformed PDU): the message cannot be sent as it is.
             const reason = `PDU could not be built: ${(err as Error).message}`;
-            this.spool.finish(row.id, 'failed', reason, this.now());
+            await this.spool.finish(row.id, 'failed', reason, this.now());
             this.events.finished?.(row, 'failed', reason);
             log.error({ reason }, 'message failed');
             return;
@@ -204,14 +213,16 @@ export class Relay {
         const reason = outcome instanceof TransientSmppError ? outcome.message : statusName(outcome.status);
         if (action === 'ok' && !(outcome instanceof TransientSmppError)) {
           const { messageId } = outcome;
-          await this.spool.batch(() => this.spool.recordPart(row.id, part, messageId, this.now()));
+          const last = part === fields.length - 1;
+          // The last part's id and the 'submitted' state go in one write.
+          await this.spool.submitted(row.id, part, messageId, last, this.now());
           this.events.submitted?.(row, part, this.now() - started);
           firstAt ??= started;
           break;
         }
         if (action === 'fail') {
           const why = `SMSC refused: ${reason}`;
-          this.spool.finish(row.id, 'failed', why, this.now());
+          await this.spool.finish(row.id, 'failed', why, this.now());
           this.events.finished?.(row, 'failed', why);
           log.warn({ reason: why, part }, 'message failed');
           return;
@@ -223,7 +234,7 @@ export class Relay {
         }
         if (part === 0) {
           // Nothing of this message reached the SMSC yet: back to the queue.
-          this.retry(row, reason, false, action !== 'throttle');
+          await this.retry(row, reason, false, action !== 'throttle');
           return;
         }
         // Inside a composite: retry this part (same reference) while the window is open.
@@ -231,7 +242,6 @@ export class Relay {
         await sleep(action === 'throttle' ? PART_RETRY_MS : Math.min(PART_RETRY_MS * 2, 5000));
       }
     }
-    await this.spool.batch(() => this.spool.markSubmitted(row.id, this.now()));
     log.info({ parts: fields.length, attempts: row.attempts }, 'submitted');
   }
 }

@@ -14,7 +14,7 @@ import type { Phone } from '../sms/phone.js';
 import { prepareSms, type PreparedSms } from '../sms/prepare.js';
 import { parseSender, type Sender } from '../sms/sender.js';
 import { toStored } from '../smpp/parts.js';
-import type { NewSms } from '../spool/types.js';
+import type { NewSms, Spool } from '../spool/types.js';
 import type { AuthUser } from './auth.js';
 
 export interface Reply {
@@ -42,7 +42,7 @@ export interface IntakeResult {
 
 export interface IntakeDeps {
   config: Config;
-  spool: { acceptBatched(rows: NewSms[], now: number): Promise<void> };
+  spool: Pick<Spool, 'accept'>;
   now: () => number;
   nextRef: () => number;
   log: Logger;
@@ -119,7 +119,7 @@ export async function acceptMail(sub: Submission, deps: IntakeDeps): Promise<Int
       state: 'queued',
       reason: null,
     }));
-    await deps.spool.acceptBatched(rows, deps.now());
+    await deps.spool.accept(rows, deps.now());
     log.info(
       { queueId, recipients: rows.map((r) => r.recipient), parts: sms.smsCount, coding: sms.coding, truncated: sms.truncated, messageId: mail.messageId },
       'mail accepted',

@@ -53,6 +53,8 @@ export function createSmtpServers(deps: SmtpDeps): SMTPServer[] {
   const throttle = deps.throttle ?? new AuthThrottle();
   const tls = smtp.tls.key && smtp.tls.cert ? { key: readFileSync(smtp.tls.key), cert: readFileSync(smtp.tls.cert) } : undefined;
   const sessions = new Map<string, Logger>();
+  /** The number each accepted RCPT TO is, parsed once at RCPT and reused at DATA. */
+  const phones = new WeakMap<object, Phone>();
   const sessionLog = (s: SMTPServerSession) => sessions.get(s.id) ?? log.child({ session: s.id, ip: s.remoteAddress });
   const users = smtp.auth.users as AuthUser[];
 
@@ -139,6 +141,7 @@ export function createSmtpServers(deps: SmtpDeps): SMTPServer[] {
           slog.info({ rcpt: address.address, code: refusal.code, reason: refusal.text }, 'recipient refused');
           return callback(errorOf(refusal));
         }
+        phones.set(address, phone);
         callback();
       } catch (e) {
         if (!isReplyError(e)) {
@@ -158,7 +161,7 @@ export function createSmtpServers(deps: SmtpDeps): SMTPServer[] {
           if (stream.sizeExceeded) return callback(null);
           const recipients = session.envelope.rcptTo.map((r) => ({
             address: r.address,
-            phone: parseRecipient(r.address, smtp.domains, config.sms.default_region),
+            phone: phones.get(r) ?? parseRecipient(r.address, smtp.domains, config.sms.default_region),
           }));
           const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
           const result = await deps.accept(

@@ -7,24 +7,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { aggregate, idKeys } from '../smpp/receipts.js';
-import type { NewSms, SmsRow, SmsState, StoredPart } from './types.js';
+import type { InboundSms, NewSms, ReceiptUpdate, SmsRow, SmsState, StoredPart } from './types.js';
 import { FINAL_STATES, SpoolError } from './types.js';
 
-export interface InboundSms {
-  sourceAddr: string;
-  destinationAddr: string;
-  dataCoding: number;
-  text: string;
-}
-
-export interface ReceiptUpdate {
-  row: SmsRow;
-  part: number;
-  /** The recipient's state after this receipt (unchanged when the receipt decided nothing). */
-  state: SmsState;
-}
-
 const SCHEMA_VERSION = 1;
+/** Group-commit window: writes arriving within it share one transaction. Adds at most this much latency. */
+const COMMIT_WINDOW_MS = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sms (
@@ -160,6 +148,18 @@ export class SqliteSpool {
   private readonly acceptTx: (rows: NewSms[], now: number) => void;
   private queued: QueuedWrite[] = [];
   private flushScheduled = false;
+  private lastFlush = 0;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once, reused: compiling SQL on every call cost more than running it. */
+  private sql(text: string): Database.Statement {
+    let stmt = this.statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      this.statements.set(text, stmt);
+    }
+    return stmt;
+  }
 
   constructor(
     readonly path: string,
@@ -217,13 +217,17 @@ export class SqliteSpool {
       this.queued.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => this.flush());
+        // At most one commit (one fsync) per COMMIT_WINDOW_MS under load; at once when idle.
+        const wait = this.lastFlush + COMMIT_WINDOW_MS - performance.now();
+        if (wait > 0) setTimeout(() => this.flush(), wait);
+        else setImmediate(() => this.flush());
       }
     });
   }
 
   private flush(): void {
     this.flushScheduled = false;
+    this.lastFlush = performance.now();
     const writes = this.queued;
     this.queued = [];
     const results: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
@@ -255,22 +259,21 @@ export class SqliteSpool {
 
   /** Messages not yet handed to the SMSC (back-pressure counts these). */
   pendingCount(): number {
-    const r = this.db.prepare(`SELECT COUNT(*) AS n FROM sms WHERE state IN ('queued','sending')`).get() as { n: number };
+    const r = this.sql(`SELECT COUNT(*) AS n FROM sms WHERE state IN ('queued','sending')`).get() as { n: number };
     return r.n;
   }
 
   /** After a crash, rows caught mid-send go back to the queue (at-least-once: some may be sent twice). */
   requeueSending(now: number): number {
-    return this.db.prepare(`UPDATE sms SET state = 'queued', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'`).run(now, now).changes;
+    return this.sql(`UPDATE sms SET state = 'queued', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'`).run(now, now).changes;
   }
 
   /** Take up to `limit` due rows for sending; they are 'sending' until the relay decides. */
   claim(limit: number, now: number): SmsRow[] {
     return this.tx(() => {
-      const rows = this.db
-        .prepare(`SELECT * FROM sms WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`)
+      const rows = this.sql(`SELECT * FROM sms WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`)
         .all(now, limit) as RawRow[];
-      const mark = this.db.prepare(`UPDATE sms SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?`);
+      const mark = this.sql(`UPDATE sms SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?`);
       for (const r of rows) mark.run(now, r.id);
       return rows.map((r) => fromRaw({ ...r, state: 'sending', attempts: r.attempts + 1 }));
     });
@@ -278,38 +281,36 @@ export class SqliteSpool {
 
   /** Earliest next_attempt_at among queued rows (the relay sleeps until then), or undefined. */
   nextDue(): number | undefined {
-    const r = this.db.prepare(`SELECT MIN(next_attempt_at) AS t FROM sms WHERE state = 'queued'`).get() as { t: number | null };
+    const r = this.sql(`SELECT MIN(next_attempt_at) AS t FROM sms WHERE state = 'queued'`).get() as { t: number | null };
     return r.t ?? undefined;
   }
 
   /** A part was accepted by the SMSC with this message id. */
   recordPart(id: number, part: number, smscId: string, now: number): void {
     this.tx(() => {
-      const row = this.db.prepare('SELECT smsc_ids, first_submit_at FROM sms WHERE id = ?').get(id) as Pick<RawRow, 'smsc_ids' | 'first_submit_at'> | undefined;
+      const row = this.sql('SELECT smsc_ids, first_submit_at FROM sms WHERE id = ?').get(id) as Pick<RawRow, 'smsc_ids' | 'first_submit_at'> | undefined;
       if (!row) return;
       const ids = JSON.parse(row.smsc_ids) as (string | null)[];
       ids[part] = smscId;
-      this.db
-        .prepare('UPDATE sms SET smsc_ids = ?, first_submit_at = COALESCE(first_submit_at, ?), updated_at = ? WHERE id = ?')
+      this.sql('UPDATE sms SET smsc_ids = ?, first_submit_at = COALESCE(first_submit_at, ?), updated_at = ? WHERE id = ?')
         .run(JSON.stringify(ids), now, now, id);
       const keys = idKeys(smscId);
-      const insert = this.db.prepare('INSERT INTO smsc_ids (key, exact, sms_id, part) VALUES (?, ?, ?, ?)');
+      const insert = this.sql('INSERT INTO smsc_ids (key, exact, sms_id, part) VALUES (?, ?, ?, ?)');
       insert.run(keys.exact, 1, id, part);
       for (const alt of keys.alt) insert.run(alt, 0, id, part);
       // A receipt that overtook this part's submit_sm_resp was kept: apply it now.
       const all = [keys.exact, ...keys.alt];
-      const early = this.db
-        .prepare(`SELECT rowid, stat, err FROM early_receipts WHERE key IN (${all.map(() => '?').join(',')}) ORDER BY rowid`)
+      const early = this.sql(`SELECT rowid, stat, err FROM early_receipts WHERE key IN (${all.map(() => '?').join(',')}) ORDER BY rowid`)
         .all(...all) as { rowid: number; stat: string; err: string | null }[];
       for (const r of early) {
-        this.db.prepare('DELETE FROM early_receipts WHERE rowid = ?').run(r.rowid);
+        this.sql('DELETE FROM early_receipts WHERE rowid = ?').run(r.rowid);
         this.applyToPart(id, part, r.stat, r.err ?? undefined, now);
       }
     });
   }
 
   markSubmitted(id: number, now: number): void {
-    this.db.prepare(`UPDATE sms SET state = 'submitted', reason = NULL, updated_at = ? WHERE id = ? AND state = 'sending'`).run(now, id);
+    this.sql(`UPDATE sms SET state = 'submitted', reason = NULL, updated_at = ? WHERE id = ? AND state = 'sending'`).run(now, id);
   }
 
   /**
@@ -320,8 +321,7 @@ export class SqliteSpool {
     const set = parts
       ? `, parts = @parts, smsc_ids = @empty, receipts = @empty, first_submit_at = NULL`
       : '';
-    this.db
-      .prepare(
+    this.sql(
         `UPDATE sms SET state = 'queued', reason = @reason, next_attempt_at = @nextAt, updated_at = @now${set}
          ${countAttempt ? '' : ', attempts = attempts - 1'} WHERE id = @id`,
       )
@@ -335,7 +335,7 @@ export class SqliteSpool {
   }
 
   finish(id: number, state: Extract<SmsState, 'failed' | 'expired' | 'undeliverable' | 'delivered'>, reason: string, now: number): void {
-    this.db.prepare('UPDATE sms SET state = ?, reason = ?, updated_at = ? WHERE id = ?').run(state, reason, now, id);
+    this.sql('UPDATE sms SET state = ?, reason = ?, updated_at = ? WHERE id = ?').run(state, reason, now, id);
   }
 
   /**
@@ -345,41 +345,39 @@ export class SqliteSpool {
   applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): ReceiptUpdate | 'early' {
     return this.tx(() => {
       const key = idKeys(receiptId).exact;
-      const hit = this.db
-        .prepare('SELECT sms_id, part FROM smsc_ids WHERE key = ? ORDER BY exact DESC, rowid DESC LIMIT 1')
+      const hit = this.sql('SELECT sms_id, part FROM smsc_ids WHERE key = ? ORDER BY exact DESC, rowid DESC LIMIT 1')
         .get(key) as { sms_id: number; part: number } | undefined;
       const update = hit ? this.applyToPart(hit.sms_id, hit.part, stat, err, now) : undefined;
       if (update) return update;
-      this.db.prepare('INSERT INTO early_receipts (key, stat, err, received_at) VALUES (?, ?, ?, ?)').run(key, stat, err ?? null, now);
+      this.sql('INSERT INTO early_receipts (key, stat, err, received_at) VALUES (?, ?, ?, ?)').run(key, stat, err ?? null, now);
       return 'early';
     });
   }
 
   private applyToPart(smsId: number, part: number, stat: string, err: string | undefined, now: number): ReceiptUpdate | undefined {
-    const raw = this.db.prepare('SELECT * FROM sms WHERE id = ?').get(smsId) as RawRow | undefined;
+    const raw = this.sql('SELECT * FROM sms WHERE id = ?').get(smsId) as RawRow | undefined;
     if (!raw) return undefined;
-    const row = fromRaw(raw);
-    row.receipts[part] = stat;
-    const outcome = aggregate(row.receipts.slice(0, row.parts.length));
+    const receipts = JSON.parse(raw.receipts) as (string | null)[];
+    receipts[part] = stat;
+    const partCount = (JSON.parse(raw.smsc_ids) as unknown[]).length;
+    const outcome = aggregate(receipts.slice(0, partCount));
     // A receipt never reopens a final state; it can only settle 'submitted' (or a 'sending' racing it).
-    const open = row.state === 'submitted' || row.state === 'sending';
-    const state: SmsState = outcome && open ? outcome : row.state;
-    const reason = outcome && open && outcome !== 'delivered' ? `receipt stat:${stat}${err ? ` err:${err}` : ''}` : row.reason;
-    this.db
-      .prepare('UPDATE sms SET receipts = ?, state = ?, reason = ?, updated_at = ? WHERE id = ?')
-      .run(JSON.stringify(row.receipts), state, reason, now, row.id);
-    return { row: { ...row, state, reason }, part, state };
+    const open = raw.state === 'submitted' || raw.state === 'sending';
+    const state: SmsState = outcome && open ? outcome : raw.state;
+    const reason = outcome && open && outcome !== 'delivered' ? `receipt stat:${stat}${err ? ` err:${err}` : ''}` : raw.reason;
+    const receiptsJson = JSON.stringify(receipts);
+    this.sql('UPDATE sms SET receipts = ?, state = ?, reason = ?, updated_at = ? WHERE id = ?').run(receiptsJson, state, reason, now, smsId);
+    return { row: fromRaw({ ...raw, receipts: receiptsJson, state, reason }), part, state };
   }
 
   storeInbound(msg: InboundSms, now: number): void {
-    this.db
-      .prepare('INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES (?, ?, ?, ?, ?)')
+    this.sql('INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES (?, ?, ?, ?, ?)')
       .run(now, msg.sourceAddr, msg.destinationAddr, msg.dataCoding, msg.text);
   }
 
   inbound(limit = 50): Array<InboundSms & { receivedAt: number }> {
     return (
-      this.db.prepare('SELECT * FROM inbound ORDER BY id DESC LIMIT ?').all(limit) as Array<{
+      this.sql('SELECT * FROM inbound ORDER BY id DESC LIMIT ?').all(limit) as Array<{
         received_at: number;
         source_addr: string;
         destination_addr: string;
@@ -391,8 +389,7 @@ export class SqliteSpool {
 
   /** Queued rows accepted before `before` will not be sent any more: expired, with the reason. */
   expireQueued(before: number, now: number, reason: string): number {
-    return this.db
-      .prepare(`UPDATE sms SET state = 'expired', reason = ?, updated_at = ? WHERE state = 'queued' AND created_at < ?`)
+    return this.sql(`UPDATE sms SET state = 'expired', reason = ?, updated_at = ? WHERE state = 'queued' AND created_at < ?`)
       .run(reason, now, before).changes;
   }
 
@@ -400,37 +397,38 @@ export class SqliteSpool {
   prune(before: number): number {
     return this.tx(() => {
       const states = FINAL_STATES.map((s) => `'${s}'`).join(',');
-      this.db.prepare(`DELETE FROM smsc_ids WHERE sms_id IN (SELECT id FROM sms WHERE state IN (${states}) AND updated_at < ?)`).run(before);
-      this.db.prepare('DELETE FROM early_receipts WHERE received_at < ?').run(before);
-      return this.db.prepare(`DELETE FROM sms WHERE state IN (${states}) AND updated_at < ?`).run(before).changes;
+      this.sql(`DELETE FROM smsc_ids WHERE sms_id IN (SELECT id FROM sms WHERE state IN (${states}) AND updated_at < ?)`).run(before);
+      this.sql('DELETE FROM early_receipts WHERE received_at < ?').run(before);
+      return this.sql(`DELETE FROM sms WHERE state IN (${states}) AND updated_at < ?`).run(before).changes;
     });
   }
 
   countsByState(): Record<string, number> {
-    const rows = this.db.prepare('SELECT state, COUNT(*) AS n FROM sms GROUP BY state').all() as { state: string; n: number }[];
+    const rows = this.sql('SELECT state, COUNT(*) AS n FROM sms GROUP BY state').all() as { state: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.state, r.n]));
   }
 
   oldestQueuedAt(): number | undefined {
-    const r = this.db.prepare(`SELECT MIN(created_at) AS t FROM sms WHERE state IN ('queued','sending')`).get() as { t: number | null };
+    const r = this.sql(`SELECT MIN(created_at) AS t FROM sms WHERE state IN ('queued','sending')`).get() as { t: number | null };
     return r.t ?? undefined;
   }
 
   recent(limit: number): SmsRow[] {
-    return (this.db.prepare('SELECT * FROM sms ORDER BY id DESC LIMIT ?').all(limit) as RawRow[]).map(fromRaw);
+    return (this.sql('SELECT * FROM sms ORDER BY id DESC LIMIT ?').all(limit) as RawRow[]).map(fromRaw);
   }
 
   byId(id: number): SmsRow | undefined {
-    const r = this.db.prepare('SELECT * FROM sms WHERE id = ?').get(id) as RawRow | undefined;
+    const r = this.sql('SELECT * FROM sms WHERE id = ?').get(id) as RawRow | undefined;
     return r ? fromRaw(r) : undefined;
   }
 
+  /** A transaction of its own, or part of the one already open (a batch). */
   private tx<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.db.inTransaction ? fn() : this.db.transaction(fn)();
   }
 
   byQueueId(queueId: string): SmsRow[] {
-    return (this.db.prepare('SELECT * FROM sms WHERE queue_id = ? ORDER BY id').all(queueId) as RawRow[]).map(fromRaw);
+    return (this.sql('SELECT * FROM sms WHERE queue_id = ? ORDER BY id').all(queueId) as RawRow[]).map(fromRaw);
   }
 
   close(): void {

@@ -73,3 +73,43 @@ export class SpoolError extends Error {
     this.name = 'SpoolError';
   }
 }
+
+export interface InboundSms {
+  sourceAddr: string;
+  destinationAddr: string;
+  dataCoding: number;
+  text: string;
+}
+
+export interface ReceiptUpdate {
+  row: SmsRow;
+  part: number;
+  /** The recipient's state after this receipt (unchanged when the receipt decided nothing). */
+  state: SmsState;
+}
+
+/**
+ * What the daemon needs from durable storage, asynchronously: the SQLite store runs on its own thread behind
+ * this interface (its fsyncs then never stall SMTP or SMPP), and a PostgreSQL store can implement it too.
+ * Every write has committed when its promise resolves.
+ */
+export interface Spool {
+  accept(rows: NewSms[], now: number): Promise<void>;
+  /** Take up to `limit` due rows; they are 'sending' until the relay decides. */
+  claim(limit: number, now: number): Promise<SmsRow[]>;
+  nextDue(): Promise<number | undefined>;
+  /** A part was accepted with this SMSC id; `last`: the whole message is now submitted. */
+  submitted(id: number, part: number, smscId: string, last: boolean, now: number): Promise<void>;
+  reschedule(id: number, reason: string, nextAt: number, now: number, parts?: StoredPart[], countAttempt?: boolean): Promise<void>;
+  finish(id: number, state: 'failed' | 'expired' | 'undeliverable' | 'delivered', reason: string, now: number): Promise<void>;
+  applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): Promise<ReceiptUpdate | 'early'>;
+  storeInbound(msg: InboundSms, now: number): Promise<void>;
+  requeueSending(now: number): Promise<number>;
+  expireQueued(before: number, now: number, reason: string): Promise<number>;
+  prune(before: number): Promise<number>;
+  pendingCount(): Promise<number>;
+  countsByState(): Promise<Record<string, number>>;
+  oldestQueuedAt(): Promise<number | undefined>;
+  byQueueId(queueId: string): Promise<SmsRow[]>;
+  close(): Promise<void>;
+}

@@ -69,7 +69,7 @@ describe('connection, capabilities, recipients (open server)', () => {
     const r = await sendMail(h.port, { to: ['@relay.example:+79991234567@sms.example.test'], body: BODY });
     expect(r.rcpt[0]!.code).toBe(250);
     const queueId = /Queued as ([0-9a-f]+)/.exec(r.data[0]!.text)![1]!;
-    expect(h.daemon.spool.byQueueId(queueId).map((row) => row.recipient)).toEqual(['79991234567']);
+    expect((await h.daemon.spool.byQueueId(queueId)).map((row) => row.recipient)).toEqual(['79991234567']);
   });
 
   it('452 4.5.3 past smtp.max_recipients, and the accepted ones still get the mail', async () => {

@@ -8,7 +8,7 @@ import { sendMail, type SmtpReply } from '../helpers/smtp-client.js';
 
 const TO = '+79991234567@sms.example.test';
 
-function rowsFor(h: Harness, reply: SmtpReply): SmsRow[] {
+async function rowsFor(h: Harness, reply: SmtpReply): Promise<SmsRow[]> {
   const m = /Queued as ([0-9a-f]{12})/.exec(reply.text);
   if (!m) throw new Error(`not queued: ${reply.code} ${reply.text}`);
   return h.daemon.spool.byQueueId(m[1] as string);
@@ -35,7 +35,7 @@ describe('mail → spool over SMTP (default config)', () => {
     ['outlook-reply-disclaimer.eml', "RE: payment service degraded\nPlease restart the payment service now - it's urgent.\n\nBest regards,\nJohn Smith\nHead of Operations"],
   ])('%s', async (file, expected) => {
     const r = await sendMail(h.port, { to: [TO], body: sample(file) });
-    const [row] = rowsFor(h, r.data[0]!);
+    const [row] = await rowsFor(h, r.data[0]!);
     expect(row!.text).toBe(expected);
     expect(sentText(row!)).toBe(expected);
     expect(row!.state).toBe('queued');
@@ -49,7 +49,7 @@ describe('mail → spool over SMTP (default config)', () => {
     });
     expect(r.data[0]!.code).toBe(250);
     expect(r.data[0]!.text).toMatch(/^2\.0\.0 Queued as [0-9a-f]{12}: 2 recipients × 3 parts \(UCS-2\)$/);
-    const rows = rowsFor(h, r.data[0]!);
+    const rows = await rowsFor(h, r.data[0]!);
     expect(rows.map((x) => x.recipient)).toEqual(['79991234567', '79991230002']);
     expect(rows[0]!.parts).toHaveLength(3);
     expect(rows[0]!.messageId).toBeNull();
@@ -75,7 +75,7 @@ describe('mail → spool over SMTP (default config)', () => {
       `${Buffer.from('Сервер упал 🔥').toString('base64')}\r\n`), '🚨 alert\nСервер упал 🔥'],
   ])('%s', async (_name, body, expected) => {
     const r = await sendMail(h.port, { to: [TO], body });
-    const [row] = rowsFor(h, r.data[0]!);
+    const [row] = await rowsFor(h, r.data[0]!);
     expect(row!.text).toBe(expected);
   });
 
@@ -84,17 +84,17 @@ describe('mail → spool over SMTP (default config)', () => {
       'Subject: s\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="b1"',
       '--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain version\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>html <b>version</b></p>\r\n--b1--\r\n',
     );
-    expect(rowsFor(h, (await sendMail(h.port, { to: [TO], body: alt })).data[0]!)[0]!.text).toBe('s\nplain version');
+    expect((await rowsFor(h, (await sendMail(h.port, { to: [TO], body: alt })).data[0]!))[0]!.text).toBe('s\nplain version');
     const html = mime(
       'Subject: s\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8',
       '<html><head><style>p{color:red}</style></head><body><p>Disk &amp; CPU &lt;high&gt;</p><p><a href="http://x.example/very/long">Details</a></p><script>x()</script></body></html>\r\n',
     );
-    expect(rowsFor(h, (await sendMail(h.port, { to: [TO], body: html })).data[0]!)[0]!.text).toBe('s\nDisk & CPU <high>\n\nDetails');
+    expect((await rowsFor(h, (await sendMail(h.port, { to: [TO], body: html })).data[0]!))[0]!.text).toBe('s\nDisk & CPU <high>\n\nDetails');
   });
 
   it('comments are stored with the message and not sent (smpp.comments: strip)', async () => {
     const r = await sendMail(h.port, { to: [TO], body: sample('comment-section-ru.eml') });
-    const [row] = rowsFor(h, r.data[0]!);
+    const [row] = await rowsFor(h, r.data[0]!);
     expect([row!.text, row!.comment, sentText(row!)]).toEqual([
       'Ваш код подтверждения: 4711',
       'заказ 2026-11-24-77, клиент Иванов',
@@ -117,7 +117,7 @@ describe('mail → spool over SMTP (default config)', () => {
   it('long text is cut to sms.max_parts (default truncate) and the reply says so', async () => {
     const r = await sendMail(h.port, { to: [TO], body: `Subject: log\r\n\r\n${'word '.repeat(400)}\r\n` });
     expect(r.data[0]!.text).toMatch(/× 6 parts \(GSM\); text cut to fit sms\.max_parts$/);
-    expect(rowsFor(h, r.data[0]!)[0]!.text.endsWith('word...')).toBe(true);
+    expect((await rowsFor(h, r.data[0]!))[0]!.text.endsWith('word...')).toBe(true);
   });
 
   it('X-SMS-Sender needs an authenticated user allowed to use it', async () => {
@@ -147,25 +147,25 @@ describe('per-user senders, subject modes, comments for SMS Center, reject when 
 
   it('user source_addr, an allowed X-SMS-Sender, a refused one, the default', async () => {
     const body = (hdr: string) => `${hdr}Subject: s\r\n\r\nb\r\n`;
-    const own = rowsFor(h, (await sendMail(h.port, { to: [TO], body: body(''), auth: ['ops', 'pw'] })).data[0]!)[0]!;
+    const own = (await rowsFor(h, (await sendMail(h.port, { to: [TO], body: body(''), auth: ['ops', 'pw'] })).data[0]!))[0]!;
     expect([own.sourceAddr, own.sourceTon, own.sourceNpi]).toEqual(['OpsTeam', 5, 0]);
-    const asked = rowsFor(h, (await sendMail(h.port, { to: [TO], body: body('X-SMS-Sender: 4242\r\n'), auth: ['ops', 'pw'] })).data[0]!)[0]!;
+    const asked = (await rowsFor(h, (await sendMail(h.port, { to: [TO], body: body('X-SMS-Sender: 4242\r\n'), auth: ['ops', 'pw'] })).data[0]!))[0]!;
     expect([asked.sourceAddr, asked.sourceTon, asked.sourceNpi]).toEqual(['4242', 3, 0]);
     const refused = await sendMail(h.port, { to: [TO], body: body('X-SMS-Sender: Bank\r\n'), auth: ['ops', 'pw'] });
     expect(refused.data[0]!.text).toBe('5.7.1 Sender "Bank" (X-SMS-Sender) is not allowed for user "ops"');
-    const dflt = rowsFor(h, (await sendMail(h.port, { to: [TO], body: body(''), auth: ['other', 'pw'] })).data[0]!)[0]!;
+    const dflt = (await rowsFor(h, (await sendMail(h.port, { to: [TO], body: body(''), auth: ['other', 'pw'] })).data[0]!))[0]!;
     expect(dflt.sourceAddr).toBe('Default');
   });
 
   it('subject: only', async () => {
     const r = await sendMail(h.port, { to: [TO], body: sample('alertmanager-firing.eml') });
-    expect(rowsFor(h, r.data[0]!)[0]!.text).toBe('[FIRING:1] InstanceDown (web3:9100 node page)');
+    expect((await rowsFor(h, r.data[0]!))[0]!.text).toBe('[FIRING:1] InstanceDown (web3:9100 node page)');
   });
 
   it('comments: smsc sends "\\n~~~\\n" + comment, parts counted on the visible text', async () => {
     const r = await sendMail(h.port, { to: [TO], body: 'Subject: Code 4711\r\n\r\nignored body\r\n~~~\r\norder 77\r\n' });
     expect(r.data[0]!.text).toMatch(/× 1 part \(GSM\)$/);
-    const [row] = rowsFor(h, r.data[0]!);
+    const [row] = await rowsFor(h, r.data[0]!);
     expect([row!.text, row!.comment]).toEqual(['Code 4711', 'order 77']);
     expect(sentText(row!)).toBe('Code 4711\n~~~\norder 77');
   });
@@ -180,7 +180,7 @@ describe('comment_prefix', () => {
   it('lines starting with the prefix are comments, stored and not sent', async () => {
     const h = await startHarness({ smtp: { comment_prefix: '#' } });
     const r = await sendMail(h.port, { to: [TO], body: 'Subject: Disk full\r\n\r\n#ticket INC-1\r\ndb1 /var 97%\r\n' });
-    const [row] = rowsFor(h, r.data[0]!);
+    const [row] = await rowsFor(h, r.data[0]!);
     expect([row!.text, row!.comment, sentText(row!)]).toEqual(['Disk full\ndb1 /var 97%', 'ticket INC-1', 'Disk full\ndb1 /var 97%']);
     await h.stop();
   });
@@ -191,9 +191,9 @@ describe('default charset koi8-r', () => {
     const h = await startHarness({ smtp: { default_charset: 'koi8-r' } });
     const raw = Buffer.concat([Buffer.from('Subject: '), Buffer.from([0xe1, 0xf7, 0xe1, 0xf2, 0xe9, 0xf1]), Buffer.from('\r\n\r\n'), sample('legacy-koi8r-no-charset.eml').subarray(sample('legacy-koi8r-no-charset.eml').indexOf('\r\n\r\n') + 4)]);
     const r = await sendMail(h.port, { to: [TO], body: raw });
-    expect(rowsFor(h, r.data[0]!)[0]!.text).toBe('АВАРИЯ\nКотельная N3: давление 0.2 МПа ниже нормы');
+    expect((await rowsFor(h, r.data[0]!))[0]!.text).toBe('АВАРИЯ\nКотельная N3: давление 0.2 МПа ниже нормы');
     const sampleReply = await sendMail(h.port, { to: [TO], body: sample('legacy-koi8r-no-charset.eml') });
-    expect(rowsFor(h, sampleReply.data[0]!)[0]!.text).toBe('ALARM\nКотельная N3: давление 0.2 МПа ниже нормы');
+    expect((await rowsFor(h, sampleReply.data[0]!))[0]!.text).toBe('ALARM\nКотельная N3: давление 0.2 МПа ниже нормы');
     await h.stop();
   });
 });
@@ -223,9 +223,9 @@ describe('spool trouble is a temporary failure, never a 250', () => {
   afterAll(() => h.stop());
 
   it('read-only spool → 451 4.3.0', async () => {
-    h.daemon.spool.db.pragma('query_only = ON');
+    await h.daemon.spool.pragma('query_only = ON');
     const r = await sendMail(h.port, { to: [TO], body: 'Subject: s\r\n\r\nb\r\n' });
-    h.daemon.spool.db.pragma('query_only = OFF');
+    await h.daemon.spool.pragma('query_only = OFF');
     expect([r.data[0]!.code, r.data[0]!.text]).toEqual([451, '4.3.0 Temporary local problem storing the message; try again later']);
   });
 
@@ -240,12 +240,12 @@ describe('spool trouble is a temporary failure, never a 250', () => {
   });
 
   it('full disk (page limit reached) → 451 4.3.0', async () => {
-    const pages = h.daemon.spool.db.pragma('page_count', { simple: true }) as number;
-    h.daemon.spool.db.pragma(`max_page_count = ${pages}`);
+    const pages = ((await h.daemon.spool.pragma('page_count')) as Array<{ page_count: number }>)[0]!.page_count;
+    await h.daemon.spool.pragma(`max_page_count = ${pages}`);
     // 40 recipients of a 6-part text need pages the file no longer may have.
     const to = Array.from({ length: 40 }, (_, i) => `+7999123${String(i).padStart(4, '0')}@sms.example.test`);
     const r = await sendMail(h.port, { to, body: `Subject: s\r\n\r\n${'y '.repeat(500)}\r\n` });
-    h.daemon.spool.db.pragma('max_page_count = 1073741823');
+    await h.daemon.spool.pragma('max_page_count = 1073741823');
     expect([r.data[0]!.code, r.data[0]!.text.slice(0, 5)]).toEqual([451, '4.3.0']);
   });
 

@@ -3,6 +3,7 @@
  * in the test process so tests can inspect every PDU. Logs are JSON lines on stdout, kept for assertions.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import net, { type AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,37 +42,64 @@ export function testConfig(smscPort: number, dir: string, overrides: Record<stri
   return base;
 }
 
+/** A port nothing listens on right now (the daemon takes it a moment later). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+async function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
 export async function spawnDaemon(config: Record<string, unknown>, dir = tempDir()): Promise<DaemonProcess> {
+  const smtp = config.smtp as { port: number };
+  if (smtp.port === 0) smtp.port = await freePort();
   const configPath = join(dir, `config-${Date.now()}.yaml`);
   writeFileSync(configPath, YAML.stringify(config));
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SMTP2SMS_')));
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // SMTP2SMS_DAEMON_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") reach the daemon only, for profiling.
+  const nodeArgs = process.env.SMTP2SMS_DAEMON_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const entry = JSON.parse(line) as Record<string, unknown>;
-          logs.push(entry);
-          if (entry.msg === 'smtp2sms listening') resolve((entry.ports as number[])[0] as number);
-        } catch {
-          // not a log line
-        }
+  const port = smtp.port;
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not a log line
       }
-    });
-    void exited.then(({ code }) => reject(new Error(`daemon exited (${code}) before listening: ${stderr}`)));
-    setTimeout(() => reject(new Error(`daemon did not start: ${stderr}`)), 20_000);
+    }
   });
+  let exitedEarly = false;
+  void exited.then(() => (exitedEarly = true));
+  const deadline = Date.now() + 20_000;
+  while (!(await accepting(port))) {
+    if (exitedEarly) throw new Error(`daemon exited before listening: ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`daemon did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
   const spoolPath = (config.spool as { path: string }).path;
   return {
     child,

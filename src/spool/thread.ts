@@ -1,0 +1,85 @@
+/** The Spool interface on the main thread, served by the spool worker (worker.ts). */
+import { Worker } from 'node:worker_threads';
+import type { SpoolOp } from './worker.js';
+import { SpoolError, type Spool } from './types.js';
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+export class ThreadSpool implements Spool {
+  private readonly pending = new Map<number, Pending>();
+  private next = 1;
+  private closed = false;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (msg: { id?: number; value?: unknown; error?: { name: string; message: string } }) => {
+      if (msg.id === undefined) return;
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.error) p.reject(msg.error.name === 'SpoolError' ? new SpoolError(new Error(msg.error.message)) : new Error(msg.error.message));
+      else p.resolve(msg.value);
+    });
+    worker.on('error', (err) => this.failAll(err));
+    worker.on('exit', () => this.failAll(new Error('spool thread exited')));
+  }
+
+  /** Start the spool thread; rejects with the reason when the spool cannot be opened. */
+  static start(path: string, busyTimeoutMs: number): Promise<ThreadSpool> {
+    // Under vitest this module runs from src/ (TypeScript); a worker needs the built JavaScript in dist/.
+    const file = import.meta.url.endsWith('.ts') ? new URL('../../dist/spool/worker.js', import.meta.url) : new URL('./worker.js', import.meta.url);
+    const worker = new Worker(file, { workerData: { path, busyTimeoutMs } });
+    return new Promise((resolve, reject) => {
+      worker.once('message', (msg: { ready: boolean; error?: string }) =>
+        msg.ready ? resolve(new ThreadSpool(worker)) : reject(new Error(`cannot open the spool ${path}: ${msg.error}`)),
+      );
+      worker.once('error', reject);
+    });
+  }
+
+  private failAll(err: Error): void {
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(new SpoolError(err));
+    }
+  }
+
+  private call<T>(op: SpoolOp, ...args: unknown[]): Promise<T> {
+    if (this.closed) return Promise.reject(new SpoolError(new Error('spool is closed')));
+    return new Promise<T>((resolve, reject) => {
+      const id = this.next++;
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ id, op, args });
+    });
+  }
+
+  accept: Spool['accept'] = (...a) => this.call('accept', ...a);
+  claim: Spool['claim'] = (...a) => this.call('claim', ...a);
+  nextDue: Spool['nextDue'] = () => this.call('nextDue');
+  submitted: Spool['submitted'] = (...a) => this.call('submitted', ...a);
+  reschedule: Spool['reschedule'] = (...a) => this.call('reschedule', ...a);
+  finish: Spool['finish'] = (...a) => this.call('finish', ...a);
+  applyReceipt: Spool['applyReceipt'] = (...a) => this.call('applyReceipt', ...a);
+  storeInbound: Spool['storeInbound'] = (...a) => this.call('storeInbound', ...a);
+  requeueSending: Spool['requeueSending'] = (...a) => this.call('requeueSending', ...a);
+  expireQueued: Spool['expireQueued'] = (...a) => this.call('expireQueued', ...a);
+  prune: Spool['prune'] = (...a) => this.call('prune', ...a);
+  pendingCount: Spool['pendingCount'] = () => this.call('pendingCount');
+  countsByState: Spool['countsByState'] = () => this.call('countsByState');
+  oldestQueuedAt: Spool['oldestQueuedAt'] = () => this.call('oldestQueuedAt');
+  byQueueId: Spool['byQueueId'] = (...a) => this.call('byQueueId', ...a);
+
+  /** Run a PRAGMA on the spool connection (diagnostics, and fault injection in tests). */
+  pragma(text: string): Promise<unknown> {
+    return this.call('pragma', text);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.call('close');
+    this.closed = true;
+    await this.worker.terminate();
+  }
+}

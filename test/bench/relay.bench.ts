@@ -1,0 +1,265 @@
+/**
+ * `npm run bench`: throughput, latency and memory of the whole path, SMTP in → spool on disk → SMPP out, against
+ * the ceiling of a bare smtp-server + mailparser that accepts the same mails and does nothing. Prints the figures
+ * and writes them to BENCHMARKS.md. Sizes: BENCH_MAILS (20 000), BENCH_BACKLOG (100 000).
+ */
+import { execSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { SmscSimulator } from '../../src/simulator/smsc.js';
+import { spawnDaemon, tempDir, testConfig, type DaemonProcess } from '../helpers/daemon-process.js';
+
+const MAILS = Number(process.env.BENCH_MAILS ?? 20_000);
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
+const CONNECTIONS = 8;
+
+/** A minimal pipelining SMTP client: one transaction at a time per connection, MAIL/RCPT/DATA in one write. */
+class Lane {
+  private buf = '';
+  private waiting: Array<(code: number) => void> = [];
+  private constructor(private readonly socket: net.Socket) {
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => {
+      this.buf += d.toString('latin1');
+      let nl: number;
+      while ((nl = this.buf.indexOf('\r\n')) >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 2);
+        if (line[3] === ' ') this.waiting.shift()?.(Number(line.slice(0, 3)));
+      }
+    });
+  }
+  static async open(port: number): Promise<Lane> {
+    const socket = net.connect(port, '127.0.0.1');
+    const lane = new Lane(socket);
+    await lane.reply();
+    socket.write('EHLO bench.example\r\n');
+    await lane.reply();
+    return lane;
+  }
+  private reply(): Promise<number> {
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+  /** One mail; resolves with the final reply code and the time the final dot went out. */
+  async send(to: string, body: string): Promise<{ code: number; dataEnd: number }> {
+    const replies = [this.reply(), this.reply(), this.reply()];
+    this.socket.write(`MAIL FROM:<bench@example.org>\r\nRCPT TO:<${to}>\r\nDATA\r\n`);
+    const codes = await Promise.all(replies);
+    if (codes[2] !== 354) return { code: codes[2] ?? 0, dataEnd: performance.now() };
+    const final = this.reply();
+    this.socket.write(`${body}\r\n.\r\n`);
+    const dataEnd = performance.now();
+    return { code: await final, dataEnd };
+  }
+  close(): void {
+    this.socket.end('QUIT\r\n');
+  }
+}
+
+const mailBody = (id: number) => `From: bench@example.org\r\nSubject: \r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbench ${id} disk /var on db${id % 50} is 97% full, please check`;
+const rcpt = (id: number) => `+7999${String(1_000_000 + (id % 9_000_000)).padStart(7, '0')}@sms.example.test`;
+
+interface LoadResult {
+  start: number;
+  dataEnd: Map<number, number>;
+  accepted: number;
+  refused: number;
+}
+
+/** `count` mails over `lanes` connections, as fast as they go, or paced at `rate` mails/s. */
+async function load(port: number, count: number, offset: number, lanes = CONNECTIONS, rate?: number): Promise<LoadResult> {
+  const conns = await Promise.all(Array.from({ length: lanes }, () => Lane.open(port)));
+  const dataEnd = new Map<number, number>();
+  let accepted = 0;
+  let refused = 0;
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    conns.map(async (lane) => {
+      for (;;) {
+        const i = next++;
+        if (i >= count) break;
+        if (rate) {
+          const due = start + (i * 1000) / rate;
+          const wait = due - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
+        const id = offset + i;
+        const r = await lane.send(rcpt(id), mailBody(id));
+        if (r.code === 250) {
+          accepted++;
+          dataEnd.set(id, r.dataEnd);
+        } else refused++;
+      }
+      lane.close();
+    }),
+  );
+  return { start, dataEnd, accepted, refused };
+}
+
+function rss(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The simulator stamps each SMS with Date.now(); the clients use performance.now(): one clock for both. */
+const toPerf = (epochMs: number) => epochMs - (Date.now() - performance.now());
+
+async function ceiling(): Promise<number> {
+  const server = new SMTPServer({
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    logger: false,
+    disableReverseLookup: true,
+    onData(stream, _session, callback) {
+      simpleParser(stream).then(() => callback(), callback);
+    },
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.server.address() as AddressInfo).port;
+  const r = await load(port, MAILS, 0);
+  const seconds = (performance.now() - r.start) / 1000;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return r.accepted / seconds;
+}
+
+function daemonConfig(smscPort: number, dir: string) {
+  return testConfig(smscPort, dir, {
+    smpp: { binds: 2, window: 20, reconnect_min_s: 0.2, reconnect_max_s: 1 },
+    spool: { max_queued: BACKLOG * 2 },
+    smtp: { max_clients: 64 },
+    log: { level: 'warn' },
+  });
+}
+
+async function full(): Promise<{ mailsPerSec: number; p50: number; p99: number; peakMb: number; paced: { p50: number; p99: number } }> {
+  const sim = new SmscSimulator();
+  const smscPort = await sim.listen();
+  const dir = tempDir('smtp2sms-bench-');
+  const d = await spawnDaemon(daemonConfig(smscPort, dir), dir);
+  try {
+    await waitUntil(() => sim.binds >= 2, 10_000, 'binds');
+    const r = await load(d.port, MAILS, 0);
+    await waitUntil(() => sim.received.length >= r.accepted, 300_000, 'all SMS at the SMSC');
+    const byId = new Map(sim.received.map((s) => [Number(/bench (\d+)/.exec(s.text)?.[1]), toPerf(s.at)]));
+    const last = Math.max(...byId.values());
+    const latencies = [...r.dataEnd].map(([id, t]) => (byId.get(id) ?? NaN) - t).filter((x) => !Number.isNaN(x));
+    const peakMb = rss(d.child.pid!).peakMb;
+
+    const before = sim.received.length;
+    const paced = await load(d.port, 1000, MAILS, 2, 100);
+    await waitUntil(() => sim.received.length >= before + paced.accepted, 60_000, 'paced SMS');
+    const pacedById = new Map(sim.received.slice(before).map((s) => [Number(/bench (\d+)/.exec(s.text)?.[1]), toPerf(s.at)]));
+    const pacedLat = [...paced.dataEnd].map(([id, t]) => (pacedById.get(id) ?? NaN) - t).filter((x) => !Number.isNaN(x));
+    return {
+      mailsPerSec: r.accepted / ((last - r.start) / 1000),
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      peakMb,
+      paced: { p50: percentile(pacedLat, 50), p99: percentile(pacedLat, 99) },
+    };
+  } finally {
+    await (process.env.SMTP2SMS_DAEMON_NODE_ARGS ? d.kill('SIGINT') : d.kill('SIGKILL'));
+    await sim.close();
+  }
+}
+
+async function backlog(): Promise<{ acceptPerSec: number; drainPerSec: number; rssQueuedMb: number; rssDrainMaxMb: number; rssAfterMb: number }> {
+  const probe = new SmscSimulator();
+  const smscPort = await probe.listen();
+  await probe.close();
+  const dir = tempDir('smtp2sms-backlog-');
+  const d: DaemonProcess = await spawnDaemon(daemonConfig(smscPort, dir), dir);
+  try {
+    const r = await load(d.port, BACKLOG, 0);
+    const acceptPerSec = r.accepted / ((performance.now() - r.start) / 1000);
+    await new Promise((res) => setTimeout(res, 1000));
+    const rssQueuedMb = rss(d.child.pid!).rssMb;
+    const sim = new SmscSimulator();
+    await sim.listen(smscPort);
+    const t0 = performance.now();
+    let rssDrainMaxMb = 0;
+    const sampler = setInterval(() => (rssDrainMaxMb = Math.max(rssDrainMaxMb, rss(d.child.pid!).rssMb)), 100);
+    await waitUntil(() => sim.received.length >= r.accepted, 600_000, 'backlog drained');
+    clearInterval(sampler);
+    const drainPerSec = r.accepted / ((performance.now() - t0) / 1000);
+    const rssAfterMb = rss(d.child.pid!).rssMb;
+    await sim.close();
+    return { acceptPerSec, drainPerSec, rssQueuedMb, rssDrainMaxMb, rssAfterMb };
+  } finally {
+    await d.kill('SIGKILL');
+  }
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const commit = (() => {
+    try {
+      return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
+  console.log(`bench: ${MAILS} mails over ${CONNECTIONS} connections; backlog ${BACKLOG}; ${cpus().length} cores (${cpu}), node ${process.version}`);
+  const ceil = process.env.BENCH_SKIP_CEILING ? NaN : await ceiling();
+  console.log(`ceiling (bare smtp-server + mailparser): ${fmt(ceil)} mails/s`);
+  const f = await full();
+  console.log(`full path: ${fmt(f.mailsPerSec)} mails/s (first MAIL FROM → last submit_sm_resp); ratio ${fmt(f.mailsPerSec / ceil, 2)}`);
+  console.log(`latency DATA end → submit_sm_resp at full load: p50 ${fmt(f.p50, 1)} ms, p99 ${fmt(f.p99, 1)} ms`);
+  console.log(`latency at 100 mails/s: p50 ${fmt(f.paced.p50, 1)} ms, p99 ${fmt(f.paced.p99, 1)} ms`);
+  console.log(`daemon peak RSS: ${fmt(f.peakMb, 1)} MB`);
+  if (process.env.BENCH_SKIP_BACKLOG) process.exit(0);
+  const b = await backlog();
+  console.log(
+    `backlog ${BACKLOG}: accepted at ${fmt(b.acceptPerSec)} mails/s with the SMSC down; drained at ${fmt(b.drainPerSec)} SMS/s; RSS ${fmt(b.rssQueuedMb, 1)} MB queued, ${fmt(b.rssDrainMaxMb, 1)} MB max while draining, ${fmt(b.rssAfterMb, 1)} MB after`,
+  );
+
+  const md = `# Benchmarks
+
+Command: \`npm run bench\` (sizes: \`BENCH_MAILS=${MAILS} BENCH_BACKLOG=${BACKLOG}\`). Written by the script on its last run;
+numbers from one run on a shared machine: compare the ratio, not the absolute figures, across machines.
+
+Machine: ${cpus().length} cores (${cpu}), Node.js ${process.version}, commit ${commit}, ${new Date().toISOString().slice(0, 10)}.
+Set-up: the daemon is a child process (spool in SQLite on disk, WAL, synchronous=FULL, receipts on, 2 binds ×
+window 20); the load generator and the SMSC simulator share the other process. Single-part GSM mails, ${CONNECTIONS} SMTP
+connections, one transaction at a time per connection (MAIL/RCPT/DATA pipelined).
+
+| figure | value | target |
+| --- | --- | --- |
+| full path, first MAIL FROM → last submit_sm_resp | ${fmt(f.mailsPerSec)} mails/s | ≥ 3 000 |
+| ceiling: bare smtp-server + mailparser, same mails | ${fmt(ceil)} mails/s | |
+| ratio full / ceiling | ${fmt(f.mailsPerSec / ceil, 2)} | ≥ 0.5 |
+| DATA end → submit_sm_resp at full load, p50 / p99 | ${fmt(f.p50, 1)} / ${fmt(f.p99, 1)} ms | |
+| DATA end → submit_sm_resp at 100 mails/s, p50 / p99 | ${fmt(f.paced.p50, 1)} / ${fmt(f.paced.p99, 1)} ms | |
+| daemon peak RSS (full-load run) | ${fmt(f.peakMb, 1)} MB | ≤ 200 |
+| ${fmt(BACKLOG)}-message backlog: accepted with the SMSC down | ${fmt(b.acceptPerSec)} mails/s | |
+| backlog drained once the SMSC is up | ${fmt(b.drainPerSec)} SMS/s | |
+| daemon RSS: backlog queued / max while draining / after | ${fmt(b.rssQueuedMb, 1)} / ${fmt(b.rssDrainMaxMb, 1)} / ${fmt(b.rssAfterMb, 1)} MB | no growth |
+`;
+  writeFileSync('BENCHMARKS.md', md);
+  console.log('written to BENCHMARKS.md');
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
