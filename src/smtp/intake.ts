@@ -48,8 +48,12 @@ export interface IntakeDeps {
   log: Logger;
 }
 
+/** Queue ids: a random prefix per process start, then a counter: unique across restarts, no crypto per mail. */
+const ID_PREFIX = randomBytes(3).toString('hex');
+let idCounter = 0;
 export function newQueueId(): string {
-  return randomBytes(6).toString('hex');
+  idCounter = (idCounter + 1) % 0x1000000;
+  return `${ID_PREFIX}${idCounter.toString(16).padStart(6, '0')}`;
 }
 
 export function fingerprint(recipient: string, sender: string, text: string): string {

@@ -12,15 +12,19 @@ export class ThreadSpool implements Spool {
   private readonly pending = new Map<number, Pending>();
   private next = 1;
   private closed = false;
+  /** Calls made in this tick, posted together: one postMessage per tick instead of one per call. */
+  private outbox: Array<{ id: number; op: SpoolOp; args: unknown[] }> = [];
 
   private constructor(private readonly worker: Worker) {
-    worker.on('message', (msg: { id?: number; value?: unknown; error?: { name: string; message: string } }) => {
-      if (msg.id === undefined) return;
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      this.pending.delete(msg.id);
-      if (msg.error) p.reject(msg.error.name === 'SpoolError' ? new SpoolError(new Error(msg.error.message)) : new Error(msg.error.message));
-      else p.resolve(msg.value);
+    worker.on('message', (msgs: Array<{ id: number; value?: unknown; error?: { name: string; message: string } }> | { ready: boolean }) => {
+      if (!Array.isArray(msgs)) return;
+      for (const msg of msgs) {
+        const p = this.pending.get(msg.id);
+        if (!p) continue;
+        this.pending.delete(msg.id);
+        if (msg.error) p.reject(msg.error.name === 'SpoolError' ? new SpoolError(new Error(msg.error.message)) : new Error(msg.error.message));
+        else p.resolve(msg.value);
+      }
     });
     worker.on('error', (err) => this.failAll(err));
     worker.on('exit', () => this.failAll(new Error('spool thread exited')));
@@ -51,7 +55,8 @@ export class ThreadSpool implements Spool {
     return new Promise<T>((resolve, reject) => {
       const id = this.next++;
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, op, args });
+      if (this.outbox.length === 0) setImmediate(() => this.post());
+      this.outbox.push({ id, op, args });
     });
   }
 
@@ -70,6 +75,12 @@ export class ThreadSpool implements Spool {
   countsByState: Spool['countsByState'] = () => this.call('countsByState');
   oldestQueuedAt: Spool['oldestQueuedAt'] = () => this.call('oldestQueuedAt');
   byQueueId: Spool['byQueueId'] = (...a) => this.call('byQueueId', ...a);
+
+  private post(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    this.worker.postMessage(batch);
+  }
 
   /** Run a PRAGMA on the spool connection (diagnostics, and fault injection in tests). */
   pragma(text: string): Promise<unknown> {

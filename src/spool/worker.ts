@@ -47,14 +47,28 @@ const ops: Record<SpoolOp, (...args: never[]) => unknown> = {
   close: () => spool.close(),
 };
 
-port.on('message', (msg: { id: number; op: SpoolOp; args: unknown[] }) => {
-  Promise.resolve()
-    .then(() => (ops[msg.op] as (...a: unknown[]) => unknown)(...msg.args))
-    .then(
-      (value) => port.postMessage({ id: msg.id, value }),
-      (err: unknown) => {
-        const e = err as Error & { cause?: unknown };
-        port.postMessage({ id: msg.id, error: { name: e.name, message: (e.cause as Error)?.message ?? e.message } });
-      },
-    );
+type Reply = { id: number; value?: unknown; error?: { name: string; message: string } };
+let replies: Reply[] = [];
+function reply(r: Reply): void {
+  // Answers of one tick travel together, like the calls did.
+  if (replies.length === 0) setImmediate(() => {
+    const out = replies;
+    replies = [];
+    port.postMessage(out);
+  });
+  replies.push(r);
+}
+
+port.on('message', (calls: Array<{ id: number; op: SpoolOp; args: unknown[] }>) => {
+  for (const call of calls) {
+    Promise.resolve()
+      .then(() => (ops[call.op] as (...a: unknown[]) => unknown)(...call.args))
+      .then(
+        (value) => reply({ id: call.id, value }),
+        (err: unknown) => {
+          const e = err as Error & { cause?: unknown };
+          reply({ id: call.id, error: { name: e.name, message: (e.cause as Error)?.message ?? e.message } });
+        },
+      );
+  }
 });
