@@ -1,42 +1,33 @@
 /**
- * The one place that wires the stages: SMTP listener → intake (mail → SMS) → spool → relay → SMPP binds, and
- * receipts back into the spool. Everything else is a module with its inputs passed in.
+ * The one place that wires the stages: the SMTP listener on the main thread; intake (mail → SMS) → spool →
+ * relay → SMPP binds → receipts on the work thread (spool/worker.ts, SMPP side wired by smpp/start.ts), so
+ * parsing, commits and SMPP never hold up SMTP replies. Everything else is a module with its inputs passed in.
  */
-import { readFileSync } from 'node:fs';
 import type { Config } from './config/schema.js';
 import type { Logger } from './ops/log.js';
 import { SmscSimulator } from './simulator/smsc.js';
-import { createRefCounter } from './sms/segment.js';
-import { deliverHandler } from './smpp/deliver.js';
-import { Relay } from './smpp/relay.js';
-import { SmppBind, type BindMode } from './smpp/session.js';
-import { RateLimiter } from './smpp/throttle.js';
-import { acceptMail } from './smtp/intake.js';
 import { startSmtp, type SmtpListener } from './smtp/server.js';
 import { ThreadSpool } from './spool/thread.js';
 
 export interface Daemon {
   smtp: SmtpListener;
   spool: ThreadSpool;
-  binds: SmppBind[];
-  relay: Relay;
   simulator: SmscSimulator | undefined;
   stop(): Promise<void>;
 }
 
-/** How often the queue depth used for back-pressure is refreshed. */
-const DEPTH_CACHE_MS = 1000;
-const DAY_MS = 86_400_000;
-
-function bindModes(mode: Config['smpp']['bind_mode']): BindMode[] {
-  return mode === 'transceiver' ? ['transceiver'] : ['transmitter', 'receiver'];
+export interface DaemonOptions {
+  /** Human-readable logs on the delivery thread too (serve --log-pretty). */
+  logPretty?: boolean;
+  now?: () => number;
 }
 
-export async function startDaemon(config: Config, log: Logger, now: () => number = Date.now): Promise<Daemon> {
-  const spool = await ThreadSpool.start(config.spool.path, config.spool.busy_timeout_ms);
-  const requeued = await spool.requeueSending(now());
-  if (requeued > 0) log.warn({ requeued }, 'messages caught mid-send by the last stop go out again (at-least-once)');
+/** How often the queue depth used for back-pressure is refreshed. */
+const DEPTH_REFRESH_MS = 1000;
+const DAY_MS = 86_400_000;
 
+export async function startDaemon(config: Config, log: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
+  const now = opts.now ?? Date.now;
   let simulator: SmscSimulator | undefined;
   if (config.simulator.enabled) {
     const simLog = log.child({ component: 'simulator' });
@@ -45,59 +36,11 @@ export async function startDaemon(config: Config, log: Logger, now: () => number
     simLog.info({ port }, 'embedded SMSC simulator listening (demo mode)');
   }
 
-  const nextRef = createRefCounter();
-  const smpp = config.smpp;
-  const onDeliver = deliverHandler(spool, smpp.system_type, log.child({ component: 'receipts' }));
-  const tls = {
-    ...(smpp.tls.ca ? { ca: readFileSync(smpp.tls.ca) } : {}),
-    rejectUnauthorized: smpp.tls.reject_unauthorized,
-    ...(smpp.tls.servername ? { servername: smpp.tls.servername } : {}),
-  };
-  const binds: SmppBind[] = [];
-  for (let i = 0; i < smpp.binds; i++) {
-    for (const mode of bindModes(smpp.bind_mode)) {
-      binds.push(
-        new SmppBind({
-          name: `${i + 1}`,
-          url: smpp.url,
-          systemId: smpp.system_id,
-          password: smpp.password,
-          systemType: smpp.system_type,
-          mode,
-          enquireLinkMs: smpp.enquire_link_s * 1000,
-          responseTimeoutMs: smpp.response_timeout_s * 1000,
-          window: smpp.window,
-          reconnectMinMs: smpp.reconnect_min_s * 1000,
-          reconnectMaxMs: smpp.reconnect_max_s * 1000,
-          bindRefusedRetryMs: smpp.bind_refused_retry_s * 1000,
-          tls,
-          log,
-          onDeliver,
-        }),
-      );
-    }
-  }
-  const relay = new Relay(
-    spool,
-    binds,
-    new RateLimiter(smpp.throughput, now),
-    {
-      registeredDelivery: smpp.registered_delivery,
-      maxAttempts: smpp.max_attempts,
-      maxAgeMs: config.spool.max_age_s * 1000,
-      retryBaseMs: smpp.retry_base_s * 1000,
-      retryMaxMs: smpp.retry_max_s * 1000,
-      statusOverrides: smpp.status_overrides,
-      compositeWindowMs: config.policy.composite_window_s * 1000,
-      idleMs: 500,
-    },
-    log.child({ component: 'relay' }),
-    nextRef,
-    {},
-    now,
-  );
-  for (const b of binds) b.start();
-  relay.start();
+  const spool = await ThreadSpool.start({
+    path: config.spool.path,
+    busyTimeoutMs: config.spool.busy_timeout_ms,
+    delivery: { config, logLevel: log.level, logPretty: opts.logPretty ?? false },
+  });
 
   // Back-pressure reads a depth refreshed in the background: a COUNT per mail would cost more than the mail.
   let depth = await spool.pendingCount();
@@ -106,24 +49,20 @@ export async function startDaemon(config: Config, log: Logger, now: () => number
       (n) => (depth = n),
       () => undefined,
     );
-  }, DEPTH_CACHE_MS);
+  }, DEPTH_REFRESH_MS);
   depthTimer.unref();
-  const queueDepth = () => depth;
 
   const smtp = await startSmtp({
     config,
     log,
-    accept: async (sub, slog) => {
-      const result = await acceptMail(sub, { config, spool, now, nextRef, log: slog });
-      if (result.queueId) relay.kick();
-      return result;
-    },
+    // Parsing and spooling happen on the work thread; this thread only speaks SMTP.
+    accept: (sub, slog) => spool.intake(sub, slog.bindings()),
     admission: () =>
-      queueDepth() >= config.spool.max_queued
+      depth >= config.spool.max_queued
         ? { code: 452, enhanced: '4.3.1', text: `Queue full (${config.spool.max_queued} messages waiting for the SMSC); try again later` }
         : undefined,
   });
-  log.info({ ports: smtp.ports(), host: config.smtp.host, lmtp: config.smtp.lmtp, spool: config.spool.path, smsc: smpp.url }, 'smtp2sms listening');
+  log.info({ ports: smtp.ports(), host: config.smtp.host, lmtp: config.smtp.lmtp, spool: config.spool.path, smsc: config.smpp.url }, 'smtp2sms listening');
 
   // Often enough that nothing outlives spool.max_age_s by more than a quarter of it; at most every 30 s.
   const maintenanceMs = Math.min(30_000, Math.max(250, config.spool.max_age_s * 250));
@@ -140,16 +79,12 @@ export async function startDaemon(config: Config, log: Logger, now: () => number
   return {
     smtp,
     spool,
-    binds,
-    relay,
     simulator,
     async stop() {
       clearInterval(maintenance);
       clearInterval(depthTimer);
       await smtp.close();
-      const timeout = smpp.shutdown_timeout_s * 1000;
-      await relay.stop(timeout);
-      await Promise.all(binds.map((b) => b.stop(timeout)));
+      await spool.stopDelivery(config.smpp.shutdown_timeout_s * 1000);
       await simulator?.close();
       await spool.close();
     },

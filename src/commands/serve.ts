@@ -3,8 +3,8 @@ import type { Config } from '../config/schema.js';
 import { startDaemon } from '../daemon.js';
 import type { Logger } from '../ops/log.js';
 
-export async function serve(config: Config, log: Logger): Promise<void> {
-  const daemon = await startDaemon(config, log);
+export async function serve(config: Config, log: Logger, logPretty = false): Promise<void> {
+  const daemon = await startDaemon(config, log, { logPretty });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

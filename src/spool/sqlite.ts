@@ -11,8 +11,6 @@ import type { InboundSms, NewSms, ReceiptUpdate, SmsRow, SmsState, StoredPart } 
 import { FINAL_STATES, SpoolError } from './types.js';
 
 const SCHEMA_VERSION = 1;
-/** Group-commit window: writes arriving within it share one transaction. Adds at most this much latency. */
-const COMMIT_WINDOW_MS = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sms (
@@ -148,7 +146,6 @@ export class SqliteSpool {
   private readonly acceptTx: (rows: NewSms[], now: number) => void;
   private queued: QueuedWrite[] = [];
   private flushScheduled = false;
-  private lastFlush = 0;
   private readonly statements = new Map<string, Database.Statement>();
 
   /** Prepared once, reused: compiling SQL on every call cost more than running it. */
@@ -217,17 +214,13 @@ export class SqliteSpool {
       this.queued.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        // At most one commit (one fsync) per COMMIT_WINDOW_MS under load; at once when idle.
-        const wait = this.lastFlush + COMMIT_WINDOW_MS - performance.now();
-        if (wait > 0) setTimeout(() => this.flush(), wait);
-        else setImmediate(() => this.flush());
+        setImmediate(() => this.flush());
       }
     });
   }
 
   private flush(): void {
     this.flushScheduled = false;
-    this.lastFlush = performance.now();
     const writes = this.queued;
     this.queued = [];
     const results: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];

@@ -1,6 +1,7 @@
-/** The Spool interface on the main thread, served by the spool worker (worker.ts). */
+/** The Spool interface (and the intake) on the main thread, served by the work thread (worker.ts). */
 import { Worker } from 'node:worker_threads';
-import type { SpoolOp } from './worker.js';
+import type { SpoolOp, WorkerOptions } from './worker.js';
+import type { IntakeResult, Submission } from '../smtp/intake.js';
 import { SpoolError, type Spool } from './types.js';
 
 interface Pending {
@@ -31,13 +32,13 @@ export class ThreadSpool implements Spool {
   }
 
   /** Start the spool thread; rejects with the reason when the spool cannot be opened. */
-  static start(path: string, busyTimeoutMs: number): Promise<ThreadSpool> {
+  static start(options: WorkerOptions): Promise<ThreadSpool> {
     // Under vitest this module runs from src/ (TypeScript); a worker needs the built JavaScript in dist/.
     const file = import.meta.url.endsWith('.ts') ? new URL('../../dist/spool/worker.js', import.meta.url) : new URL('./worker.js', import.meta.url);
-    const worker = new Worker(file, { workerData: { path, busyTimeoutMs } });
+    const worker = new Worker(file, { workerData: options });
     return new Promise((resolve, reject) => {
       worker.once('message', (msg: { ready: boolean; error?: string }) =>
-        msg.ready ? resolve(new ThreadSpool(worker)) : reject(new Error(`cannot open the spool ${path}: ${msg.error}`)),
+        msg.ready ? resolve(new ThreadSpool(worker)) : reject(new Error(`cannot open the spool ${options.path}: ${msg.error}`)),
       );
       worker.once('error', reject);
     });
@@ -85,6 +86,16 @@ export class ThreadSpool implements Spool {
   /** Run a PRAGMA on the spool connection (diagnostics, and fault injection in tests). */
   pragma(text: string): Promise<unknown> {
     return this.call('pragma', text);
+  }
+
+  /** Turn a received mail into spooled SMS on the work thread; resolves with the SMTP reply. */
+  intake(sub: Submission, logBindings: Record<string, unknown>): Promise<IntakeResult> {
+    return this.call('intake', sub, logBindings);
+  }
+
+  /** Stop the SMPP side on the delivery thread: finish the window (up to timeoutMs), unbind. */
+  stopDelivery(timeoutMs: number): Promise<void> {
+    return this.call('stopDelivery', timeoutMs);
   }
 
   async close(): Promise<void> {

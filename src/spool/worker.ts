@@ -1,49 +1,80 @@
 /**
- * The spool's own thread: one SQLite connection, every write group-committed (SqliteSpool.batch), so fsyncs and
- * checkpoints run beside the SMTP and SMPP work instead of stalling it. Messages: { id, op, args } in,
- * { id, value } or { id, error } out.
+ * The work thread: it owns the spool (one SQLite connection, writes group-committed) and, in the daemon, turns
+ * received mail into spooled SMS (the intake) and runs the SMPP side (binds, relay, receipts). The main thread
+ * only speaks SMTP. Calls arrive as batches of { id, op, args } and are answered as batches of { id, value } or
+ * { id, error }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from '../config/schema.js';
+import { createLogger, type Logger } from '../ops/log.js';
+import { createRefCounter } from '../sms/segment.js';
+import { startDelivery, type Delivery } from '../smpp/start.js';
+import { acceptMail, type Submission } from '../smtp/intake.js';
+import { LocalSpool } from './local.js';
 import { SqliteSpool } from './sqlite.js';
 import type { Spool } from './types.js';
 
-export type SpoolOp = Exclude<keyof Spool, 'close'> | 'pragma' | 'close';
+export type SpoolOp = Exclude<keyof Spool, 'close'> | 'intake' | 'pragma' | 'stopDelivery' | 'close';
 
-const { path, busyTimeoutMs } = workerData as { path: string; busyTimeoutMs: number };
+export interface WorkerOptions {
+  path: string;
+  busyTimeoutMs: number;
+  /** With a config, this thread also runs the SMPP delivery. */
+  delivery?: { config: Config; logLevel: string; logPretty: boolean };
+}
+
+const options = workerData as WorkerOptions;
 const port = parentPort!;
 
-let spool: SqliteSpool;
+let spool: LocalSpool;
+let delivery: Delivery | undefined;
+let log: Logger | undefined;
+const nextRef = createRefCounter();
 try {
-  spool = new SqliteSpool(path, busyTimeoutMs);
+  spool = new LocalSpool(new SqliteSpool(options.path, options.busyTimeoutMs));
+  if (options.delivery) {
+    const { config, logLevel, logPretty } = options.delivery;
+    log = createLogger(logLevel, { pretty: logPretty });
+    const requeued = await spool.requeueSending(Date.now());
+    if (requeued > 0) log.warn({ requeued }, 'messages caught mid-send by the last stop go out again (at-least-once)');
+    delivery = startDelivery(config, log, spool);
+  }
   port.postMessage({ ready: true });
 } catch (err) {
   port.postMessage({ ready: false, error: (err as Error).message });
   process.exit(1);
 }
 
-/** Writes go through the group commit; reads run at once. */
+async function accept(...a: Parameters<Spool['accept']>): Promise<void> {
+  await spool.accept(...a);
+  delivery?.relay.kick();
+}
+
 const ops: Record<SpoolOp, (...args: never[]) => unknown> = {
-  accept: (rows, now) => spool.batch(() => spool.accept(rows, now)),
-  claim: (limit, now) => spool.batch(() => spool.claim(limit, now)),
-  submitted: (id: number, part: number, smscId: string, last: boolean, now: number) =>
-    spool.batch(() => {
-      spool.recordPart(id, part, smscId, now);
-      if (last) spool.markSubmitted(id, now);
-    }),
-  reschedule: (...a: Parameters<SqliteSpool['reschedule']>) => spool.batch(() => spool.reschedule(...a)),
-  finish: (...a: Parameters<SqliteSpool['finish']>) => spool.batch(() => spool.finish(...a)),
-  applyReceipt: (...a: Parameters<SqliteSpool['applyReceipt']>) => spool.batch(() => spool.applyReceipt(...a)),
-  storeInbound: (...a: Parameters<SqliteSpool['storeInbound']>) => spool.batch(() => spool.storeInbound(...a)),
-  requeueSending: (now: number) => spool.batch(() => spool.requeueSending(now)),
-  expireQueued: (...a: Parameters<SqliteSpool['expireQueued']>) => spool.batch(() => spool.expireQueued(...a)),
-  prune: (before: number) => spool.batch(() => spool.prune(before)),
-  nextDue: () => spool.nextDue(),
-  pendingCount: () => spool.pendingCount(),
-  countsByState: () => spool.countsByState(),
-  oldestQueuedAt: () => spool.oldestQueuedAt(),
-  byQueueId: (queueId: string) => spool.byQueueId(queueId),
+  accept,
+  /** A received mail → spooled SMS and the SMTP reply; `bindings` are the SMTP session's log fields. */
+  intake: (sub: Submission, bindings: Record<string, unknown>) => {
+    const config = options.delivery?.config;
+    if (!config || !log) throw new Error('intake needs the daemon configuration');
+    return acceptMail({ ...sub, raw: Buffer.from(sub.raw) }, { config, spool: { accept }, now: Date.now, nextRef, log: log.child(bindings) });
+  },
+  claim: spool.claim,
+  submitted: spool.submitted,
+  reschedule: spool.reschedule,
+  finish: spool.finish,
+  applyReceipt: spool.applyReceipt,
+  storeInbound: spool.storeInbound,
+  requeueSending: spool.requeueSending,
+  expireQueued: spool.expireQueued,
+  prune: spool.prune,
+  nextDue: spool.nextDue,
+  pendingCount: spool.pendingCount,
+  countsByState: spool.countsByState,
+  oldestQueuedAt: spool.oldestQueuedAt,
+  byQueueId: spool.byQueueId,
   // Diagnostics and fault injection in tests (query_only, max_page_count …).
-  pragma: (text: string) => spool.db.pragma(text),
+  pragma: (text: string) => spool.store.db.pragma(text),
+  stopDelivery: (timeoutMs: number) => delivery?.stop(timeoutMs),
   close: () => spool.close(),
 };
 
@@ -51,11 +82,13 @@ type Reply = { id: number; value?: unknown; error?: { name: string; message: str
 let replies: Reply[] = [];
 function reply(r: Reply): void {
   // Answers of one tick travel together, like the calls did.
-  if (replies.length === 0) setImmediate(() => {
-    const out = replies;
-    replies = [];
-    port.postMessage(out);
-  });
+  if (replies.length === 0) {
+    setImmediate(() => {
+      const out = replies;
+      replies = [];
+      port.postMessage(out);
+    });
+  }
   replies.push(r);
 }
 

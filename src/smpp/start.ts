@@ -1,0 +1,86 @@
+/**
+ * Wiring of the delivery side: SMPP binds, the relay and receipt handling over a Spool. It runs on the delivery
+ * thread (spool/worker.ts) next to the spool it drives, so SMPP work and commits never compete with SMTP.
+ */
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../ops/log.js';
+import { createRefCounter } from '../sms/segment.js';
+import type { Spool } from '../spool/types.js';
+import { deliverHandler } from './deliver.js';
+import { Relay } from './relay.js';
+import { SmppBind, type BindMode } from './session.js';
+import { RateLimiter } from './throttle.js';
+
+export interface Delivery {
+  relay: Relay;
+  binds: SmppBind[];
+  stop(timeoutMs: number): Promise<void>;
+}
+
+function bindModes(mode: Config['smpp']['bind_mode']): BindMode[] {
+  return mode === 'transceiver' ? ['transceiver'] : ['transmitter', 'receiver'];
+}
+
+export function startDelivery(config: Config, log: Logger, spool: Spool, now: () => number = Date.now): Delivery {
+  const smpp = config.smpp;
+  const onDeliver = deliverHandler(spool, smpp.system_type, log.child({ component: 'receipts' }), {}, now);
+  const tls = {
+    ...(smpp.tls.ca ? { ca: readFileSync(smpp.tls.ca) } : {}),
+    rejectUnauthorized: smpp.tls.reject_unauthorized,
+    ...(smpp.tls.servername ? { servername: smpp.tls.servername } : {}),
+  };
+  const binds: SmppBind[] = [];
+  for (let i = 0; i < smpp.binds; i++) {
+    for (const mode of bindModes(smpp.bind_mode)) {
+      binds.push(
+        new SmppBind({
+          name: `${i + 1}`,
+          url: smpp.url,
+          systemId: smpp.system_id,
+          password: smpp.password,
+          systemType: smpp.system_type,
+          mode,
+          enquireLinkMs: smpp.enquire_link_s * 1000,
+          responseTimeoutMs: smpp.response_timeout_s * 1000,
+          window: smpp.window,
+          reconnectMinMs: smpp.reconnect_min_s * 1000,
+          reconnectMaxMs: smpp.reconnect_max_s * 1000,
+          bindRefusedRetryMs: smpp.bind_refused_retry_s * 1000,
+          tls,
+          log,
+          onDeliver,
+        }),
+      );
+    }
+  }
+  const relay = new Relay(
+    spool,
+    binds,
+    new RateLimiter(smpp.throughput, now),
+    {
+      registeredDelivery: smpp.registered_delivery,
+      maxAttempts: smpp.max_attempts,
+      maxAgeMs: config.spool.max_age_s * 1000,
+      retryBaseMs: smpp.retry_base_s * 1000,
+      retryMaxMs: smpp.retry_max_s * 1000,
+      statusOverrides: smpp.status_overrides,
+      compositeWindowMs: config.policy.composite_window_s * 1000,
+      idleMs: 500,
+    },
+    log.child({ component: 'relay' }),
+    createRefCounter(),
+    {},
+    now,
+  );
+  for (const b of binds) b.start();
+  relay.start();
+  return {
+    relay,
+    binds,
+    async stop(timeoutMs) {
+      await relay.stop(timeoutMs);
+      await Promise.all(binds.map((b) => b.stop(timeoutMs)));
+    },
+  };
+}

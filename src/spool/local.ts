@@ -1,0 +1,31 @@
+/**
+ * The Spool interface over SqliteSpool in the same thread: every write goes through the group commit. The
+ * delivery thread uses it for its own work and to serve the main thread's calls.
+ */
+import type { SqliteSpool } from './sqlite.js';
+import type { Spool } from './types.js';
+
+export class LocalSpool implements Spool {
+  constructor(readonly store: SqliteSpool) {}
+
+  accept: Spool['accept'] = (rows, now) => this.store.batch(() => this.store.accept(rows, now));
+  claim: Spool['claim'] = (limit, now) => this.store.batch(() => this.store.claim(limit, now));
+  submitted: Spool['submitted'] = (id, part, smscId, last, now) =>
+    this.store.batch(() => {
+      this.store.recordPart(id, part, smscId, now);
+      if (last) this.store.markSubmitted(id, now);
+    });
+  reschedule: Spool['reschedule'] = (...a) => this.store.batch(() => this.store.reschedule(...a));
+  finish: Spool['finish'] = (...a) => this.store.batch(() => this.store.finish(...a));
+  applyReceipt: Spool['applyReceipt'] = (...a) => this.store.batch(() => this.store.applyReceipt(...a));
+  storeInbound: Spool['storeInbound'] = (...a) => this.store.batch(() => this.store.storeInbound(...a));
+  requeueSending: Spool['requeueSending'] = (now) => this.store.batch(() => this.store.requeueSending(now));
+  expireQueued: Spool['expireQueued'] = (...a) => this.store.batch(() => this.store.expireQueued(...a));
+  prune: Spool['prune'] = (before) => this.store.batch(() => this.store.prune(before));
+  nextDue: Spool['nextDue'] = async () => this.store.nextDue();
+  pendingCount: Spool['pendingCount'] = async () => this.store.pendingCount();
+  countsByState: Spool['countsByState'] = async () => this.store.countsByState();
+  oldestQueuedAt: Spool['oldestQueuedAt'] = async () => this.store.oldestQueuedAt();
+  byQueueId: Spool['byQueueId'] = async (queueId) => this.store.byQueueId(queueId);
+  close: Spool['close'] = async () => this.store.close();
+}
