@@ -5,6 +5,7 @@
  */
 import type { Config } from './config/schema.js';
 import type { Logger } from './ops/log.js';
+import { floodRefused, floodReply, rulesFrom } from './policy/rules.js';
 import { SmscSimulator } from './simulator/smsc.js';
 import { startSmtp, type SmtpListener } from './smtp/server.js';
 import { ThreadSpool } from './spool/thread.js';
@@ -52,11 +53,14 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
   }, DEPTH_REFRESH_MS);
   depthTimer.unref();
 
+  const rules = rulesFrom(config.policy);
   const smtp = await startSmtp({
     config,
     log,
     // Parsing and spooling happen on the work thread; this thread only speaks SMTP.
     accept: (sub, slog) => spool.intake(sub, slog.bindings()),
+    checkRecipient: async (phone) =>
+      floodRefused(await spool.recentAccepted(phone.digits, rules.floodMax), now(), rules) ? floodReply(phone.digits, rules) : undefined,
     admission: () =>
       depth >= config.spool.max_queued
         ? { code: 452, enhanced: '4.3.1', text: `Queue full (${config.spool.max_queued} messages waiting for the SMSC); try again later` }

@@ -207,6 +207,15 @@ const sms = z
 const policy = z
   .object({
     duplicate_window_s: z.number().min(0).default(60).describe('Refuse an identical SMS (recipient, text, sender) within this many seconds; 0 = off.'),
+    duplicate_action: z
+      .enum(['reject', 'drop'])
+      .default('reject')
+      .describe('A duplicate: reject (550 5.7.1 naming it) or drop (250, logged, nothing sent).'),
+    retransmit_window_s: z
+      .number()
+      .min(0)
+      .default(86_400)
+      .describe('The same Message-ID for the same recipient within this many seconds is a client resending: 250 with the first queue id, no second SMS; 0 = off.'),
     flood_max: z.number().int().min(0).default(50).describe('Messages one subscriber may get in a streak of gaps under flood_gap_s; 0 = off.'),
     flood_gap_s: z.number().min(0).default(30).describe('A gap this long (seconds) ends a streak.'),
     composite_window_s: z

@@ -14,7 +14,8 @@ import type { Phone } from '../sms/phone.js';
 import { prepareSms, type PreparedSms } from '../sms/prepare.js';
 import { parseSender, type Sender } from '../sms/sender.js';
 import { toStored } from '../smpp/parts.js';
-import type { NewSms, Spool } from '../spool/types.js';
+import { duplicateText, floodReply, rulesFrom } from '../policy/rules.js';
+import type { AcceptOutcome, NewSms, Spool } from '../spool/types.js';
 import type { AuthUser } from './auth.js';
 
 export interface Reply {
@@ -74,12 +75,74 @@ function senderFor(requested: string | undefined, user: AuthUser | undefined, co
 }
 
 function acceptedText(queueId: string, recipients: number, sms: PreparedSms): string {
-  const parts = `${sms.smsCount} part${sms.smsCount === 1 ? '' : 's'} (${CODING_NAMES[sms.coding]})`;
+  const parts = describeSms(sms);
   const cut = sms.truncated ? '; text cut to fit sms.max_parts' : '';
   return `Queued as ${queueId}: ${recipients} recipient${recipients === 1 ? '' : 's'} × ${parts}${cut}`;
 }
 
 const uniform = (reply: Reply, n: number): IntakeResult => ({ reply, perRecipient: Array.from({ length: n }, () => reply) });
+
+/**
+ * Per-recipient outcomes → one reply per recipient (LMTP) and one SMTP reply: 250 when anything was accepted
+ * (naming what was refused and why), else the refusal itself (450 when any of it is temporary).
+ */
+function repliesFor(
+  sub: Submission,
+  queueId: string,
+  rows: NewSms[],
+  outcomes: AcceptOutcome[],
+  sms: PreparedSms,
+  rules: ReturnType<typeof rulesFrom>,
+): IntakeResult {
+  const byRecipient = new Map<string, Reply>();
+  const queued: string[] = [];
+  const notes: string[] = [];
+  const refusals: Reply[] = [];
+  rows.forEach((row, i) => {
+    const o = outcomes[i] as AcceptOutcome;
+    const to = `+${row.recipient}`;
+    let reply: Reply;
+    switch (o.kind) {
+      case 'queued':
+        queued.push(row.recipient);
+        reply = { code: 250, enhanced: '2.0.0', text: acceptedText(queueId, 1, sms) };
+        break;
+      case 'retransmission':
+        reply = { code: 250, enhanced: '2.0.0', text: `Queued as ${o.queueId}: 1 recipient × ${describeSms(o)} (already accepted; not sent again)` };
+        notes.push(`${to} already queued as ${o.queueId}`);
+        break;
+      case 'duplicate':
+        reply = o.dropped
+          ? { code: 250, enhanced: '2.0.0', text: `Dropped, nothing sent: ${duplicateText(row.recipient, o.ageMs, rules)}` }
+          : { code: 550, enhanced: '5.7.1', text: duplicateText(row.recipient, o.ageMs, rules) };
+        notes.push(`${to} ${o.dropped ? 'dropped' : 'refused'} (duplicate, accepted ${Math.floor(o.ageMs / 1000)} s ago)`);
+        if (!o.dropped) refusals.push(reply);
+        break;
+      case 'flood':
+        reply = floodReply(row.recipient, rules);
+        notes.push(`${to} refused for now (flood limit)`);
+        refusals.push(reply);
+        break;
+    }
+    byRecipient.set(row.recipient, reply);
+  });
+  const perRecipient = sub.recipients.map((r) => byRecipient.get(r.phone.digits) as Reply);
+  const accepted = perRecipient.filter((r) => r.code < 400);
+  if (accepted.length === 0) {
+    const temporary = refusals.some((r) => r.code < 500);
+    const first = refusals[0] as Reply;
+    const reply: Reply =
+      rows.length === 1 ? first : { code: temporary ? 450 : 550, enhanced: temporary ? '4.7.1' : '5.7.1', text: refusals.map((r) => r.text).join('; ') };
+    return { reply, perRecipient };
+  }
+  if (rows.length === 1) return { reply: perRecipient[0] as Reply, perRecipient, ...(queued.length ? { queueId } : {}) };
+  const head = queued.length > 0 ? acceptedText(queueId, queued.length, sms) : `Nothing new queued`;
+  return { reply: { code: 250, enhanced: '2.0.0', text: [head, ...notes].join('; ') }, perRecipient, ...(queued.length ? { queueId } : {}) };
+}
+
+function describeSms(o: { smsCount: number; coding: PreparedSms['coding'] }): string {
+  return `${o.smsCount} part${o.smsCount === 1 ? '' : 's'} (${CODING_NAMES[o.coding]})`;
+}
 
 export async function acceptMail(sub: Submission, deps: IntakeDeps): Promise<IntakeResult> {
   const { config, log } = deps;
@@ -123,12 +186,21 @@ export async function acceptMail(sub: Submission, deps: IntakeDeps): Promise<Int
       state: 'queued',
       reason: null,
     }));
-    await deps.spool.accept(rows, deps.now());
+    const rules = rulesFrom(config.policy);
+    const outcomes = await deps.spool.accept(rows, deps.now(), rules);
+    const result = repliesFor(sub, queueId, rows, outcomes, sms, rules);
     log.info(
-      { queueId, recipients: rows.map((r) => r.recipient), parts: sms.smsCount, coding: sms.coding, truncated: sms.truncated, messageId: mail.messageId },
-      'mail accepted',
+      {
+        queueId,
+        recipients: rows.map((r, i) => ({ to: r.recipient, outcome: outcomes[i]?.kind })),
+        parts: sms.smsCount,
+        coding: sms.coding,
+        truncated: sms.truncated,
+        messageId: mail.messageId,
+      },
+      result.reply.code < 400 ? 'mail accepted' : 'mail refused by the provider rules',
     );
-    return { ...uniform({ code: 250, enhanced: '2.0.0', text: acceptedText(queueId, rows.length, sms) }, n), queueId };
+    return result;
   } catch (e) {
     const err = e as { responseCode?: number; enhanced?: string; message?: string };
     if (typeof err.responseCode === 'number' && typeof err.enhanced === 'string') {

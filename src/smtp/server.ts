@@ -23,7 +23,7 @@ export interface SmtpDeps {
   /** Checked at MAIL FROM: a reply refusing new mail (queue full), or undefined. */
   admission?(): Reply | undefined;
   /** Checked at RCPT TO after the address is valid: a reply refusing this recipient (flood), or undefined. */
-  checkRecipient?(phone: Phone): Reply | undefined;
+  checkRecipient?(phone: Phone): Promise<Reply | undefined>;
   throttle?: AuthThrottle;
 }
 
@@ -134,23 +134,32 @@ export function createSmtpServers(deps: SmtpDeps): SMTPServer[] {
 
     onRcptTo(address, session, callback) {
       const slog = sessionLog(session);
-      try {
-        const phone = parseRecipient(address.address, smtp.domains, config.sms.default_region);
-        const refusal = deps.checkRecipient?.(phone);
-        if (refusal) {
-          slog.info({ rcpt: address.address, code: refusal.code, reason: refusal.text }, 'recipient refused');
-          return callback(errorOf(refusal));
-        }
-        phones.set(address, phone);
-        callback();
-      } catch (e) {
+      const refuse = (e: unknown) => {
         if (!isReplyError(e)) {
           slog.error({ err: e, rcpt: address.address }, 'recipient check failed');
           return callback(smtpError(451, '4.3.0', 'Temporary local error; try again later'));
         }
         slog.info({ rcpt: address.address, code: e.responseCode, reason: e.message }, 'recipient refused');
         callback(smtpError(e.responseCode, e.enhanced, e.message));
+      };
+      let phone: Phone;
+      try {
+        phone = parseRecipient(address.address, smtp.domains, config.sms.default_region);
+      } catch (e) {
+        return refuse(e);
       }
+      const check = deps.checkRecipient ? deps.checkRecipient(phone) : Promise.resolve(undefined);
+      check.then(
+        (refusal) => {
+          if (refusal) {
+            slog.info({ rcpt: address.address, code: refusal.code, reason: refusal.text }, 'recipient refused');
+            return callback(errorOf(refusal));
+          }
+          phones.set(address, phone);
+          callback();
+        },
+        (err: unknown) => refuse(err),
+      );
     },
 
     onData(stream, session, callback) {

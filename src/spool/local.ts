@@ -8,7 +8,13 @@ import type { Spool } from './types.js';
 export class LocalSpool implements Spool {
   constructor(readonly store: SqliteSpool) {}
 
-  accept: Spool['accept'] = (rows, now) => this.store.batch(() => this.store.accept(rows, now));
+  accept: Spool['accept'] = (rows, now, rules) =>
+    this.store.batch(() => {
+      if (rules) return this.store.acceptChecked(rows, now, rules);
+      this.store.accept(rows, now);
+      return rows.map(() => ({ kind: 'queued' as const }));
+    });
+  recentAccepted: Spool['recentAccepted'] = async (recipient, limit) => this.store.recentAccepted(recipient, limit);
   claim: Spool['claim'] = (limit, now) => this.store.batch(() => this.store.claim(limit, now));
   submitted: Spool['submitted'] = (id, part, smscId, last, now) =>
     this.store.batch(() => {

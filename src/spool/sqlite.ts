@@ -6,8 +6,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { duplicateAge, floodRefused, isRetransmission, type PolicyRules } from '../policy/rules.js';
 import { aggregate, idKeys } from '../smpp/receipts.js';
-import type { InboundSms, NewSms, ReceiptUpdate, SmsRow, SmsState, StoredPart } from './types.js';
+import type { AcceptOutcome, InboundSms, NewSms, ReceiptUpdate, SmsRow, SmsState, StoredPart } from './types.js';
 import { FINAL_STATES, SpoolError } from './types.js';
 
 const SCHEMA_VERSION = 1;
@@ -248,6 +249,49 @@ export class SqliteSpool {
   /** accept(), group-committed with whatever else is written in this tick. */
   acceptBatched(rows: NewSms[], now: number): Promise<void> {
     return this.batch(() => this.acceptTx(rows, now));
+  }
+
+  /**
+   * accept() with the provider's rules: each row's facts are read in the same transaction as the inserts, so
+   * rows of concurrent mails see each other. A retransmission stores nothing; a duplicate is stored 'refused'.
+   */
+  acceptChecked(rows: NewSms[], now: number, rules: PolicyRules): AcceptOutcome[] {
+    try {
+      return this.tx(() =>
+        rows.map((row): AcceptOutcome => {
+          if (row.messageId) {
+            const first = this.sql(
+              `SELECT queue_id, created_at, sms_count, coding FROM sms WHERE message_id = ? AND recipient = ? AND state != 'refused' ORDER BY id LIMIT 1`,
+            ).get(row.messageId, row.recipient) as { queue_id: string; created_at: number; sms_count: number; coding: SmsRow['coding'] } | undefined;
+            if (first && isRetransmission(first.created_at, now, rules)) {
+              return { kind: 'retransmission', queueId: first.queue_id, smsCount: first.sms_count, coding: first.coding };
+            }
+          }
+          if (floodRefused(this.recentAccepted(row.recipient, rules.floodMax), now, rules)) return { kind: 'flood' };
+          const last = this.sql(`SELECT MAX(created_at) AS t FROM sms WHERE fingerprint = ? AND state != 'refused'`).get(row.fingerprint) as { t: number | null };
+          const age = duplicateAge(last.t ?? undefined, now, rules);
+          if (age !== undefined) {
+            const dropped = rules.duplicateAction === 'drop';
+            this.acceptTx([{ ...row, state: 'refused', reason: `duplicate of an SMS accepted ${Math.floor(age / 1000)} s ago${dropped ? ' (dropped)' : ''}` }], now);
+            return { kind: 'duplicate', ageMs: age, dropped };
+          }
+          this.acceptTx([row], now);
+          return { kind: 'queued' };
+        }),
+      );
+    } catch (e) {
+      throw e instanceof SpoolError ? e : new SpoolError(e);
+    }
+  }
+
+  /** Acceptance times of the latest messages to this recipient (refused ones do not count), newest first. */
+  recentAccepted(recipient: string, limit: number): number[] {
+    if (limit <= 0) return [];
+    return (
+      this.sql(`SELECT created_at FROM sms WHERE recipient = ? AND state != 'refused' ORDER BY created_at DESC LIMIT ?`).all(recipient, limit) as {
+        created_at: number;
+      }[]
+    ).map((r) => r.created_at);
   }
 
   /** Messages not yet handed to the SMSC (back-pressure counts these). */

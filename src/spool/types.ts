@@ -3,6 +3,7 @@
  * implements it now; a PostgreSQL store (several nodes, one queue) can implement the same.
  */
 import type { Coding } from '../sms/encode.js';
+import type { PolicyRules } from '../policy/rules.js';
 import type { SarInfo } from '../sms/segment.js';
 
 export type SmsState =
@@ -93,8 +94,21 @@ export interface ReceiptUpdate {
  * this interface (its fsyncs then never stall SMTP or SMPP), and a PostgreSQL store can implement it too.
  * Every write has committed when its promise resolves.
  */
+/** What the provider's rules made of one recipient's row at acceptance. */
+export type AcceptOutcome =
+  | { kind: 'queued' }
+  | { kind: 'duplicate'; ageMs: number; dropped: boolean }
+  | { kind: 'retransmission'; queueId: string; smsCount: number; coding: SmsRow['coding'] }
+  | { kind: 'flood' };
+
 export interface Spool {
-  accept(rows: NewSms[], now: number): Promise<void>;
+  /**
+   * Store the rows of one mail, applying the provider's rules with the spool's state in the same transaction
+   * (so concurrent identical mails cannot both pass). Duplicates are stored as 'refused'.
+   */
+  accept(rows: NewSms[], now: number, rules?: PolicyRules): Promise<AcceptOutcome[]>;
+  /** Acceptance times of the latest `limit` messages to this recipient, newest first (the flood rule's facts). */
+  recentAccepted(recipient: string, limit: number): Promise<number[]>;
   /** Take up to `limit` due rows; they are 'sending' until the relay decides. */
   claim(limit: number, now: number): Promise<SmsRow[]>;
   nextDue(): Promise<number | undefined>;

@@ -45,9 +45,10 @@ try {
   process.exit(1);
 }
 
-async function accept(...a: Parameters<Spool['accept']>): Promise<void> {
-  await spool.accept(...a);
+async function accept(...a: Parameters<Spool['accept']>): ReturnType<Spool['accept']> {
+  const outcomes = await spool.accept(...a);
   delivery?.relay.kick();
+  return outcomes;
 }
 
 const ops: Record<SpoolOp, (...args: never[]) => unknown> = {
@@ -58,6 +59,7 @@ const ops: Record<SpoolOp, (...args: never[]) => unknown> = {
     if (!config || !log) throw new Error('intake needs the daemon configuration');
     return acceptMail({ ...sub, raw: Buffer.from(sub.raw) }, { config, spool: { accept }, now: Date.now, nextRef, log: log.child(bindings) });
   },
+  recentAccepted: spool.recentAccepted,
   claim: spool.claim,
   submitted: spool.submitted,
   reschedule: spool.reschedule,

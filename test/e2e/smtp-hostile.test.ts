@@ -87,7 +87,8 @@ async function sendMany(port: number, mails: Array<{ raw: Buffer }>): Promise<Sm
 describe('hostile input', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ smtp: { max_clients: 20 } });
+    // The provider rules would refuse the repeated mails to one number: this test is about parsing only.
+    h = await startHarness({ smtp: { max_clients: 20 }, policy: { duplicate_window_s: 0, flood_max: 0, retransmit_window_s: 0 } });
   });
   afterAll(() => h.stop());
 

@@ -99,7 +99,7 @@ describe('connection, capabilities, recipients (open server)', () => {
     client.write(`MAIL FROM:<a@example.org>\r\nRCPT TO:<${TO}>\r\nRCPT TO:<bad@example.org>\r\nDATA\r\n`);
     const replies = [await client.read(), await client.read(), await client.read(), await client.read()];
     expect(replies.map((r) => r.code)).toEqual([250, 250, 550, 354]);
-    client.write(`${BODY}.\r\n`);
+    client.write(`Subject: pipelined\r\n\r\nin one write\r\n.\r\n`);
     expect((await client.read()).code).toBe(250);
     client.close();
   });

@@ -33,7 +33,7 @@ describe('config defaults', () => {
     expect(c.smtp.allow_networks).toEqual(['127.0.0.0/8', '::1/128']);
     expect(c.smpp).toMatchObject({ profile: 'generic', concatenation: 'udh8', comments: 'strip', window: 10, throughput: 0 });
     expect(c.sms).toMatchObject({ default_region: 'RU', max_parts: 6, on_too_long: 'truncate', smart_encoding: true, transliterate: false });
-    expect(c.policy).toEqual({ duplicate_window_s: 60, flood_max: 50, flood_gap_s: 30, composite_window_s: 60 });
+    expect(c.policy).toEqual({ duplicate_window_s: 60, duplicate_action: 'reject', retransmit_window_s: 86_400, flood_max: 50, flood_gap_s: 30, composite_window_s: 60 });
     expect(c.spool.path).toBe('./var/spool.sqlite');
     expect(c.metrics.port).toBe(9465);
   });
