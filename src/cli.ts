@@ -30,7 +30,7 @@ program
     const config = loadConfig(opts.config, process.env);
     const log = createLogger(config.log.level, { pretty: opts.logPretty ?? false });
     for (const w of configWarnings(config)) log.warn(w);
-    await serve(config, log, opts.logPretty ?? false);
+    await serve(config, log, opts.logPretty ?? false, opts.config);
   });
 
 program

@@ -4,7 +4,9 @@
  * parsing, commits and SMPP never hold up SMTP replies. Everything else is a module with its inputs passed in.
  */
 import type { Config } from './config/schema.js';
+import { startOpsServer, type OpsServer } from './ops/http.js';
 import type { Logger } from './ops/log.js';
+import { smtpMetrics } from './ops/metrics.js';
 import { floodRefused, floodReply, rulesFrom } from './policy/rules.js';
 import { SmscSimulator } from './simulator/smsc.js';
 import { startSmtp, type SmtpListener } from './smtp/server.js';
@@ -12,6 +14,7 @@ import { ThreadSpool } from './spool/thread.js';
 
 export interface Daemon {
   smtp: SmtpListener;
+  ops: OpsServer | undefined;
   spool: ThreadSpool;
   simulator: SmscSimulator | undefined;
   stop(): Promise<void>;
@@ -54,9 +57,11 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
   depthTimer.unref();
 
   const rules = rulesFrom(config.policy);
+  const metrics = smtpMetrics();
   const smtp = await startSmtp({
     config,
     log,
+    metrics,
     // Parsing and spooling happen on the work thread; this thread only speaks SMTP.
     accept: (sub, slog) => spool.intake(sub, slog.bindings()),
     checkRecipient: async (phone) =>
@@ -67,6 +72,18 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
         : undefined,
   });
   log.info({ ports: smtp.ports(), host: config.smtp.host, lmtp: config.smtp.lmtp, spool: config.spool.path, smsc: config.smpp.url }, 'smtp2sms listening');
+
+  let stopping = false;
+  const ops =
+    config.metrics.port === 0
+      ? undefined
+      : await startOpsServer(config.metrics.host, config.metrics.port, {
+          registry: metrics.registry,
+          workerMetrics: () => spool.metrics(),
+          health: () => spool.health(),
+          ready: () => !stopping,
+        });
+  if (ops) log.info({ port: ops.port(), host: config.metrics.host }, 'metrics and health on /metrics, /healthz, /readyz');
 
   // Often enough that nothing outlives spool.max_age_s by more than a quarter of it; at most every 30 s.
   const maintenanceMs = Math.min(30_000, Math.max(250, config.spool.max_age_s * 250));
@@ -82,14 +99,17 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
 
   return {
     smtp,
+    ops,
     spool,
     simulator,
     async stop() {
+      stopping = true;
       clearInterval(maintenance);
       clearInterval(depthTimer);
       await smtp.close();
       await spool.stopDelivery(config.smpp.shutdown_timeout_s * 1000);
       await simulator?.close();
+      await ops?.close();
       await spool.close();
     },
   };

@@ -7,8 +7,8 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/log.js';
 import { createRefCounter } from '../sms/segment.js';
 import type { Spool } from '../spool/types.js';
-import { deliverHandler } from './deliver.js';
-import { Relay } from './relay.js';
+import { deliverHandler, type DeliverEvents } from './deliver.js';
+import { Relay, type RelayEvents } from './relay.js';
 import { SmppBind, type BindMode } from './session.js';
 import { RateLimiter } from './throttle.js';
 
@@ -22,9 +22,14 @@ function bindModes(mode: Config['smpp']['bind_mode']): BindMode[] {
   return mode === 'transceiver' ? ['transceiver'] : ['transmitter', 'receiver'];
 }
 
-export function startDelivery(config: Config, log: Logger, spool: Spool, now: () => number = Date.now): Delivery {
+export interface DeliveryEvents {
+  relay?: RelayEvents;
+  deliver?: DeliverEvents;
+}
+
+export function startDelivery(config: Config, log: Logger, spool: Spool, events: DeliveryEvents = {}, now: () => number = Date.now): Delivery {
   const smpp = config.smpp;
-  const onDeliver = deliverHandler(spool, smpp.system_type, log.child({ component: 'receipts' }), {}, now);
+  const onDeliver = deliverHandler(spool, smpp.system_type, log.child({ component: 'receipts' }), events.deliver ?? {}, now);
   const tls = {
     ...(smpp.tls.ca ? { ca: readFileSync(smpp.tls.ca) } : {}),
     rejectUnauthorized: smpp.tls.reject_unauthorized,
@@ -70,7 +75,7 @@ export function startDelivery(config: Config, log: Logger, spool: Spool, now: ()
     },
     log.child({ component: 'relay' }),
     createRefCounter(),
-    {},
+    events.relay ?? {},
     now,
   );
   for (const b of binds) b.start();

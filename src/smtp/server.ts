@@ -8,6 +8,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMT
 import type { Config } from '../config/schema.js';
 import { isReplyError } from '../errors.js';
 import type { Logger } from '../ops/log.js';
+import type { SmtpMetrics } from '../ops/metrics.js';
 import type { Phone } from '../sms/phone.js';
 import { authenticate, AuthThrottle, cleartextAuthAllowed, type AuthUser } from './auth.js';
 import { smtpError } from './enhanced-codes.js';
@@ -25,12 +26,22 @@ export interface SmtpDeps {
   /** Checked at RCPT TO after the address is valid: a reply refusing this recipient (flood), or undefined. */
   checkRecipient?(phone: Phone): Promise<Reply | undefined>;
   throttle?: AuthThrottle;
+  metrics?: SmtpMetrics;
 }
 
 export interface SmtpListener {
   servers: SMTPServer[];
   ports(): number[];
+  /** Apply new users, domains and allow_networks to the running listener; open sessions stay up. */
+  reload(config: Config): void;
   close(): Promise<void>;
+}
+
+/** What SIGHUP may change without a restart. */
+interface LiveSettings {
+  users: AuthUser[];
+  domains: string[];
+  networks: ReturnType<typeof parseNetworks>;
 }
 
 const errorOf = (r: Reply) => smtpError(r.code, r.enhanced, r.text);
@@ -46,19 +57,16 @@ function readStream(stream: SMTPServerDataStream): Promise<Buffer> {
   });
 }
 
-export function createSmtpServers(deps: SmtpDeps): SMTPServer[] {
+export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServer[] {
   const { config, log } = deps;
   const smtp = config.smtp;
-  const networks = parseNetworks(smtp.allow_networks);
   const throttle = deps.throttle ?? new AuthThrottle();
   const tls = smtp.tls.key && smtp.tls.cert ? { key: readFileSync(smtp.tls.key), cert: readFileSync(smtp.tls.cert) } : undefined;
   const sessions = new Map<string, Logger>();
   /** The number each accepted RCPT TO is, parsed once at RCPT and reused at DATA. */
   const phones = new WeakMap<object, Phone>();
   const sessionLog = (s: SMTPServerSession) => sessions.get(s.id) ?? log.child({ session: s.id, ip: s.remoteAddress });
-  const users = smtp.auth.users as AuthUser[];
-
-  const disabled = [...(users.length === 0 ? ['AUTH'] : []), ...(tls ? [] : ['STARTTLS'])];
+  const disabled = disabledCommands(live.users.length > 0, tls !== undefined);
 
   const options = (secure: boolean): SMTPServerOptions => ({
     secure,
@@ -83,11 +91,12 @@ export function createSmtpServers(deps: SmtpDeps): SMTPServer[] {
 
     onConnect(session, callback) {
       const slog = log.child({ session: session.id, ip: session.remoteAddress });
-      if (!networks.allows(session.remoteAddress)) {
+      if (!live.networks.allows(session.remoteAddress)) {
         slog.warn('connection refused: client not in smtp.allow_networks');
         return callback(smtpError(554, '5.7.1', `Access denied for ${session.remoteAddress}`));
       }
       sessions.set(session.id, slog);
+      deps.metrics?.sessions.inc();
       slog.debug('connected');
       callback();
     },
@@ -103,7 +112,7 @@ export function createSmtpServers(deps: SmtpDeps): SMTPServer[] {
         slog.warn({ username: auth.username }, 'AUTH refused: cleartext from a non-loopback client');
         return callback(smtpError(538, '5.7.11', 'Encryption required: use STARTTLS before AUTH'));
       }
-      authenticate(users, auth.username ?? '', auth.password ?? '').then(
+      authenticate(live.users, auth.username ?? '', auth.password ?? '').then(
         (user) => {
           if (user) {
             throttle.succeed(ip);
@@ -134,7 +143,9 @@ export function createSmtpServers(deps: SmtpDeps): SMTPServer[] {
 
     onRcptTo(address, session, callback) {
       const slog = sessionLog(session);
+      const count = (code: number) => deps.metrics?.recipients.inc({ outcome: code < 400 ? 'accepted' : 'refused', code: String(code) });
       const refuse = (e: unknown) => {
+        count(isReplyError(e) ? e.responseCode : 451);
         if (!isReplyError(e)) {
           slog.error({ err: e, rcpt: address.address }, 'recipient check failed');
           return callback(smtpError(451, '4.3.0', 'Temporary local error; try again later'));
@@ -144,7 +155,7 @@ export function createSmtpServers(deps: SmtpDeps): SMTPServer[] {
       };
       let phone: Phone;
       try {
-        phone = parseRecipient(address.address, smtp.domains, config.sms.default_region);
+        phone = parseRecipient(address.address, live.domains, config.sms.default_region);
       } catch (e) {
         return refuse(e);
       }
@@ -152,9 +163,11 @@ export function createSmtpServers(deps: SmtpDeps): SMTPServer[] {
       check.then(
         (refusal) => {
           if (refusal) {
+            count(refusal.code);
             slog.info({ rcpt: address.address, code: refusal.code, reason: refusal.text }, 'recipient refused');
             return callback(errorOf(refusal));
           }
+          count(250);
           phones.set(address, phone);
           callback();
         },
@@ -170,7 +183,7 @@ export function createSmtpServers(deps: SmtpDeps): SMTPServer[] {
           if (stream.sizeExceeded) return callback(null);
           const recipients = session.envelope.rcptTo.map((r) => ({
             address: r.address,
-            phone: phones.get(r) ?? parseRecipient(r.address, smtp.domains, config.sms.default_region),
+            phone: phones.get(r) ?? parseRecipient(r.address, live.domains, config.sms.default_region),
           }));
           const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
           const result = await deps.accept(
@@ -178,11 +191,13 @@ export function createSmtpServers(deps: SmtpDeps): SMTPServer[] {
             slog,
           );
           const toSmtp = (r: Reply): string | Error => (r.code < 400 ? `${r.enhanced} ${r.text}` : errorOf(r));
+          deps.metrics?.mails.inc({ outcome: result.reply.code < 400 ? 'accepted' : 'refused', code: String(result.reply.code), enhanced: result.reply.enhanced });
           if (smtp.lmtp) return callback(null, result.perRecipient.map(toSmtp));
           const reply = toSmtp(result.reply);
           return typeof reply === 'string' ? callback(null, reply) : callback(reply);
         })
         .catch((err: unknown) => {
+          deps.metrics?.mails.inc({ outcome: 'refused', code: '451', enhanced: '4.3.0' });
           slog.error({ err }, 'DATA handling failed');
           callback(smtpError(451, '4.3.0', 'Temporary local error; try again later'));
         });
@@ -193,6 +208,14 @@ export function createSmtpServers(deps: SmtpDeps): SMTPServer[] {
   if (tls && smtp.tls.implicit_port !== null) servers.push(new SMTPServer(options(true)));
   for (const s of servers) s.on('error', (err) => log.error({ err }, 'SMTP server error'));
   return servers;
+}
+
+function disabledCommands(haveUsers: boolean, haveTls: boolean): string[] {
+  return [...(haveUsers ? [] : ['AUTH']), ...(haveTls ? [] : ['STARTTLS'])];
+}
+
+function liveSettings(config: Config): LiveSettings {
+  return { users: config.smtp.auth.users as AuthUser[], domains: config.smtp.domains, networks: parseNetworks(config.smtp.allow_networks) };
 }
 
 function listenOne(server: SMTPServer, port: number, host: string): Promise<void> {
@@ -207,13 +230,20 @@ function listenOne(server: SMTPServer, port: number, host: string): Promise<void
 }
 
 export async function startSmtp(deps: SmtpDeps): Promise<SmtpListener> {
-  const servers = createSmtpServers(deps);
+  const live = liveSettings(deps.config);
+  const servers = createSmtpServers(deps, live);
   const { smtp } = deps.config;
   const ports = [smtp.port, smtp.tls.implicit_port ?? 0];
   await Promise.all(servers.map((s, i) => listenOne(s, ports[i] as number, smtp.host)));
   return {
     servers,
     ports: () => servers.map((s) => (s.server.address() as AddressInfo).port),
+    reload(config) {
+      Object.assign(live, liveSettings(config));
+      const tls = deps.config.smtp.tls.key !== null;
+      // smtp-server reads disabledCommands per command: users added to an AUTH-less server make AUTH appear.
+      for (const s of servers) (s.options as { disabledCommands?: string[] }).disabledCommands = disabledCommands(live.users.length > 0, tls);
+    },
     close: () => Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined),
   };
 }

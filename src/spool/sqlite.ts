@@ -468,6 +468,18 @@ export class SqliteSpool {
     return (this.sql('SELECT * FROM sms WHERE queue_id = ? ORDER BY id').all(queueId) as RawRow[]).map(fromRaw);
   }
 
+  /** Can the spool take a write right now (not read-only, not locked by another writer)? For /healthz. */
+  writable(): boolean {
+    try {
+      if (this.db.pragma('query_only', { simple: true })) return false;
+      this.db.exec('BEGIN IMMEDIATE');
+      this.db.exec('ROLLBACK');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

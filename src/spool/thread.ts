@@ -1,6 +1,6 @@
 /** The Spool interface (and the intake) on the main thread, served by the work thread (worker.ts). */
 import { Worker } from 'node:worker_threads';
-import type { SpoolOp, WorkerOptions } from './worker.js';
+import type { Health, SpoolOp, WorkerOptions } from './worker.js';
 import type { IntakeResult, Submission } from '../smtp/intake.js';
 import { SpoolError, type Spool } from './types.js';
 
@@ -92,6 +92,15 @@ export class ThreadSpool implements Spool {
   /** Turn a received mail into spooled SMS on the work thread; resolves with the SMTP reply. */
   intake(sub: Submission, logBindings: Record<string, unknown>): Promise<IntakeResult> {
     return this.call('intake', sub, logBindings);
+  }
+
+  /** Metrics of the work thread (Prometheus text). */
+  metrics(): Promise<string> {
+    return this.call('metrics');
+  }
+
+  health(): Promise<Health> {
+    return this.call('health');
   }
 
   /** Stop the SMPP side on the delivery thread: finish the window (up to timeoutMs), unbind. */

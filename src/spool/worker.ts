@@ -7,14 +7,21 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../ops/log.js';
+import { deliveryMetrics, type DeliveryMetrics } from '../ops/metrics.js';
+import { CODING_NAMES } from '../sms/encode.js';
 import { createRefCounter } from '../sms/segment.js';
 import { startDelivery, type Delivery } from '../smpp/start.js';
 import { acceptMail, type Submission } from '../smtp/intake.js';
 import { LocalSpool } from './local.js';
 import { SqliteSpool } from './sqlite.js';
-import type { Spool } from './types.js';
+import { SpoolError, type Spool } from './types.js';
 
-export type SpoolOp = Exclude<keyof Spool, 'close'> | 'intake' | 'pragma' | 'stopDelivery' | 'close';
+export type SpoolOp = Exclude<keyof Spool, 'close'> | 'intake' | 'pragma' | 'metrics' | 'health' | 'stopDelivery' | 'close';
+
+export interface Health {
+  spoolWritable: boolean;
+  binds: Array<{ name: string; mode: string; up: boolean }>;
+}
 
 export interface WorkerOptions {
   path: string;
@@ -29,6 +36,7 @@ const port = parentPort!;
 let spool: LocalSpool;
 let delivery: Delivery | undefined;
 let log: Logger | undefined;
+let metrics: DeliveryMetrics | undefined;
 const nextRef = createRefCounter();
 try {
   spool = new LocalSpool(new SqliteSpool(options.path, options.busyTimeoutMs));
@@ -37,7 +45,23 @@ try {
     log = createLogger(logLevel, { pretty: logPretty });
     const requeued = await spool.requeueSending(Date.now());
     if (requeued > 0) log.warn({ requeued }, 'messages caught mid-send by the last stop go out again (at-least-once)');
-    delivery = startDelivery(config, log, spool);
+    const m = deliveryMetrics({
+      counts: () => spool.countsByState(),
+      oldestQueuedAt: () => spool.oldestQueuedAt(),
+      binds: () => (delivery?.binds ?? []).map((b) => ({ name: b.opts.name, mode: b.opts.mode, up: b.isBound, reconnects: b.reconnects })),
+    });
+    metrics = m;
+    delivery = startDelivery(config, log, spool, {
+      relay: {
+        submitted: (row, _part, latencyMs) => {
+          m.parts.inc({ encoding: CODING_NAMES[row.coding] });
+          m.latency.observe(latencyMs / 1000);
+        },
+        throttled: () => m.throttled.inc(),
+        finished: (_row, state) => m.finished.inc({ state }),
+      },
+      deliver: { receipt: (receipt) => m.receipts.inc({ stat: receipt.stat }) },
+    });
   }
   port.postMessage({ ready: true });
 } catch (err) {
@@ -57,7 +81,10 @@ const ops: Record<SpoolOp, (...args: never[]) => unknown> = {
   intake: (sub: Submission, bindings: Record<string, unknown>) => {
     const config = options.delivery?.config;
     if (!config || !log) throw new Error('intake needs the daemon configuration');
-    return acceptMail({ ...sub, raw: Buffer.from(sub.raw) }, { config, spool: { accept }, now: Date.now, nextRef, log: log.child(bindings) });
+    return acceptMail({ ...sub, raw: Buffer.from(sub.raw) }, { config, spool: { accept }, now: Date.now, nextRef, log: log.child(bindings) }).then((r) => {
+      if (r.reply.code === 451) metrics?.spoolErrors.inc();
+      return r;
+    });
   },
   recentAccepted: spool.recentAccepted,
   claim: spool.claim,
@@ -76,6 +103,11 @@ const ops: Record<SpoolOp, (...args: never[]) => unknown> = {
   byQueueId: spool.byQueueId,
   // Diagnostics and fault injection in tests (query_only, max_page_count …).
   pragma: (text: string) => spool.store.db.pragma(text),
+  metrics: () => metrics?.registry.metrics() ?? '',
+  health: (): Health => ({
+    spoolWritable: spool.store.writable(),
+    binds: (delivery?.binds ?? []).map((b) => ({ name: b.opts.name, mode: b.opts.mode, up: b.isBound })),
+  }),
   stopDelivery: (timeoutMs: number) => delivery?.stop(timeoutMs),
   close: () => spool.close(),
 };
@@ -102,6 +134,7 @@ port.on('message', (calls: Array<{ id: number; op: SpoolOp; args: unknown[] }>) 
         (value) => reply({ id: call.id, value }),
         (err: unknown) => {
           const e = err as Error & { cause?: unknown };
+          if (e instanceof SpoolError) metrics?.spoolErrors.inc();
           reply({ id: call.id, error: { name: e.name, message: (e.cause as Error)?.message ?? e.message } });
         },
       );

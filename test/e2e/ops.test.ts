@@ -1,0 +1,142 @@
+/** Running it as an operator would: the systemd unit, demo mode, metrics and health, SIGHUP reload. */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { afterEach, describe, expect, it } from 'vitest';
+import { METRIC_NAMES } from '../../src/ops/metrics.js';
+import { SmscSimulator } from '../../src/simulator/smsc.js';
+import { CLI } from '../helpers/cli.js';
+import { freePort, spawnDaemon, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import { authPlain, RawSmtp, sendMail } from '../helpers/smtp-client.js';
+
+let sim: SmscSimulator | undefined;
+let daemon: DaemonProcess | undefined;
+afterEach(async () => {
+  await daemon?.kill('SIGKILL');
+  await sim?.close();
+  daemon = undefined;
+  sim = undefined;
+});
+
+describe('systemd unit', () => {
+  const unit = readFileSync('systemd/smtp2sms.service', 'utf8');
+
+  it('has the hardening and lifecycle directives', () => {
+    for (const line of [
+      'DynamicUser=yes', 'StateDirectory=smtp2sms', 'ConfigurationDirectory=smtp2sms', 'ProtectSystem=strict', 'ProtectHome=yes',
+      'PrivateTmp=yes', 'NoNewPrivileges=yes', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE', 'AmbientCapabilities=CAP_NET_BIND_SERVICE',
+      'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX', 'SystemCallFilter=@system-service', 'Restart=on-failure', 'ExecReload=/bin/kill -HUP $MAINPID',
+    ]) expect(unit).toContain(line);
+    // The stop timeout leaves room for the default drain (smpp.shutdown_timeout_s: 10) and SMTP's 421.
+    expect(Number(/TimeoutStopSec=(\d+)/.exec(unit)![1])).toBeGreaterThan(10 + 5);
+  });
+
+  it.runIf(existsSync('/usr/bin/systemd-analyze'))('systemd-analyze security rates it 2.0 or lower', () => {
+    const out = execFileSync('systemd-analyze', ['security', '--offline=true', 'systemd/smtp2sms.service'], { encoding: 'utf8' });
+    const level = Number(/Overall exposure level for smtp2sms\.service: ([\d.]+)/.exec(out)![1]);
+    expect(level).toBeLessThanOrEqual(2.0);
+  });
+});
+
+describe('demo mode', () => {
+  it('the example config starts with the embedded simulator, which prints the SMS', async () => {
+    const dir = tempDir();
+    const config = YAML.parse(readFileSync('config/smtp2sms.example.yaml', 'utf8')) as Record<string, Record<string, unknown>>;
+    const smtpPort = await freePort();
+    const smscPort = await freePort();
+    config.smtp!.port = smtpPort;
+    config.smpp!.url = `smpp://127.0.0.1:${smscPort}`;
+    config.simulator!.port = smscPort;
+    config.spool!.path = join(dir, 'spool.sqlite');
+    config.metrics!.port = 0;
+    const file = join(dir, 'demo.yaml');
+    writeFileSync(file, YAML.stringify(config));
+    const child = spawn(process.execPath, [CLI, 'serve', '--config', file, '--log-pretty'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor(() => out.includes('smtp2sms listening'), 15_000, 'the daemon');
+      const r = await sendMail(smtpPort, { to: ['+79991234567@sms.localhost'], body: 'Subject: hello\r\n\r\nfrom the demo\r\n' });
+      expect(r.data[0]!.code).toBe(250);
+      await waitFor(() => out.includes('SMS to +79991234567: GSM, 1 part: "hello\\nfrom the demo"'), 15_000, 'the printed SMS');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+});
+
+describe('metrics and health', () => {
+  it('/metrics has every documented series after traffic; /healthz needs the spool and a bind; /readyz', async () => {
+    sim = new SmscSimulator();
+    const port = await sim.listen();
+    const dir = tempDir();
+    const metricsPort = await freePort();
+    daemon = await spawnDaemon(testConfig(port, dir, { metrics: { port: metricsPort } }), dir);
+    await waitFor(() => sim!.binds === 1, 10_000, 'bind');
+    await sendMail(daemon.port, { to: ['+79991234567@sms.example.test'], body: 'Subject: m\r\n\r\nmetrics test\r\n' });
+    await sendMail(daemon.port, { to: ['+79991234567@sms.example.test'], body: 'Subject: m\r\n\r\nmetrics test\r\n' });
+    await sendMail(daemon.port, { to: ['bad@sms.example.test'], body: 'x' });
+    await waitFor(() => sim!.received.length === 1, 10_000, 'the SMS');
+    await new Promise((r) => setTimeout(r, 300));
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    for (const name of METRIC_NAMES) expect(text).toContain(`# TYPE ${name} `);
+    expect(text).toMatch(/smtp2sms_mails_total\{outcome="accepted",code="250",enhanced="2.0.0"\} 1/);
+    expect(text).toMatch(/smtp2sms_mails_total\{outcome="refused",code="550",enhanced="5.7.1"\} 1/);
+    expect(text).toMatch(/smtp2sms_recipients_total\{outcome="refused",code="550"\} 1/);
+    expect(text).toMatch(/smtp2sms_sms_parts_submitted_total\{encoding="GSM"\} 1/);
+    expect(text).toMatch(/smtp2sms_receipts_total\{stat="DELIVRD"\} 1/);
+    expect(text).toMatch(/smtp2sms_queue_messages\{state="delivered"\} 1/);
+    expect(text).toMatch(/smtp2sms_smpp_bind_up\{bind="1",mode="transceiver"\} 1/);
+    expect(text).toMatch(/smtp2sms_submit_latency_seconds_count 1/);
+
+    const healthy = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+    expect(healthy.status).toBe(200);
+    expect(await healthy.json()).toEqual({ ok: true, spoolWritable: true, binds: [{ name: '1', mode: 'transceiver', up: true }] });
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(200);
+    await sim.close();
+    sim = undefined;
+    await waitFor(() => daemon!.logs.some((l) => l.msg === 'connection lost; reconnecting'), 10_000, 'the bind to drop');
+    const down = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+    expect(down.status).toBe(503);
+    expect(((await down.json()) as { binds: Array<{ up: boolean }> }).binds[0]!.up).toBe(false);
+  });
+});
+
+describe('SIGHUP', () => {
+  it('adds a user without dropping an open session; other changes are reported as needing a restart', async () => {
+    sim = new SmscSimulator();
+    const port = await sim.listen();
+    const dir = tempDir();
+    const cfg = testConfig(port, dir, { smtp: { auth: { users: [{ username: 'ops', password: 'one' }] } } });
+    daemon = await spawnDaemon(cfg, dir);
+    const { client } = await RawSmtp.connect(daemon.port);
+    await client.cmd('EHLO x');
+    expect((await client.cmd(`AUTH PLAIN ${authPlain('zabbix', 'two')}`)).code).toBe(535);
+
+    const smtp = cfg.smtp as Record<string, unknown>;
+    smtp.auth = { users: [{ username: 'ops', password: 'one' }, { username: 'zabbix', password: 'two' }] };
+    (cfg.smpp as Record<string, unknown>).window = 99;
+    writeFileSync(daemon.configPath, YAML.stringify(cfg));
+    daemon.child.kill('SIGHUP');
+    await waitFor(() => daemon!.logs.some((l) => l.msg === 'configuration reloaded (users, domains, allow_networks)'), 10_000, 'the reload');
+
+    const ok = await client.cmd(`AUTH PLAIN ${authPlain('zabbix', 'two')}`);
+    expect(ok.code).toBe(235);
+    expect((await client.cmd('MAIL FROM:<z@example.org>')).code).toBe(250);
+    client.close();
+    expect(daemon.logs.find((l) => l.msg === 'these changes need a restart to take effect')?.keys).toEqual(['smpp.window']);
+  });
+
+  it('a broken config on SIGHUP keeps the running one', async () => {
+    sim = new SmscSimulator();
+    const port = await sim.listen();
+    const dir = tempDir();
+    daemon = await spawnDaemon(testConfig(port, dir), dir);
+    writeFileSync(daemon.configPath, 'smtp: { port: "nope" }\n');
+    daemon.child.kill('SIGHUP');
+    await waitFor(() => daemon!.logs.some((l) => l.msg === 'SIGHUP: configuration not reloaded; the running one stays'), 10_000, 'the refusal');
+    expect((await sendMail(daemon.port, { to: ['+79991234567@sms.example.test'], body: 'Subject: s\r\n\r\nstill up\r\n' })).data[0]!.code).toBe(250);
+  });
+});
