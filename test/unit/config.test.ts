@@ -146,3 +146,24 @@ describe('the example config documents every key', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('shipped configs', () => {
+  it('config/smsc-center.yaml: SMS Center over TLS on 3443, profile smsc, keepalive ≤ 60 s, comments to the provider', () => {
+    const c = loadConfig('config/smsc-center.yaml', {});
+    expect(c.smpp.url).toBe('ssmpp://smpp.smsc.ru:3443');
+    expect([c.smpp.profile, c.smpp.comments, c.smpp.source_ton, c.smpp.source_npi]).toEqual(['smsc', 'smsc', 5, 1]);
+    expect(c.smpp.enquire_link_s).toBeLessThanOrEqual(60);
+    expect(c.simulator.enabled).toBe(false);
+    expect(c.smtp.auth.required).toBe(true);
+  });
+
+  it('the Grafana dashboard queries only metrics the daemon exports', async () => {
+    const { METRIC_NAMES } = await import('../../src/ops/metrics.js');
+    const { readFileSync } = await import('node:fs');
+    const dash = JSON.parse(readFileSync('config/grafana-dashboard.json', 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const used = new Set(dash.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/smtp2sms_[a-z_]+/g) ?? [])));
+    const known = new Set<string>(METRIC_NAMES.flatMap((n) => [n, `${n}_bucket`, `${n}_count`, `${n}_sum`]));
+    expect([...used].filter((n) => !known.has(n))).toEqual([]);
+    expect(used.size).toBeGreaterThanOrEqual(10);
+  });
+});
