@@ -10,6 +10,7 @@ import { SqliteSpool } from './spool/sqlite.js';
 import { createLogger } from './ops/log.js';
 import { hashPassword } from './smtp/auth.js';
 import { checkConfig } from './commands/check-config.js';
+import { configReferenceMarkdown } from './config/reference.js';
 import { encodeReportJson, encodeReportText } from './commands/encode.js';
 import { isReplyError } from './errors.js';
 import { smsOptionsFrom } from './sms/options.js';
@@ -89,6 +90,13 @@ program
     const stop = () => void sim.close().then(() => process.exit(0));
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+  });
+
+program
+  .command('config-reference')
+  .description('print the configuration reference (every key, default, meaning) as a Markdown table')
+  .action(() => {
+    process.stdout.write(`${configReferenceMarkdown()}\n`);
   });
 
 program

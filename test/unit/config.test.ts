@@ -167,3 +167,20 @@ describe('shipped configs', () => {
     expect(used.size).toBeGreaterThanOrEqual(10);
   });
 });
+
+describe('README stays in sync with the code', () => {
+  it('the config reference between its markers is what `smtp2sms config-reference` prints', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { configReferenceMarkdown } = await import('../../src/config/reference.js');
+    const readme = readFileSync('README.md', 'utf8');
+    const block = /<!-- config-reference:start -->\n([\s\S]*?)\n<!-- config-reference:end -->/.exec(readme)?.[1];
+    expect(block).toBe(configReferenceMarkdown());
+  });
+
+  it('every exported metric is listed', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { METRIC_NAMES } = await import('../../src/ops/metrics.js');
+    const block = /<!-- metrics:start -->([\s\S]*?)<!-- metrics:end -->/.exec(readFileSync('README.md', 'utf8'))?.[1] ?? '';
+    expect(METRIC_NAMES.filter((n) => !block.includes(`\`${n}`))).toEqual([]);
+  });
+});
