@@ -3,21 +3,16 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../src/ops/metrics.js';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
 import { CLI } from '../helpers/cli.js';
-import { freePort, spawnDaemon, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import { freePort, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
 import { authPlain, RawSmtp, sendMail } from '../helpers/smtp-client.js';
 
 let sim: SmscSimulator | undefined;
 let daemon: DaemonProcess | undefined;
-afterEach(async () => {
-  await daemon?.kill('SIGKILL');
-  await sim?.close();
-  daemon = undefined;
-  sim = undefined;
-});
+const started = stopAfterEach();
 
 describe('systemd unit', () => {
   const unit = readFileSync('systemd/smtp2sms.service', 'utf8');
@@ -69,11 +64,11 @@ describe('demo mode', () => {
 
 describe('metrics and health', () => {
   it('/metrics has every documented series after traffic; /healthz needs the spool and a bind; /readyz', async () => {
-    sim = new SmscSimulator();
+    sim = started.simulator(new SmscSimulator());
     const port = await sim.listen();
     const dir = tempDir();
     const metricsPort = await freePort();
-    daemon = await spawnDaemon(testConfig(port, dir, { metrics: { port: metricsPort } }), dir);
+    daemon = started.daemon(await spawnDaemon(testConfig(port, dir, { metrics: { port: metricsPort } }), dir));
     await waitFor(() => sim!.binds === 1, 10_000, 'bind');
     await sendMail(daemon.port, { to: ['+79991234567@sms.example.test'], body: 'Subject: m\r\n\r\nmetrics test\r\n' });
     await sendMail(daemon.port, { to: ['+79991234567@sms.example.test'], body: 'Subject: m\r\n\r\nmetrics test\r\n' });
@@ -106,11 +101,11 @@ describe('metrics and health', () => {
 
 describe('SIGHUP', () => {
   it('adds a user without dropping an open session; other changes are reported as needing a restart', async () => {
-    sim = new SmscSimulator();
+    sim = started.simulator(new SmscSimulator());
     const port = await sim.listen();
     const dir = tempDir();
     const cfg = testConfig(port, dir, { smtp: { auth: { users: [{ username: 'ops', password: 'one' }] } } });
-    daemon = await spawnDaemon(cfg, dir);
+    daemon = started.daemon(await spawnDaemon(cfg, dir));
     const { client } = await RawSmtp.connect(daemon.port);
     await client.cmd('EHLO x');
     expect((await client.cmd(`AUTH PLAIN ${authPlain('zabbix', 'two')}`)).code).toBe(535);
@@ -130,10 +125,10 @@ describe('SIGHUP', () => {
   });
 
   it('a broken config on SIGHUP keeps the running one', async () => {
-    sim = new SmscSimulator();
+    sim = started.simulator(new SmscSimulator());
     const port = await sim.listen();
     const dir = tempDir();
-    daemon = await spawnDaemon(testConfig(port, dir), dir);
+    daemon = started.daemon(await spawnDaemon(testConfig(port, dir), dir));
     writeFileSync(daemon.configPath, 'smtp: { port: "nope" }\n');
     daemon.child.kill('SIGHUP');
     await waitFor(() => daemon!.logs.some((l) => l.msg === 'SIGHUP: configuration not reloaded; the running one stays'), 10_000, 'the refusal');

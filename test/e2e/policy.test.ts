@@ -2,23 +2,20 @@
  * The provider's rules through the real daemon: what the client is told, and what reaches the SMSC simulator
  * (exactly once, or nothing).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
-import { readSpool, spawnDaemon, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import { readSpool, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
 import { RawSmtp, sendMail } from '../helpers/smtp-client.js';
 
 let sim: SmscSimulator | undefined;
 let daemon: DaemonProcess | undefined;
-afterEach(async () => {
-  await daemon?.kill('SIGKILL');
-  await sim?.close();
-});
+const started = stopAfterEach();
 
 async function start(overrides: Record<string, unknown> = {}) {
-  sim = new SmscSimulator();
+  sim = started.simulator(new SmscSimulator());
   const port = await sim.listen();
   const dir = tempDir();
-  daemon = await spawnDaemon(testConfig(port, dir, overrides), dir);
+  daemon = started.daemon(await spawnDaemon(testConfig(port, dir, overrides), dir));
   return { d: daemon, sim };
 }
 

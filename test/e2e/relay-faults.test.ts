@@ -2,29 +2,20 @@
  * Faults, for real: a throttling, dropping, slow, absent or refusing SMSC, and the daemon killed with SIGKILL or
  * stopped with SIGTERM. Every mail that got 250 must reach the simulator (at least once).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SmscSimulator, type SimulatorBehaviour } from '../../src/simulator/smsc.js';
-import { readSpool, spawnDaemon, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import { readSpool, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
 import { RawSmtp, sendMail } from '../helpers/smtp-client.js';
 
-let sims: SmscSimulator[] = [];
-let daemons: DaemonProcess[] = [];
-afterEach(async () => {
-  await Promise.all(daemons.map((d) => d.kill('SIGKILL')));
-  await Promise.all(sims.map((s) => s.close()));
-  sims = [];
-  daemons = [];
-});
+const started = stopAfterEach();
 
 async function simulator(behaviour: SimulatorBehaviour = {}, port = 0) {
-  const sim = new SmscSimulator(behaviour);
-  sims.push(sim);
+  const sim = started.simulator(new SmscSimulator(behaviour));
   return { sim, port: await sim.listen(port) };
 }
 
 async function daemonFor(port: number, overrides: Record<string, unknown> = {}, dir = tempDir()) {
-  const d = await spawnDaemon(testConfig(port, dir, overrides), dir);
-  daemons.push(d);
+  const d = started.daemon(await spawnDaemon(testConfig(port, dir, overrides), dir));
   return d;
 }
 
@@ -86,7 +77,6 @@ describe('SMSC faults', () => {
     const probe = await simulator();
     const port = probe.port;
     await probe.sim.close();
-    sims = [];
     const d = await daemonFor(port);
     const sent = await mails(d.port, 6);
     expect(sent).toHaveLength(6);

@@ -1,28 +1,19 @@
 /** Relay behaviour by configuration: final failures, expiry, parallel binds, transmitter+receiver, TLS, shutdown. */
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SmscSimulator, type SimulatorBehaviour, type SimulatorTls } from '../../src/simulator/smsc.js';
-import { readSpool, spawnDaemon, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import { readSpool, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
 import { RawSmtp, sendMail } from '../helpers/smtp-client.js';
 
-let sims: SmscSimulator[] = [];
-let daemons: DaemonProcess[] = [];
-afterEach(async () => {
-  await Promise.all(daemons.map((d) => d.kill('SIGKILL')));
-  await Promise.all(sims.map((s) => s.close()));
-  sims = [];
-  daemons = [];
-});
+const started = stopAfterEach();
 
 async function setup(behaviour: SimulatorBehaviour, overrides: Record<string, unknown> = {}, tls?: SimulatorTls, scheme = 'smpp') {
-  const sim = new SmscSimulator(behaviour, undefined, tls);
-  sims.push(sim);
+  const sim = started.simulator(new SmscSimulator(behaviour, undefined, tls));
   const port = await sim.listen();
   const dir = tempDir();
   const cfg = testConfig(port, dir, overrides);
   (cfg.smpp as Record<string, unknown>).url = `${scheme}://localhost:${port}`;
-  const d = await spawnDaemon(cfg, dir);
-  daemons.push(d);
+  const d = started.daemon(await spawnDaemon(cfg, dir));
   return { sim, d };
 }
 
@@ -47,13 +38,12 @@ describe('outcomes', () => {
   });
 
   it('a message not sent within spool.max_age_s expires (SMSC down)', async () => {
-    const sim = new SmscSimulator();
+    const sim = started.simulator(new SmscSimulator());
     const port = await sim.listen();
     await sim.close();
     const dir = tempDir();
-    const d = await spawnDaemon(testConfig(port, dir, { spool: { max_age_s: 1 } }), dir);
-    daemons.push(d);
-    await send(d.port, '+79991234567');
+    const d = started.daemon(await spawnDaemon(testConfig(port, dir, { spool: { max_age_s: 1 } }), dir));
+      await send(d.port, '+79991234567');
     await waitFor(() => readSpool(d.spoolPath)[0]!.state === 'expired', 10_000, 'expired');
     expect(readSpool(d.spoolPath)[0]!.reason).toMatch(/not sent within spool\.max_age_s/);
   });

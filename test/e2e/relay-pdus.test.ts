@@ -1,7 +1,7 @@
 /** Mail in over SMTP to the daemon (a child process), exact SUBMIT_SM PDUs out at the simulator. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
-import { spawnDaemon, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import { spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
 import { sendMail } from '../helpers/smtp-client.js';
 
 const LONG_RU = 'Внимание: сервер db1 недоступен с 03:14, идёт переключение на резерв. '.repeat(2).trim();
@@ -9,18 +9,13 @@ const LONG_GSM = 'ALERT db1 unreachable since 03:14 {core} [dc-1] ~ failover run
 
 let sim: SmscSimulator | undefined;
 let daemon: DaemonProcess | undefined;
-afterEach(async () => {
-  await daemon?.kill('SIGKILL');
-  await sim?.close();
-  daemon = undefined;
-  sim = undefined;
-});
+const started = stopAfterEach();
 
 async function run(smpp: Record<string, unknown>, body: string, to = '+79991234567@sms.example.test', extra: Record<string, unknown> = {}) {
-  sim = new SmscSimulator();
+  sim = started.simulator(new SmscSimulator());
   const port = await sim.listen();
   const dir = tempDir();
-  daemon = await spawnDaemon(testConfig(port, dir, { smpp, ...extra }), dir);
+  daemon = started.daemon(await spawnDaemon(testConfig(port, dir, { smpp, ...extra }), dir));
   const r = await sendMail(daemon.port, { to: [to], body: Buffer.from(body, 'utf8') });
   expect(r.data[0]!.code).toBe(250);
   await waitFor(() => sim!.received.length === 1, 15_000, 'the SMS at the simulator');

@@ -1,22 +1,19 @@
 /** Receipts end to end: every stat, every id form, one receipt per part, and replies from phones. */
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SmscSimulator, type SimulatorBehaviour } from '../../src/simulator/smsc.js';
-import { readSpool, spawnDaemon, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import { readSpool, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
 import { sendMail } from '../helpers/smtp-client.js';
 
 let sim: SmscSimulator | undefined;
 let daemon: DaemonProcess | undefined;
-afterEach(async () => {
-  await daemon?.kill('SIGKILL');
-  await sim?.close();
-});
+const started = stopAfterEach();
 
 async function start(behaviour: SimulatorBehaviour, smpp: Record<string, unknown> = {}) {
-  sim = new SmscSimulator(behaviour);
+  sim = started.simulator(new SmscSimulator(behaviour));
   const port = await sim.listen();
   const dir = tempDir();
-  daemon = await spawnDaemon(testConfig(port, dir, { smpp }), dir);
+  daemon = started.daemon(await spawnDaemon(testConfig(port, dir, { smpp }), dir));
   return daemon;
 }
 

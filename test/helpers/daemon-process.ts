@@ -8,6 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { afterEach } from 'vitest';
+import type { SmscSimulator } from '../../src/simulator/smsc.js';
 import YAML from 'yaml';
 import { fromRaw } from '../../src/spool/sqlite.js';
 import type { SmsRow } from '../../src/spool/types.js';
@@ -132,4 +134,18 @@ export async function waitFor(cond: () => boolean, timeoutMs = 20_000, what = 'c
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** What a test starts through this is stopped after it: daemons killed, simulators closed. */
+export function stopAfterEach(): { simulator(s: SmscSimulator): SmscSimulator; daemon(d: DaemonProcess): DaemonProcess } {
+  const sims: SmscSimulator[] = [];
+  const daemons: DaemonProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(daemons.splice(0).map((d) => d.kill('SIGKILL')));
+    await Promise.all(sims.splice(0).map((s) => s.close()));
+  });
+  return {
+    simulator: (s) => (sims.push(s), s),
+    daemon: (d) => (daemons.push(d), d),
+  };
 }
