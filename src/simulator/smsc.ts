@@ -146,6 +146,22 @@ export class SmscSimulator {
     ).then((statuses) => statuses.filter((s) => s === 0).length);
   }
 
+  /** ENQUIRE_LINK from the SMSC side on every bound session; resolves with how many were answered. */
+  enquireLinkClients(timeoutMs = 2000): Promise<number> {
+    return Promise.all(
+      [...this.receivers].map(
+        (session) =>
+          new Promise<boolean>((resolve) => {
+            const t = setTimeout(() => resolve(false), timeoutMs);
+            session.send(new smpp.PDU('enquire_link', {}), () => {
+              clearTimeout(t);
+              resolve(true);
+            });
+          }),
+      ),
+    ).then((answers) => answers.filter(Boolean).length);
+  }
+
   /** Drop every open connection (the SMSC crashed). */
   dropAll(): void {
     for (const s of [...this.server.sessions]) s.destroy();

@@ -80,6 +80,21 @@ describe('binds', () => {
   });
 });
 
+describe('keepalive', () => {
+  it('an SMSC that stops answering ENQUIRE_LINK is dropped and reconnected; the SMSC\'s own ENQUIRE_LINK is answered', async () => {
+    const { sim, d } = await setup({}, { smpp: { enquire_link_s: 1, response_timeout_s: 0.3 } });
+    await waitFor(() => sim.binds === 1, 10_000, 'bind');
+    expect(await sim.enquireLinkClients()).toBe(1);
+    await waitFor(() => sim.enquireLinks >= 2, 5000, 'keepalives');
+    sim.behaviour.silent = true;
+    await waitFor(() => d.logs.some((l) => l.msg === 'ENQUIRE_LINK unanswered: dropping the connection'), 5000, 'the drop');
+    sim.behaviour.silent = false;
+    await waitFor(() => sim.binds >= 2, 10_000, 'the reconnect');
+    await send(d.port, '+79991234567');
+    await waitFor(() => readSpool(d.spoolPath)[0]?.state === 'delivered', 10_000, 'delivered after the reconnect');
+  });
+});
+
 describe('shutdown', () => {
   it('SIGTERM: an idle SMTP client is told 421 and the daemon exits 0', async () => {
     const { sim, d } = await setup({});
