@@ -7,6 +7,7 @@ import type { Config } from './config/schema.js';
 import { startOpsServer, type OpsServer } from './ops/http.js';
 import type { Logger } from './ops/log.js';
 import { smtpMetrics } from './ops/metrics.js';
+import { RecentAcceptances } from './policy/recent.js';
 import { floodRefused, floodReply, rulesFrom } from './policy/rules.js';
 import { SmscSimulator } from './simulator/smsc.js';
 import { startSmtp, type SmtpListener } from './smtp/server.js';
@@ -57,15 +58,25 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
   depthTimer.unref();
 
   const rules = rulesFrom(config.policy);
+  const floodOn = rules.floodMax > 0 && rules.floodGapMs > 0;
+  const recent = new RecentAcceptances(rules.floodGapMs, now);
+  if (floodOn) recent.load(await spool.acceptedSince(now() - rules.floodGapMs));
   const metrics = smtpMetrics();
   const smtp = await startSmtp({
     config,
     log,
     metrics,
     // Parsing and spooling happen on the work thread; this thread only speaks SMTP.
-    accept: (sub, slog) => spool.intake(sub, slog.bindings()),
+    accept: async (sub, slog) => {
+      const result = await spool.intake(sub, slog.bindings());
+      if (floodOn) sub.recipients.forEach((r, i) => result.perRecipient[i]!.code < 400 && recent.note(r.phone.digits));
+      return result;
+    },
+    // Only a subscriber messaged within the last gap can be in a streak: only then ask the spool.
     checkRecipient: async (phone) =>
-      floodRefused(await spool.recentAccepted(phone.digits, rules.floodMax), now(), rules) ? floodReply(phone.digits, rules) : undefined,
+      floodOn && recent.mayBeInStreak(phone.digits) && floodRefused(await spool.recentAccepted(phone.digits, rules.floodMax), now(), rules)
+        ? floodReply(phone.digits, rules)
+        : undefined,
     admission: () =>
       depth >= config.spool.max_queued
         ? { code: 452, enhanced: '4.3.1', text: `Queue full (${config.spool.max_queued} messages waiting for the SMSC); try again later` }
@@ -89,6 +100,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
   const maintenanceMs = Math.min(30_000, Math.max(250, config.spool.max_age_s * 250));
   const maintenance = setInterval(() => {
     const t = now();
+    recent.prune();
     (async () => {
       const expired = await spool.expireQueued(t - config.spool.max_age_s * 1000, t, `not sent within spool.max_age_s (${config.spool.max_age_s} s)`);
       if (expired > 0) log.warn({ expired }, 'queued messages expired');

@@ -15,6 +15,7 @@ export class LocalSpool implements Spool {
       return rows.map(() => ({ kind: 'queued' as const }));
     });
   recentAccepted: Spool['recentAccepted'] = async (recipient, limit) => this.store.recentAccepted(recipient, limit);
+  acceptedSince: Spool['acceptedSince'] = async (since) => this.store.acceptedSince(since);
   claim: Spool['claim'] = (limit, now) => this.store.batch(() => this.store.claim(limit, now));
   submitted: Spool['submitted'] = (id, part, smscId, last, now) =>
     this.store.batch(() => {

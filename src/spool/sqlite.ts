@@ -50,7 +50,7 @@ CREATE INDEX IF NOT EXISTS sms_message_id ON sms(message_id, recipient);
 CREATE INDEX IF NOT EXISTS sms_queue ON sms(queue_id);
 CREATE TABLE IF NOT EXISTS smsc_ids (
   key TEXT NOT NULL,
-  exact INTEGER NOT NULL,
+  exact INTEGER NOT NULL DEFAULT 1,
   sms_id INTEGER NOT NULL,
   part INTEGER NOT NULL
 );
@@ -148,6 +148,8 @@ export class SqliteSpool {
   private queued: QueuedWrite[] = [];
   private flushScheduled = false;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Receipts waiting for their id (so the common case skips looking for them). */
+  private earlyReceipts = 0;
 
   /** Prepared once, reused: compiling SQL on every call cost more than running it. */
   private sql(text: string): Database.Statement {
@@ -174,6 +176,7 @@ export class SqliteSpool {
     }
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.earlyReceipts = (this.db.prepare('SELECT COUNT(*) AS n FROM early_receipts').get() as { n: number }).n;
     this.insertStmt = this.db.prepare(`
       INSERT INTO sms (queue_id, recipient, state, reason, source_addr, source_ton, source_npi, text, comment, coding,
         data_coding, sms_count, truncated, parts, message_id, smtp_user, mail_from, client_ip, fingerprint,
@@ -284,6 +287,16 @@ export class SqliteSpool {
     }
   }
 
+  /** Latest acceptance per recipient since `since` (seeds the listener's flood fast path at start). */
+  acceptedSince(since: number): Array<[string, number]> {
+    return (
+      this.sql(`SELECT recipient, MAX(created_at) AS t FROM sms WHERE created_at >= ? AND state != 'refused' GROUP BY recipient`).all(since) as {
+        recipient: string;
+        t: number;
+      }[]
+    ).map((r) => [r.recipient, r.t]);
+  }
+
   /** Acceptance times of the latest messages to this recipient (refused ones do not count), newest first. */
   recentAccepted(recipient: string, limit: number): number[] {
     if (limit <= 0) return [];
@@ -331,17 +344,19 @@ export class SqliteSpool {
       ids[part] = smscId;
       this.sql('UPDATE sms SET smsc_ids = ?, first_submit_at = COALESCE(first_submit_at, ?), updated_at = ? WHERE id = ?')
         .run(JSON.stringify(ids), now, now, id);
-      const keys = idKeys(smscId);
-      const insert = this.sql('INSERT INTO smsc_ids (key, exact, sms_id, part) VALUES (?, ?, ?, ?)');
-      insert.run(keys.exact, 1, id, part);
-      for (const alt of keys.alt) insert.run(alt, 0, id, part);
+      const key = idKeys(smscId).exact;
+      this.sql('INSERT INTO smsc_ids (key, exact, sms_id, part) VALUES (?, 1, ?, ?)').run(key, id, part);
       // A receipt that overtook this part's submit_sm_resp was kept: apply it now.
-      const all = [keys.exact, ...keys.alt];
-      const early = this.sql(`SELECT rowid, stat, err FROM early_receipts WHERE key IN (${all.map(() => '?').join(',')}) ORDER BY rowid`)
-        .all(...all) as { rowid: number; stat: string; err: string | null }[];
-      for (const r of early) {
-        this.sql('DELETE FROM early_receipts WHERE rowid = ?').run(r.rowid);
-        this.applyToPart(id, part, r.stat, r.err ?? undefined, now);
+      if (this.earlyReceipts > 0) {
+        const forms = [key, ...idKeys(smscId).alt];
+        const early = this.sql(`SELECT rowid, stat, err FROM early_receipts WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid`).all(
+          ...forms,
+        ) as { rowid: number; stat: string; err: string | null }[];
+        for (const r of early) {
+          this.sql('DELETE FROM early_receipts WHERE rowid = ?').run(r.rowid);
+          this.earlyReceipts--;
+          this.applyToPart(id, part, r.stat, r.err ?? undefined, now);
+        }
       }
     });
   }
@@ -381,12 +396,17 @@ export class SqliteSpool {
    */
   applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): ReceiptUpdate | 'early' {
     return this.tx(() => {
-      const key = idKeys(receiptId).exact;
-      const hit = this.sql('SELECT sms_id, part FROM smsc_ids WHERE key = ? ORDER BY exact DESC, rowid DESC LIMIT 1')
-        .get(key) as { sms_id: number; part: number } | undefined;
+      // Ids are stored as sent; a receipt may write one in another base: try its exact form first, then those.
+      const { exact, alt } = idKeys(receiptId);
+      const forms = [exact, ...alt];
+      const hits = this.sql(`SELECT sms_id, part, key FROM smsc_ids WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid DESC`).all(
+        ...forms,
+      ) as { sms_id: number; part: number; key: string }[];
+      const hit = hits.find((h) => h.key === exact) ?? hits[0];
       const update = hit ? this.applyToPart(hit.sms_id, hit.part, stat, err, now) : undefined;
       if (update) return update;
-      this.sql('INSERT INTO early_receipts (key, stat, err, received_at) VALUES (?, ?, ?, ?)').run(key, stat, err ?? null, now);
+      this.sql('INSERT INTO early_receipts (key, stat, err, received_at) VALUES (?, ?, ?, ?)').run(exact, stat, err ?? null, now);
+      this.earlyReceipts++;
       return 'early';
     });
   }
@@ -435,7 +455,7 @@ export class SqliteSpool {
     return this.tx(() => {
       const states = FINAL_STATES.map((s) => `'${s}'`).join(',');
       this.sql(`DELETE FROM smsc_ids WHERE sms_id IN (SELECT id FROM sms WHERE state IN (${states}) AND updated_at < ?)`).run(before);
-      this.sql('DELETE FROM early_receipts WHERE received_at < ?').run(before);
+      this.earlyReceipts -= this.sql('DELETE FROM early_receipts WHERE received_at < ?').run(before).changes;
       return this.sql(`DELETE FROM sms WHERE state IN (${states}) AND updated_at < ?`).run(before).changes;
     });
   }

@@ -63,6 +63,7 @@ export class ThreadSpool implements Spool {
 
   accept: Spool['accept'] = (...a) => this.call('accept', ...a);
   recentAccepted: Spool['recentAccepted'] = (...a) => this.call('recentAccepted', ...a);
+  acceptedSince: Spool['acceptedSince'] = (...a) => this.call('acceptedSince', ...a);
   claim: Spool['claim'] = (...a) => this.call('claim', ...a);
   nextDue: Spool['nextDue'] = () => this.call('nextDue');
   submitted: Spool['submitted'] = (...a) => this.call('submitted', ...a);

@@ -109,6 +109,8 @@ export interface Spool {
   accept(rows: NewSms[], now: number, rules?: PolicyRules): Promise<AcceptOutcome[]>;
   /** Acceptance times of the latest `limit` messages to this recipient, newest first (the flood rule's facts). */
   recentAccepted(recipient: string, limit: number): Promise<number[]>;
+  /** Latest acceptance per recipient since `since`. */
+  acceptedSince(since: number): Promise<Array<[string, number]>>;
   /** Take up to `limit` due rows; they are 'sending' until the relay decides. */
   claim(limit: number, now: number): Promise<SmsRow[]>;
   nextDue(): Promise<number | undefined>;

@@ -87,6 +87,7 @@ const ops: Record<SpoolOp, (...args: never[]) => unknown> = {
     });
   },
   recentAccepted: spool.recentAccepted,
+  acceptedSince: spool.acceptedSince,
   claim: spool.claim,
   submitted: spool.submitted,
   reschedule: spool.reschedule,

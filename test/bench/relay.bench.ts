@@ -136,6 +136,7 @@ function daemonConfig(smscPort: number, dir: string) {
     smpp: { binds: 2, window: 20, reconnect_min_s: 0.2, reconnect_max_s: 1 },
     spool: { max_queued: BACKLOG * 2 },
     smtp: { max_clients: 64 },
+    ...(process.env.BENCH_POLICY_OFF ? { policy: { duplicate_window_s: 0, flood_max: 0, retransmit_window_s: 0 } } : {}),
     log: { level: 'warn' },
   });
 }
