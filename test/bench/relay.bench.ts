@@ -136,7 +136,6 @@ function daemonConfig(smscPort: number, dir: string) {
     smpp: { binds: 2, window: 20, reconnect_min_s: 0.2, reconnect_max_s: 1 },
     spool: { max_queued: BACKLOG * 2 },
     smtp: { max_clients: 64 },
-    ...(process.env.BENCH_POLICY_OFF ? { policy: { duplicate_window_s: 0, flood_max: 0, retransmit_window_s: 0 } } : {}),
     log: { level: 'warn' },
   });
 }
@@ -228,7 +227,8 @@ async function main(): Promise<void> {
   const md = `# Benchmarks
 
 Command: \`npm run bench\` (sizes: \`BENCH_MAILS=${MAILS} BENCH_BACKLOG=${BACKLOG}\`). Written by the script on its last run;
-numbers from one run on a shared machine: compare the ratio, not the absolute figures, across machines.
+numbers from one run on a shared machine, where the same build varies by about ±15% between runs: compare the
+ratio, not the absolute figures, across machines and runs.
 
 Machine: ${cpus().length} cores (${cpu}), Node.js ${process.version}, commit ${commit}, ${new Date().toISOString().slice(0, 10)}.
 Set-up: the daemon is a child process (spool in SQLite on disk on its own thread, WAL, synchronous=FULL, receipts
