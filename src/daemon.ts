@@ -1,6 +1,6 @@
 /**
  * The one place that wires the stages: the SMTP listener on the main thread; intake (mail → SMS) → spool →
- * relay → SMPP binds → receipts on the work thread (spool/worker.ts, SMPP side wired by smpp/start.ts), so
+ * relay → SMPP binds → receipts on the work thread (worker/entry.ts, SMPP side wired by smpp/start.ts), so
  * parsing, commits and SMPP never hold up SMTP replies. Everything else is a module with its inputs passed in.
  */
 import type { Config } from './config/schema.js';
@@ -11,12 +11,12 @@ import { RecentAcceptances } from './policy/recent.js';
 import { floodRefused, floodReply, rulesFrom } from './policy/rules.js';
 import { SmscSimulator } from './simulator/smsc.js';
 import { startSmtp, type SmtpListener } from './smtp/server.js';
-import { ThreadSpool } from './spool/thread.js';
+import { WorkThread } from './worker/client.js';
 
 export interface Daemon {
   smtp: SmtpListener;
   ops: OpsServer | undefined;
-  spool: ThreadSpool;
+  spool: WorkThread;
   simulator: SmscSimulator | undefined;
   stop(): Promise<void>;
 }
@@ -41,7 +41,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     simLog.info({ port }, 'embedded SMSC simulator listening (demo mode)');
   }
 
-  const spool = await ThreadSpool.start({
+  const spool = await WorkThread.start({
     path: config.spool.path,
     busyTimeoutMs: config.spool.busy_timeout_ms,
     delivery: { config, logLevel: log.level, logPretty: opts.logPretty ?? false },

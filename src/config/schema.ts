@@ -267,7 +267,6 @@ export const configSchema = z
   .strict();
 
 export type Config = z.output<typeof configSchema>;
-export type ConfigInput = z.input<typeof configSchema>;
 
 /** Keys whose values never appear in output or logs. */
 export const SECRET_KEYS = new Set(['password', 'password_hash']);

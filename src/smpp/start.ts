@@ -1,6 +1,6 @@
 /**
  * Wiring of the delivery side: SMPP binds, the relay and receipt handling over a Spool. It runs on the delivery
- * thread (spool/worker.ts) next to the spool it drives, so SMPP work and commits never compete with SMTP.
+ * thread (worker/entry.ts) next to the spool it drives, so SMPP work and commits never compete with SMTP.
  */
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';

@@ -61,9 +61,6 @@ const MAP = new Map<string, string>();
 for (const [chars, to] of GROUPS) for (const ch of chars) MAP.set(ch, to);
 for (const [ch, to] of PHRASES) MAP.set(ch, to);
 
-/** The replacement table, for documentation and tests. */
-export const SMART_MAP: ReadonlyMap<string, string> = MAP;
-
 /** Replace look-alikes; returns the new text and what was replaced, counted per character. */
 export function smartReplace(text: string): { text: string; replacements: Replacement[] } {
   const counts = new Map<string, number>();

@@ -12,11 +12,11 @@ import { CODING_NAMES } from '../sms/encode.js';
 import { createRefCounter } from '../sms/segment.js';
 import { startDelivery, type Delivery } from '../smpp/start.js';
 import { acceptMail, type Submission } from '../smtp/intake.js';
-import { LocalSpool } from './local.js';
-import { SqliteSpool } from './sqlite.js';
-import { SpoolError, type Spool } from './types.js';
+import { LocalSpool } from '../spool/local.js';
+import { SqliteSpool } from '../spool/sqlite.js';
+import { SpoolError, type Spool } from '../spool/types.js';
 
-export type SpoolOp = Exclude<keyof Spool, 'close'> | 'intake' | 'pragma' | 'metrics' | 'health' | 'stopDelivery' | 'close';
+export type WorkOp = Exclude<keyof Spool, 'close'> | 'intake' | 'pragma' | 'metrics' | 'health' | 'stopDelivery' | 'close';
 
 export interface Health {
   spoolWritable: boolean;
@@ -75,7 +75,7 @@ async function accept(...a: Parameters<Spool['accept']>): ReturnType<Spool['acce
   return outcomes;
 }
 
-const ops: Record<SpoolOp, (...args: never[]) => unknown> = {
+const ops: Record<WorkOp, (...args: never[]) => unknown> = {
   accept,
   /** A received mail → spooled SMS and the SMTP reply; `bindings` are the SMTP session's log fields. */
   intake: (sub: Submission, bindings: Record<string, unknown>) => {
@@ -127,7 +127,7 @@ function reply(r: Reply): void {
   replies.push(r);
 }
 
-port.on('message', (calls: Array<{ id: number; op: SpoolOp; args: unknown[] }>) => {
+port.on('message', (calls: Array<{ id: number; op: WorkOp; args: unknown[] }>) => {
   for (const call of calls) {
     Promise.resolve()
       .then(() => (ops[call.op] as (...a: unknown[]) => unknown)(...call.args))

@@ -1,20 +1,23 @@
-/** The Spool interface (and the intake) on the main thread, served by the work thread (worker.ts). */
+/**
+ * The work thread as the main thread sees it: the Spool interface, the intake, metrics and health, served by
+ * worker/entry.ts. Calls made in one tick travel in one message.
+ */
 import { Worker } from 'node:worker_threads';
-import type { Health, SpoolOp, WorkerOptions } from './worker.js';
+import type { Health, WorkOp, WorkerOptions } from './entry.js';
 import type { IntakeResult, Submission } from '../smtp/intake.js';
-import { SpoolError, type Spool } from './types.js';
+import { SpoolError, type Spool } from '../spool/types.js';
 
 interface Pending {
   resolve(value: unknown): void;
   reject(err: Error): void;
 }
 
-export class ThreadSpool implements Spool {
+export class WorkThread implements Spool {
   private readonly pending = new Map<number, Pending>();
   private next = 1;
   private closed = false;
   /** Calls made in this tick, posted together: one postMessage per tick instead of one per call. */
-  private outbox: Array<{ id: number; op: SpoolOp; args: unknown[] }> = [];
+  private outbox: Array<{ id: number; op: WorkOp; args: unknown[] }> = [];
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (msgs: Array<{ id: number; value?: unknown; error?: { name: string; message: string } }> | { ready: boolean }) => {
@@ -32,13 +35,13 @@ export class ThreadSpool implements Spool {
   }
 
   /** Start the spool thread; rejects with the reason when the spool cannot be opened. */
-  static start(options: WorkerOptions): Promise<ThreadSpool> {
+  static start(options: WorkerOptions): Promise<WorkThread> {
     // Under vitest this module runs from src/ (TypeScript); a worker needs the built JavaScript in dist/.
-    const file = import.meta.url.endsWith('.ts') ? new URL('../../dist/spool/worker.js', import.meta.url) : new URL('./worker.js', import.meta.url);
+    const file = import.meta.url.endsWith('.ts') ? new URL('../../dist/worker/entry.js', import.meta.url) : new URL('./entry.js', import.meta.url);
     const worker = new Worker(file, { workerData: options });
     return new Promise((resolve, reject) => {
       worker.once('message', (msg: { ready: boolean; error?: string }) =>
-        msg.ready ? resolve(new ThreadSpool(worker)) : reject(new Error(`cannot open the spool ${options.path}: ${msg.error}`)),
+        msg.ready ? resolve(new WorkThread(worker)) : reject(new Error(`cannot open the spool ${options.path}: ${msg.error}`)),
       );
       worker.once('error', reject);
     });
@@ -51,7 +54,7 @@ export class ThreadSpool implements Spool {
     }
   }
 
-  private call<T>(op: SpoolOp, ...args: unknown[]): Promise<T> {
+  private call<T>(op: WorkOp, ...args: unknown[]): Promise<T> {
     if (this.closed) return Promise.reject(new SpoolError(new Error('spool is closed')));
     return new Promise<T>((resolve, reject) => {
       const id = this.next++;
