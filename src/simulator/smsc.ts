@@ -176,6 +176,7 @@ export class SmscSimulator {
     let systemType = '';
     let bound = false;
     let perConnection = 0;
+    session.socket.setNoDelay(true);
     session.on('error', () => session.destroy());
     session.on('close', () => this.receivers.delete(session));
     session.on('pdu', (pdu: PDU) => {

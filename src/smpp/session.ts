@@ -114,6 +114,8 @@ export class SmppBind extends EventEmitter {
     }, this.opts.responseTimeoutMs);
     session.once(tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(connectTimer);
+      // PDUs are small writes: without TCP_NODELAY, Nagle waits for the peer's delayed ACK (up to 40 ms).
+      session.socket.setNoDelay(true);
       this.guard(() => this.bind(session));
     });
     session.on('pdu', (pdu: PDU) => this.guard(() => this.onPdu(session, pdu)));

@@ -206,7 +206,11 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
 
   const servers = [new SMTPServer(options(false))];
   if (tls && smtp.tls.implicit_port !== null) servers.push(new SMTPServer(options(true)));
-  for (const s of servers) s.on('error', (err) => log.error({ err }, 'SMTP server error'));
+  for (const s of servers) {
+    s.on('error', (err) => log.error({ err }, 'SMTP server error'));
+    // Replies are small writes answered by the client: no Nagle delay waiting for delayed ACKs.
+    s.server.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true));
+  }
   return servers;
 }
 
