@@ -19,8 +19,12 @@ const CONNECTIONS = 8;
 class Lane {
   private buf = '';
   private waiting: Array<(code: number) => void> = [];
+  readonly closed: Promise<void>;
   private constructor(private readonly socket: net.Socket) {
     socket.setNoDelay(true);
+    // A server stopped right after QUIT may reset the connection: that ends the lane, it is not a failure.
+    socket.on('error', () => undefined);
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (d: Buffer) => {
       this.buf += d.toString('latin1');
       let nl: number;
@@ -96,6 +100,7 @@ async function load(port: number, count: number, offset: number, lanes = CONNECT
       lane.close();
     }),
   );
+  await Promise.all(conns.map((c) => c.closed));
   return { start, dataEnd, accepted, refused };
 }
 
