@@ -22,6 +22,8 @@ export interface Daemon {
 }
 
 export interface DaemonOptions {
+  /** The work thread died: nothing more can be stored or delivered (serve exits so systemd restarts it). */
+  onFatal?: (reason: string) => void;
   /** Human-readable logs on the delivery thread too (serve --log-pretty). */
   logPretty?: boolean;
   now?: () => number;
@@ -46,6 +48,11 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     busyTimeoutMs: config.spool.busy_timeout_ms,
     delivery: { config, logLevel: log.level, logPretty: opts.logPretty ?? false },
   });
+
+  spool.onDeath = (reason) => {
+    log.fatal({ reason }, 'the work thread died: no mail can be stored or delivered');
+    opts.onFatal?.(reason);
+  };
 
   // Back-pressure reads a depth refreshed in the background: a COUNT per mail would cost more than the mail.
   let depth = await spool.pendingCount();

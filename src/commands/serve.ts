@@ -23,7 +23,14 @@ export function changedKeys(before: Config, after: Config): string[] {
 }
 
 export async function serve(config: Config, log: Logger, logPretty = false, configPath?: string): Promise<void> {
-  const daemon = await startDaemon(config, log, { logPretty });
+  const daemon = await startDaemon(config, log, {
+    logPretty,
+    // Committed mail is safe in the spool; a restart (systemd Restart=on-failure) brings delivery back.
+    onFatal: () => {
+      log.flush();
+      process.exit(1);
+    },
+  });
   let current = config;
   process.on('SIGHUP', () => {
     if (!configPath) return log.warn('SIGHUP: no --config file to re-read');

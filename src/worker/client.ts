@@ -19,6 +19,9 @@ export class WorkThread implements Spool {
   /** Calls made in this tick, posted together: one postMessage per tick instead of one per call. */
   private outbox: Array<{ id: number; op: WorkOp; args: unknown[] }> = [];
 
+  /** Called once if the thread ends without close(): the daemon cannot deliver any more. */
+  onDeath: ((reason: string) => void) | undefined;
+
   private constructor(private readonly worker: Worker) {
     worker.on('message', (msgs: Array<{ id: number; value?: unknown; error?: { name: string; message: string } }> | { ready: boolean }) => {
       if (!Array.isArray(msgs)) return;
@@ -30,8 +33,8 @@ export class WorkThread implements Spool {
         else p.resolve(msg.value);
       }
     });
-    worker.on('error', (err) => this.failAll(err));
-    worker.on('exit', () => this.failAll(new Error('spool thread exited')));
+    worker.on('error', (err) => this.die(`work thread failed: ${err.message}`));
+    worker.on('exit', (code) => this.die(`work thread exited (code ${code})`));
   }
 
   /** Start the spool thread; rejects with the reason when the spool cannot be opened. */
@@ -45,6 +48,13 @@ export class WorkThread implements Spool {
       );
       worker.once('error', reject);
     });
+  }
+
+  private die(reason: string): void {
+    const unexpected = !this.closed;
+    this.closed = true;
+    this.failAll(new Error(reason));
+    if (unexpected) this.onDeath?.(reason);
   }
 
   private failAll(err: Error): void {
@@ -117,5 +127,10 @@ export class WorkThread implements Spool {
     await this.call('close');
     this.closed = true;
     await this.worker.terminate();
+  }
+
+  /** Stop the thread abruptly (tests of a dying thread). */
+  terminate(): Promise<number> {
+    return this.worker.terminate();
   }
 }

@@ -215,6 +215,18 @@ describe('LMTP', () => {
   });
 });
 
+describe('a dead work thread', () => {
+  it('mail gets 451 4.3.0 at once instead of hanging', async () => {
+    const h = await startHarness();
+    await h.daemon.spool.terminate();
+    const t0 = Date.now();
+    const r = await sendMail(h.port, { to: [TO], body: 'Subject: s\r\n\r\nb\r\n' });
+    expect([r.data[0]!.code, r.data[0]!.text.slice(0, 5)]).toEqual([451, '4.3.0']);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await h.daemon.smtp.close();
+  });
+});
+
 describe('spool trouble is a temporary failure, never a 250', () => {
   let h: Harness;
   beforeAll(async () => {
