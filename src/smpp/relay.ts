@@ -54,6 +54,8 @@ export class Relay {
     private readonly now: () => number = Date.now,
   ) {
     for (const b of binds) {
+      // Every message task waiting for a window slot listens on the binds at once.
+      b.setMaxListeners(0);
       b.on('up', () => this.kick());
       b.on('slot', () => this.kick());
     }
@@ -136,15 +138,34 @@ export class Relay {
     }
   }
 
-  /** A bound session with a free slot, waiting for one (up to the response timeout) when all are busy. */
+  /** A bound session with a free slot, waiting (up to a second) for one when all are busy. */
   private async pickBind(): Promise<SmppBind | undefined> {
-    for (let i = 0; i < 50; i++) {
+    const deadline = Date.now() + 1000;
+    for (;;) {
       const best = this.binds.filter((b) => b.free > 0).sort((a, b) => b.free - a.free)[0];
       if (best) return best;
-      if (!this.binds.some((b) => b.canSubmit)) return undefined;
-      await sleep(20);
+      if (!this.binds.some((b) => b.canSubmit) || Date.now() >= deadline) return undefined;
+      await this.nextSlot(deadline - Date.now());
     }
-    return undefined;
+  }
+
+  /** Resolves when any bind frees a window slot or comes up, or after `ms`. */
+  private nextSlot(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        for (const b of this.binds) {
+          b.off('slot', done);
+          b.off('up', done);
+        }
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      for (const b of this.binds) {
+        b.once('slot', done);
+        b.once('up', done);
+      }
+    });
   }
 
   private backoffMs(attempts: number): number {

@@ -8,10 +8,9 @@ import type { Config } from '../config/schema.js';
 import { ReplyError } from '../errors.js';
 import { parseMail } from '../mail/parse.js';
 import { withSmscComment } from '../sms/comment.js';
-import { CODING_NAMES } from '../sms/encode.js';
 import { smsOptionsFrom } from '../sms/options.js';
 import type { Phone } from '../sms/phone.js';
-import { prepareSms, type PreparedSms } from '../sms/prepare.js';
+import { describeSms, prepareSms, type PreparedSms } from '../sms/prepare.js';
 import { parseSender, type Sender } from '../sms/sender.js';
 import { toStored } from '../smpp/parts.js';
 import { duplicateText, floodReply, rulesFrom } from '../policy/rules.js';
@@ -138,10 +137,6 @@ function repliesFor(
   if (rows.length === 1) return { reply: perRecipient[0] as Reply, perRecipient, ...(queued.length ? { queueId } : {}) };
   const head = queued.length > 0 ? acceptedText(queueId, queued.length, sms) : `Nothing new queued`;
   return { reply: { code: 250, enhanced: '2.0.0', text: [head, ...notes].join('; ') }, perRecipient, ...(queued.length ? { queueId } : {}) };
-}
-
-function describeSms(o: { smsCount: number; coding: PreparedSms['coding'] }): string {
-  return `${o.smsCount} part${o.smsCount === 1 ? '' : 's'} (${CODING_NAMES[o.coding]})`;
 }
 
 export async function acceptMail(sub: Submission, deps: IntakeDeps): Promise<IntakeResult> {
