@@ -1,7 +1,8 @@
 /**
  * The relay: takes due rows from the spool, sends their parts back to back over the binds, and writes every
  * outcome back. Nothing is forgotten in memory: a row is 'sending' in the spool while it is here, and a crash
- * sends it again after restart (at-least-once).
+ * sends it again after restart (at-least-once). Fresh mail reaches it without a round trip through the queue
+ * when it has room (take()/adopt()); otherwise it is queued and claimed from the spool in order.
  */
 import type { Logger } from '../ops/log.js';
 import { compositeOpen } from '../policy/composite.js';
@@ -42,6 +43,16 @@ export class Relay {
   private readonly ready: SmsRow[] = [];
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
+  /** Room promised to accepts not yet committed (take()). */
+  private reserved = 0;
+  /** Writes of outcomes not yet committed: stop() waits for them. */
+  private readonly writes = new Set<Promise<unknown>>();
+  /**
+   * The spool has no due queued row before `dueAt` (as of the last short claim): the loop does not ask again
+   * until then, or until queued() says a row was queued.
+   */
+  private drained = false;
+  private dueAt = Infinity;
 
   constructor(
     private readonly spool: Spool,
@@ -61,11 +72,37 @@ export class Relay {
     }
   }
 
-  /** New mail was spooled, a bind came up or a slot freed: look for work now. */
+  /** A bind came up or a slot freed: look for work now. */
   kick(): void {
     const w = this.wake;
     this.wake = undefined;
     w?.();
+  }
+
+  /** Rows were queued in the spool, due at `at`: claim them. */
+  queued(at: number): void {
+    this.dueAt = Math.min(this.dueAt, at);
+    if (at <= this.now()) this.drained = false;
+    this.kick();
+  }
+
+  /**
+   * May `n` rows of a mail about to be stored go straight to this relay ('sending', no claim)? Only when it is
+   * sending, nothing older waits in the queue, and they fit in the window; the room is held until adopt().
+   */
+  take(n: number): boolean {
+    const room = this.binds.reduce((sum, b) => sum + (b.canSubmit ? b.opts.window : 0), 0);
+    if (!this.running || !this.drained || this.ready.length + this.reserved + n > room) return false;
+    this.reserved += n;
+    return true;
+  }
+
+  /** The rows a take() was for, now committed (fewer when the rules refused some); `n` as given to take(). */
+  adopt(rows: SmsRow[], n: number): void {
+    this.reserved -= n;
+    if (!this.running) return this.requeue(rows);
+    this.ready.push(...rows);
+    this.kick();
   }
 
   start(): void {
@@ -79,21 +116,39 @@ export class Relay {
     this.kick();
     await this.loopDone;
     await Promise.race([Promise.all([...this.active]), sleep(timeoutMs)]);
-    // Claimed but never sent: back to the queue now rather than at the next start.
+    this.requeue(this.ready.splice(0));
+    await Promise.all([...this.writes]);
+  }
+
+  /** Taken but never sent: back to the queue now rather than at the next start. */
+  private requeue(rows: SmsRow[]): void {
     const now = this.now();
-    await Promise.all(this.ready.splice(0).map((row) => this.spool.reschedule(row.id, row.reason ?? '', now, now, undefined, false)));
+    for (const row of rows) this.track(this.spool.reschedule(row.id, row.reason ?? '', now, now, undefined, false));
+  }
+
+  /** An outcome write the sender does not wait for; a failed one leaves the row 'sending' (sent again at start). */
+  private track(write: Promise<unknown>): void {
+    this.writes.add(write);
+    write.then(
+      () => this.writes.delete(write),
+      (err: unknown) => {
+        this.writes.delete(write);
+        this.log.error({ err }, 'could not record a send outcome; the row goes out again at the next start');
+      },
+    );
   }
 
   private capacity(): number {
     return this.binds.reduce((n, b) => n + b.free, 0);
   }
 
-  private async idle(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
+  /** Sleep up to `ms`; true when woken by kick(). */
+  private idle(ms: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), ms);
       this.wake = () => {
         clearTimeout(t);
-        resolve();
+        resolve(true);
       };
     });
   }
@@ -106,11 +161,15 @@ export class Relay {
         await this.idle(this.opts.idleMs);
         continue;
       }
-      if (this.ready.length < room) {
+      if (this.ready.length < room && (!this.drained || this.dueAt <= this.now())) {
         try {
           const want = capacity * 2 - this.ready.length;
-          const now = this.now();
-          this.ready.push(...(await this.spool.claim(want, now)));
+          const claimed = await this.spool.claim(want, this.now());
+          this.ready.push(...claimed);
+          if (claimed.length < want) {
+            this.dueAt = (await this.spool.nextDue()) ?? Infinity;
+            this.drained = true;
+          }
         } catch (err) {
           this.log.error({ err }, 'spool read failed; retrying');
           await this.idle(this.opts.idleMs);
@@ -118,9 +177,9 @@ export class Relay {
         }
       }
       if (this.ready.length === 0) {
-        const due = await this.spool.nextDue();
-        const wait = due === undefined ? this.opts.idleMs : Math.max(1, Math.min(this.opts.idleMs, due - this.now()));
-        await this.idle(wait);
+        const wait = Math.max(1, Math.min(this.opts.idleMs, this.dueAt - this.now()));
+        // A poll without news asks the spool again: rows may have been queued by a path that did not say so.
+        if (!(await this.idle(wait))) this.drained = false;
         continue;
       }
       const rows = this.ready.splice(0, Math.max(0, this.capacity() - this.active.size));
@@ -186,6 +245,7 @@ export class Relay {
     const delay = countAttempt ? this.backoffMs(row.attempts) : PART_RETRY_MS;
     const parts = wholeAgain ? withNewReference(row.parts, this.nextRef()) : undefined;
     await this.spool.reschedule(row.id, reason, now + delay, now, parts, countAttempt);
+    this.queued(now + delay);
     this.log.info({ queueId: row.queueId, recipient: row.recipient, reason, retryInMs: delay, wholeAgain }, 'message will be retried');
   }
 
@@ -235,8 +295,8 @@ export class Relay {
         if (action === 'ok' && !(outcome instanceof TransientSmppError)) {
           const { messageId } = outcome;
           const last = part === fields.length - 1;
-          // The last part's id and the 'submitted' state go in one write.
-          await this.spool.submitted(row.id, part, messageId, last, this.now());
+          // The last part's id and the 'submitted' state go in one write; the next part need not wait for it.
+          this.track(this.spool.submitted(row.id, part, messageId, last, this.now()));
           this.events.submitted?.(row, part, this.now() - started);
           firstAt ??= started;
           break;

@@ -3,28 +3,25 @@
  * delivery thread uses it for its own work and to serve the main thread's calls.
  */
 import type { SqliteSpool } from './sqlite.js';
-import type { Spool } from './types.js';
+import type { AcceptOutcome, NewSms, Spool } from './types.js';
 
 export class LocalSpool implements Spool {
   constructor(readonly store: SqliteSpool) {}
 
-  accept: Spool['accept'] = (rows, now, rules) =>
-    this.store.batch(() => {
-      if (rules) return this.store.acceptChecked(rows, now, rules);
-      this.store.accept(rows, now);
-      return rows.map(() => ({ kind: 'queued' as const }));
+  accept: Spool['accept'] = (rows, now, rules, sending = false) =>
+    this.store.batch((): AcceptOutcome[] => {
+      if (rules) return this.store.acceptChecked(rows, now, rules, sending);
+      const taken = sending ? rows.map((r): NewSms => (r.state === 'queued' ? { ...r, state: 'sending' } : r)) : rows;
+      return this.store.accept(taken, now).map((id) => ({ kind: 'queued', id }));
     });
   recentAccepted: Spool['recentAccepted'] = async (recipient, limit) => this.store.recentAccepted(recipient, limit);
   acceptedSince: Spool['acceptedSince'] = async (since) => this.store.acceptedSince(since);
   claim: Spool['claim'] = (limit, now) => this.store.batch(() => this.store.claim(limit, now));
-  submitted: Spool['submitted'] = (id, part, smscId, last, now) =>
-    this.store.batch(() => {
-      this.store.recordPart(id, part, smscId, now);
-      if (last) this.store.markSubmitted(id, now);
-    });
-  reschedule: Spool['reschedule'] = (...a) => this.store.batch(() => this.store.reschedule(...a));
-  finish: Spool['finish'] = (...a) => this.store.batch(() => this.store.finish(...a));
-  applyReceipt: Spool['applyReceipt'] = (...a) => this.store.batch(() => this.store.applyReceipt(...a));
+  // The relay's bookkeeping rides on the next commit (see SqliteSpool.batch): it never waits for a commit itself.
+  submitted: Spool['submitted'] = (id, part, smscId, last, now) => this.store.batch(() => this.store.recordPart(id, part, smscId, now, last), true);
+  reschedule: Spool['reschedule'] = (...a) => this.store.batch(() => this.store.reschedule(...a), true);
+  finish: Spool['finish'] = (...a) => this.store.batch(() => this.store.finish(...a), true);
+  applyReceipt: Spool['applyReceipt'] = (...a) => this.store.batch(() => this.store.applyReceipt(...a), true);
   storeInbound: Spool['storeInbound'] = (...a) => this.store.batch(() => this.store.storeInbound(...a));
   requeueSending: Spool['requeueSending'] = (now) => this.store.batch(() => this.store.requeueSending(now));
   expireQueued: Spool['expireQueued'] = (...a) => this.store.batch(() => this.store.expireQueued(...a));

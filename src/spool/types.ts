@@ -47,8 +47,11 @@ export interface NewSms {
   clientIp: string | null;
   /** Identity of the SMS for the duplicate rule: recipient, sender and text. */
   fingerprint: string;
-  /** 'queued', or 'refused' for a recipient the policy refused after DATA (kept for the record). */
-  state: 'queued' | 'refused';
+  /**
+   * 'queued'; 'sending' when the relay takes it at once (its first attempt); 'refused' for a recipient the
+   * policy refused after DATA (kept for the record).
+   */
+  state: 'queued' | 'sending' | 'refused';
   reason: string | null;
 }
 
@@ -64,6 +67,23 @@ export interface SmsRow extends Omit<NewSms, 'state'> {
   /** Receipt stat per part (DELIVRD, UNDELIV, …), null until its receipt. */
   receipts: (string | null)[];
   firstSubmitAt: number | null;
+}
+
+/** A row as stored by accept() with `sending`: what the relay is handed instead of claiming it. */
+export function takenRow(row: NewSms, id: number, now: number): SmsRow {
+  const none = row.parts.map(() => null);
+  return {
+    ...row,
+    id,
+    state: 'sending',
+    attempts: 1,
+    createdAt: now,
+    updatedAt: now,
+    nextAttemptAt: now,
+    smscIds: none,
+    receipts: [...none],
+    firstSubmitAt: null,
+  };
 }
 
 export class SpoolError extends Error {
@@ -89,24 +109,25 @@ export interface ReceiptUpdate {
   state: SmsState;
 }
 
-/**
- * What the daemon needs from durable storage, asynchronously: the SQLite store runs on its own thread behind
- * this interface (its fsyncs then never stall SMTP or SMPP), and a PostgreSQL store can implement it too.
- * Every write has committed when its promise resolves.
- */
-/** What the provider's rules made of one recipient's row at acceptance. */
+/** What the provider's rules made of one recipient's row at acceptance; `id` is the stored row's. */
 export type AcceptOutcome =
-  | { kind: 'queued' }
+  | { kind: 'queued'; id: number }
   | { kind: 'duplicate'; ageMs: number; dropped: boolean }
   | { kind: 'retransmission'; queueId: string; smsCount: number; coding: SmsRow['coding'] }
   | { kind: 'flood' };
 
+/**
+ * What the daemon needs from durable storage, asynchronously: the SQLite store runs on the work thread behind
+ * this interface, and a PostgreSQL store could implement it too. Every write has committed when its promise
+ * resolves.
+ */
 export interface Spool {
   /**
    * Store the rows of one mail, applying the provider's rules with the spool's state in the same transaction
-   * (so concurrent identical mails cannot both pass). Duplicates are stored as 'refused'.
+   * (so concurrent identical mails cannot both pass). Duplicates are stored as 'refused'. With `sending`, rows
+   * are stored already taken by the relay ('sending', first attempt), which then needs no claim for them.
    */
-  accept(rows: NewSms[], now: number, rules?: PolicyRules): Promise<AcceptOutcome[]>;
+  accept(rows: NewSms[], now: number, rules?: PolicyRules, sending?: boolean): Promise<AcceptOutcome[]>;
   /** Acceptance times of the latest `limit` messages to this recipient, newest first (the flood rule's facts). */
   recentAccepted(recipient: string, limit: number): Promise<number[]>;
   /** Latest acceptance per recipient since `since`. */

@@ -69,11 +69,7 @@ try {
   process.exit(1);
 }
 
-async function accept(...a: Parameters<Spool['accept']>): ReturnType<Spool['accept']> {
-  const outcomes = await spool.accept(...a);
-  delivery?.relay.kick();
-  return outcomes;
-}
+const accept: Spool['accept'] = (rows, now, rules) => (delivery ? delivery.accept(rows, now, rules) : spool.accept(rows, now, rules));
 
 const ops: Record<WorkOp, (...args: never[]) => unknown> = {
   accept,

@@ -24,12 +24,12 @@ const newSpool = () => new SqliteSpool(join(mkdtempSync(join(tmpdir(), 'policy-'
 describe('duplicate rule in the spool', () => {
   it('59.999 s: refused and stored as refused; 60 s: queued; state read back after a restart', () => {
     let spool = newSpool();
-    expect(spool.acceptChecked([row('7999', 'disk full')], 0, rules)).toEqual([{ kind: 'queued' }]);
+    expect(spool.acceptChecked([row('7999', 'disk full')], 0, rules)).toEqual([{ kind: 'queued', id: expect.any(Number) }]);
     spool = reopen(spool);
     expect(spool.acceptChecked([row('7999', 'disk full')], 59_999, rules)).toEqual([{ kind: 'duplicate', ageMs: 59_999, dropped: false }]);
     expect(spool.countsByState()).toEqual({ queued: 1, refused: 1 });
     // A refused duplicate does not restart the window.
-    expect(spool.acceptChecked([row('7999', 'disk full')], 60_000, rules)).toEqual([{ kind: 'queued' }]);
+    expect(spool.acceptChecked([row('7999', 'disk full')], 60_000, rules)).toEqual([{ kind: 'queued', id: expect.any(Number) }]);
     // Another recipient, sender or text is not a duplicate.
     expect(spool.acceptChecked([row('7998', 'disk full'), row('7999', 'disk ok')], 60_001, rules).map((o) => o.kind)).toEqual(['queued', 'queued']);
   });

@@ -44,8 +44,7 @@ describe('spool state machine', () => {
     spool.accept([row('1', 2)], 0);
     spool.claim(1, 0);
     spool.recordPart(1, 0, '00A1', 1);
-    spool.recordPart(1, 1, '00A2', 2);
-    spool.markSubmitted(1, 3);
+    spool.recordPart(1, 1, '00A2', 2, true);
     expect(spool.byId(1)!.firstSubmitAt).toBe(1);
     const state = (u: ReturnType<SqliteSpool['applyReceipt']>) => (u === 'early' ? u : u.state);
     expect(state(spool.applyReceipt('161', 'DELIVRD', '000', 4))).toBe('submitted');
@@ -58,20 +57,16 @@ describe('spool state machine', () => {
     spool.accept([row('1')], 0);
     spool.claim(1, 0);
     expect(spool.applyReceipt('0000B', 'DELIVRD', '000', 1)).toBe('early');
-    spool.recordPart(1, 0, '11', 2); // decimal 11 = hex b
+    spool.recordPart(1, 0, '11', 2, true); // decimal 11 = hex b
     expect(spool.byId(1)!.receipts).toEqual(['DELIVRD']);
-    expect(spool.byId(1)!.state).toBe('delivered');
-    spool.markSubmitted(1, 3);
     expect(spool.byId(1)!.state).toBe('delivered');
   });
 
   it('an exact id wins over another message whose id reads the same in the other base', () => {
     spool.accept([row('1'), row('2')], 0);
     spool.claim(2, 0);
-    spool.recordPart(1, 0, '100', 1); // decimal 100 is also hex "64"
-    spool.recordPart(2, 0, '64', 1);
-    spool.markSubmitted(1, 1);
-    spool.markSubmitted(2, 1);
+    spool.recordPart(1, 0, '100', 1, true); // decimal 100 is also hex "64"
+    spool.recordPart(2, 0, '64', 1, true);
     expect((spool.applyReceipt('64', 'DELIVRD', undefined, 2) as { row: { id: number } }).row.id).toBe(2);
     expect((spool.applyReceipt('100', 'DELIVRD', undefined, 2) as { row: { id: number } }).row.id).toBe(1);
   });
