@@ -1,8 +1,8 @@
 /**
  * The relay: takes due rows from the spool, sends their parts back to back over the binds, and writes every
  * outcome back. Nothing is forgotten in memory: a row is 'sending' in the spool while it is here, and a crash
- * sends it again after restart (at-least-once). Fresh mail reaches it without a round trip through the queue
- * when it has room (take()/adopt()); otherwise it is queued and claimed from the spool in order.
+ * sends it again after restart (at-least-once). With nothing ready, its claim waits in the spool, which hands
+ * fresh mail over as it is stored (see spool/local.ts).
  */
 import type { Logger } from '../ops/log.js';
 import { compositeOpen } from '../policy/composite.js';
@@ -43,16 +43,8 @@ export class Relay {
   private readonly ready: SmsRow[] = [];
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
-  /** Room promised to accepts not yet committed (take()). */
-  private reserved = 0;
   /** Writes of outcomes not yet committed: stop() waits for them. */
   private readonly writes = new Set<Promise<unknown>>();
-  /**
-   * The spool has no due queued row before `dueAt` (as of the last short claim): the loop does not ask again
-   * until then, or until queued() says a row was queued.
-   */
-  private drained = false;
-  private dueAt = Infinity;
 
   constructor(
     private readonly spool: Spool,
@@ -79,32 +71,6 @@ export class Relay {
     w?.();
   }
 
-  /** Rows were queued in the spool, due at `at`: claim them. */
-  queued(at: number): void {
-    this.dueAt = Math.min(this.dueAt, at);
-    if (at <= this.now()) this.drained = false;
-    this.kick();
-  }
-
-  /**
-   * May `n` rows of a mail about to be stored go straight to this relay ('sending', no claim)? Only when it is
-   * sending, nothing older waits in the queue, and they fit in the window; the room is held until adopt().
-   */
-  take(n: number): boolean {
-    const room = this.binds.reduce((sum, b) => sum + (b.canSubmit ? b.opts.window : 0), 0);
-    if (!this.running || !this.drained || this.ready.length + this.reserved + n > room) return false;
-    this.reserved += n;
-    return true;
-  }
-
-  /** The rows a take() was for, now committed (fewer when the rules refused some); `n` as given to take(). */
-  adopt(rows: SmsRow[], n: number): void {
-    this.reserved -= n;
-    if (!this.running) return this.requeue(rows);
-    this.ready.push(...rows);
-    this.kick();
-  }
-
   start(): void {
     this.running = true;
     this.loopDone = this.loop();
@@ -114,6 +80,7 @@ export class Relay {
   async stop(timeoutMs: number): Promise<void> {
     this.running = false;
     this.kick();
+    await this.spool.stopWaiting().catch(() => undefined);
     await this.loopDone;
     await Promise.race([Promise.all([...this.active]), sleep(timeoutMs)]);
     this.requeue(this.ready.splice(0));
@@ -142,13 +109,12 @@ export class Relay {
     return this.binds.reduce((n, b) => n + b.free, 0);
   }
 
-  /** Sleep up to `ms`; true when woken by kick(). */
-  private idle(ms: number): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), ms);
+  private idle(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
       this.wake = () => {
         clearTimeout(t);
-        resolve(true);
+        resolve();
       };
     });
   }
@@ -161,27 +127,23 @@ export class Relay {
         await this.idle(this.opts.idleMs);
         continue;
       }
-      if (this.ready.length < room && (!this.drained || this.dueAt <= this.now())) {
+      if (this.ready.length < room) {
         try {
           const want = capacity * 2 - this.ready.length;
-          const claimed = await this.spool.claim(want, this.now());
-          this.ready.push(...claimed);
-          if (claimed.length < want) {
-            this.dueAt = (await this.spool.nextDue()) ?? Infinity;
-            this.drained = true;
+          // With nothing ready, wait in the spool: fresh mail is handed over as it is stored.
+          const claimed = await this.spool.claim(want, this.now(), this.ready.length === 0 ? this.opts.idleMs : 0);
+          if (!this.running) {
+            this.requeue(claimed);
+            break;
           }
+          this.ready.push(...claimed);
         } catch (err) {
           this.log.error({ err }, 'spool read failed; retrying');
           await this.idle(this.opts.idleMs);
           continue;
         }
       }
-      if (this.ready.length === 0) {
-        const wait = Math.max(1, Math.min(this.opts.idleMs, this.dueAt - this.now()));
-        // A poll without news asks the spool again: rows may have been queued by a path that did not say so.
-        if (!(await this.idle(wait))) this.drained = false;
-        continue;
-      }
+      if (this.ready.length === 0) continue;
       const rows = this.ready.splice(0, Math.max(0, this.capacity() - this.active.size));
       for (const row of rows) {
         const task = this.send(row).catch((err: unknown) => {
@@ -245,7 +207,6 @@ export class Relay {
     const delay = countAttempt ? this.backoffMs(row.attempts) : PART_RETRY_MS;
     const parts = wholeAgain ? withNewReference(row.parts, this.nextRef()) : undefined;
     await this.spool.reschedule(row.id, reason, now + delay, now, parts, countAttempt);
-    this.queued(now + delay);
     this.log.info({ queueId: row.queueId, recipient: row.recipient, reason, retryInMs: delay, wholeAgain }, 'message will be retried');
   }
 

@@ -1,13 +1,12 @@
 /**
- * Wiring of the delivery side: SMPP binds, the relay and receipt handling over a Spool. It runs on the delivery
+ * Wiring of the delivery side: SMPP binds, the relay and receipt handling over a Spool. It runs on the work
  * thread (worker/entry.ts) next to the spool it drives, so SMPP work and commits never compete with SMTP.
  */
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/log.js';
 import { createRefCounter } from '../sms/segment.js';
-import type { PolicyRules } from '../policy/rules.js';
-import { takenRow, type AcceptOutcome, type NewSms, type Spool } from '../spool/types.js';
+import type { Spool } from '../spool/types.js';
 import { deliverHandler, type DeliverEvents } from './deliver.js';
 import { Relay, type RelayEvents } from './relay.js';
 import { SmppBind, type BindMode } from './session.js';
@@ -16,8 +15,6 @@ import { RateLimiter } from './throttle.js';
 export interface Delivery {
   relay: Relay;
   binds: SmppBind[];
-  /** Spool a mail's rows; the relay takes them at once when it has room, else they wait in the queue. */
-  accept(rows: NewSms[], now: number, rules?: PolicyRules): Promise<AcceptOutcome[]>;
   stop(timeoutMs: number): Promise<void>;
 }
 
@@ -86,19 +83,6 @@ export function startDelivery(config: Config, log: Logger, spool: Spool, events:
   return {
     relay,
     binds,
-    async accept(rows, now, rules) {
-      const taken = relay.take(rows.length);
-      let outcomes: AcceptOutcome[];
-      try {
-        outcomes = await spool.accept(rows, now, rules, taken);
-      } catch (err) {
-        if (taken) relay.adopt([], rows.length);
-        throw err;
-      }
-      if (!taken) relay.queued(now);
-      else relay.adopt(outcomes.flatMap((o, i) => (o.kind === 'queued' && rows[i]?.state === 'queued' ? [takenRow(rows[i], o.id, now)] : [])), rows.length);
-      return outcomes;
-    },
     async stop(timeoutMs) {
       await relay.stop(timeoutMs);
       await Promise.all(binds.map((b) => b.stop(timeoutMs)));

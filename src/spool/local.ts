@@ -1,35 +1,128 @@
 /**
- * The Spool interface over SqliteSpool in the same thread: every write goes through the group commit. The
- * delivery thread uses it for its own work and to serve the main thread's calls.
+ * The Spool interface over SqliteSpool in the same thread: every write goes through the group commit. The work
+ * thread uses it for the relay and serves it to the SMTP side.
+ *
+ * Fresh mail meets the relay here: when the relay's claim finds nothing due, it waits (up to `waitMs`), and rows
+ * stored meanwhile are stored already 'sending' and handed to it after their commit, without a claim of their
+ * own. Rows that do not fit the room it asked for are queued as usual and end the wait, so it claims them.
  */
 import type { SqliteSpool } from './sqlite.js';
-import type { AcceptOutcome, NewSms, Spool } from './types.js';
+import { takenRow, type AcceptOutcome, type NewSms, type SmsRow, type Spool } from './types.js';
+
+interface Waiter {
+  room: number;
+  rows: SmsRow[];
+  /** Accepts that took room and have not committed yet: the wait ends after the last of them. */
+  inFlight: number;
+  deadline: number;
+  timer?: NodeJS.Timeout;
+  done: boolean;
+  resolve(rows: SmsRow[]): void;
+}
 
 export class LocalSpool implements Spool {
-  constructor(readonly store: SqliteSpool) {}
+  private waiter: Waiter | undefined;
+  private skipWait = false;
 
-  accept: Spool['accept'] = (rows, now, rules, sending = false) =>
-    this.store.batch((): AcceptOutcome[] => {
-      if (rules) return this.store.acceptChecked(rows, now, rules, sending);
-      const taken = sending ? rows.map((r): NewSms => (r.state === 'queued' ? { ...r, state: 'sending' } : r)) : rows;
-      return this.store.accept(taken, now).map((id) => ({ kind: 'queued', id }));
+  constructor(
+    readonly store: SqliteSpool,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  accept: Spool['accept'] = async (rows, now, rules) => {
+    const fresh = rows.filter((r) => r.state === 'queued').length;
+    const w = this.waiter && fresh > 0 && this.waiter.room >= fresh ? this.waiter : undefined;
+    if (w) {
+      w.room -= fresh;
+      w.inFlight++;
+    }
+    let outcomes: AcceptOutcome[];
+    try {
+      outcomes = await this.store.batch((): AcceptOutcome[] => {
+        if (rules) return this.store.acceptChecked(rows, now, rules, w !== undefined);
+        const stored = w ? rows.map((r): NewSms => (r.state === 'queued' ? { ...r, state: 'sending' } : r)) : rows;
+        return this.store.accept(stored, now).map((id) => ({ kind: 'queued', id }));
+      });
+    } catch (err) {
+      if (w) this.handOver(w, []);
+      throw err;
+    }
+    if (w) this.handOver(w, outcomes.flatMap((o, i) => (o.kind === 'queued' && rows[i]?.state === 'queued' ? [takenRow(rows[i], o.id, now)] : [])));
+    else if (outcomes.some((o) => o.kind === 'queued')) this.endWait();
+    return outcomes;
+  };
+
+  claim: Spool['claim'] = async (limit, now, waitMs = 0) => {
+    // Nothing due is the usual answer under load (fresh mail is handed over): it then costs a read, not a commit.
+    let due = this.store.nextDue();
+    const rows = due !== undefined && due <= now ? await this.store.batch(() => this.store.claim(limit, now)) : [];
+    const skip = this.skipWait;
+    this.skipWait = false;
+    if (rows.length > 0 || waitMs <= 0 || skip) return rows;
+    due = this.store.nextDue();
+    const wait = Math.max(1, due === undefined ? waitMs : Math.min(waitMs, due - now));
+    this.endWait();
+    return new Promise<SmsRow[]>((resolve) => {
+      const w: Waiter = { room: limit, rows: [], inFlight: 0, deadline: this.clock() + wait, done: false, resolve };
+      w.timer = setTimeout(() => this.endWait(w), wait);
+      this.waiter = w;
     });
+  };
+
+  /** The relay is stopping: end its wait now (with whatever was handed over), or the next one if it is between two. */
+  stopWaiting: Spool['stopWaiting'] = async () => {
+    if (this.waiter) this.endWait();
+    else this.skipWait = true;
+  };
+
+  private handOver(w: Waiter, rows: SmsRow[]): void {
+    w.rows.push(...rows);
+    w.inFlight--;
+    this.endWait(w);
+  }
+
+  /** No more rows join this wait; it answers once the accepts that took room have committed. */
+  private endWait(w = this.waiter): void {
+    if (!w) return;
+    if (this.waiter === w) {
+      this.waiter = undefined;
+      clearTimeout(w.timer);
+    }
+    if (w.inFlight === 0 && !w.done) {
+      w.done = true;
+      w.resolve(w.rows);
+    }
+  }
+
+  /** A row becomes due at `at`: a wait lasting beyond that ends then, so the relay claims it on time. */
+  private dueAt(at: number): void {
+    const w = this.waiter;
+    if (!w || at >= w.deadline) return;
+    clearTimeout(w.timer);
+    w.deadline = at;
+    w.timer = setTimeout(() => this.endWait(w), Math.max(0, at - this.clock()));
+  }
+
   recentAccepted: Spool['recentAccepted'] = async (recipient, limit) => this.store.recentAccepted(recipient, limit);
   acceptedSince: Spool['acceptedSince'] = async (since) => this.store.acceptedSince(since);
-  claim: Spool['claim'] = (limit, now) => this.store.batch(() => this.store.claim(limit, now));
   // The relay's bookkeeping rides on the next commit (see SqliteSpool.batch): it never waits for a commit itself.
   submitted: Spool['submitted'] = (id, part, smscId, last, now) => this.store.batch(() => this.store.recordPart(id, part, smscId, now, last), true);
-  reschedule: Spool['reschedule'] = (...a) => this.store.batch(() => this.store.reschedule(...a), true);
+  reschedule: Spool['reschedule'] = async (id, reason, nextAt, now, parts, countAttempt) => {
+    await this.store.batch(() => this.store.reschedule(id, reason, nextAt, now, parts, countAttempt), true);
+    this.dueAt(nextAt);
+  };
   finish: Spool['finish'] = (...a) => this.store.batch(() => this.store.finish(...a), true);
   applyReceipt: Spool['applyReceipt'] = (...a) => this.store.batch(() => this.store.applyReceipt(...a), true);
   storeInbound: Spool['storeInbound'] = (...a) => this.store.batch(() => this.store.storeInbound(...a));
   requeueSending: Spool['requeueSending'] = (now) => this.store.batch(() => this.store.requeueSending(now));
   expireQueued: Spool['expireQueued'] = (...a) => this.store.batch(() => this.store.expireQueued(...a));
   prune: Spool['prune'] = (before) => this.store.batch(() => this.store.prune(before));
-  nextDue: Spool['nextDue'] = async () => this.store.nextDue();
   pendingCount: Spool['pendingCount'] = async () => this.store.pendingCount();
   countsByState: Spool['countsByState'] = async () => this.store.countsByState();
   oldestQueuedAt: Spool['oldestQueuedAt'] = async () => this.store.oldestQueuedAt();
   byQueueId: Spool['byQueueId'] = async (queueId) => this.store.byQueueId(queueId);
-  close: Spool['close'] = async () => this.store.close();
+  close: Spool['close'] = async () => {
+    this.endWait();
+    this.store.close();
+  };
 }

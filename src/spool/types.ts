@@ -69,7 +69,7 @@ export interface SmsRow extends Omit<NewSms, 'state'> {
   firstSubmitAt: number | null;
 }
 
-/** A row as stored by accept() with `sending`: what the relay is handed instead of claiming it. */
+/** A fresh row as stored for a waiting claim ('sending', first attempt): what the relay is handed. */
 export function takenRow(row: NewSms, id: number, now: number): SmsRow {
   const none = row.parts.map(() => null);
   return {
@@ -124,17 +124,20 @@ export type AcceptOutcome =
 export interface Spool {
   /**
    * Store the rows of one mail, applying the provider's rules with the spool's state in the same transaction
-   * (so concurrent identical mails cannot both pass). Duplicates are stored as 'refused'. With `sending`, rows
-   * are stored already taken by the relay ('sending', first attempt), which then needs no claim for them.
+   * (so concurrent identical mails cannot both pass). Duplicates are stored as 'refused'.
    */
-  accept(rows: NewSms[], now: number, rules?: PolicyRules, sending?: boolean): Promise<AcceptOutcome[]>;
+  accept(rows: NewSms[], now: number, rules?: PolicyRules): Promise<AcceptOutcome[]>;
   /** Acceptance times of the latest `limit` messages to this recipient, newest first (the flood rule's facts). */
   recentAccepted(recipient: string, limit: number): Promise<number[]>;
   /** Latest acceptance per recipient since `since`. */
   acceptedSince(since: number): Promise<Array<[string, number]>>;
-  /** Take up to `limit` due rows; they are 'sending' until the relay decides. */
-  claim(limit: number, now: number): Promise<SmsRow[]>;
-  nextDue(): Promise<number | undefined>;
+  /**
+   * Take up to `limit` due rows; they are 'sending' until the relay decides. When none is due, wait up to
+   * `waitMs` for fresh mail (handed over as it is stored) or for a row to fall due.
+   */
+  claim(limit: number, now: number, waitMs?: number): Promise<SmsRow[]>;
+  /** End a claim's wait now (the relay is stopping). */
+  stopWaiting(): Promise<void>;
   /** A part was accepted with this SMSC id; `last`: the whole message is now submitted. */
   submitted(id: number, part: number, smscId: string, last: boolean, now: number): Promise<void>;
   reschedule(id: number, reason: string, nextAt: number, now: number, parts?: StoredPart[], countAttempt?: boolean): Promise<void>;

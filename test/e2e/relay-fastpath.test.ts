@@ -10,7 +10,7 @@ import { SmscSimulator } from '../../src/simulator/smsc.js';
 import { startDelivery, type Delivery } from '../../src/smpp/start.js';
 import { LocalSpool } from '../../src/spool/local.js';
 import { SqliteSpool } from '../../src/spool/sqlite.js';
-import type { NewSms } from '../../src/spool/types.js';
+import type { AcceptOutcome, NewSms } from '../../src/spool/types.js';
 import { tempDir, testConfig, waitFor } from '../helpers/daemon-process.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -42,15 +42,6 @@ function row(recipient: string, text = `to ${recipient}`): NewSms {
   };
 }
 
-/** A spool that counts claims, so a test can tell a taken row from a claimed one. */
-class CountingSpool extends LocalSpool {
-  claims = 0;
-  override claim: LocalSpool['claim'] = (limit, now) => {
-    this.claims++;
-    return this.store.batch(() => this.store.claim(limit, now));
-  };
-}
-
 async function setup(simulatorUp = true, window = 4) {
   const sim = new SmscSimulator();
   const port = await sim.listen();
@@ -59,7 +50,7 @@ async function setup(simulatorUp = true, window = 4) {
   const dir = tempDir();
   const config = parseConfig(testConfig(port, dir, { smpp: { window } }));
   const store = new SqliteSpool(config.spool.path);
-  const spool = new CountingSpool(store);
+  const spool = new LocalSpool(store);
   const delivery: Delivery = startDelivery(config, silentLogger(), spool);
   cleanups.push(async () => {
     await delivery.stop(1000);
@@ -69,30 +60,25 @@ async function setup(simulatorUp = true, window = 4) {
 }
 
 const stateOf = (store: SqliteSpool, id: number) => store.byId(id)?.state;
+const idOf = (o: AcceptOutcome[]) => (o[0] as { id: number }).id;
 
 describe('fresh mail and the relay', () => {
-  it('an idle relay takes fresh rows at once: stored as sending (attempt 1), sent and delivered without a claim', async () => {
+  it('a relay with room waits in the spool: fresh rows are stored as sending (attempt 1) and handed over, never queued', async () => {
     const { sim, store, spool, delivery } = await setup();
-    await waitFor(() => delivery.relay.take(0), 5000, 'relay drained and bound');
-    const claimsBefore = spool.claims;
-    const [o] = await delivery.accept([row('79990000001')], Date.now());
-    expect(o).toEqual({ kind: 'queued', id: expect.any(Number) });
-    const id = (o as { id: number }).id;
-    // Committed as taken before the relay even started on it.
+    await waitFor(() => delivery.binds.some((b) => b.canSubmit), 5000, 'bound');
+    await new Promise((r) => setTimeout(r, 50));
+    const id = idOf(await spool.accept([row('79990000001')], Date.now()));
+    // As committed: already taken by the relay, before it even started on it.
     expect(store.byId(id)?.attempts).toBe(1);
     expect(['sending', 'submitted', 'delivered']).toContain(stateOf(store, id));
     await waitFor(() => stateOf(store, id) === 'delivered', 5000, 'delivered');
     expect(sim.received.map((s) => s.text)).toEqual(['to 79990000001']);
-    expect(spool.claims).toBe(claimsBefore);
   });
 
   it('with no bind up nothing is taken: rows wait queued and go out when the SMSC comes up', async () => {
-    const { port, store, delivery } = await setup(false);
-    expect(delivery.relay.take(1)).toBe(false);
-    const [o] = await delivery.accept([row('79990000002')], Date.now());
-    const id = (o as { id: number }).id;
-    expect(stateOf(store, id)).toBe('queued');
-    expect(store.byId(id)?.attempts).toBe(0);
+    const { port, store, spool } = await setup(false);
+    const id = idOf(await spool.accept([row('79990000002')], Date.now()));
+    expect([stateOf(store, id), store.byId(id)?.attempts]).toEqual(['queued', 0]);
     const sim = new SmscSimulator();
     await sim.listen(port);
     cleanups.push(() => sim.close());
@@ -100,34 +86,89 @@ describe('fresh mail and the relay', () => {
     expect(sim.received).toHaveLength(1);
   });
 
-  it('more fresh rows than the window: the rest are queued, claimed in order, and every one is sent once', async () => {
-    const { sim, store, delivery } = await setup(true, 2);
-    await waitFor(() => delivery.relay.take(0), 5000, 'relay drained and bound');
+  it('more fresh rows than the room asked for: the rest are queued, claimed, and every one is sent once', async () => {
+    const { sim, store, spool, delivery } = await setup(true, 2);
+    await waitFor(() => delivery.binds.some((b) => b.canSubmit), 5000, 'bound');
+    await new Promise((r) => setTimeout(r, 50));
     const now = Date.now();
-    const outcomes = await Promise.all(Array.from({ length: 12 }, (_, i) => delivery.accept([row(`7999000010${String(i).padStart(2, '0')}`)], now)));
-    const ids = outcomes.map((o) => (o[0] as { id: number }).id);
-    const states = ids.map((id) => store.byId(id)!);
-    // The window is 2: a handful taken at once, the rest left in the queue for the relay to claim.
-    expect(states.filter((r) => r.attempts === 1).length).toBeLessThanOrEqual(2);
-    expect(states.some((r) => r.state === 'queued')).toBe(true);
+    const ids = (await Promise.all(Array.from({ length: 12 }, (_, i) => spool.accept([row(`7999000010${String(i).padStart(2, '0')}`)], now)))).map(idOf);
+    const rows = ids.map((id) => store.byId(id)!);
+    // The relay asked for room for 4 (2 × window 2): no more were taken at once; the others waited in the queue.
+    expect(rows.filter((r) => r.attempts === 1 && r.state !== 'queued').length).toBeLessThanOrEqual(4);
+    expect(rows.some((r) => r.state === 'queued' || r.attempts === 0)).toBe(true);
     await waitFor(() => ids.every((id) => stateOf(store, id) === 'delivered'), 10_000, 'all delivered');
     const sent = sim.received.map((s) => s.text);
     expect(sent).toHaveLength(12);
     expect(new Set(sent).size).toBe(12);
   });
 
-  it('refused recipients are not handed over; the room held for them is given back', async () => {
-    const { sim, store, delivery } = await setup(true, 2);
-    await waitFor(() => delivery.relay.take(0), 5000, 'relay drained and bound');
+  it('a refused recipient is not handed over, and the next fresh mail still is', async () => {
+    const { sim, store, spool, delivery } = await setup(true, 2);
+    await waitFor(() => delivery.binds.some((b) => b.canSubmit), 5000, 'bound');
     const rules: PolicyRules = { duplicateWindowMs: 60_000, duplicateAction: 'reject', retransmitWindowMs: 0, floodMax: 50, floodGapMs: 30_000 };
-    const first = await delivery.accept([row('79990000201', 'same text')], Date.now(), rules);
-    await waitFor(() => stateOf(store, (first[0] as { id: number }).id) === 'delivered', 5000, 'first delivered');
-    const again = await delivery.accept([row('79990000201', 'same text')], Date.now(), rules);
+    const first = idOf(await spool.accept([row('79990000201', 'same text')], Date.now(), rules));
+    await waitFor(() => stateOf(store, first) === 'delivered', 5000, 'first delivered');
+    const again = await spool.accept([row('79990000201', 'same text')], Date.now(), rules);
     expect(again[0]?.kind).toBe('duplicate');
-    // The window of 2 is free again: two fresh rows are taken at once.
-    await waitFor(() => delivery.relay.take(2), 5000, 'room given back');
-    delivery.relay.adopt([], 2);
-    expect(sim.received).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 50));
+    const next = idOf(await spool.accept([row('79990000202')], Date.now(), rules));
+    expect(store.byId(next)?.attempts).toBe(1);
+    await waitFor(() => stateOf(store, next) === 'delivered', 5000, 'next delivered');
+    expect(sim.received.map((s) => s.text)).toEqual(['same text', 'to 79990000202']);
+  });
+});
+
+describe('a claim that waits (LocalSpool)', () => {
+  function local() {
+    const store = new SqliteSpool(`${tempDir()}/spool.sqlite`);
+    cleanups.push(() => store.close());
+    return { store, spool: new LocalSpool(store) };
+  }
+
+  it('answers at once when rows are due, else with the fresh rows stored meanwhile', async () => {
+    const { spool } = local();
+    const queued = idOf(await spool.accept([row('79990000401')], 0));
+    expect((await spool.claim(10, 1, 1000)).map((r) => r.id)).toEqual([queued]);
+    const waiting = spool.claim(10, 2, 5000);
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = Date.now();
+    const [a, b] = await Promise.all([spool.accept([row('79990000402')], 3), spool.accept([row('79990000403')], 3)]);
+    const handed = await waiting;
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(handed.map((r) => [r.id, r.state, r.attempts])).toEqual([
+      [idOf(a), 'sending', 1],
+      [idOf(b), 'sending', 1],
+    ]);
+  });
+
+  it('ends with nothing after waitMs, when a rescheduled row falls due, or on stopWaiting()', async () => {
+    const { spool } = local();
+    let t0 = Date.now();
+    expect(await spool.claim(10, Date.now(), 100)).toEqual([]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
+
+    const id = idOf(await spool.accept([row('79990000501')], Date.now()));
+    await spool.claim(1, Date.now());
+    const waiting = spool.claim(10, Date.now(), 10_000);
+    t0 = Date.now();
+    await spool.reschedule(id, 'retry', Date.now() + 150, Date.now());
+    expect(await waiting).toEqual([]);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect((await spool.claim(10, Date.now())).map((r) => r.id)).toEqual([id]);
+
+    const stopped = spool.claim(10, Date.now(), 10_000);
+    t0 = Date.now();
+    await spool.stopWaiting();
+    expect(await stopped).toEqual([]);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a mail bigger than the room asked for is queued and ends the wait, so it is claimed', async () => {
+    const { spool } = local();
+    const waiting = spool.claim(1, Date.now(), 10_000);
+    const out = await spool.accept([row('79990000601'), row('79990000602')], Date.now());
+    expect(await waiting).toEqual([]);
+    expect((await spool.claim(10, Date.now())).map((r) => r.id)).toEqual(out.map((o) => (o as { id: number }).id));
   });
 });
 
