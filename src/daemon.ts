@@ -1,8 +1,8 @@
 /**
- * The one place that wires the stages. Two threads: the main thread speaks SMTP and turns mail into SMS
- * (intake); the work thread (worker/entry.ts) owns the spool and runs relay, SMPP binds and receipts (wired by
- * smpp/start.ts), so commits and SMPP never hold up SMTP replies. Everything else is a module with its inputs
- * passed in.
+ * The one place that wires the stages. Two threads: the main thread speaks SMTP; the work thread
+ * (worker/entry.ts) turns mail into SMS (intake), owns the spool and runs relay, SMPP binds and receipts (wired
+ * by smpp/start.ts), so parsing, commits and SMPP never hold up SMTP replies. Everything else is a module with
+ * its inputs passed in.
  */
 import type { Config } from './config/schema.js';
 import { startOpsServer, type OpsServer } from './ops/http.js';
@@ -11,8 +11,6 @@ import { smtpMetrics } from './ops/metrics.js';
 import { RecentAcceptances } from './policy/recent.js';
 import { floodRefused, floodReply, rulesFrom } from './policy/rules.js';
 import { SmscSimulator } from './simulator/smsc.js';
-import { createRefCounter } from './sms/segment.js';
-import { acceptMail } from './smtp/intake.js';
 import { startSmtp, type SmtpListener } from './smtp/server.js';
 import { WorkThread } from './worker/client.js';
 
@@ -74,13 +72,13 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
   const recent = new RecentAcceptances(rules.floodGapMs, now);
   if (floodOn) recent.load(await spool.acceptedSince(now() - rules.floodGapMs));
   const metrics = smtpMetrics();
-  const nextRef = createRefCounter();
   const smtp = await startSmtp({
     config,
     log,
     metrics,
+    // Parsing and spooling happen on the work thread; this thread only speaks SMTP.
     accept: async (sub, slog) => {
-      const result = await acceptMail(sub, { config, spool, now, nextRef, log: slog });
+      const result = await spool.intake(sub, slog.bindings());
       if (floodOn) sub.recipients.forEach((r, i) => result.perRecipient[i]!.code < 400 && recent.note(r.phone.digits));
       return result;
     },

@@ -1,8 +1,9 @@
 /**
- * The work thread (worker/entry.ts) as the main thread sees it: the Spool interface, plus the delivery side's
- * metrics, bind health and shutdown.
+ * The work thread (worker/entry.ts) as the main thread sees it: the intake, the Spool interface, and the
+ * delivery side's metrics, bind health and shutdown.
  */
 import { Worker } from 'node:worker_threads';
+import type { IntakeResult, Submission } from '../smtp/intake.js';
 import { RemoteSpool } from '../spool/remote.js';
 import type { BindHealth, WorkThreadOptions } from './entry.js';
 import { RpcClient } from './rpc.js';
@@ -11,6 +12,12 @@ export interface Health {
   spoolWritable: boolean;
   binds: BindHealth[];
 }
+
+/**
+ * A mail's objects die young; V8's default young generation (48 MB) let this thread's heap swell under load for
+ * nothing. 12 MB kept the daemon's peak RSS at ~200 MB instead of ~230 MB for ~2% more CPU (bench, same run).
+ */
+const YOUNG_GENERATION_MB = 12;
 
 export class WorkThread extends RemoteSpool {
   private closed = false;
@@ -28,7 +35,7 @@ export class WorkThread extends RemoteSpool {
   static start(options: WorkThreadOptions): Promise<WorkThread> {
     // Under vitest this module runs from src/ (TypeScript); a worker needs the built JavaScript in dist/.
     const file = import.meta.url.endsWith('.ts') ? new URL('../../dist/worker/entry.js', import.meta.url) : new URL('./entry.js', import.meta.url);
-    const worker = new Worker(file, { workerData: options });
+    const worker = new Worker(file, { workerData: options, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
     return new Promise((resolve, reject) => {
       worker.once('message', (msg: { ready: boolean; error?: string }) =>
         msg.ready ? resolve(new WorkThread(worker)) : reject(new Error(`cannot open the spool ${options.path}: ${msg.error}`)),
@@ -57,6 +64,11 @@ export class WorkThread extends RemoteSpool {
   async health(): Promise<Health> {
     const [spoolWritable, binds] = await Promise.all([this.rpc.call<boolean>('writable'), this.rpc.call<BindHealth[]>('binds')]);
     return { spoolWritable, binds };
+  }
+
+  /** Turn a received mail into spooled SMS on the work thread; resolves with the SMTP reply. */
+  intake(sub: Submission, logBindings: Record<string, unknown>): Promise<IntakeResult> {
+    return this.rpc.call('intake', sub, logBindings);
   }
 
   /** Stop the SMPP side: finish the window (up to timeoutMs), unbind. */

@@ -5,7 +5,7 @@
  */
 import { execSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { cpus } from 'node:os';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
@@ -110,6 +110,42 @@ function rss(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
 
+const CLK_TCK = (() => {
+  try {
+    return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system) of each thread of a process, by thread id. */
+function threadCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
+    } catch {
+      // the thread ended between listing and reading
+    }
+  }
+  return out;
+}
+
+/**
+ * Where the daemon's CPU went during a run, in µs per mail: the main thread (SMTP, parsing), the work thread (the
+ * busiest other one: spool and SMPP) and the rest (V8's GC and compiler threads, libuv's pool).
+ */
+function cpuPerMail(pid: number, before: Map<number, number>, after: Map<number, number>, mails: number) {
+  const used = [...after].map(([tid, s]) => [tid, s - (before.get(tid) ?? 0)] as const);
+  const main = used.find(([tid]) => tid === pid)?.[1] ?? 0;
+  const others = used.filter(([tid]) => tid !== pid).sort((a, b) => b[1] - a[1]);
+  const work = others[0]?.[1] ?? 0;
+  const rest = others.slice(1).reduce((n, [, s]) => n + s, 0);
+  const us = (s: number) => (s * 1e6) / mails;
+  return { main: us(main), work: us(work), helpers: us(rest), total: us(main + work + rest) };
+}
+
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -145,15 +181,30 @@ function daemonConfig(smscPort: number, dir: string) {
   });
 }
 
-async function full(): Promise<{ mailsPerSec: number; p50: number; p99: number; peakMb: number; paced: { p50: number; p99: number } }> {
+interface FullResult {
+  mailsPerSec: number;
+  p50: number;
+  p99: number;
+  peakMb: number;
+  paced: { p50: number; p99: number };
+  cpu: ReturnType<typeof cpuPerMail>;
+  benchUsPerMail: number;
+}
+
+async function full(): Promise<FullResult> {
   const sim = new SmscSimulator();
   const smscPort = await sim.listen();
   const dir = tempDir('smtp2sms-bench-');
   const d = await spawnDaemon(daemonConfig(smscPort, dir), dir);
   try {
     await waitUntil(() => sim.binds >= 2, 10_000, 'binds');
+    const cpuBefore = threadCpu(d.child.pid!);
+    const benchBefore = process.cpuUsage();
     const r = await load(d.port, MAILS, 0);
     await waitUntil(() => sim.received.length >= r.accepted, 300_000, 'all SMS at the SMSC');
+    const cpu = cpuPerMail(d.child.pid!, cpuBefore, threadCpu(d.child.pid!), r.accepted);
+    const benchCpu = process.cpuUsage(benchBefore);
+    const benchUsPerMail = (benchCpu.user + benchCpu.system) / r.accepted;
     const byId = new Map(sim.received.map((s) => [Number(/bench (\d+)/.exec(s.text)?.[1]), toPerf(s.at)]));
     const last = Math.max(...byId.values());
     const latencies = [...r.dataEnd].map(([id, t]) => (byId.get(id) ?? NaN) - t).filter((x) => !Number.isNaN(x));
@@ -170,6 +221,8 @@ async function full(): Promise<{ mailsPerSec: number; p50: number; p99: number; 
       p99: percentile(latencies, 99),
       peakMb,
       paced: { p50: percentile(pacedLat, 50), p99: percentile(pacedLat, 99) },
+      cpu,
+      benchUsPerMail,
     };
   } finally {
     await (process.env.SMTP2SMS_DAEMON_NODE_ARGS ? d.kill('SIGINT') : d.kill('SIGKILL'));
@@ -223,6 +276,9 @@ async function main(): Promise<void> {
   console.log(`latency DATA end → submit_sm_resp at full load: p50 ${fmt(f.p50, 1)} ms, p99 ${fmt(f.p99, 1)} ms`);
   console.log(`latency at 100 mails/s: p50 ${fmt(f.paced.p50, 1)} ms, p99 ${fmt(f.paced.p99, 1)} ms`);
   console.log(`daemon peak RSS: ${fmt(f.peakMb, 1)} MB`);
+  console.log(
+    `CPU per mail at full load: daemon ${fmt(f.cpu.total)} µs (main thread ${fmt(f.cpu.main)}, work thread ${fmt(f.cpu.work)}, V8/libuv helper threads ${fmt(f.cpu.helpers)}); load generator + simulator ${fmt(f.benchUsPerMail)} µs`,
+  );
   if (process.env.BENCH_SKIP_BACKLOG) process.exit(0);
   const b = await backlog();
   console.log(
@@ -249,6 +305,8 @@ connections, one transaction at a time per connection (MAIL/RCPT/DATA pipelined)
 | DATA end → submit_sm_resp at full load, p50 / p99 | ${fmt(f.p50, 1)} / ${fmt(f.p99, 1)} ms | |
 | DATA end → submit_sm_resp at 100 mails/s, p50 / p99 | ${fmt(f.paced.p50, 1)} / ${fmt(f.paced.p99, 1)} ms | |
 | daemon peak RSS (full-load run) | ${fmt(f.peakMb, 1)} MB | ≤ 200 |
+| daemon CPU per mail at full load: main / work thread / V8+libuv helpers | ${fmt(f.cpu.main)} / ${fmt(f.cpu.work)} / ${fmt(f.cpu.helpers)} µs (${fmt(f.cpu.total)} µs) | |
+| load generator + simulator CPU per mail (same 2 cores) | ${fmt(f.benchUsPerMail)} µs | |
 | ${fmt(BACKLOG)}-message backlog: accepted with the SMSC down | ${fmt(b.acceptPerSec)} mails/s | |
 | backlog drained once the SMSC is up | ${fmt(b.drainPerSec)} SMS/s | |
 | daemon RSS: backlog queued / max while draining / after | ${fmt(b.rssQueuedMb, 1)} / ${fmt(b.rssDrainMaxMb, 1)} / ${fmt(b.rssAfterMb, 1)} MB | no growth |
