@@ -276,6 +276,7 @@ async function main(): Promise<void> {
   console.log(`latency DATA end → submit_sm_resp at full load: p50 ${fmt(f.p50, 1)} ms, p99 ${fmt(f.p99, 1)} ms`);
   console.log(`latency at 100 mails/s: p50 ${fmt(f.paced.p50, 1)} ms, p99 ${fmt(f.paced.p99, 1)} ms`);
   console.log(`daemon peak RSS: ${fmt(f.peakMb, 1)} MB`);
+  console.log(`CPU used during the full-load run: ${fmt(((f.cpu.total + f.benchUsPerMail) * f.mailsPerSec) / 1e4 / cpus().length)}% of ${cpus().length} cores`);
   console.log(
     `CPU per mail at full load: daemon ${fmt(f.cpu.total)} µs (main thread ${fmt(f.cpu.main)}, work thread ${fmt(f.cpu.work)}, V8/libuv helper threads ${fmt(f.cpu.helpers)}); load generator + simulator ${fmt(f.benchUsPerMail)} µs`,
   );
@@ -292,8 +293,8 @@ numbers from one run on a shared machine, where the same build varies by about �
 ratio, not the absolute figures, across machines and runs.
 
 Machine: ${cpus().length} cores (${cpu}), Node.js ${process.version}, commit ${commit}, ${new Date().toISOString().slice(0, 10)}.
-Set-up: the daemon is a child process (spool in SQLite on disk on its own thread, WAL, synchronous=FULL, receipts
-on, 2 binds × window 20); the load generator and the SMSC simulator share the bench process. The ceiling is a bare
+Set-up: the daemon is a child process (SMTP on its main thread; parsing, the SQLite spool on disk (WAL,
+synchronous=FULL) and SMPP on its work thread; receipts on, 2 binds × window 20); the load generator and the SMSC simulator share the bench process. The ceiling is a bare
 smtp-server + mailparser, also a child process, fed by the same load generator. Single-part GSM mails, ${CONNECTIONS} SMTP
 connections, one transaction at a time per connection (MAIL/RCPT/DATA pipelined).
 
@@ -307,6 +308,7 @@ connections, one transaction at a time per connection (MAIL/RCPT/DATA pipelined)
 | daemon peak RSS (full-load run) | ${fmt(f.peakMb, 1)} MB | ≤ 200 |
 | daemon CPU per mail at full load: main / work thread / V8+libuv helpers | ${fmt(f.cpu.main)} / ${fmt(f.cpu.work)} / ${fmt(f.cpu.helpers)} µs (${fmt(f.cpu.total)} µs) | |
 | load generator + simulator CPU per mail (same 2 cores) | ${fmt(f.benchUsPerMail)} µs | |
+| CPU used during the full-load run, all of the above | ${fmt(((f.cpu.total + f.benchUsPerMail) * f.mailsPerSec) / 1e4 / cpus().length)}% of ${cpus().length} cores | |
 | ${fmt(BACKLOG)}-message backlog: accepted with the SMSC down | ${fmt(b.acceptPerSec)} mails/s | |
 | backlog drained once the SMSC is up | ${fmt(b.drainPerSec)} SMS/s | |
 | daemon RSS: backlog queued / max while draining / after | ${fmt(b.rssQueuedMb, 1)} / ${fmt(b.rssDrainMaxMb, 1)} / ${fmt(b.rssAfterMb, 1)} MB | no growth |
