@@ -34,6 +34,15 @@ describe('duplicate rule in the spool', () => {
     expect(spool.acceptChecked([row('7998', 'disk full'), row('7999', 'disk ok')], 60_001, rules).map((o) => o.kind)).toEqual(['queued', 'queued']);
   });
 
+  it('a spool made by an older version loses its fingerprint index at open; the rule works the same', () => {
+    let spool = newSpool();
+    spool.db.exec('CREATE INDEX sms_fingerprint ON sms(fingerprint, created_at)');
+    spool.acceptChecked([row('7999', 'disk full')], 0, rules);
+    spool = reopen(spool);
+    expect(spool.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'sms_fingerprint'`).all()).toEqual([]);
+    expect(spool.acceptChecked([row('7999', 'disk full')], 30_000, rules)).toEqual([{ kind: 'duplicate', ageMs: 30_000, dropped: false }]);
+  });
+
   it('drop: stored as refused, reported as dropped', () => {
     const spool = newSpool();
     spool.acceptChecked([row('7999', 'x')], 0, rules);
