@@ -38,11 +38,11 @@ export class LocalSpool implements Spool {
     }
     let outcomes: AcceptOutcome[];
     try {
-      outcomes = await this.store.batch((): AcceptOutcome[] => {
-        if (rules) return this.store.acceptChecked(rows, now, rules, w !== undefined);
-        const stored = w ? rows.map((r): NewSms => (r.state === 'queued' ? { ...r, state: 'sending' } : r)) : rows;
-        return this.store.accept(stored, now).map((id) => ({ kind: 'queued', id }));
-      });
+      // Rows the waiting relay takes are stored already 'sending'.
+      const stored = w ? rows.map((r): NewSms => (r.state === 'queued' ? { ...r, state: 'sending' } : r)) : rows;
+      outcomes = await this.store.batch((): AcceptOutcome[] =>
+        rules ? this.store.acceptChecked(stored, now, rules) : this.store.accept(stored, now).map((id) => ({ kind: 'queued', id })),
+      );
     } catch (err) {
       if (w) this.handOver(w, []);
       throw err;

@@ -276,7 +276,7 @@ export class SqliteSpool {
    * accept() with the provider's rules: each row's facts are read in the same transaction as the inserts, so
    * rows of concurrent mails see each other. A retransmission stores nothing; a duplicate is stored 'refused'.
    */
-  acceptChecked(rows: NewSms[], now: number, rules: PolicyRules, sending = false): AcceptOutcome[] {
+  acceptChecked(rows: NewSms[], now: number, rules: PolicyRules): AcceptOutcome[] {
     try {
       return this.tx(() =>
         rows.map((row): AcceptOutcome => {
@@ -299,7 +299,7 @@ export class SqliteSpool {
             this.insert({ ...row, state: 'refused', reason: `duplicate of an SMS accepted ${Math.floor(age / 1000)} s ago${dropped ? ' (dropped)' : ''}` }, now);
             return { kind: 'duplicate', ageMs: age, dropped };
           }
-          return { kind: 'queued', id: this.insert(sending && row.state === 'queued' ? { ...row, state: 'sending' } : row, now) };
+          return { kind: 'queued', id: this.insert(row, now) };
         }),
       );
     } catch (e) {
