@@ -5,7 +5,7 @@
  */
 import { execSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { cpus } from 'node:os';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
@@ -227,6 +227,7 @@ async function full(): Promise<FullResult> {
   } finally {
     await (process.env.SMTP2SMS_DAEMON_NODE_ARGS ? d.kill('SIGINT') : d.kill('SIGKILL'));
     await sim.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -254,6 +255,7 @@ async function backlog(): Promise<{ acceptPerSec: number; drainPerSec: number; r
     return { acceptPerSec, drainPerSec, rssQueuedMb, rssDrainMaxMb, rssAfterMb };
   } finally {
     await d.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
