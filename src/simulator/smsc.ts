@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { decodeBytes } from '../sms/encode.js';
-import { messageBytes, smpp, type PDU, type Session } from '../smpp/pdu.js';
+import { messageBytes, sendPdu, smpp, type PDU, type Session } from '../smpp/pdu.js';
 
 export interface SimulatorBehaviour {
   /** Refuse binds whose system_id/password differ (undefined: accept any). */
@@ -140,7 +140,7 @@ export class SmscSimulator {
         (session) =>
           new Promise<number>((resolve) => {
             const pdu = new smpp.PDU('deliver_sm', { source_addr: from, source_addr_ton: 1, source_addr_npi: 1, destination_addr: to, esm_class: 0, data_coding: 8, short_message: body });
-            session.send(pdu, (resp: PDU) => resolve(resp.command_status));
+            sendPdu(session, pdu, (resp: PDU) => resolve(resp.command_status));
           }),
       ),
     ).then((statuses) => statuses.filter((s) => s === 0).length);
@@ -153,7 +153,7 @@ export class SmscSimulator {
         (session) =>
           new Promise<boolean>((resolve) => {
             const t = setTimeout(() => resolve(false), timeoutMs);
-            session.send(new smpp.PDU('enquire_link', {}), () => {
+            sendPdu(session, new smpp.PDU('enquire_link', {}), () => {
               clearTimeout(t);
               resolve(true);
             });
@@ -189,28 +189,28 @@ export class SmscSimulator {
             const ok = (b.systemId === undefined || pdu.system_id === b.systemId) && (b.password === undefined || pdu.password === b.password);
             if (!ok) {
               this.bindRefusals++;
-              session.send(pdu.response({ command_status: smpp.errors.ESME_RINVPASWD ?? 0x0e }));
+              sendPdu(session, pdu.response({ command_status: smpp.errors.ESME_RINVPASWD ?? 0x0e }));
               return;
             }
             this.binds++;
             bound = true;
             if (pdu.command !== 'bind_transmitter') this.receivers.add(session);
             systemType = String(pdu.system_type ?? '');
-            session.send(pdu.response({ system_id: 'SMTP2SMS-SIM' }));
+            sendPdu(session, pdu.response({ system_id: 'SMTP2SMS-SIM' }));
             return;
           }
           case 'enquire_link':
             this.enquireLinks++;
-            if (!this.behaviour.silent) session.send(pdu.response());
+            if (!this.behaviour.silent) sendPdu(session, pdu.response());
             return;
           case 'unbind':
             this.unbinds++;
-            session.send(pdu.response());
+            sendPdu(session, pdu.response());
             session.close();
             return;
           case 'submit_sm':
             if (!bound) {
-              session.send(pdu.response({ command_status: smpp.errors.ESME_RINVBNDSTS ?? 4 }));
+              sendPdu(session, pdu.response({ command_status: smpp.errors.ESME_RINVBNDSTS ?? 4 }));
               return;
             }
             perConnection++;
@@ -220,7 +220,7 @@ export class SmscSimulator {
           case 'enquire_link_resp':
             return;
           default:
-            session.send(pdu.response({ command_status: smpp.errors.ESME_RINVCMDID ?? 3 }));
+            sendPdu(session, pdu.response({ command_status: smpp.errors.ESME_RINVCMDID ?? 3 }));
         }
       } catch {
         session.destroy();
@@ -273,7 +273,7 @@ export class SmscSimulator {
     const respond = () => {
       this.submits.push(record);
       if (status === 0) this.assemble(record);
-      session.send(pdu.response({ command_status: status, ...(messageId ? { message_id: messageId } : {}) }));
+      sendPdu(session, pdu.response({ command_status: status, ...(messageId ? { message_id: messageId } : {}) }));
       if (status === 0 && (record.pdu.registered_delivery & 0x03) !== 0) this.sendReceipt(session, record, n);
     };
     if (b.delayMs) setTimeout(respond, b.delayMs);
@@ -303,7 +303,7 @@ export class SmscSimulator {
         receipted_message_id: id,
         message_state: MESSAGE_STATE[stat] ?? 7,
       });
-      target.send(receipt);
+      sendPdu(target, receipt);
     }, this.behaviour.receiptDelayMs ?? 10);
   }
 

@@ -4,7 +4,8 @@
  * lossy string. smtp2sms encodes and decodes text itself, so the filter is removed once, here, and every
  * short_message/message_payload is a Buffer both ways. Import smpp through this module only.
  */
-import smpp from 'smpp';
+import smpp, { type PDU, type Session } from 'smpp';
+import { corkSocket } from '../io/cork.js';
 
 for (const command of Object.values(smpp.commands)) {
   const param = command.params?.short_message;
@@ -15,6 +16,15 @@ if (payload) delete payload.filter;
 
 export { smpp };
 export type { PDU, Session, PduFields } from 'smpp';
+
+/**
+ * session.send, with the PDUs of one event-loop turn in one write: node-smpp writes each PDU on its own, and a
+ * burst of submits or receipt acks otherwise costs a syscall each. Returns false when the socket is not writable.
+ */
+export function sendPdu(session: Session, pdu: PDU, onResponse?: (resp: PDU) => void): boolean {
+  corkSocket(session.socket, 'turn');
+  return session.send(pdu, onResponse);
+}
 
 /** The bytes of short_message, or of message_payload when short_message is empty. */
 export function messageBytes(pdu: { short_message?: unknown; message_payload?: unknown }): Buffer {

@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../ops/log.js';
-import { smpp, type PDU, type PduFields, type Session } from './pdu.js';
+import { sendPdu, smpp, type PDU, type PduFields, type Session } from './pdu.js';
 import { statusName } from './status.js';
 
 export type BindMode = 'transceiver' | 'transmitter' | 'receiver';
@@ -203,24 +203,24 @@ export class SmppBind extends EventEmitter {
     }
     switch (pdu.command) {
       case 'enquire_link':
-        session.send(pdu.response());
+        sendPdu(session, pdu.response());
         return;
       case 'deliver_sm':
         this.opts.onDeliver(pdu).then(
-          (status) => session.send(pdu.response({ command_status: status })),
+          (status) => sendPdu(session, pdu.response({ command_status: status })),
           (err: unknown) => {
             this.log.error({ err }, 'DELIVER_SM handling failed; asking the SMSC to retry');
-            session.send(pdu.response({ command_status: ESME_RX_T_APPN }));
+            sendPdu(session, pdu.response({ command_status: ESME_RX_T_APPN }));
           },
         );
         return;
       case 'unbind':
         this.log.info('SMSC unbinds');
-        session.send(pdu.response());
+        sendPdu(session, pdu.response());
         session.close();
         return;
       default:
-        session.send(pdu.response({ command_status: smpp.errors.ESME_RINVCMDID ?? 3 }));
+        sendPdu(session, pdu.response({ command_status: smpp.errors.ESME_RINVCMDID ?? 3 }));
     }
   }
 
@@ -239,7 +239,7 @@ export class SmppBind extends EventEmitter {
       if (command === 'submit_sm') this.submits++;
       let sent = false;
       try {
-        sent = session.send(pdu);
+        sent = sendPdu(session, pdu);
       } catch (err) {
         // short_message over 254 bytes and similar encoding errors are thrown synchronously by node-smpp.
         this.pending.delete(seq);

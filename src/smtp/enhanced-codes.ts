@@ -4,30 +4,19 @@
  *   tell "no such number" (5.1.1) from "relaying denied" (5.7.1) or "no text" (5.6.0). A reply whose text starts
  *   with an RFC 3463 code ("5.7.1 Relaying denied") is sent with that code; others keep the library's mapping.
  * - It writes every reply on its own; replies made in the same tick (a pipelined MAIL/RCPT/DATA) now leave in
- *   one write. Per-reply writes were a fifth of the daemon's CPU at full load.
+ *   one write (io/cork.ts).
  */
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { corkSocket } from '../io/cork.js';
 
 const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3}) /;
 
 type Send = (code: number, data?: unknown, context?: unknown) => void;
 const proto = SMTPConnection.prototype as unknown as { send: Send & { enhancedShim?: true } };
-const corked = new WeakSet<object>();
-
-function corkForThisTick(socket: { cork(): void; uncork(): void } | undefined): void {
-  if (!socket || corked.has(socket)) return;
-  corked.add(socket);
-  socket.cork();
-  process.nextTick(() => {
-    corked.delete(socket);
-    socket.uncork();
-  });
-}
-
 if (!proto.send.enhancedShim) {
   const original = proto.send;
   const send: Send & { enhancedShim?: true } = function (this: { _socket?: { cork(): void; uncork(): void } }, code, data, context) {
-    corkForThisTick(this._socket);
+    corkSocket(this._socket, 'tick');
     const text = typeof data === 'string' ? data : undefined;
     const m = text ? ENHANCED.exec(text) : null;
     // Only when the class matches the reply (a 5.x.x text on a 4xx reply would be a lie): keep the library's.
