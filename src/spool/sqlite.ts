@@ -242,6 +242,23 @@ export class SqliteSpool {
     setImmediate(() => this.flush());
   }
 
+  /** One write of a group commit: its failure undoes its own changes only. */
+  private inSavepoint(fn: () => unknown): { ok: true; value: unknown } | { ok: false; err: unknown } {
+    this.sql('SAVEPOINT write').run();
+    try {
+      const value = fn();
+      this.sql('RELEASE write').run();
+      return { ok: true, value };
+    } catch (err) {
+      // A failure SQLite answers by rolling the whole transaction back leaves no savepoint to return to.
+      if (this.db.inTransaction) {
+        this.sql('ROLLBACK TO write').run();
+        this.sql('RELEASE write').run();
+      }
+      return { ok: false, err };
+    }
+  }
+
   private flush(): void {
     this.flushScheduled = false;
     if (this.lazyTimer) clearTimeout(this.lazyTimer);
@@ -252,13 +269,7 @@ export class SqliteSpool {
     const results: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
     try {
       this.db.transaction(() => {
-        for (const w of writes) {
-          try {
-            results.push({ ok: true, value: this.db.transaction(w.fn)() });
-          } catch (err) {
-            results.push({ ok: false, err });
-          }
-        }
+        for (const w of writes) results.push(this.inSavepoint(w.fn));
       })();
     } catch (err) {
       for (const w of writes) w.reject(new SpoolError(err));
@@ -320,8 +331,10 @@ export class SqliteSpool {
   /** Acceptance times of the latest messages to this recipient (refused ones do not count), newest first. */
   recentAccepted(recipient: string, limit: number): number[] {
     if (limit <= 0) return [];
+    // The limit is written into the SQL: SQLite (STAT4 build) compiles the statement again whenever a bound LIMIT
+    // is rebound, which cost more than the query. It is the configured flood limit, so one statement is cached.
     return (
-      this.sql(`SELECT created_at FROM sms WHERE recipient = ? AND state != 'refused' ORDER BY created_at DESC LIMIT ?`).all(recipient, limit) as {
+      this.sql(`SELECT created_at FROM sms WHERE recipient = ? AND state != 'refused' ORDER BY created_at DESC LIMIT ${Math.trunc(limit)}`).all(recipient) as {
         created_at: number;
       }[]
     ).map((r) => r.created_at);

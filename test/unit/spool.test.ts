@@ -91,6 +91,21 @@ describe('spool state machine', () => {
     expect(spool.inbound()).toEqual([{ receivedAt: 1, sourceAddr: '7999', destinationAddr: 'Alerts', dataCoding: 8, text: 'ok' }]);
   });
 
+  it('writes of one group commit: a failing one undoes only its own changes, the others commit', async () => {
+    const first = spool.batch(() => spool.accept([row('1')], 1));
+    const failing = spool.batch(() => {
+      spool.accept([row('2')], 1);
+      throw new Error('half-done write');
+    });
+    const third = spool.batch(() => spool.accept([row('3')], 1));
+    await expect(first).resolves.toEqual([1]);
+    await expect(failing).rejects.toThrow(/half-done write/);
+    const [id3] = await third;
+    expect(spool.byId(id3!)!.recipient).toBe('3');
+    expect(spool.db.prepare('SELECT recipient FROM sms ORDER BY id').all()).toEqual([{ recipient: '1' }, { recipient: '3' }]);
+    expect(spool.db.inTransaction).toBe(false);
+  });
+
   it('refuses a spool written by a newer schema', () => {
     spool.db.pragma('user_version = 99');
     const path = spool.path;
