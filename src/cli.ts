@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+// The flag caps V8's young generation on this (SMTP) thread, which only node's command line can set: left at its
+// default it grew to ~16 MB per semi-space under load, ~27 MB of the daemon's peak RSS, for no measurable speed
+// (bench: 201.8 → 174.7 MB at the same mails/s). package.json's start and the systemd unit pass the same flag.
 /** The command line: one sub-command per job, each a thin shell over a module that does the work. */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';

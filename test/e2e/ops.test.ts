@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../src/ops/metrics.js';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
-import { CLI } from '../helpers/cli.js';
+import { CLI, cliNodeFlags } from '../helpers/cli.js';
 import { freePort, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
 import { authPlain, RawSmtp, sendMail } from '../helpers/smtp-client.js';
 
@@ -25,6 +25,14 @@ describe('systemd unit', () => {
     ]) expect(unit).toContain(line);
     // The stop timeout leaves room for the default drain (smpp.shutdown_timeout_s: 10) and SMTP's 421.
     expect(Number(/TimeoutStopSec=(\d+)/.exec(unit)![1])).toBeGreaterThan(10 + 5);
+  });
+
+  it('starts node with the flags the CLI asks for, as npm start does', () => {
+    const flags = cliNodeFlags();
+    expect(flags).toContain('--max-semi-space-size=2');
+    const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+    expect(start).toMatch(new RegExp(`^node ${flags.join(' ')} dist/cli\\.js serve `));
+    expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/node ${flags.join(' ')} /opt/smtp2sms/dist/cli\\.js serve `, 'm'));
   });
 
   it.runIf(existsSync('/usr/bin/systemd-analyze'))('systemd-analyze security rates it 2.0 or lower', () => {

@@ -1,8 +1,15 @@
 /** Run the built CLI (dist/, made by `npm test`'s build step) as a real child process. */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+/** The node flags src/cli.ts's shebang asks for: a daemon under test runs as it does when installed. */
+export function cliNodeFlags(): string[] {
+  const shebang = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
+  return shebang.replace(/^#!\S*env -S node\b/, '').split(' ').filter(Boolean);
+}
 
 export interface CliResult {
   status: number | null;

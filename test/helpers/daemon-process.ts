@@ -13,7 +13,7 @@ import type { SmscSimulator } from '../../src/simulator/smsc.js';
 import YAML from 'yaml';
 import { fromRaw } from '../../src/spool/sqlite.js';
 import type { SmsRow } from '../../src/spool/types.js';
-import { CLI } from './cli.js';
+import { CLI, cliNodeFlags } from './cli.js';
 
 export interface DaemonProcess {
   child: ChildProcess;
@@ -72,7 +72,7 @@ export async function spawnDaemon(config: Record<string, unknown>, dir = tempDir
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SMTP2SMS_')));
   // SMTP2SMS_DAEMON_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") reach the daemon only, for profiling.
   const nodeArgs = process.env.SMTP2SMS_DAEMON_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...cliNodeFlags(), ...nodeArgs, CLI, 'serve', '--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
