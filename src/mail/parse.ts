@@ -1,5 +1,6 @@
 /**
- * Raw RFC 5322 bytes → the parts of a mail an SMS is made of. mailparser does the MIME work; a pre-pass over the
+ * Raw RFC 5322 bytes → the parts of a mail an SMS is made of. A plain UTF-8 text mail is read in one step
+ * (plain.ts); mailparser does the MIME work for everything else; a pre-pass over the
  * MIME tree (mailsplit, mailparser's own splitter) applies `smtp.default_charset` to text parts that declare no
  * charset and to raw 8-bit headers, which mailparser would otherwise read as UTF-8 and garble.
  */
@@ -11,6 +12,7 @@ import iconv from 'iconv-lite';
 import { simpleParser } from 'mailparser';
 import { ReplyError } from '../errors.js';
 import { cleanBody, composeText, type SubjectMode } from './clean.js';
+import { parsePlainMail } from './plain.js';
 
 export interface MailOptions {
   defaultCharset: string;
@@ -33,7 +35,6 @@ export interface MailContent {
   comment: string;
   subject: string;
   messageId: string | undefined;
-  from: string | undefined;
   /** X-SMS-Sender header: the sender the mail asks for. */
   requestedSender: string | undefined;
   attachments: AttachmentInfo[];
@@ -187,7 +188,30 @@ function needsPrePass(raw: Buffer, defaultCharset: string): boolean {
   return false;
 }
 
-export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailContent> {
+/** What reading the MIME structure yields, before the SMS-specific cleaning. */
+export interface MailParts {
+  text: string;
+  html: string;
+  subject: string | undefined;
+  messageId: string | undefined;
+  requestedSender: string | undefined;
+  attachments: AttachmentInfo[];
+}
+
+/** The plain fast path (mail/plain.ts) when the mail is one it reads; undefined sends it to mailparser. */
+export function readPlain(raw: Buffer, defaultCharset: string): MailParts | undefined {
+  if (needsPrePass(raw, defaultCharset)) return undefined;
+  let plain: ReturnType<typeof parsePlainMail>;
+  try {
+    plain = parsePlainMail(raw);
+  } catch {
+    return undefined;
+  }
+  return plain && { ...plain, html: '', attachments: [] };
+}
+
+/** Any mail, through the charset pre-pass when needed and mailparser. */
+export async function readWithMailparser(raw: Buffer, opts: MailOptions): Promise<MailParts> {
   let prepared: Awaited<ReturnType<typeof normaliseCharsets>>;
   try {
     prepared = needsPrePass(raw, opts.defaultCharset)
@@ -214,9 +238,20 @@ export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailCon
   } catch (e) {
     throw malformed(e);
   }
+  const sender = parsed.headers.get('x-sms-sender');
+  return {
+    text: typeof parsed.text === 'string' ? parsed.text : '',
+    html: typeof parsed.html === 'string' ? parsed.html : '',
+    subject: parsed.subject,
+    messageId: parsed.messageId,
+    requestedSender: typeof sender === 'string' ? sender : undefined,
+    attachments: parsed.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, size: a.size })),
+  };
+}
 
-  const plain = typeof parsed.text === 'string' ? parsed.text : '';
-  const html = typeof parsed.html === 'string' ? parsed.html : '';
+export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailContent> {
+  const parts = readPlain(raw, opts.defaultCharset) ?? (await readWithMailparser(raw, opts));
+  const { text: plain, html } = parts;
   const fromHtml = plain.trim() === '' && html !== '';
   if (fromHtml && html.length > opts.maxHtmlLength) {
     throw new ReplyError(550, '5.6.0', `HTML body too large to convert (${html.length} characters); send text/plain`);
@@ -229,7 +264,7 @@ export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailCon
       throw new ReplyError(550, '5.6.0', `HTML body could not be converted to text (${(e as Error).message}); send text/plain`);
     }
   }
-  const subject = parsed.subject ?? '';
+  const subject = parts.subject ?? '';
   if (bodyText.includes(REPLACEMENT) || subject.includes(REPLACEMENT)) {
     throw new ReplyError(
       550,
@@ -238,15 +273,14 @@ export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailCon
     );
   }
   const { text: body, comment } = cleanBody(bodyText, { commentPrefix: opts.commentPrefix });
-  const sender = parsed.headers.get('x-sms-sender');
+  const sender = parts.requestedSender?.trim();
   return {
     text: composeText(subject, body, opts.subject),
     comment,
     subject,
-    messageId: parsed.messageId,
-    from: parsed.from?.value[0]?.address,
-    requestedSender: typeof sender === 'string' && sender.trim() !== '' ? sender.trim() : undefined,
-    attachments: parsed.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, size: a.size })),
+    messageId: parts.messageId,
+    requestedSender: sender ? sender : undefined,
+    attachments: parts.attachments,
     fromHtml,
   };
 }

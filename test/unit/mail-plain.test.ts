@@ -1,0 +1,163 @@
+/**
+ * The plain fast path (src/mail/plain.ts) must read a mail exactly as mailparser does: both run over a matrix of
+ * header, charset, transfer-encoding, line-ending and body shapes (and the real-world samples), and every mail
+ * the fast path takes must come out the same. The mails it must leave to mailparser are checked to be left.
+ */
+import { readdirSync } from 'node:fs';
+import { encode as qpEncode } from 'libqp';
+import { describe, expect, it } from 'vitest';
+import { readPlain, readWithMailparser, type MailOptions } from '../../src/mail/parse.js';
+import { sample, SAMPLES_DIR } from '../helpers/samples.js';
+
+const opts: MailOptions = { defaultCharset: 'utf-8', commentPrefix: '', subject: 'prepend', maxHtmlLength: 1_000_000 };
+
+const subjects = [
+  undefined,
+  '',
+  'Disk full on db1',
+  '  spaced  ',
+  '=?UTF-8?B?0J/RgNC+0LHQu9C10LzQsA==?= on web3',
+  '=?utf-8?Q?caf=C3=A9_=E2=80=93_ok?=',
+  'folded\r\n  over two lines',
+  '=?bogus-charset?Q?x?=',
+  '=?UTF-8?B?broken',
+];
+const messageIds = [undefined, '<a1@example.org>', 'bare@example.org', '', '=?utf-8?Q?x?=@y'];
+const senders = [[], ['Alerts'], ['  Alerts  '], ['A', 'B'], ['']];
+const contentTypes = [
+  undefined,
+  'text/plain',
+  'TEXT/PLAIN; charset="UTF-8"',
+  'text/plain; charset=us-ascii',
+  'text/plain (the body); charset=utf-8',
+  'text/plain; charset=utf8',
+];
+const bodies = [
+  'hello',
+  'line one\r\nline two\r\n\r\n-- \r\nsignature\r\n',
+  'Привет – “quotes” ’ … €\r\n',
+  'with ~~~\r\ncomment here\r\n',
+  '',
+  '\r\n\r\n  \r\n',
+  'a very long line '.repeat(40),
+  'tab\there = sign == and =3D literal\r\n',
+  'raw bad utf-8: \xff\xfe end',
+];
+
+function b64Lines(buf: Buffer): string {
+  return (buf.toString('base64').match(/.{1,76}/g) ?? []).join('\r\n');
+}
+
+const encodings: Array<[string | undefined, (b: Buffer) => string]> = [
+  [undefined, (b) => b.toString('latin1')],
+  ['7bit', (b) => b.toString('latin1')],
+  ['8bit', (b) => b.toString('latin1')],
+  ['quoted-printable', (b) => qpEncode(b)],
+  ['Quoted-Printable', (b) => qpEncode(b)],
+  ['base64', (b64Lines)],
+  ['BASE64', (b) => b.toString('base64')],
+  // Malformed transfer encodings: whatever mailparser makes of them, so must the fast path.
+  ['quoted-printable', (b) => `${b.toString('latin1')}=ZZ=\r\n=4`],
+  ['base64', (b) => `${b64Lines(b)}\r\n!!junk==more`],
+];
+
+interface Shape {
+  subject?: string;
+  messageId?: string;
+  senders: string[];
+  contentType?: string;
+  encoding?: string;
+  body: Buffer;
+  encode: (b: Buffer) => string;
+  eol: '\r\n' | '\n';
+}
+
+function build(s: Shape): Buffer {
+  const head = ['From: Monitor <monitor@example.org>', 'To: 79991234567@sms.example.test'];
+  if (s.subject !== undefined) head.push(`Subject: ${s.subject}`);
+  if (s.messageId !== undefined) head.push(`Message-ID: ${s.messageId}`);
+  for (const v of s.senders) head.push(`X-SMS-Sender: ${v}`);
+  if (s.contentType !== undefined) head.push(`Content-Type: ${s.contentType}`);
+  if (s.encoding !== undefined) head.push(`Content-Transfer-Encoding: ${s.encoding}`);
+  const text = `${head.join('\r\n')}\r\n\r\n${s.encode(s.body)}`;
+  return Buffer.from(s.eol === '\n' ? text.replace(/\r\n/g, '\n') : text, 'latin1');
+}
+
+/** A deterministic walk through the matrix: every value of every axis appears many times, in varied company. */
+function* shapes(): Generator<Shape> {
+  let n = 0;
+  for (const [encoding, encode] of encodings) {
+    for (const rawBody of bodies) {
+      for (const contentType of contentTypes) {
+        n++;
+        yield {
+          subject: subjects[n % subjects.length],
+          messageId: messageIds[n % messageIds.length],
+          senders: senders[n % senders.length] as string[],
+          contentType,
+          encoding,
+          body: rawBody.startsWith('raw bad') ? Buffer.from(rawBody, 'latin1') : Buffer.from(rawBody, 'utf8'),
+          encode,
+          eol: n % 3 === 0 ? '\n' : '\r\n',
+        };
+      }
+    }
+  }
+}
+
+describe('plain fast path reads mail as mailparser does', () => {
+  it('the whole matrix: same text, subject, Message-ID and X-SMS-Sender', async () => {
+    let taken = 0;
+    let total = 0;
+    for (const shape of shapes()) {
+      total++;
+      const raw = build(shape);
+      const fast = readPlain(raw, opts.defaultCharset);
+      if (!fast) continue;
+      taken++;
+      expect(fast, raw.toString('latin1')).toEqual(await readWithMailparser(raw, opts));
+    }
+    // Every shape in the matrix is one the fast path is meant to take.
+    expect(total).toBe(encodings.length * bodies.length * contentTypes.length);
+    expect(taken).toBe(total);
+  });
+
+  it('leaves to mailparser what it does not read itself', () => {
+    const plain = (head: string) => Buffer.from(`Subject: x\r\n${head}\r\n\r\nbody`);
+    for (const head of [
+      'Content-Type: text/html; charset=utf-8',
+      'Content-Type: multipart/alternative; boundary=b',
+      'Content-Type: text/plain; charset=iso-8859-1',
+      'Content-Type: text/plain; charset=windows-1252',
+      'Content-Type: text/plain; charset=utf-8; format=flowed',
+      'Content-Type: text/plain; name=a.txt',
+      'Content-Type: text/plain\r\nContent-Type: text/html',
+      'Content-Disposition: attachment; filename=a.txt',
+      'Content-Disposition: inline; filename=a.txt',
+      'Content-Transfer-Encoding: x-uuencode',
+      'Content-Transfer-Encoding: "base64"',
+    ]) {
+      expect(readPlain(plain(head), 'utf-8'), head).toBeUndefined();
+    }
+    // A default charset other than UTF-8, or 8-bit bytes in the headers: the pre-pass runs, so mailparser does.
+    expect(readPlain(plain('X-A: b'), 'koi8-r')).toBeUndefined();
+    expect(readPlain(Buffer.from('Subject: \xf0\xd2\xc9\r\n\r\nbody', 'latin1'), 'utf-8')).toBeUndefined();
+    // No header block end, an mbox From line, an empty first line.
+    expect(readPlain(Buffer.from('Subject: x'), 'utf-8')).toBeUndefined();
+    expect(readPlain(Buffer.from('From a@b Mon Nov 23 00:00:00 2026\r\nSubject: x\r\n\r\nbody'), 'utf-8')).toBeUndefined();
+    expect(readPlain(Buffer.from('\r\nbody'), 'utf-8')).toBeUndefined();
+  });
+
+  it('real-world samples: the ones it takes come out the same', async () => {
+    let taken = 0;
+    for (const name of readdirSync(SAMPLES_DIR).filter((f) => f.endsWith('.eml'))) {
+      const raw = sample(name);
+      const fast = readPlain(raw, opts.defaultCharset);
+      if (!fast) continue;
+      taken++;
+      expect(fast, name).toEqual(await readWithMailparser(raw, opts));
+    }
+    // Nagios, cron and the comment-section sample are plain UTF-8/ASCII text.
+    expect(taken).toBeGreaterThanOrEqual(2);
+  });
+});
