@@ -25,6 +25,11 @@ export interface PlainMail {
 const STRUCTURE = new Set(['content-type', 'content-transfer-encoding', 'content-disposition']);
 const PASS_THROUGH = new Set(['', '7bit', '8bit', 'binary']);
 const UTF8_CHARSETS = new Set(['ascii', 'usascii', 'utf8']);
+/**
+ * Larger mail goes to mailparser: a synchronous decode of megabytes would hold up the thread's SMPP traffic, while
+ * mailparser yields between steps. An SMS is at most a few thousand characters; alert mails are a few KB.
+ */
+export const PLAIN_MAX_BYTES = 256 * 1024;
 
 /** End of the header block: its empty line, as mailsplit finds it (CRLF or bare LF line ends). */
 function headerEnd(raw: Buffer): { head: number; body: number } | undefined {
@@ -56,7 +61,7 @@ function messageIdFormat(value: string): string | undefined {
 
 export function parsePlainMail(raw: Buffer): PlainMail | undefined {
   // An mbox "From " line, a header block without an end or starting empty: mailsplit's special cases.
-  if (raw.length === 0 || raw[0] === 0x0d || raw[0] === 0x0a || raw.subarray(0, 5).toString('latin1') === 'From ') return undefined;
+  if (raw.length === 0 || raw.length > PLAIN_MAX_BYTES || raw[0] === 0x0d || raw[0] === 0x0a || raw.subarray(0, 5).toString('latin1') === 'From ') return undefined;
   const end = headerEnd(raw);
   if (!end) return undefined;
   const lines = new Headers(raw.subarray(0, end.head)).getList();

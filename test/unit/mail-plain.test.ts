@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import { encode as qpEncode } from 'libqp';
 import { describe, expect, it } from 'vitest';
 import { readPlain, readWithMailparser, type MailOptions } from '../../src/mail/parse.js';
+import { PLAIN_MAX_BYTES } from '../../src/mail/plain.js';
 import { sample, SAMPLES_DIR } from '../helpers/samples.js';
 
 const opts: MailOptions = { defaultCharset: 'utf-8', commentPrefix: '', subject: 'prepend', maxHtmlLength: 1_000_000 };
@@ -146,6 +147,10 @@ describe('plain fast path reads mail as mailparser does', () => {
     expect(readPlain(Buffer.from('Subject: x'), 'utf-8')).toBeUndefined();
     expect(readPlain(Buffer.from('From a@b Mon Nov 23 00:00:00 2026\r\nSubject: x\r\n\r\nbody'), 'utf-8')).toBeUndefined();
     expect(readPlain(Buffer.from('\r\nbody'), 'utf-8')).toBeUndefined();
+    // Large mail: mailparser, which yields to the event loop between steps.
+    const big = Buffer.from(`Subject: x\r\n\r\n${'y'.repeat(PLAIN_MAX_BYTES)}`);
+    expect(readPlain(big, 'utf-8')).toBeUndefined();
+    expect(readPlain(big.subarray(0, PLAIN_MAX_BYTES), 'utf-8')?.text).toBe('y'.repeat(PLAIN_MAX_BYTES - 'Subject: x\r\n\r\n'.length));
   });
 
   it('real-world samples: the ones it takes come out the same', async () => {
