@@ -1,6 +1,9 @@
 /**
  * Calls between threads over a port (a Worker, parentPort or a MessagePort): calls made in one tick travel in
  * one message, and so do the answers, so a busy thread pays one postMessage per tick rather than one per call.
+ * "One tick" is process.nextTick, which runs once the current callback and its promise jobs are done: answers made
+ * by one group commit leave together, right after it. (With setImmediate they waited for the next loop turn, behind
+ * that turn's SMPP traffic and parsing.)
  */
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { SpoolError } from '../spool/types.js';
@@ -42,7 +45,7 @@ export class RpcClient {
     return new Promise<T>((resolve, reject) => {
       const id = this.next++;
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      if (this.outbox.length === 0) setImmediate(() => this.post());
+      if (this.outbox.length === 0) process.nextTick(() => this.post());
       this.outbox.push({ id, op, args });
     });
   }
@@ -71,7 +74,7 @@ export function serveRpc(port: Port, ops: Ops, onError: (err: Error) => void = (
   let answers: Answer[] = [];
   const answer = (a: Answer) => {
     if (answers.length === 0) {
-      setImmediate(() => {
+      process.nextTick(() => {
         const out = answers;
         answers = [];
         port.postMessage(out);
