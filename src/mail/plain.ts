@@ -8,10 +8,11 @@
  * Same answer as mailparser, by construction and by test (test/unit/mail-plain.test.ts runs both over a matrix
  * of shapes): the same libraries (mailsplit's header reader, libmime, libqp, libbase64) in mailparser's own order.
  */
+import type { Transform } from 'node:stream';
 import { Headers } from '@zone-eu/mailsplit';
-import { decode as base64Decode } from 'libbase64';
+import { Decoder as Base64Decoder } from 'libbase64';
 import libmime from 'libmime';
-import { decode as qpDecode } from 'libqp';
+import { Decoder as QpDecoder } from 'libqp';
 
 export interface PlainMail {
   text: string;
@@ -30,12 +31,14 @@ const UTF8_CHARSETS = new Set(['ascii', 'usascii', 'utf8']);
  * mailparser yields between steps. An SMS is at most a few thousand characters; alert mails are a few KB.
  */
 export const PLAIN_MAX_BYTES = 256 * 1024;
+const HEAD_MAX_BYTES = 64 * 1024;
+const HEAD_MAX_LINES = 1000;
 
-/** End of the header block: its empty line, as mailsplit finds it (CRLF or bare LF line ends). */
-function headerEnd(raw: Buffer): { head: number; body: number } | undefined {
+/** Where the body starts: after the header block's empty line ("\n" or "\r\n"), as mailsplit finds it. */
+function bodyStart(raw: Buffer): number | undefined {
   for (let i = raw.indexOf(0x0a); i !== -1; i = raw.indexOf(0x0a, i + 1)) {
-    if (raw[i + 1] === 0x0a) return { head: i + 1, body: i + 2 };
-    if (raw[i + 1] === 0x0d && raw[i + 2] === 0x0a) return { head: i + 1, body: i + 3 };
+    if (raw[i + 1] === 0x0a) return i + 2;
+    if (raw[i + 1] === 0x0d && raw[i + 2] === 0x0a) return i + 3;
   }
   return undefined;
 }
@@ -44,6 +47,32 @@ function headerEnd(raw: Buffer): { head: number; body: number } | undefined {
 function headerValue(line: string): string {
   const value = (libmime.decodeHeader(line).value || '').toString().trim();
   return Buffer.from(value, 'binary').toString();
+}
+
+/**
+ * The transfer decoder mailsplit would pipe the body through, run synchronously: its _transform and _flush call
+ * back at once, and it is fed line by line as mailsplit feeds it, so junk and padding come out the same.
+ */
+function decodeBody(decoder: Transform, body: Buffer): Buffer {
+  const out: Buffer[] = [];
+  let failure: unknown;
+  decoder.push = (chunk: unknown) => {
+    if (chunk !== null && chunk !== undefined) out.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, 'binary'));
+    return true;
+  };
+  const done = (err?: Error | null) => {
+    failure ??= err ?? undefined;
+  };
+  for (let from = 0; from < body.length; ) {
+    const nl = body.indexOf(0x0a, from);
+    const to = nl === -1 ? body.length : nl + 1;
+    // 'buffer' is what a stream passes with a Buffer chunk.
+    decoder._transform(body.subarray(from, to), 'buffer' as BufferEncoding, done);
+    from = to;
+  }
+  decoder._flush?.(done);
+  if (failure) throw failure;
+  return Buffer.concat(out);
 }
 
 function decodeWords(value: string): string {
@@ -62,9 +91,11 @@ function messageIdFormat(value: string): string | undefined {
 export function parsePlainMail(raw: Buffer): PlainMail | undefined {
   // An mbox "From " line, a header block without an end or starting empty: mailsplit's special cases.
   if (raw.length === 0 || raw.length > PLAIN_MAX_BYTES || raw[0] === 0x0d || raw[0] === 0x0a || raw.subarray(0, 5).toString('latin1') === 'From ') return undefined;
-  const end = headerEnd(raw);
-  if (!end) return undefined;
-  const lines = new Headers(raw.subarray(0, end.head)).getList();
+  const start = bodyStart(raw);
+  // A header block near mailsplit's size accounting (1 MB, 64 bytes a line at least) is mailparser's to refuse.
+  if (start === undefined || start > HEAD_MAX_BYTES) return undefined;
+  const lines = new Headers(raw.subarray(0, start)).getList();
+  if (lines.length > HEAD_MAX_LINES) return undefined;
   let subject: string | undefined;
   let messageId: string | undefined;
   const senders: string[] = [];
@@ -99,11 +130,11 @@ export function parsePlainMail(raw: Buffer): PlainMail | undefined {
   }
   const cte = structure.get('content-transfer-encoding');
   const encoding = cte === undefined ? '' : libmime.decodeHeader(cte).value.toLowerCase();
-  const body = raw.subarray(end.body);
+  const body = raw.subarray(start);
   let bytes: Buffer;
   if (PASS_THROUGH.has(encoding)) bytes = body;
-  else if (encoding === 'quoted-printable') bytes = qpDecode(body);
-  else if (encoding === 'base64') bytes = base64Decode(body.toString('latin1'));
+  else if (encoding === 'quoted-printable') bytes = decodeBody(new QpDecoder(), body);
+  else if (encoding === 'base64') bytes = decodeBody(new Base64Decoder(), body);
   else return undefined;
 
   return {

@@ -4,6 +4,7 @@
  * the fast path takes must come out the same. The mails it must leave to mailparser are checked to be left.
  */
 import { readdirSync } from 'node:fs';
+import fc from 'fast-check';
 import { encode as qpEncode } from 'libqp';
 import { describe, expect, it } from 'vitest';
 import { readPlain, readWithMailparser, type MailOptions } from '../../src/mail/parse.js';
@@ -164,5 +165,45 @@ describe('plain fast path reads mail as mailparser does', () => {
     }
     // Nagios, cron and the comment-section sample are plain UTF-8/ASCII text.
     expect(taken).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('plain fast path against mailparser on random mail', () => {
+  const headerLine = fc.oneof(
+    fc.constantFrom(
+      'Subject: Disk full', 'Subject:', 'Subject: =?UTF-8?B?0J/RgNC+0LHQu9C10LzQsA==?=', 'Subject: =?utf-8?Q?a_b?= c', 'Subject: a\r\n b',
+      'subject: lower', 'SUBJECT: upper', 'Message-ID: <x@y>', 'Message-Id: x@y', 'Message-ID:', 'X-SMS-Sender: Alerts', 'X-SMS-Sender:',
+      'Content-Type: text/plain', 'Content-Type: text/plain; charset=utf-8', 'Content-Type: text/plain; charset="us-ascii"',
+      'Content-Type: text/plain;\r\n charset=utf-8', 'Content-Type: text/html', 'Content-Type: text/plain; format=flowed',
+      'Content-Transfer-Encoding: base64', 'Content-Transfer-Encoding: quoted-printable', 'Content-Transfer-Encoding: 8bit',
+      'Content-Transfer-Encoding: 7BIT', 'Content-Transfer-Encoding: weird', 'Content-Disposition: inline',
+      'From: A <a@b>', 'To: 79991234567@sms.example.test', 'Received: from x\r\n\tby y', ' continuation at the start',
+      'no colon here', ': empty name', 'X-Empty:', 'Subject: trailing   ', 'Subject: \t tabbed', 'Subject: bare\rcr', 'X-A: b\r',
+    ),
+    fc.string({ unit: fc.constantFrom('a', 'b', ':', ' ', '=', '?', '-', 'Z'), maxLength: 20 }).map((s) => `X-${s}`),
+  );
+  const bodyUnit = fc.constantFrom('a', 'Z', ' ', '=', '\r\n', '\n', '\r', '=\r\n', '=3D', '=C3=A9', 'é', '–', '€', '\t', '.', '~~~', '-- ', '>', 'QUJD', '==', '\r\r\n', '\x00');
+  const mail = fc.record({
+    headers: fc.array(headerLine, { maxLength: 8 }),
+    body: fc.array(bodyUnit, { maxLength: 60 }).map((u) => u.join('')),
+    eol: fc.constantFrom('\r\n', '\n'),
+    // Written as Latin-1 bytes, é and friends are invalid UTF-8: both readers must make the same of them.
+    bytes: fc.constantFrom<BufferEncoding>('utf8', 'latin1'),
+  });
+
+  it('any mail the fast path takes comes out as mailparser reads it', async () => {
+    let taken = 0;
+    await fc.assert(
+      fc.asyncProperty(mail, async ({ headers, body, eol, bytes }) => {
+        const text = `${headers.join('\r\n')}\r\n\r\n${body}`;
+        const raw = Buffer.from(eol === '\n' ? text.replace(/\r\n/g, '\n') : text, bytes);
+        const fast = readPlain(raw, 'utf-8');
+        if (!fast) return;
+        taken++;
+        expect(fast).toEqual(await readWithMailparser(raw, opts));
+      }),
+      { numRuns: 1500, seed: 4711 },
+    );
+    expect(taken).toBeGreaterThan(300);
   });
 });
