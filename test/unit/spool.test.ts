@@ -106,6 +106,21 @@ describe('spool state machine', () => {
     expect(spool.db.inTransaction).toBe(false);
   });
 
+  it('a group run again after a failure still finds the early receipt one of its writes uses', async () => {
+    spool.accept([row('1')], 0);
+    spool.claim(1, 0);
+    expect(spool.applyReceipt('0000B', 'DELIVRD', '000', 1)).toBe('early');
+    // The first, optimistic run uses the early receipt, then the failing write rolls it all back.
+    const record = spool.batch(() => spool.recordPart(1, 0, '11', 2, true));
+    const failing = spool.batch(() => {
+      throw new Error('boom');
+    });
+    await record;
+    await expect(failing).rejects.toThrow(/boom/);
+    expect(spool.byId(1)!.receipts).toEqual(['DELIVRD']);
+    expect(spool.byId(1)!.state).toBe('delivered');
+  });
+
   it('refuses a spool written by a newer schema', () => {
     spool.db.pragma('user_version = 99');
     const path = spool.path;
