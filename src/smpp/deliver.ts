@@ -36,7 +36,7 @@ export function deliverHandler(
         return 0;
       }
       log.info(
-        { queueId: update.row.queueId, recipient: update.row.recipient, part: update.part, stat: receipt.stat, err: receipt.err, state: update.state },
+        { queueId: update.queueId, recipient: update.recipient, part: update.part, stat: receipt.stat, err: receipt.err, state: update.state },
         'receipt',
       );
       return 0;

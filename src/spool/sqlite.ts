@@ -449,7 +449,10 @@ export class SqliteSpool {
   }
 
   private applyToPart(smsId: number, part: number, stat: string, err: string | undefined, now: number): ReceiptUpdate | undefined {
-    const raw = this.sql('SELECT * FROM sms WHERE id = ?').get(smsId) as RawRow | undefined;
+    // Only what the receipt changes or reports: the whole row (text, parts) cost more to read than the update.
+    const raw = this.sql('SELECT queue_id, recipient, state, reason, smsc_ids, receipts FROM sms WHERE id = ?').get(smsId) as
+      | Pick<RawRow, 'queue_id' | 'recipient' | 'state' | 'reason' | 'smsc_ids' | 'receipts'>
+      | undefined;
     if (!raw) return undefined;
     const receipts = JSON.parse(raw.receipts) as (string | null)[];
     receipts[part] = stat;
@@ -461,7 +464,7 @@ export class SqliteSpool {
     const reason = outcome && open && outcome !== 'delivered' ? `receipt stat:${stat}${err ? ` err:${err}` : ''}` : raw.reason;
     const receiptsJson = JSON.stringify(receipts);
     this.sql('UPDATE sms SET receipts = ?, state = ?, reason = ?, updated_at = ? WHERE id = ?').run(receiptsJson, state, reason, now, smsId);
-    return { row: fromRaw({ ...raw, receipts: receiptsJson, state, reason }), part, state };
+    return { id: smsId, queueId: raw.queue_id, recipient: raw.recipient, part, state };
   }
 
   storeInbound(msg: InboundSms, now: number): void {

@@ -103,7 +103,10 @@ export interface InboundSms {
 }
 
 export interface ReceiptUpdate {
-  row: SmsRow;
+  /** The row the receipt was for. */
+  id: number;
+  queueId: string;
+  recipient: string;
   part: number;
   /** The recipient's state after this receipt (unchanged when the receipt decided nothing). */
   state: SmsState;

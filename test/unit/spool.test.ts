@@ -67,8 +67,8 @@ describe('spool state machine', () => {
     spool.claim(2, 0);
     spool.recordPart(1, 0, '100', 1, true); // decimal 100 is also hex "64"
     spool.recordPart(2, 0, '64', 1, true);
-    expect((spool.applyReceipt('64', 'DELIVRD', undefined, 2) as { row: { id: number } }).row.id).toBe(2);
-    expect((spool.applyReceipt('100', 'DELIVRD', undefined, 2) as { row: { id: number } }).row.id).toBe(1);
+    expect((spool.applyReceipt('64', 'DELIVRD', undefined, 2) as { id: number }).id).toBe(2);
+    expect((spool.applyReceipt('100', 'DELIVRD', undefined, 2) as { id: number }).id).toBe(1);
   });
 
   it('reschedule whole with new parts forgets earlier ids; finish; expire; prune', () => {
