@@ -6,7 +6,8 @@
  * returns undefined and goes to mailparser.
  *
  * Same answer as mailparser, by construction and by test (test/unit/mail-plain.test.ts runs both over a matrix
- * of shapes): the same libraries (mailsplit's header reader, libmime, libqp, libbase64) in mailparser's own order.
+ * of shapes and over random messy mail): the same libraries (mailsplit's header reader and transfer decoders,
+ * libmime) in mailparser's own order.
  */
 import type { Transform } from 'node:stream';
 import { Headers } from '@zone-eu/mailsplit';
