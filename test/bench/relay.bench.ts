@@ -341,7 +341,7 @@ main figure uses plain UTF-8 text (the alert mailers' shape), which the daemon r
 | daemon peak RSS (highest of the full-load runs; mailparser-path run ${fmt(mime.peakMb, 1)} MB) | ${fmt(f.peakMb, 1)} MB | ≤ 200 |
 | daemon CPU per mail at full load: main / work thread / V8+libuv helpers | ${fmt(f.cpu.main)} / ${fmt(f.cpu.work)} / ${fmt(f.cpu.helpers)} µs (${fmt(f.cpu.total)} µs) | |
 | load generator + simulator CPU per mail (same 2 cores) | ${fmt(f.benchUsPerMail)} µs | |
-| CPU used during the full-load run, all of the above | ${fmt(((f.cpu.total + f.benchUsPerMail) * f.mailsPerSec) / 1e4 / cpus().length)}% of ${cpus().length} cores | |
+| CPU used during the full-load run, all of the above | ${fmt(((f.cpu.total + f.benchUsPerMail) * fullRuns[0]!.mailsPerSec) / 1e4 / cpus().length)}% of ${cpus().length} cores | |
 | ${fmt(BACKLOG)}-message backlog: accepted with the SMSC down | ${fmt(b.acceptPerSec)} mails/s | |
 | backlog drained once the SMSC is up | ${fmt(b.drainPerSec)} SMS/s | |
 | daemon RSS: backlog queued / max while draining / after | ${fmt(b.rssQueuedMb, 1)} / ${fmt(b.rssDrainMaxMb, 1)} / ${fmt(b.rssAfterMb, 1)} MB | no growth |
