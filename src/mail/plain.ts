@@ -1,6 +1,6 @@
 /**
- * The common mail, read in one synchronous step: a single text/plain part in UTF-8 or ASCII, not flowed, in 7bit,
- * 8bit, quoted-printable or base64. mailparser reads it too, but through seven setImmediate hops; on a busy work
+ * The common mail, read in one synchronous step: a single text/plain part, not flowed, in 7bit, 8bit,
+ * quoted-printable or base64, in any charset mailparser would decode without the default-charset pre-pass. mailparser reads it too, but through seven setImmediate hops; on a busy work
  * thread each hop waits for a whole event-loop turn (a commit, SMPP traffic), so its parse took ~0.8 ms at full
  * load for ~50 µs of work, and that wait was a third of the time a sender waited for its "250". Anything else
  * returns undefined and goes to mailparser.
@@ -50,11 +50,24 @@ function headerValue(line: string): string {
   return Buffer.from(value, 'binary').toString();
 }
 
+/** The body as mailsplit hands it on: line by line, each with its line end. */
+function bodyLines(body: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let from = 0; from < body.length; ) {
+    const nl = body.indexOf(0x0a, from);
+    const to = nl === -1 ? body.length : nl + 1;
+    out.push(body.subarray(from, to));
+    from = to;
+  }
+  return out;
+}
+
 /**
- * The transfer decoder mailsplit would pipe the body through, run synchronously: its _transform and _flush call
- * back at once, and it is fed line by line as mailsplit feeds it, so junk and padding come out the same.
+ * A decoder mailparser would pipe the body through (transfer encoding, then charset), run synchronously: their
+ * _transform and _flush call back at once. Fed the chunks the stream before it would give it, so a decoder that
+ * keeps state across chunks (base64 quartets, a character split between lines) comes out the same.
  */
-function decodeBody(decoder: Transform, body: Buffer): Buffer {
+function runDecoder(decoder: Transform, chunks: Buffer[]): Buffer[] {
   const out: Buffer[] = [];
   let failure: unknown;
   decoder.push = (chunk: unknown) => {
@@ -64,16 +77,11 @@ function decodeBody(decoder: Transform, body: Buffer): Buffer {
   const done = (err?: Error | null) => {
     failure ??= err ?? undefined;
   };
-  for (let from = 0; from < body.length; ) {
-    const nl = body.indexOf(0x0a, from);
-    const to = nl === -1 ? body.length : nl + 1;
-    // 'buffer' is what a stream passes with a Buffer chunk.
-    decoder._transform(body.subarray(from, to), 'buffer' as BufferEncoding, done);
-    from = to;
-  }
+  // 'buffer' is what a stream passes with a Buffer chunk.
+  for (const chunk of chunks) if (chunk.length > 0) decoder._transform(chunk, 'buffer' as BufferEncoding, done);
   decoder._flush?.(done);
   if (failure) throw failure;
-  return Buffer.concat(out);
+  return out;
 }
 
 function decodeWords(value: string): string {
@@ -121,22 +129,24 @@ export function parsePlainMail(raw: Buffer): PlainMail | undefined {
     if ((parsed.value || '').toLowerCase().trim() !== 'inline' || Object.keys(parsed.params).length > 0) return undefined;
   }
   const contentType = structure.get('content-type');
+  let charset = 'utf-8';
   if (contentType !== undefined) {
     const parsed = libmime.parseHeaderValue(libmime.decodeHeader(contentType).value, { stripComments: true });
     if ((parsed.value || '').toLowerCase().trim() !== 'text/plain') return undefined;
-    const { charset, ...others } = parsed.params as Record<string, string | undefined>;
+    const { charset: declared, ...others } = parsed.params as Record<string, string | undefined>;
     // format=flowed, name=… and the like: mailparser's business.
     if (Object.keys(others).length > 0) return undefined;
-    if (charset !== undefined && !UTF8_CHARSETS.has(charset.toLowerCase().replace(/[^a-z0-9]+/g, ''))) return undefined;
+    charset = declared || charset;
   }
   const cte = structure.get('content-transfer-encoding');
   const encoding = cte === undefined ? '' : libmime.decodeHeader(cte).value.toLowerCase();
-  const body = raw.subarray(start);
-  let bytes: Buffer;
-  if (PASS_THROUGH.has(encoding)) bytes = body;
-  else if (encoding === 'quoted-printable') bytes = decodeBody(new QpDecoder(), body);
-  else if (encoding === 'base64') bytes = decodeBody(new Base64Decoder(), body);
-  else return undefined;
+  let chunks = bodyLines(raw.subarray(start));
+  if (encoding === 'quoted-printable') chunks = runDecoder(new QpDecoder(), chunks);
+  else if (encoding === 'base64') chunks = runDecoder(new Base64Decoder(), chunks);
+  else if (!PASS_THROUGH.has(encoding)) return undefined;
+  // mailparser reads UTF-8 and ASCII as they are and every other charset through libmime's decoder.
+  if (!UTF8_CHARSETS.has(charset.toLowerCase().replace(/[^a-z0-9]+/g, ''))) chunks = runDecoder(libmime.createDecodeStream(charset), chunks);
+  const bytes = Buffer.concat(chunks);
 
   return {
     text: bytes.toString().replace(/\r?\n/g, '\n'),
