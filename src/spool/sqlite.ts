@@ -220,8 +220,8 @@ export class SqliteSpool {
 
   /**
    * Group commit: writes queued in the same tick share one transaction (one fsync); one failing write fails
-   * alone (the others are run again without it, see flush). The promise settles after the COMMIT: a caller that says "250" after
-   * awaiting it has said it about data on disk.
+   * alone (after a failure the group is run again, each write in a savepoint: see flush). The promise settles
+   * after the COMMIT: a caller that says "250" after awaiting it has said it about data on disk.
    *
    * A `lazy` write (the relay's bookkeeping: submitted, receipts, outcomes) does not start a commit of its own:
    * it rides on the next one, at most LAZY_COMMIT_MS later. Under load that is the next accept's commit, so a
