@@ -95,8 +95,12 @@ serveRpc(
     binds: (): BindHealth[] => delivery.binds.map((b) => ({ name: b.opts.name, mode: b.opts.mode, up: b.isBound })),
     stopDelivery: (timeoutMs: number) => delivery.stop(timeoutMs),
     /** A received mail → spooled SMS and the SMTP reply; `bindings` are the SMTP session's log fields. */
-    intake: (sub: Submission, bindings: Record<string, unknown>) =>
-      acceptMail({ ...sub, raw: Buffer.from(sub.raw) }, { config, spool, now: Date.now, nextRef, log: log.child(bindings) }),
+    intake: async (sub: Submission, bindings: Record<string, unknown>) => {
+      const result = await acceptMail({ ...sub, raw: Buffer.from(sub.raw) }, { config, spool, now: Date.now, nextRef, log: log.child(bindings) });
+      // The intake answers a spool failure with 451 instead of throwing it: count it here.
+      if (result.reply.code === 451) m.spoolErrors.inc();
+      return result;
+    },
     close: () => spool.close(),
   },
   (err) => {

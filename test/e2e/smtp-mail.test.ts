@@ -241,6 +241,16 @@ describe('spool trouble is a temporary failure, never a 250', () => {
     expect([r.data[0]!.code, r.data[0]!.text]).toEqual([451, '4.3.0 Temporary local problem storing the message; try again later']);
   });
 
+  it('a spool failure behind a 451 is counted in smtp2sms_spool_errors_total', async () => {
+    const count = async () => Number(/^smtp2sms_spool_errors_total (\d+)/m.exec(await h.daemon.spool.metrics())?.[1]);
+    const before = await count();
+    await h.daemon.spool.pragma('query_only = ON');
+    const r = await sendMail(h.port, { to: [TO], body: 'Subject: counted\r\n\r\nb\r\n' });
+    await h.daemon.spool.pragma('query_only = OFF');
+    expect(r.data[0]!.code).toBe(451);
+    expect(await count()).toBe(before + 1);
+  });
+
   it('locked spool (another writer holds it past the busy timeout) → 451 4.3.0', async () => {
     const Database = (await import('better-sqlite3')).default;
     const other = new Database(h.config.spool.path);
