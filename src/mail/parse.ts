@@ -199,8 +199,8 @@ export interface MailParts {
 }
 
 /** The plain fast path (mail/plain.ts) when the mail is one it reads; undefined sends it to mailparser. */
-export function readPlain(raw: Buffer, defaultCharset: string): MailParts | undefined {
-  if (needsPrePass(raw, defaultCharset)) return undefined;
+export function readPlain(raw: Buffer, defaultCharset: string, prePass = needsPrePass(raw, defaultCharset)): MailParts | undefined {
+  if (prePass) return undefined;
   let plain: ReturnType<typeof parsePlainMail>;
   try {
     plain = parsePlainMail(raw);
@@ -211,10 +211,10 @@ export function readPlain(raw: Buffer, defaultCharset: string): MailParts | unde
 }
 
 /** Any mail, through the charset pre-pass when needed and mailparser. */
-export async function readWithMailparser(raw: Buffer, opts: MailOptions): Promise<MailParts> {
+export async function readWithMailparser(raw: Buffer, opts: MailOptions, prePass = needsPrePass(raw, opts.defaultCharset)): Promise<MailParts> {
   let prepared: Awaited<ReturnType<typeof normaliseCharsets>>;
   try {
-    prepared = needsPrePass(raw, opts.defaultCharset)
+    prepared = prePass
       ? await normaliseCharsets(raw, opts.defaultCharset)
       : { bytes: raw, report: { unknownCharsets: new Set(), depth: 0 } };
   } catch (e) {
@@ -250,7 +250,9 @@ export async function readWithMailparser(raw: Buffer, opts: MailOptions): Promis
 }
 
 export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailContent> {
-  const parts = readPlain(raw, opts.defaultCharset) ?? (await readWithMailparser(raw, opts));
+  // One scan decides both: a mail the pre-pass must see is not plain either.
+  const prePass = needsPrePass(raw, opts.defaultCharset);
+  const parts = readPlain(raw, opts.defaultCharset, prePass) ?? (await readWithMailparser(raw, opts, prePass));
   const { text: plain, html } = parts;
   const fromHtml = plain.trim() === '' && html !== '';
   if (fromHtml && html.length > opts.maxHtmlLength) {

@@ -84,6 +84,11 @@ function runDecoder(decoder: Transform, chunks: Buffer[]): Buffer[] {
   return out;
 }
 
+/** A structured header (Content-Type, Content-Disposition) as mailsplit parses it: value and params, no comments. */
+function structured(line: string): { value: string; params: Record<string, string | undefined> } {
+  return libmime.parseHeaderValue(libmime.decodeHeader(line).value, { stripComments: true }) as { value: string; params: Record<string, string | undefined> };
+}
+
 function decodeWords(value: string): string {
   try {
     return libmime.decodeWords(value);
@@ -125,15 +130,15 @@ export function parsePlainMail(raw: Buffer): PlainMail | undefined {
 
   const disposition = structure.get('content-disposition');
   if (disposition !== undefined) {
-    const parsed = libmime.parseHeaderValue(libmime.decodeHeader(disposition).value, { stripComments: true });
+    const parsed = structured(disposition);
     if ((parsed.value || '').toLowerCase().trim() !== 'inline' || Object.keys(parsed.params).length > 0) return undefined;
   }
   const contentType = structure.get('content-type');
   let charset = 'utf-8';
   if (contentType !== undefined) {
-    const parsed = libmime.parseHeaderValue(libmime.decodeHeader(contentType).value, { stripComments: true });
+    const parsed = structured(contentType);
     if ((parsed.value || '').toLowerCase().trim() !== 'text/plain') return undefined;
-    const { charset: declared, ...others } = parsed.params as Record<string, string | undefined>;
+    const { charset: declared, ...others } = parsed.params;
     // format=flowed, name=… and the like: mailparser's business.
     if (Object.keys(others).length > 0) return undefined;
     charset = declared || charset;

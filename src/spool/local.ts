@@ -55,11 +55,13 @@ export class LocalSpool implements Spool {
   claim: Spool['claim'] = async (limit, now, waitMs = 0) => {
     // Nothing due is the usual answer under load (fresh mail is handed over): it then costs a read, not a commit.
     let due = this.store.nextDue();
-    const rows = due !== undefined && due <= now ? await this.store.batch(() => this.store.claim(limit, now)) : [];
+    const claimed = due !== undefined && due <= now;
+    const rows = claimed ? await this.store.batch(() => this.store.claim(limit, now)) : [];
     const skip = this.skipWait;
     this.skipWait = false;
     if (rows.length > 0 || waitMs <= 0 || skip) return rows;
-    due = this.store.nextDue();
+    // Read again only if the claim (and the wait for its commit) let other writes in.
+    if (claimed) due = this.store.nextDue();
     const wait = Math.max(1, due === undefined ? waitMs : Math.min(waitMs, due - now));
     this.endWait();
     return new Promise<SmsRow[]>((resolve) => {

@@ -47,10 +47,11 @@ try {
 }
 
 const nextRef = createRefCounter();
+const bindList = () => delivery.binds.map((b) => ({ name: b.opts.name, mode: b.opts.mode, up: b.isBound, reconnects: b.reconnects }));
 const m = deliveryMetrics({
   counts: () => spool.countsByState(),
   oldestQueuedAt: () => spool.oldestQueuedAt(),
-  binds: () => delivery.binds.map((b) => ({ name: b.opts.name, mode: b.opts.mode, up: b.isBound, reconnects: b.reconnects })),
+  binds: bindList,
 });
 delivery = startDelivery(config, log, spool, {
   relay: {
@@ -92,11 +93,13 @@ serveRpc(
     pragma: (text: string) => spool.store.db.pragma(text),
     writable: () => spool.store.writable(),
     metrics: () => m.registry.metrics(),
-    binds: (): BindHealth[] => delivery.binds.map((b) => ({ name: b.opts.name, mode: b.opts.mode, up: b.isBound })),
+    binds: (): BindHealth[] => bindList().map(({ name, mode, up }) => ({ name, mode, up })),
     stopDelivery: (timeoutMs: number) => delivery.stop(timeoutMs),
     /** A received mail → spooled SMS and the SMTP reply; `bindings` are the SMTP session's log fields. */
     intake: async (sub: Submission, bindings: Record<string, unknown>) => {
-      const result = await acceptMail({ ...sub, raw: Buffer.from(sub.raw) }, { config, spool, now: Date.now, nextRef, log: log.child(bindings) });
+      // The mail arrives as a Uint8Array (structured clone): a Buffer view of it, not a copy.
+      const raw = Buffer.from(sub.raw.buffer, sub.raw.byteOffset, sub.raw.byteLength);
+      const result = await acceptMail({ ...sub, raw }, { config, spool, now: Date.now, nextRef, log: log.child(bindings) });
       // The intake answers a spool failure with 451 instead of throwing it: count it here.
       if (result.reply.code === 451) m.spoolErrors.inc();
       return result;
