@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { cpus } from 'node:os';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
+import { smpp } from '../../src/smpp/pdu.js';
 import { spawnDaemon, tempDir, testConfig, type DaemonProcess } from '../helpers/daemon-process.js';
 
 const MAILS = Number(process.env.BENCH_MAILS ?? 20_000);
@@ -253,15 +254,55 @@ async function full(body: BodyOf = mailBody, paced = true): Promise<FullResult> 
   }
 }
 
-async function backlog(): Promise<{ acceptPerSec: number; drainPerSec: number; rssQueuedMb: number; rssDrainMaxMb: number; rssAfterMb: number }> {
+/**
+ * node-smpp's own cost for one SMS: building and encoding, and decoding, the four PDUs it takes (submit_sm,
+ * submit_sm_resp, a receipt deliver_sm, deliver_sm_resp). The daemon does half of it and the simulator the other
+ * half; this is the floor under the SMPP side that no code of ours can remove.
+ */
+function smppCodecUs(rounds = 20_000): number {
+  const text = Buffer.from('bench 123 disk /var on db12 is 97% full, please check');
+  const receipt = Buffer.from('id:0123456789 sub:001 dlvrd:001 submit date:2611250800 done date:2611250800 stat:DELIVRD err:000 text:bench 123');
+  const once = () => {
+    const pdus = [
+      new smpp.PDU('submit_sm', { sequence_number: 7, source_addr: 'Bench', source_addr_ton: 5, destination_addr: '79991234567', destination_addr_ton: 1, destination_addr_npi: 1, registered_delivery: 1, short_message: text }),
+      new smpp.PDU('submit_sm_resp', { sequence_number: 7, message_id: '0123456789' }),
+      new smpp.PDU('deliver_sm', { sequence_number: 9, source_addr: '79991234567', destination_addr: 'Bench', esm_class: 4, short_message: receipt, receipted_message_id: '0123456789', message_state: 2 }),
+      new smpp.PDU('deliver_sm_resp', { sequence_number: 9 }),
+    ];
+    for (const pdu of pdus) smpp.PDU.fromBuffer(pdu.toBuffer());
+  };
+  for (let i = 0; i < rounds / 4; i++) once();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < rounds; i++) once();
+  return Number(process.hrtime.bigint() - t0) / rounds / 1000;
+}
+
+interface BacklogResult {
+  acceptPerSec: number;
+  /** CPU per mail while accepting with the SMSC down: SMTP, parsing and the spool, no SMPP. */
+  acceptCpu: ReturnType<typeof cpuPerMail>;
+  /** The load generator's CPU per mail alone (no simulator runs then). */
+  loadUsPerMail: number;
+  drainPerSec: number;
+  rssQueuedMb: number;
+  rssDrainMaxMb: number;
+  rssAfterMb: number;
+}
+
+async function backlog(): Promise<BacklogResult> {
   const probe = new SmscSimulator();
   const smscPort = await probe.listen();
   await probe.close();
   const dir = tempDir('smtp2sms-backlog-');
   const d: DaemonProcess = await spawnDaemon(daemonConfig(smscPort, dir), dir);
   try {
+    const cpuBefore = threadCpu(d.child.pid!);
+    const benchBefore = process.cpuUsage();
     const r = await load(d.port, BACKLOG, 0);
     const acceptPerSec = r.accepted / ((performance.now() - r.start) / 1000);
+    const acceptCpu = cpuPerMail(d.child.pid!, cpuBefore, threadCpu(d.child.pid!), r.accepted);
+    const benchCpu = process.cpuUsage(benchBefore);
+    const loadUsPerMail = (benchCpu.user + benchCpu.system) / r.accepted;
     await new Promise((res) => setTimeout(res, 1000));
     const rssQueuedMb = rss(d.child.pid!).rssMb;
     const sim = new SmscSimulator();
@@ -274,7 +315,7 @@ async function backlog(): Promise<{ acceptPerSec: number; drainPerSec: number; r
     const drainPerSec = r.accepted / ((performance.now() - t0) / 1000);
     const rssAfterMb = rss(d.child.pid!).rssMb;
     await sim.close();
-    return { acceptPerSec, drainPerSec, rssQueuedMb, rssDrainMaxMb, rssAfterMb };
+    return { acceptPerSec, acceptCpu, loadUsPerMail, drainPerSec, rssQueuedMb, rssDrainMaxMb, rssAfterMb };
   } finally {
     await d.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -322,6 +363,16 @@ async function main(): Promise<void> {
   console.log(
     `backlog ${BACKLOG}: accepted at ${fmt(b.acceptPerSec)} mails/s with the SMSC down; drained at ${fmt(b.drainPerSec)} SMS/s; RSS ${fmt(b.rssQueuedMb, 1)} MB queued, ${fmt(b.rssDrainMaxMb, 1)} MB max while draining, ${fmt(b.rssAfterMb, 1)} MB after`,
   );
+  // What the ratio target leaves to spend: at 0.5 × ceiling, the cores give this much CPU per mail to everything
+  // on the machine (daemon, load generator, simulator), even 100% busy.
+  const codecUs = smppCodecUs();
+  const budgetUs = (cpus().length * 1e6) / (0.5 * ceil);
+  const simUs = Math.max(0, f.benchUsPerMail - b.loadUsPerMail);
+  const smppSideUs = f.cpu.total - b.acceptCpu.total;
+  const totalUs = f.cpu.total + f.benchUsPerMail;
+  console.log(
+    `CPU budget at ratio 0.5: ${fmt(budgetUs)} µs per mail for everything at 100% of ${cpus().length} cores; used at full load ${fmt(totalUs)} µs: daemon ${fmt(f.cpu.total)} (SMSC down: ${fmt(b.acceptCpu.total)}, so the SMPP side ${fmt(smppSideUs)}), load generator ${fmt(b.loadUsPerMail)}, simulator ${fmt(simUs)}; node-smpp codec for one SMS's 4 PDUs ${fmt(codecUs, 1)} µs`,
+  );
 
   const md = `# Benchmarks
 
@@ -353,6 +404,25 @@ main figure uses plain UTF-8 text (the alert mailers' shape), which the daemon r
 | ${fmt(BACKLOG)}-message backlog: accepted with the SMSC down | ${fmt(b.acceptPerSec)} mails/s | |
 | backlog drained once the SMSC is up | ${fmt(b.drainPerSec)} SMS/s | |
 | daemon RSS: backlog queued / max while draining / after | ${fmt(b.rssQueuedMb, 1)} / ${fmt(b.rssDrainMaxMb, 1)} / ${fmt(b.rssAfterMb, 1)} MB | no growth |
+
+## Where the CPU goes, against the ratio target
+
+The load generator, the simulator and the daemon share the ${cpus().length} cores, and the loop is closed (a connection
+sends its next mail after the "250"), so the full path's rate is bounded by the CPU all three spend per mail.
+Ratio 0.5 means ${fmt(0.5 * ceil)} mails/s here, which leaves the figure in the first row for everything, even with the
+cores 100% busy. The SMSC-down figures come from the backlog's accepting phase (SMTP, parsing and the spool, no SMPP);
+the SMPP side is the full-load daemon minus that.
+
+| CPU per mail | µs |
+| --- | --- |
+| available to everything at ratio 0.5, cores 100% busy | ${fmt(budgetUs)} |
+| used at full load, all processes (${fmt((totalUs * fullRuns[0]!.mailsPerSec) / 1e4 / cpus().length)}% of the cores busy) | ${fmt(totalUs)} |
+| daemon at full load (main / work / helpers) | ${fmt(f.cpu.total)} (${fmt(f.cpu.main)} / ${fmt(f.cpu.work)} / ${fmt(f.cpu.helpers)}) |
+| daemon with the SMSC down: SMTP, parsing, spool (main / work / helpers) | ${fmt(b.acceptCpu.total)} (${fmt(b.acceptCpu.main)} / ${fmt(b.acceptCpu.work)} / ${fmt(b.acceptCpu.helpers)}) |
+| daemon's SMPP side: submits, responses, receipts and their spool writes | ${fmt(smppSideUs)} |
+| load generator | ${fmt(b.loadUsPerMail)} |
+| SMSC simulator | ${fmt(simUs)} |
+| node-smpp's codec alone for one SMS's 4 PDUs (both ends together; measured in-process) | ${fmt(codecUs, 1)} |
 `;
   writeFileSync('BENCHMARKS.md', md);
   console.log('written to BENCHMARKS.md');
