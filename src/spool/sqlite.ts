@@ -440,12 +440,14 @@ export class SqliteSpool {
   applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): ReceiptUpdate | 'early' {
     return this.tx(() => {
       // Ids are stored as sent; a receipt may write one in another base: try its exact form first, then those.
+      // The latest part under that id; the other bases only when the exact form finds none. (One lookup by key
+      // reads the index in rowid order; the IN list over every form sorted its hits, a receipt's dearest step.)
       const { exact, alt } = idKeys(receiptId);
-      const forms = [exact, ...alt];
-      const hits = this.sql(`SELECT sms_id, part, key FROM smsc_ids WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid DESC`).all(
-        ...forms,
-      ) as { sms_id: number; part: number; key: string }[];
-      const hit = hits.find((h) => h.key === exact) ?? hits[0];
+      const latest = (forms: string[]) =>
+        this.sql(`SELECT sms_id, part FROM smsc_ids WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid DESC LIMIT 1`).get(...forms) as
+          | { sms_id: number; part: number }
+          | undefined;
+      const hit = latest([exact]) ?? (alt.length > 0 ? latest(alt) : undefined);
       const update = hit ? this.applyToPart(hit.sms_id, hit.part, stat, err, now) : undefined;
       if (update) return update;
       this.sql('INSERT INTO early_receipts (key, stat, err, received_at) VALUES (?, ?, ?, ?)').run(exact, stat, err ?? null, now);

@@ -71,6 +71,15 @@ describe('spool state machine', () => {
     expect((spool.applyReceipt('100', 'DELIVRD', undefined, 2) as { id: number }).id).toBe(1);
   });
 
+  it('an id the SMSC gave twice settles the latest part given it', () => {
+    spool.accept([row('1'), row('2')], 0);
+    spool.claim(2, 0);
+    spool.recordPart(1, 0, 'abc', 1, true);
+    spool.recordPart(2, 0, 'ABC', 1, true);
+    expect((spool.applyReceipt('abc', 'DELIVRD', undefined, 2) as { id: number }).id).toBe(2);
+    expect(spool.byId(1)!.state).toBe('submitted');
+  });
+
   it('reschedule whole with new parts forgets earlier ids; finish; expire; prune', () => {
     spool.accept([row('1', 2), row('2'), row('3')], 0);
     spool.claim(3, 0);
