@@ -412,10 +412,11 @@ main figure uses plain UTF-8 text (the alert mailers' shape), which the daemon r
 
 The load generator, the SMSC simulator and the daemon share the ${cpus().length} cores, and the loop is closed (a connection
 sends its next mail after the "250"), so the full path's rate is bounded by the CPU all three spend per mail, and by
-how busy a closed loop can keep the cores (${fmt(busy * 100)}% in the full-load run: the rest is waiting, mostly for fsync).
-The SMSC-down figures come from the backlog's accepting phase (SMTP, parsing and the spool, no SMPP), which also
-runs faster and so batches more: the SMPP side's figure (full-load daemon minus SMSC-down daemon) is an estimate that
-includes the cost of the smaller batches at the slower rate.
+how busy a closed loop can keep the cores (${fmt(busy * 100)}% in the full-load run; the rest is time the loop waits:
+fsync, and hand-offs between threads and processes). The SMSC-down figures come from the backlog's accepting phase
+(SMTP, parsing and the spool, no SMPP), which runs faster and longer (${fmt(BACKLOG)} mails): it batches more and its JIT
+warm-up weighs less, so the SMPP side's figure (full-load daemon minus SMSC-down daemon) is an estimate that carries
+those differences too.
 
 | CPU per mail | µs |
 | --- | --- |
