@@ -10,7 +10,7 @@ import { SmscSimulator } from '../../src/simulator/smsc.js';
 import { startDelivery, type Delivery } from '../../src/smpp/start.js';
 import { LocalSpool } from '../../src/spool/local.js';
 import { SqliteSpool } from '../../src/spool/sqlite.js';
-import type { AcceptOutcome, NewSms } from '../../src/spool/types.js';
+import type { AcceptOutcome, NewSms, SmsRow } from '../../src/spool/types.js';
 import { tempDir, testConfig, waitFor } from '../helpers/daemon-process.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -161,6 +161,28 @@ describe('a claim that waits (LocalSpool)', () => {
     await spool.stopWaiting();
     expect(await stopped).toEqual([]);
     expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('goes on gathering after the first hand-over (one batch for the relay); a full room is handed over at once', async () => {
+    const { spool } = local();
+    // Promise jobs only: no timer can fire in between, so what is settled here is settled without the gather timer.
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+    };
+    let handed: SmsRow[] | undefined;
+    const waiting = spool.claim(10, Date.now(), 5000).then((rows) => (handed = rows));
+    const a = idOf(await spool.accept([row('79990000701')], Date.now()));
+    await settle();
+    expect(handed).toBeUndefined();
+    await waiting;
+    expect(handed?.map((r) => r.id)).toEqual([a]);
+
+    let full: SmsRow[] | undefined;
+    const oneRoom = spool.claim(1, Date.now(), 5000).then((rows) => (full = rows));
+    const b = idOf(await spool.accept([row('79990000702')], Date.now()));
+    await settle();
+    expect(full?.map((r) => r.id)).toEqual([b]);
+    await oneRoom;
   });
 
   it('a mail bigger than the room asked for is queued and ends the wait, so it is claimed', async () => {
