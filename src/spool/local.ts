@@ -5,17 +5,18 @@
  * Fresh mail meets the relay here: when the relay's claim finds nothing due, it waits (up to `waitMs`), and rows
  * stored meanwhile are stored already 'sending' and handed to it after their commit, without a claim of their
  * own. Rows that do not fit the room it asked for are queued as usual and end the wait, so it claims them.
- *
- * The wait goes on for GATHER_MS after the first hand-over, so that the commits of that time reach the relay as
- * one batch: their submits leave in one write, and their responses and receipts come back together. Handed over
- * one commit at a time (a few mails each under load), the SMPP side cost 20–40 µs more CPU per mail on the work
- * thread and the simulator 6–14 µs more, and the full path ran 5–17% slower (bench, 5 interleaved pairs). A
- * fresh SMS leaves at most GATHER_MS later; a full batch (no room left) leaves at once.
  */
-const GATHER_MS = 2;
-
 import type { SqliteSpool } from './sqlite.js';
 import { takenRow, type AcceptOutcome, type NewSms, type SmsRow, type Spool } from './types.js';
+
+/**
+ * A wait goes on this long after its first hand-over, so that the commits of that time reach the relay as one
+ * batch: their submits leave in one write, and their responses and receipts come back together. Handed over one
+ * commit at a time (a few mails each under load), the SMPP side cost 20–40 µs more CPU per mail on the work
+ * thread and the simulator 6–14 µs more, and the full path ran 5–17% slower (bench, 5 interleaved pairs). A
+ * fresh SMS leaves at most this much later; a wait whose room is full ends at once.
+ */
+const GATHER_MS = 2;
 
 interface Waiter {
   room: number;

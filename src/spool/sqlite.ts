@@ -439,9 +439,9 @@ export class SqliteSpool {
    */
   applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): ReceiptUpdate | 'early' {
     return this.tx(() => {
-      // Ids are stored as sent; a receipt may write one in another base: try its exact form first, then those.
-      // The latest part under that id; the other bases only when the exact form finds none. (One lookup by key
-      // reads the index in rowid order; the IN list over every form sorted its hits, a receipt's dearest step.)
+      // Ids are stored as sent; a receipt may write one in another base. The latest part under its exact form wins,
+      // the other bases are tried only when that finds none: one key reads the index in rowid order, where an IN
+      // list over every form had its hits sorted (a receipt's dearest step).
       const { exact, alt } = idKeys(receiptId);
       const latest = (forms: string[]) =>
         this.sql(`SELECT sms_id, part FROM smsc_ids WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid DESC LIMIT 1`).get(...forms) as
