@@ -163,26 +163,32 @@ describe('a claim that waits (LocalSpool)', () => {
     expect(Date.now() - t0).toBeLessThan(1000);
   });
 
-  it('goes on gathering after the first hand-over (one batch for the relay); a full room is handed over at once', async () => {
-    const { spool } = local();
+  it('under load, goes on gathering after a hand-over (one batch for the relay); a lone mail or a full room goes at once', async () => {
+    const store = new SqliteSpool(`${tempDir()}/spool.sqlite`);
+    cleanups.push(() => store.close());
+    let now = 1_000_000;
+    const spool = new LocalSpool(store, () => now);
     // Promise jobs only: no timer can fire in between, so what is settled here is settled without the gather timer.
     const settle = async () => {
       for (let i = 0; i < 20; i++) await Promise.resolve();
     };
-    let handed: SmsRow[] | undefined;
-    const waiting = spool.claim(10, Date.now(), 5000).then((rows) => (handed = rows));
-    const a = idOf(await spool.accept([row('79990000701')], Date.now()));
-    await settle();
-    expect(handed).toBeUndefined();
-    await waiting;
-    expect(handed?.map((r) => r.id)).toEqual([a]);
-
-    let full: SmsRow[] | undefined;
-    const oneRoom = spool.claim(1, Date.now(), 5000).then((rows) => (full = rows));
-    const b = idOf(await spool.accept([row('79990000702')], Date.now()));
-    await settle();
-    expect(full?.map((r) => r.id)).toEqual([b]);
-    await oneRoom;
+    const handOver = async (room: number, recipient: string) => {
+      let handed: SmsRow[] | undefined;
+      const waiting = spool.claim(room, now, 5000).then((rows) => (handed = rows));
+      const id = idOf(await spool.accept([row(recipient)], now));
+      await settle();
+      const atOnce = handed !== undefined;
+      await waiting;
+      expect(handed?.map((r) => r.id)).toEqual([id]);
+      return atOnce;
+    };
+    expect(await handOver(10, '79990000701')).toBe(true); // the first, nothing before it
+    now += 1;
+    expect(await handOver(10, '79990000702')).toBe(false); // 1 ms after the last: gathered
+    now += 1;
+    expect(await handOver(1, '79990000703')).toBe(true); // its room is full
+    now += 60_000;
+    expect(await handOver(10, '79990000704')).toBe(true); // a minute of quiet: a lone mail
   });
 
   it('a mail bigger than the room asked for is queued and ends the wait, so it is claimed', async () => {
