@@ -160,6 +160,16 @@ function cpuPerMail(pid: number, before: Map<number, number>, after: Map<number,
   return { main: us(main), work: us(work), helpers: us(rest), total: us(main + work + rest) };
 }
 
+/** Start measuring: the returned function gives the daemon's CPU per mail (by thread) and this process's. */
+function cpuMeter(pid: number): (mails: number) => { daemon: ReturnType<typeof cpuPerMail>; benchUsPerMail: number } {
+  const before = threadCpu(pid);
+  const benchBefore = process.cpuUsage();
+  return (mails) => {
+    const bench = process.cpuUsage(benchBefore);
+    return { daemon: cpuPerMail(pid, before, threadCpu(pid), mails), benchUsPerMail: (bench.user + bench.system) / mails };
+  };
+}
+
 function median(values: number[]): number {
   return percentile(values, 50);
 }
@@ -217,13 +227,10 @@ async function full(body: BodyOf = mailBody, paced = true): Promise<FullResult> 
   const d = await spawnDaemon(daemonConfig(smscPort, dir), dir);
   try {
     await waitUntil(() => sim.binds >= 2, 10_000, 'binds');
-    const cpuBefore = threadCpu(d.child.pid!);
-    const benchBefore = process.cpuUsage();
+    const meter = cpuMeter(d.child.pid!);
     const r = await load(d.port, MAILS, 0, CONNECTIONS, undefined, body);
     await waitUntil(() => sim.received.length >= r.accepted, 300_000, 'all SMS at the SMSC');
-    const cpu = cpuPerMail(d.child.pid!, cpuBefore, threadCpu(d.child.pid!), r.accepted);
-    const benchCpu = process.cpuUsage(benchBefore);
-    const benchUsPerMail = (benchCpu.user + benchCpu.system) / r.accepted;
+    const { daemon: cpu, benchUsPerMail } = meter(r.accepted);
     const byId = new Map(sim.received.map((s) => [Number(/bench (\d+)/.exec(s.text)?.[1]), toPerf(s.at)]));
     const last = Math.max(...byId.values());
     const latencies = [...r.dataEnd].map(([id, t]) => (byId.get(id) ?? NaN) - t).filter((x) => !Number.isNaN(x));
@@ -296,13 +303,10 @@ async function backlog(): Promise<BacklogResult> {
   const dir = tempDir('smtp2sms-backlog-');
   const d: DaemonProcess = await spawnDaemon(daemonConfig(smscPort, dir), dir);
   try {
-    const cpuBefore = threadCpu(d.child.pid!);
-    const benchBefore = process.cpuUsage();
+    const meter = cpuMeter(d.child.pid!);
     const r = await load(d.port, BACKLOG, 0);
     const acceptPerSec = r.accepted / ((performance.now() - r.start) / 1000);
-    const acceptCpu = cpuPerMail(d.child.pid!, cpuBefore, threadCpu(d.child.pid!), r.accepted);
-    const benchCpu = process.cpuUsage(benchBefore);
-    const loadUsPerMail = (benchCpu.user + benchCpu.system) / r.accepted;
+    const { daemon: acceptCpu, benchUsPerMail: loadUsPerMail } = meter(r.accepted);
     await new Promise((res) => setTimeout(res, 1000));
     const rssQueuedMb = rss(d.child.pid!).rssMb;
     const sim = new SmscSimulator();
@@ -347,6 +351,8 @@ async function main(): Promise<void> {
   const f = { ...fullRuns[0]!, mailsPerSec: median(fullRuns.map((r) => r.mailsPerSec)), peakMb: Math.max(...fullRuns.map((r) => r.peakMb)) };
   const mimeCeil = process.env.BENCH_SKIP_CEILING ? NaN : await ceiling(mimeBody);
   const mime = await full(mimeBody, false);
+  // How busy the full-load run kept the cores (daemon, load generator and simulator together), 0–1.
+  const busy = ((f.cpu.total + f.benchUsPerMail) * fullRuns[0]!.mailsPerSec) / 1e6 / cpus().length;
   const spread = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
   console.log(`ceiling (bare smtp-server + mailparser): ${fmt(ceil)} mails/s (runs ${spread(ceilRuns)})`);
   console.log(`full path: ${fmt(f.mailsPerSec)} mails/s (first MAIL FROM → last submit_sm_resp; runs ${spread(fullRuns.map((r) => r.mailsPerSec))}); ratio ${fmt(f.mailsPerSec / ceil, 2)}`);
@@ -354,7 +360,7 @@ async function main(): Promise<void> {
   console.log(`latency DATA end → submit_sm_resp at full load: p50 ${fmt(f.p50, 1)} ms, p99 ${fmt(f.p99, 1)} ms`);
   console.log(`latency at 100 mails/s: p50 ${fmt(f.paced.p50, 1)} ms, p99 ${fmt(f.paced.p99, 1)} ms`);
   console.log(`daemon peak RSS: ${fmt(f.peakMb, 1)} MB (highest of ${RUNS + 1} daemons: ${fmt(mime.peakMb, 1)} MB on the mailparser path)`);
-  console.log(`CPU used during the full-load run: ${fmt(((f.cpu.total + f.benchUsPerMail) * fullRuns[0]!.mailsPerSec) / 1e4 / cpus().length)}% of ${cpus().length} cores`);
+  console.log(`CPU used during the full-load run: ${fmt(busy * 100)}% of ${cpus().length} cores`);
   console.log(
     `CPU per mail at full load: daemon ${fmt(f.cpu.total)} µs (main thread ${fmt(f.cpu.main)}, work thread ${fmt(f.cpu.work)}, V8/libuv helper threads ${fmt(f.cpu.helpers)}); load generator + simulator ${fmt(f.benchUsPerMail)} µs`,
   );
@@ -364,10 +370,9 @@ async function main(): Promise<void> {
     `backlog ${BACKLOG}: accepted at ${fmt(b.acceptPerSec)} mails/s with the SMSC down; drained at ${fmt(b.drainPerSec)} SMS/s; RSS ${fmt(b.rssQueuedMb, 1)} MB queued, ${fmt(b.rssDrainMaxMb, 1)} MB max while draining, ${fmt(b.rssAfterMb, 1)} MB after`,
   );
   // What the ratio target leaves to spend: at 0.5 × ceiling, the cores give this much CPU per mail to everything
-  // on the machine (daemon, load generator, simulator); `busy` is how busy the full-load run kept them.
+  // on the machine (daemon, load generator, simulator).
   const codecUs = smppCodecUs();
   const budgetUs = (cpus().length * 1e6) / (0.5 * ceil);
-  const busy = ((f.cpu.total + f.benchUsPerMail) * fullRuns[0]!.mailsPerSec) / 1e6 / cpus().length;
   const simUs = Math.max(0, f.benchUsPerMail - b.loadUsPerMail);
   const intakeUs = b.acceptCpu.total + b.loadUsPerMail;
   const smppSideUs = f.cpu.total - b.acceptCpu.total;
@@ -403,7 +408,7 @@ main figure uses plain UTF-8 text (the alert mailers' shape), which the daemon r
 | daemon peak RSS (highest of the full-load runs; mailparser-path run ${fmt(mime.peakMb, 1)} MB) | ${fmt(f.peakMb, 1)} MB | ≤ 200 |
 | daemon CPU per mail at full load: main / work thread / V8+libuv helpers | ${fmt(f.cpu.main)} / ${fmt(f.cpu.work)} / ${fmt(f.cpu.helpers)} µs (${fmt(f.cpu.total)} µs) | |
 | load generator + simulator CPU per mail (same 2 cores) | ${fmt(f.benchUsPerMail)} µs | |
-| CPU used during the full-load run, all of the above | ${fmt(((f.cpu.total + f.benchUsPerMail) * fullRuns[0]!.mailsPerSec) / 1e4 / cpus().length)}% of ${cpus().length} cores | |
+| CPU used during the full-load run, all of the above | ${fmt(busy * 100)}% of ${cpus().length} cores | |
 | ${fmt(BACKLOG)}-message backlog: accepted with the SMSC down | ${fmt(b.acceptPerSec)} mails/s | |
 | backlog drained once the SMSC is up | ${fmt(b.drainPerSec)} SMS/s | |
 | daemon RSS: backlog queued / max while draining / after | ${fmt(b.rssQueuedMb, 1)} / ${fmt(b.rssDrainMaxMb, 1)} / ${fmt(b.rssAfterMb, 1)} MB | no growth |
