@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { duplicateAge, floodRefused, isRetransmission, type PolicyRules } from '../policy/rules.js';
-import { aggregate, idKeys } from '../smpp/receipts.js';
+import { aggregate, idKeys, normaliseId } from '../smpp/receipts.js';
 import type { AcceptOutcome, InboundSms, NewSms, ReceiptUpdate, SmsRow, SmsState, StoredPart } from './types.js';
 import { FINAL_STATES, SpoolError } from './types.js';
 
@@ -391,7 +391,8 @@ export class SqliteSpool {
          WHERE id = @id`,
       ).run({ id, path: `$[${part}]`, smscId, now, last: last ? 1 : 0 }).changes;
       if (changed === 0) return;
-      const key = idKeys(smscId).exact;
+      // The stored key is the id's normalised form; its other bases are worked out only to match an early receipt.
+      const key = normaliseId(smscId);
       this.sql('INSERT INTO smsc_ids (key, exact, sms_id, part) VALUES (?, 1, ?, ?)').run(key, id, part);
       // A receipt that overtook this part's submit_sm_resp was kept: apply it now.
       if (this.earlyReceipts > 0) {
