@@ -1,8 +1,8 @@
 /**
- * Raw RFC 5322 bytes → the parts of a mail an SMS is made of. A plain UTF-8 text mail is read in one step
- * (plain.ts); mailparser does the MIME work for everything else; a pre-pass over the
- * MIME tree (mailsplit, mailparser's own splitter) applies `smtp.default_charset` to text parts that declare no
- * charset and to raw 8-bit headers, which mailparser would otherwise read as UTF-8 and garble.
+ * Raw RFC 5322 bytes → the parts of a mail an SMS is made of. A mail that is one text/plain part (any charset
+ * iconv knows, not format=flowed) is read in one step (plain.ts); mailparser does the MIME work for everything
+ * else; a pre-pass over the MIME tree (mailsplit, mailparser's own splitter) applies `smtp.default_charset` to text
+ * parts that declare no charset and to raw 8-bit headers, which mailparser would otherwise read as UTF-8 and garble.
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
