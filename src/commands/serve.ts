@@ -1,7 +1,7 @@
 /** `smtp2sms serve`: run the daemon until SIGTERM/SIGINT. */
 import { configWarnings, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { startDaemon } from '../daemon.js';
+import { startDaemon, type Daemon } from '../daemon.js';
 import type { Logger } from '../ops/log.js';
 
 /** Keys SIGHUP applies to the running daemon; a change anywhere else needs a restart. */
@@ -23,22 +23,21 @@ export function changedKeys(before: Config, after: Config): string[] {
 }
 
 export async function serve(config: Config, log: Logger, logPretty = false, configPath?: string): Promise<void> {
-  const daemon = await startDaemon(config, log, {
-    logPretty,
-    // Committed mail is safe in the spool; a restart (systemd Restart=on-failure) brings delivery back.
-    onFatal: () => {
-      log.flush();
-      process.exit(1);
-    },
-  });
+  // The handlers exist before anything listens: a SIGHUP's default action is to end the process, and a client (or
+  // systemd's ExecReload, or a test) may signal as soon as the SMTP port answers, while start-up still runs.
+  // A signal that arrives during start-up is acted on once the daemon has started.
+  let daemon: Daemon | undefined;
   let current = config;
-  process.on('SIGHUP', () => {
+  let reloadPending = false;
+  let stopping: string | undefined;
+
+  const reload = (running: Daemon) => {
     if (!configPath) return log.warn('SIGHUP: no --config file to re-read');
     try {
       const next = loadConfig(configPath, process.env);
       const changed = changedKeys(current, next);
       const later = changed.filter((k) => ![...RELOADABLE].some((r) => k === r || k.startsWith(`${r}.`) || k.startsWith(`${r}[`)));
-      daemon.smtp.reload(next);
+      running.smtp.reload(next);
       current = { ...current, smtp: { ...current.smtp, domains: next.smtp.domains, allow_networks: next.smtp.allow_networks, auth: { ...current.smtp.auth, users: next.smtp.auth.users } } };
       for (const w of configWarnings(next)) log.warn(w);
       log.info({ applied: changed.filter((k) => !later.includes(k)) }, 'configuration reloaded (users, domains, allow_networks)');
@@ -46,16 +45,9 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
     } catch (err) {
       log.error({ err: (err as Error).message }, 'SIGHUP: configuration not reloaded; the running one stays');
     }
-  });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting at once');
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    daemon.stop().then(
+  };
+  const finishStop = (running: Daemon) =>
+    running.stop().then(
       () => {
         log.info('stopped');
         log.flush();
@@ -66,7 +58,34 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
         process.exit(1);
       },
     );
+  const stop = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    stopping = signal;
+    log.info({ signal, starting: daemon === undefined }, 'stopping');
+    if (daemon) void finishStop(daemon);
   };
+  process.on('SIGHUP', () => {
+    if (daemon) reload(daemon);
+    else {
+      reloadPending = true;
+      log.info('SIGHUP during start-up: the config is re-read once started');
+    }
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  log.info({ pid: process.pid }, 'starting');
+
+  daemon = await startDaemon(config, log, {
+    logPretty,
+    // Committed mail is safe in the spool; a restart (systemd Restart=on-failure) brings delivery back.
+    onFatal: () => {
+      log.flush();
+      process.exit(1);
+    },
+  });
+  if (stopping) void finishStop(daemon);
+  else if (reloadPending) reload(daemon);
 }

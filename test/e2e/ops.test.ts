@@ -1,5 +1,5 @@
 /** Running it as an operator would: the systemd unit, demo mode, metrics and health, SIGHUP reload. */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -130,6 +130,29 @@ describe('SIGHUP', () => {
     expect((await client.cmd('MAIL FROM:<z@example.org>')).code).toBe(250);
     client.close();
     expect(daemon.logs.find((l) => l.msg === 'these changes need a restart to take effect')?.keys).toEqual(['smpp.window']);
+  });
+
+  it('a SIGHUP while the daemon starts is not fatal: the config is re-read once it has started', async () => {
+    sim = started.simulator(new SmscSimulator());
+    const port = await sim.listen();
+    const dir = tempDir();
+    daemon = started.daemon(
+      await spawnDaemon(testConfig(port, dir), dir, { onLog: (line, child) => line.msg === 'starting' && child.kill('SIGHUP') }),
+    );
+    await waitFor(() => daemon!.logs.some((l) => l.msg === 'configuration reloaded (users, domains, allow_networks)'), 10_000, 'the reload');
+    expect(daemon.logs.some((l) => l.msg === 'SIGHUP during start-up: the config is re-read once started')).toBe(true);
+    expect((await sendMail(daemon.port, { to: ['+79991234567@sms.example.test'], body: 'Subject: s\r\n\r\nup\r\n' })).data[0]!.code).toBe(250);
+  });
+
+  it('a SIGTERM while the daemon starts stops it cleanly once it has started (exit 0)', async () => {
+    sim = started.simulator(new SmscSimulator());
+    const port = await sim.listen();
+    const dir = tempDir();
+    const opts = { waitListening: false, onLog: (line: Record<string, unknown>, child: ChildProcess) => line.msg === 'starting' && child.kill('SIGTERM') };
+    daemon = started.daemon(await spawnDaemon(testConfig(port, dir), dir, opts));
+    expect(await daemon.exited).toEqual({ code: 0, signal: null });
+    expect(daemon.logs.find((l) => l.msg === 'stopping')).toMatchObject({ signal: 'SIGTERM', starting: true });
+    expect(daemon.logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['smtp2sms listening', 'stopped']));
   });
 
   it('a broken config on SIGHUP keeps the running one', async () => {

@@ -64,7 +64,15 @@ async function accepting(port: number): Promise<boolean> {
   });
 }
 
-export async function spawnDaemon(config: Record<string, unknown>, dir = tempDir()): Promise<DaemonProcess> {
+export interface SpawnOptions {
+  /** Sees each log line as it arrives, start-up's too (to signal the daemon while it starts). */
+  onLog?: (line: Record<string, unknown>, child: ChildProcess) => void;
+  /** false: return at once, without waiting for the SMTP port (for a daemon told to stop while it starts). */
+  waitListening?: boolean;
+}
+
+export async function spawnDaemon(config: Record<string, unknown>, dir = tempDir(), opts: SpawnOptions = {}): Promise<DaemonProcess> {
+  const { onLog, waitListening = true } = opts;
   const smtp = config.smtp as { port: number };
   if (smtp.port === 0) smtp.port = await freePort();
   const configPath = join(dir, `config-${Date.now()}.yaml`);
@@ -88,7 +96,9 @@ export async function spawnDaemon(config: Record<string, unknown>, dir = tempDir
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        onLog?.(entry, child);
       } catch {
         // not a log line
       }
@@ -97,7 +107,7 @@ export async function spawnDaemon(config: Record<string, unknown>, dir = tempDir
   let exitedEarly = false;
   void exited.then(() => (exitedEarly = true));
   const deadline = Date.now() + 20_000;
-  while (!(await accepting(port))) {
+  while (waitListening && !(await accepting(port))) {
     if (exitedEarly) throw new Error(`daemon exited before listening: ${stderr}`);
     if (Date.now() > deadline) throw new Error(`daemon did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 25));
