@@ -71,10 +71,26 @@ export interface SpawnOptions {
   waitListening?: boolean;
 }
 
+/**
+ * A port from freePort() can be taken by another test's daemon before this one listens (files run in parallel):
+ * then this daemon exits with EADDRINUSE and is started again on another port.
+ */
 export async function spawnDaemon(config: Record<string, unknown>, dir = tempDir(), opts: SpawnOptions = {}): Promise<DaemonProcess> {
+  const smtp = config.smtp as { port: number };
+  const pickPort = smtp.port === 0;
+  for (let attempt = 1; ; attempt++) {
+    if (pickPort) smtp.port = await freePort();
+    try {
+      return await spawnOnce(config, dir, opts);
+    } catch (err) {
+      if (!pickPort || attempt === 3 || !(err as Error).message.includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function spawnOnce(config: Record<string, unknown>, dir: string, opts: SpawnOptions): Promise<DaemonProcess> {
   const { onLog, waitListening = true } = opts;
   const smtp = config.smtp as { port: number };
-  if (smtp.port === 0) smtp.port = await freePort();
   const configPath = join(dir, `config-${Date.now()}.yaml`);
   writeFileSync(configPath, YAML.stringify(config));
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SMTP2SMS_')));
@@ -104,10 +120,16 @@ export async function spawnDaemon(config: Record<string, unknown>, dir = tempDir
       }
     }
   });
+  // 'close' comes after stderr has been read to its end, so the error below carries the daemon's last words.
   let exitedEarly = false;
-  void exited.then(() => (exitedEarly = true));
+  child.once('close', () => (exitedEarly = true));
+  // With info logs, "listening" is read from this daemon's own log line: the port answering could be another's.
+  const level = (config.log as { level?: string } | undefined)?.level ?? 'info';
+  const listening = ['trace', 'debug', 'info'].includes(level)
+    ? async () => logs.some((l) => l.msg === 'smtp2sms listening')
+    : () => accepting(port);
   const deadline = Date.now() + 20_000;
-  while (waitListening && !(await accepting(port))) {
+  while (waitListening && !(await listening())) {
     if (exitedEarly) throw new Error(`daemon exited before listening: ${stderr}`);
     if (Date.now() > deadline) throw new Error(`daemon did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 25));
