@@ -1,5 +1,5 @@
 /** Running it as an operator would: the systemd unit, demo mode, metrics and health, SIGHUP reload. */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -22,6 +22,7 @@ describe('systemd unit', () => {
       'DynamicUser=yes', 'StateDirectory=smtp2sms', 'ConfigurationDirectory=smtp2sms', 'ProtectSystem=strict', 'ProtectHome=yes',
       'PrivateTmp=yes', 'NoNewPrivileges=yes', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE', 'AmbientCapabilities=CAP_NET_BIND_SERVICE',
       'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX', 'SystemCallFilter=@system-service', 'Restart=on-failure', 'ExecReload=/bin/kill -HUP $MAINPID',
+      'RestartForceExitStatus=SIGHUP',
     ]) expect(unit).toContain(line);
     // The stop timeout leaves room for the default drain (smpp.shutdown_timeout_s: 10) and SMTP's 421.
     expect(Number(/TimeoutStopSec=(\d+)/.exec(unit)![1])).toBeGreaterThan(10 + 5);
@@ -33,6 +34,11 @@ describe('systemd unit', () => {
     const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
     expect(start).toMatch(new RegExp(`^node ${flags.join(' ')} dist/cli\\.js serve `));
     expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/node ${flags.join(' ')} /opt/smtp2sms/dist/cli\\.js serve `, 'm'));
+  });
+
+  it.runIf(existsSync('/usr/bin/systemd-analyze'))('systemd-analyze verify finds no line it cannot parse', () => {
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', 'systemd/smtp2sms.service'], { encoding: 'utf8' });
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/Failed to parse|Unknown key|Unknown section|ignoring/i);
   });
 
   it.runIf(existsSync('/usr/bin/systemd-analyze'))('systemd-analyze security rates it 2.0 or lower', () => {
