@@ -111,13 +111,14 @@ async function spawnOnce(config: Record<string, unknown>, dir: string, opts: Spa
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
+      let entry: Record<string, unknown>;
       try {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        logs.push(entry);
-        onLog?.(entry, child);
+        entry = JSON.parse(line) as Record<string, unknown>;
       } catch {
-        // not a log line
+        continue; // not a log line
       }
+      logs.push(entry);
+      onLog?.(entry, child);
     }
   });
   // 'close' comes after stderr has been read to its end, so the error below carries the daemon's last words.
