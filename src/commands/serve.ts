@@ -29,7 +29,7 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
   let daemon: Daemon | undefined;
   let current = config;
   let reloadPending = false;
-  let stopping: string | undefined;
+  let stopping = false;
 
   const reload = (running: Daemon) => {
     if (!configPath) return log.warn('SIGHUP: no --config file to re-read');
@@ -63,7 +63,7 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
       log.warn({ signal }, 'second signal: exiting at once');
       process.exit(1);
     }
-    stopping = signal;
+    stopping = true;
     log.info({ signal, starting: daemon === undefined }, 'stopping');
     if (daemon) void finishStop(daemon);
   };

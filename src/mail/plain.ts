@@ -1,9 +1,9 @@
 /**
  * The common mail, read in one synchronous step: a single text/plain part, not flowed, in 7bit, 8bit,
- * quoted-printable or base64, in any charset mailparser would decode without the default-charset pre-pass. mailparser reads it too, but through seven setImmediate hops; on a busy work
- * thread each hop waits for a whole event-loop turn (a commit, SMPP traffic), so its parse took ~0.8 ms at full
- * load for ~50 µs of work, and that wait was a third of the time a sender waited for its "250". Anything else
- * returns undefined and goes to mailparser.
+ * quoted-printable or base64, in any charset mailparser would decode without the default-charset pre-pass.
+ * mailparser reads it too, but through seven setImmediate hops; on a busy work thread each hop waits for a whole
+ * event-loop turn (a commit, SMPP traffic), so its parse took ~0.8 ms at full load for ~50 µs of work, and that
+ * wait was a third of the time a sender waited for its "250". Anything else returns undefined and goes to mailparser.
  *
  * Same answer as mailparser, by construction and by test (test/unit/mail-plain.test.ts runs both over a matrix
  * of shapes and over random messy mail): the same libraries (mailsplit's header reader and transfer decoders,
