@@ -481,18 +481,6 @@ export class SqliteSpool {
       .run(now, msg.sourceAddr, msg.destinationAddr, msg.dataCoding, msg.text);
   }
 
-  inbound(limit = 50): Array<InboundSms & { receivedAt: number }> {
-    return (
-      this.sql('SELECT * FROM inbound ORDER BY id DESC LIMIT ?').all(limit) as Array<{
-        received_at: number;
-        source_addr: string;
-        destination_addr: string;
-        data_coding: number;
-        text: string;
-      }>
-    ).map((r) => ({ receivedAt: r.received_at, sourceAddr: r.source_addr, destinationAddr: r.destination_addr, dataCoding: r.data_coding, text: r.text }));
-  }
-
   /** Queued rows accepted before `before` will not be sent any more: expired, with the reason. */
   expireQueued(before: number, now: number, reason: string): number {
     return this.sql(`UPDATE sms SET state = 'expired', reason = ?, updated_at = ? WHERE state = 'queued' AND created_at < ?`)

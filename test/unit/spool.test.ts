@@ -97,7 +97,8 @@ describe('spool state machine', () => {
 
   it('inbound messages are kept', () => {
     spool.storeInbound({ sourceAddr: '7999', destinationAddr: 'Alerts', dataCoding: 8, text: 'ok' }, 1);
-    expect(spool.inbound()).toEqual([{ receivedAt: 1, sourceAddr: '7999', destinationAddr: 'Alerts', dataCoding: 8, text: 'ok' }]);
+    expect(spool.db.prepare('SELECT received_at, source_addr, destination_addr, data_coding, text FROM inbound').all())
+      .toEqual([{ received_at: 1, source_addr: '7999', destination_addr: 'Alerts', data_coding: 8, text: 'ok' }]);
   });
 
   it('writes of one group commit: a failing one undoes only its own changes, the others commit', async () => {
