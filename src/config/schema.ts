@@ -1,6 +1,6 @@
 /**
  * The configuration: every key, its default and what it means, in one place. The README's config reference is
- * generated from these descriptions (`smtp2sms check-config --reference`).
+ * generated from these descriptions (`smtp2sms config-reference`).
  */
 import { hostname } from 'node:os';
 import iconv from 'iconv-lite';

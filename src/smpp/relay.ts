@@ -33,7 +33,7 @@ export interface RelayEvents {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-/** Delay before retrying one part of a composite inside its one-minute window. */
+/** Delay before retrying one part of a composite inside its window (`smpp.composite_window_s`). */
 const PART_RETRY_MS = 1000;
 
 export class Relay {
@@ -223,7 +223,7 @@ export class Relay {
     for (let part = 0; part < fields.length; part++) {
       for (;;) {
         if (firstAt !== undefined && !compositeOpen(firstAt, this.now(), this.opts.compositeWindowMs)) {
-          await this.retry(row, 'parts could not all be sent within the one-minute composite window', true);
+          await this.retry(row, `parts could not all be sent within the ${this.opts.compositeWindowMs / 1000} s composite window`, true);
           return;
         }
         const wait = this.limiter.take();

@@ -1,7 +1,7 @@
 /**
  * One SMPP bind to the SMSC, kept up for as long as the daemon runs.
  *
- * node-smpp is only the codec and socket here (design notes § 2): it never calls back for PDUs in flight when the
+ * node-smpp is only the codec and socket here: it never calls back for PDUs in flight when the
  * socket closes, cannot reconnect, and answers nothing by itself. So this class keeps its own table of requests
  * by sequence number with timeouts, answers ENQUIRE_LINK / DELIVER_SM / UNBIND, checks its own ENQUIRE_LINKs,
  * and builds a fresh session for every connection, with exponential back-off and jitter.

@@ -1,6 +1,7 @@
 /**
  * The shared text pipeline: a Unicode text becomes the exact SUBMIT_SM parts, under the operator's limits. The
- * SMTP stage (to reply before accepting), the relay and `smtp2sms encode` all call this one function.
+ * SMTP stage (to reply before accepting) and `smtp2sms encode` call this one function; the relay never re-encodes,
+ * it sends the parts stored with the row at acceptance.
  */
 import { ReplyError } from '../errors.js';
 import { CODING_NAMES, encodeText, normaliseText, type EncodeOptions, type EncodedText } from './encode.js';
