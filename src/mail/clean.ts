@@ -127,14 +127,24 @@ function dropSignOff(lines: string[]): string[] {
   return lines;
 }
 
+/** NUL and other C0/C1 controls have no place in an SMS (form feed would even cost two GSM septets). */
+const CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
+
+/**
+ * A subject as one line of SMS text: tabs and line breaks become spaces, other control characters go (a NUL from
+ * an encoded word would otherwise reach the phone and force UCS-2), space runs become one.
+ */
+export function cleanSubject(subject: string): string {
+  return subject.replace(/[\t\r\n]/g, ' ').replace(CONTROLS, '').replace(/\s+/g, ' ').trim();
+}
+
 /** Trailing spaces off, tabs and stray control characters out, blank-line runs down to one, ends trimmed. */
 export function tidy(text: string): string {
   return (
     text
       .replace(/\r\n?/g, '\n')
       .replace(/\t/g, ' ')
-      // NUL and other C0/C1 controls have no place in an SMS (form feed would even cost two GSM septets).
-      .replace(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g, '')
+      .replace(CONTROLS, '')
       .split('\n')
       .map((l) => l.trimEnd())
       .join('\n')
@@ -163,7 +173,7 @@ export type SubjectMode = 'prepend' | 'ignore' | 'only';
  * must still page someone.
  */
 export function composeText(subject: string, body: string, mode: SubjectMode): string {
-  const s = subject.replace(/\s+/g, ' ').trim();
+  const s = cleanSubject(subject);
   switch (mode) {
     case 'ignore':
       return body;

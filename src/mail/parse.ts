@@ -11,7 +11,7 @@ import { convert } from 'html-to-text';
 import iconv from 'iconv-lite';
 import { simpleParser } from 'mailparser';
 import { ReplyError } from '../errors.js';
-import { cleanBody, composeText, type SubjectMode } from './clean.js';
+import { cleanBody, cleanSubject, composeText, type SubjectMode } from './clean.js';
 import { parsePlainMail } from './plain.js';
 
 export interface MailOptions {
@@ -266,7 +266,7 @@ export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailCon
       throw new ReplyError(550, '5.6.0', `HTML body could not be converted to text (${(e as Error).message}); send text/plain`);
     }
   }
-  const subject = parts.subject ?? '';
+  const subject = cleanSubject(parts.subject ?? '');
   if (bodyText.includes(REPLACEMENT) || subject.includes(REPLACEMENT)) {
     throw new ReplyError(
       550,
