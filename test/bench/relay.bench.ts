@@ -5,64 +5,17 @@
  */
 import { execSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
 import { smpp } from '../../src/smpp/pdu.js';
 import { spawnDaemon, tempDir, testConfig, type DaemonProcess } from '../helpers/daemon-process.js';
+import { commitId, fmt, Lane, median, percentile, rss, waitUntil, writeSection } from './lib.js';
 
 const MAILS = Number(process.env.BENCH_MAILS ?? 20_000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 const CONNECTIONS = 8;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-
-/** A minimal pipelining SMTP client: one transaction at a time per connection, MAIL/RCPT/DATA in one write. */
-class Lane {
-  private buf = '';
-  private waiting: Array<(code: number) => void> = [];
-  readonly closed: Promise<void>;
-  private constructor(private readonly socket: net.Socket) {
-    socket.setNoDelay(true);
-    // A server stopped right after QUIT may reset the connection: that ends the lane, it is not a failure.
-    socket.on('error', () => undefined);
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-    socket.on('data', (d: Buffer) => {
-      this.buf += d.toString('latin1');
-      let nl: number;
-      while ((nl = this.buf.indexOf('\r\n')) >= 0) {
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 2);
-        if (line[3] === ' ') this.waiting.shift()?.(Number(line.slice(0, 3)));
-      }
-    });
-  }
-  static async open(port: number): Promise<Lane> {
-    const socket = net.connect(port, '127.0.0.1');
-    const lane = new Lane(socket);
-    await lane.reply();
-    socket.write('EHLO bench.example\r\n');
-    await lane.reply();
-    return lane;
-  }
-  private reply(): Promise<number> {
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-  /** One mail; resolves with the final reply code and the time the final dot went out. */
-  async send(to: string, body: string): Promise<{ code: number; dataEnd: number }> {
-    const replies = [this.reply(), this.reply(), this.reply()];
-    this.socket.write(`MAIL FROM:<bench@example.org>\r\nRCPT TO:<${to}>\r\nDATA\r\n`);
-    const codes = await Promise.all(replies);
-    if (codes[2] !== 354) return { code: codes[2] ?? 0, dataEnd: performance.now() };
-    const final = this.reply();
-    this.socket.write(`${body}\r\n.\r\n`);
-    const dataEnd = performance.now();
-    return { code: await final, dataEnd };
-  }
-  close(): void {
-    this.socket.end('QUIT\r\n');
-  }
-}
 
 type BodyOf = (id: number) => string;
 /** The usual alert mail: plain UTF-8 text, which the daemon reads without mailparser (src/mail/plain.ts). */
@@ -118,12 +71,6 @@ async function load(port: number, count: number, offset: number, lanes = CONNECT
   return { start, dataEnd, accepted, refused };
 }
 
-function rss(pid: number): { rssMb: number; peakMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
-}
-
 const CLK_TCK = (() => {
   try {
     return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
@@ -168,23 +115,6 @@ function cpuMeter(pid: number): (mails: number) => { daemon: ReturnType<typeof c
     const bench = process.cpuUsage(benchBefore);
     return { daemon: cpuPerMail(pid, before, threadCpu(pid), mails), benchUsPerMail: (bench.user + bench.system) / mails };
   };
-}
-
-function median(values: number[]): number {
-  return percentile(values, 50);
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`bench: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** The simulator stamps each SMS with Date.now(); the clients use performance.now(): one clock for both. */
@@ -326,17 +256,9 @@ async function backlog(): Promise<BacklogResult> {
   }
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
 async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const commit = (() => {
-    try {
-      return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
+  const commit = commitId();
   console.log(`bench: ${MAILS} mails over ${CONNECTIONS} connections; backlog ${BACKLOG}; ${cpus().length} cores (${cpu}), node ${process.version}`);
   // The machine is shared and noisy (±10% between runs of one build): throughput is the median of RUNS runs,
   // ceiling and full path taken in turn so both see the same background.
@@ -382,7 +304,7 @@ async function main(): Promise<void> {
       `SMTP + parsing + spool (SMSC down) + load generator use ${fmt(intakeUs)}, leaving ${fmt(leftUs)} for the SMPP side; it uses ${fmt(smppSideUs + simUs)} (daemon ${fmt(smppSideUs)}, simulator ${fmt(simUs)}); node-smpp's codec alone ${fmt(codecUs, 1)}`,
   );
 
-  const md = `# Benchmarks
+  const md = `## Throughput, latency and memory
 
 Command: \`npm run bench\` (sizes: \`BENCH_MAILS=${MAILS} BENCH_BACKLOG=${BACKLOG} BENCH_RUNS=${RUNS}\`). Written by the script on its
 last run, on a shared machine where one build varies by about ±10% between runs: throughput is the median of
@@ -433,7 +355,7 @@ those differences too.
 | used by the SMPP side: daemon (submits, responses, receipts, their spool writes) + simulator | ${fmt(smppSideUs + simUs)} (${fmt(smppSideUs)} + ${fmt(simUs)}) |
 | of which node-smpp's codec alone: the 4 PDUs of one SMS, both ends together (measured in-process) | ${fmt(codecUs, 1)} |
 `;
-  writeFileSync('BENCHMARKS.md', md);
+  writeSection('relay', md);
   console.log('written to BENCHMARKS.md');
   process.exit(0);
 }
