@@ -7,11 +7,11 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Joiner, Splitter } from '@zone-eu/mailsplit';
-import { convert } from 'html-to-text';
 import iconv from 'iconv-lite';
 import { simpleParser } from 'mailparser';
 import { ReplyError } from '../errors.js';
 import { cleanBody, cleanSubject, composeText, type SubjectMode } from './clean.js';
+import { htmlToSmsText } from './html-text.js';
 import { parsePlainMail } from './plain.js';
 
 export interface MailOptions {
@@ -138,28 +138,7 @@ async function normaliseCharsets(raw: Buffer, defaultCharset: string): Promise<{
   return { bytes: Buffer.concat(chunks), report };
 }
 
-/** HTML → readable SMS text: no tags, CSS or URLs, entities decoded, table cells in reading order. */
-export function htmlToSmsText(html: string): string {
-  return convert(html, {
-    wordwrap: false,
-    // Deeper nesting is cut (its text dropped) instead of recursing until the stack overflows.
-    limits: { maxDepth: HTML_MAX_DEPTH },
-    selectors: [
-      { selector: 'a', options: { ignoreHref: true } },
-      { selector: 'img', format: 'skip' },
-      { selector: 'table', format: 'block' },
-      { selector: 'tr', format: 'block' },
-      { selector: 'td', format: 'inline' },
-      { selector: 'th', format: 'inline' },
-      { selector: 'h1', options: { uppercase: false } },
-      { selector: 'h2', options: { uppercase: false } },
-      { selector: 'h3', options: { uppercase: false } },
-    ],
-  });
-}
-
 const REPLACEMENT = '\uFFFD';
-const HTML_MAX_DEPTH = 100;
 
 function malformed(e: unknown): ReplyError {
   const msg = (e as Error).message ?? String(e);

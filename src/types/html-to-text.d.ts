@@ -5,10 +5,23 @@ declare module 'html-to-text' {
     format?: string;
     options?: Record<string, unknown>;
   }
+  interface DomNode {
+    children?: DomNode[];
+  }
+  interface BlockTextBuilder {
+    addLiteral(text: string): void;
+  }
+  type FormatCallback = (
+    elem: DomNode,
+    walk: (nodes: DomNode[] | undefined, builder: BlockTextBuilder) => void,
+    builder: BlockTextBuilder,
+    formatOptions: Record<string, unknown>,
+  ) => void;
   interface HtmlToTextOptions {
     wordwrap?: number | false | null;
     limits?: { maxDepth?: number; maxChildNodes?: number; ellipsis?: string };
     selectors?: SelectorDefinition[];
+    formatters?: Record<string, FormatCallback>;
   }
   export function convert(html: string, options?: HtmlToTextOptions): string;
 }

@@ -1,0 +1,66 @@
+/**
+ * HTML-only mail as a person reads it on a phone (src/mail/html-text.ts), and hostile HTML shapes that made
+ * htmlparser2 quadratic (src/mail/html-depth.ts): they convert, or are refused with 550 5.6.0, whatever their shape.
+ */
+import { describe, expect, it } from 'vitest';
+import { capNesting, HTML_MAX_ELEMENTS, HTML_MAX_NESTING } from '../../src/mail/html-depth.js';
+import { htmlToSmsText } from '../../src/mail/html-text.js';
+
+describe('HTML → SMS text', () => {
+  it('table rows are lines, cells apart, empty spacer cells dropped', () => {
+    const html =
+      '<table><tr><th>Host</th><th>Status</th><th>Since</th></tr><tr><td>web3</td><td></td><td>DOWN</td><td>03:00</td></tr>' +
+      '<tr><td>Value</td><td>12.5 &gt; 10 &amp; rising</td></tr></table>';
+    expect(htmlToSmsText(html)).toBe('Host | Status | Since\nweb3 | DOWN | 03:00\nValue | 12.5 > 10 & rising');
+  });
+
+  it('headings, paragraphs, list items and <br> start lines; &nbsp; runs are one space', () => {
+    expect(htmlToSmsText('<h2>Problem</h2><p>Host&nbsp;&nbsp;web3 is <b>down</b><br>since 03:00</p><ul><li>one</li><li>two</li></ul>'))
+      .toBe('Problem\nHost web3 is down\nsince 03:00\n- one\n- two');
+  });
+
+  it('no CSS, scripts, comments, images or link URLs; link texts kept', () => {
+    const html =
+      '<html><head><title>t</title><style>td { color: red }</style></head><body><!-- tracking -->' +
+      '<script>var x = 1;</script><p>Disk full</p><img src="http://t.example/p.gif" width="1" alt="pixel">' +
+      '<a href="https://grafana.example/d/1">Open dashboard</a></body></html>';
+    expect(htmlToSmsText(html)).toBe('Disk full\nOpen dashboard');
+  });
+
+  it('text nested deeper than the cap is kept', () => {
+    const depth = HTML_MAX_NESTING * 3;
+    expect(htmlToSmsText(`${'<div>'.repeat(depth)}deep text${'</div>'.repeat(depth)}<p>after</p>`)).toBe('deep text\nafter');
+  });
+});
+
+describe('hostile HTML shapes', () => {
+  const n = 400_000;
+  it.each([
+    ['repeated <b>', '<b>'.repeat(n) + 'end'],
+    ['nested <div>', '<div>'.repeat(n / 2) + 'end'],
+    ['unclosed <span> with attributes', '<span class="a" style="b">'.repeat(n / 10) + 'end'],
+    ['<b> closed in the wrong order', '<b><i>'.repeat(n / 4) + 'end' + '</b>'.repeat(n / 4)],
+  ])('%s: depth capped, text kept', (_name, html) => {
+    // What html-to-text works through is bounded by the cap, however many tags came in.
+    expect(capNesting(html).elements).toBeLessThanOrEqual(HTML_MAX_NESTING);
+    expect(htmlToSmsText(html)).toMatch(/end$/);
+  });
+
+  it('many attributes on one element convert', () => {
+    const attrs = Array.from({ length: 50_000 }, (_, i) => `a${i}="${i}"`).join(' ');
+    expect(htmlToSmsText(`<p ${attrs}>attributes</p>`)).toBe('attributes');
+  });
+
+  it.each([
+    ['many <td>', `<table><tr>${'<td>x</td>'.repeat(HTML_MAX_ELEMENTS)}</tr></table>`],
+    ['many unclosed <p>', '<p>x'.repeat(HTML_MAX_ELEMENTS + 1)],
+  ])('%s: refused with 550 5.6.0 past the element cap', (_name, html) => {
+    expect(() => htmlToSmsText(html)).toThrow(expect.objectContaining({ responseCode: 550, enhanced: '5.6.0', message: expect.stringMatching(/too many elements/) }));
+  });
+
+  it('as many cells as the cap allows convert, one row per line', () => {
+    const row = `<tr>${'<td>x</td>'.repeat(9)}</tr>`;
+    const text = htmlToSmsText(`<table>${row.repeat(Math.floor(HTML_MAX_ELEMENTS / 10) - 1)}</table>`);
+    expect(text.split('\n')[0]).toBe(Array(9).fill('x').join(' | '));
+  });
+});
