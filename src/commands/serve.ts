@@ -58,12 +58,20 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
         process.exit(1);
       },
     );
+  // Ctrl-C reaches every process of the terminal's foreground group and `npm start` passes its own copy on
+  // (npm/cli#5021); a supervisor may signal the whole group too. So the same signal again within a second is
+  // that echo, not an operator asking twice, which would end the drain at once.
+  let firstSignal = { signal: '', at: 0 };
   const stop = (signal: string) => {
+    if (stopping && signal === firstSignal.signal && Date.now() - firstSignal.at < 1000) {
+      return log.info({ signal }, 'same signal again within a second: taken as the first one');
+    }
     if (stopping) {
       log.warn({ signal }, 'second signal: exiting at once');
       process.exit(1);
     }
     stopping = true;
+    firstSignal = { signal, at: Date.now() };
     log.info({ signal, starting: daemon === undefined }, 'stopping');
     if (daemon) void finishStop(daemon);
   };
@@ -76,7 +84,7 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
   });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  log.info({ pid: process.pid }, 'starting');
+  log.info({ pid: process.pid, node: process.version }, 'starting');
 
   daemon = await startDaemon(config, log, {
     logPretty,

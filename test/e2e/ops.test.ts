@@ -32,7 +32,8 @@ describe('systemd unit', () => {
     const flags = cliNodeFlags();
     expect(flags).toContain('--max-semi-space-size=2');
     const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
-    expect(start).toMatch(new RegExp(`^node ${flags.join(' ')} dist/cli\\.js serve `));
+    // exec: the shell becomes node, so what npm forwards (SIGTERM, SIGINT) reaches the daemon.
+    expect(start).toMatch(new RegExp(`^exec node ${flags.join(' ')} dist/cli\\.js serve `));
     expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/node ${flags.join(' ')} /opt/smtp2sms/dist/cli\\.js serve `, 'm'));
   });
 
