@@ -97,6 +97,16 @@ const smtp = z
     max_recipients: z.number().int().min(1).default(50).describe('Recipients per mail; more get 452 4.5.3.'),
     max_clients: z.number().int().min(1).default(100).describe('Concurrent SMTP connections.'),
     socket_timeout_s: z.number().min(1).default(60).describe('Idle seconds before a client is disconnected.'),
+    command_timeout_s: z
+      .number()
+      .min(1)
+      .default(60)
+      .describe('Seconds a command line may take from its first byte to its end; then 421 4.4.2 and close (slowloris).'),
+    data_timeout_s: z
+      .number()
+      .min(1)
+      .default(600)
+      .describe('Seconds the message data may take from the 354 to the final "."; then 421 4.4.2 and close.'),
     max_html_chars: z.number().int().min(1000).default(2_000_000).describe('HTML-only bodies larger than this are refused (550 5.6.0).'),
     comment_prefix: z.string().default('').describe('Lines starting with this are comments, like the text after a "~~~" line. Empty: off.'),
     default_charset: z

@@ -3,6 +3,8 @@
  * - It picks the enhanced status code from the basic code alone (every 550 becomes 5.1.1), but a client needs to
  *   tell "no such number" (5.1.1) from "relaying denied" (5.7.1) or "no text" (5.6.0). A reply whose text starts
  *   with an RFC 3463 code ("5.7.1 Relaying denied") is sent with that code; others keep the library's mapping.
+ * - It sends "Too many connected clients" as a bare 421, without the 4.4.2 every other 421 carries (RFC 3463: the
+ *   service is closing the channel), which the README promises and clients reading enhanced codes expect.
  * - It writes every reply on its own; replies made in the same tick (a pipelined MAIL/RCPT/DATA) now leave in
  *   one write (io/cork.ts).
  */
@@ -21,6 +23,7 @@ if (!proto.send.enhancedShim) {
     const m = text ? ENHANCED.exec(text) : null;
     // Only when the class matches the reply (a 5.x.x text on a 4xx reply would be a lie): keep the library's.
     if (m && text && String(code)[0] === m[1]) return original.call(this, code, text, false);
+    if (code === 421 && context === false) return original.call(this, code, data);
     return original.call(this, code, data, context);
   };
   send.enhancedShim = true;

@@ -11,6 +11,7 @@ import type { Logger } from '../ops/log.js';
 import type { SmtpMetrics } from '../ops/metrics.js';
 import type { Phone } from '../sms/phone.js';
 import { authenticate, AuthThrottle, cleartextAuthAllowed, type AuthUser } from './auth.js';
+import { enforceDeadlines } from './deadlines.js';
 import { smtpError } from './enhanced-codes.js';
 import type { IntakeResult, Reply, Submission } from './intake.js';
 import { isLoopback, parseNetworks } from './networks.js';
@@ -197,6 +198,11 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
           return typeof reply === 'string' ? callback(null, reply) : callback(reply);
         })
         .catch((err: unknown) => {
+          // The client hung up (or was closed for being too slow): its business, and nobody is left to answer.
+          if (clientGone(err)) {
+            slog.info({ bytes: stream.byteLength }, 'connection closed during DATA; nothing queued');
+            return callback(null);
+          }
           deps.metrics?.mails.inc({ outcome: 'refused', code: '451', enhanced: '4.3.0' });
           slog.error({ err }, 'DATA handling failed');
           callback(smtpError(451, '4.3.0', 'Temporary local error; try again later'));
@@ -206,12 +212,35 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
 
   const servers = [new SMTPServer(options(false))];
   if (tls && smtp.tls.implicit_port !== null) servers.push(new SMTPServer(options(true)));
+  const limits = { commandMs: smtp.command_timeout_s * 1000, dataMs: smtp.data_timeout_s * 1000 };
   for (const s of servers) {
-    s.on('error', (err) => log.error({ err }, 'SMTP server error'));
+    s.on('error', (err) => {
+      // smtp-server passes on a reset or broken pipe inside a transaction: a client that went away, not our fault.
+      if (clientDropped(err)) {
+        const ip = (err as { remoteAddress?: string }).remoteAddress;
+        return log.info({ err: err.message, ip }, 'client connection dropped');
+      }
+      log.error({ err }, 'SMTP server error');
+    });
+    const stopDeadlines = enforceDeadlines(s, limits, (id, phase, reply) => {
+      const slog = sessions.get(id) ?? log.child({ session: id });
+      slog.warn({ phase, code: reply.code, reason: reply.text }, 'client too slow; closing the connection');
+    });
+    s.server.once('close', stopDeadlines);
     // Replies are small writes answered by the client: no Nagle delay waiting for delayed ACKs.
     s.server.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true));
   }
   return servers;
+}
+
+/** smtp-server's error for a data stream whose connection closed before the final ".". */
+function clientGone(err: unknown): boolean {
+  return err instanceof Error && (err as Error & { code?: string }).code === 'ECONNECTION';
+}
+
+const DROPPED = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+function clientDropped(err: Error): boolean {
+  return DROPPED.has((err as Error & { code?: string }).code ?? '');
 }
 
 function disabledCommands(haveUsers: boolean, haveTls: boolean): string[] {

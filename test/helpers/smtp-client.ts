@@ -119,6 +119,12 @@ export class RawSmtp {
   close(): void {
     this.socket.destroy();
   }
+
+  /** Hang up with a TCP reset instead of a FIN. */
+  reset(): void {
+    if (this.socket instanceof net.Socket && !(this.socket instanceof tls.TLSSocket)) this.socket.resetAndDestroy();
+    else this.socket.destroy();
+  }
 }
 
 export const authPlain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64');
