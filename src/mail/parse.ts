@@ -9,9 +9,9 @@ import { pipeline } from 'node:stream/promises';
 import { Joiner, Splitter } from '@zone-eu/mailsplit';
 import iconv from 'iconv-lite';
 import { simpleParser } from 'mailparser';
-import { ReplyError } from '../errors.js';
+import { isReplyError, ReplyError } from '../errors.js';
 import { cleanBody, cleanSubject, composeText, type SubjectMode } from './clean.js';
-import { htmlToSmsText } from './html-text.js';
+import { htmlToSmsTextOffThread } from './html-offload.js';
 import { parsePlainMail } from './plain.js';
 
 export interface MailOptions {
@@ -240,8 +240,9 @@ export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailCon
   let bodyText = plain;
   if (fromHtml) {
     try {
-      bodyText = htmlToSmsText(html);
+      bodyText = await htmlToSmsTextOffThread(html);
     } catch (e) {
+      if (isReplyError(e)) throw e;
       throw new ReplyError(550, '5.6.0', `HTML body could not be converted to text (${(e as Error).message}); send text/plain`);
     }
   }
