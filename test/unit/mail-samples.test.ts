@@ -50,6 +50,17 @@ describe('mail samples → SMS text', () => {
     expect((await smsText('alertmanager-firing.eml', { subject: 'only' })).text).toBe('[FIRING:1] InstanceDown (web3:9100 node page)');
   });
 
+  it('Zabbix HTML media type, problem and recovery: one line per table row, cells apart, &nbsp; a space', async () => {
+    expect((await smsText('zabbix-html-problem.eml')).text).toBe(
+      'Problem: High CPU utilization\nProblem started at 03:14:02\nHost | web3\nSeverity | High\n' +
+        'Value | 97.2 % > 90 % & rising\nStarted | 03:14:02 on 2026.11.24\nOriginal problem ID: 481516',
+    );
+    expect((await smsText('zabbix-html-recovery.eml')).text).toBe(
+      'Resolved in 12m: High CPU utilization\nProblem has been resolved at 03:26:05\nHost | web3\nSeverity | High\n' +
+        'Duration | 12m 3s\nOriginal problem ID: 481516',
+    );
+  });
+
   it('cron: 8bit UTF-8', async () => {
     expect((await smsText('cron-output.eml')).text).toBe(
       'Cron <root@backup1> /usr/local/bin/nightly-backup\nrsync: write failed on "/mnt/backup/db1.tar": No space left on device (28)\nbackup FAILED after 312 s',
