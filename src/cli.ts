@@ -4,12 +4,14 @@
 // (bench: 201.8 → 174.7 MB at the same mails/s). package.json's start and the systemd unit pass the same flag.
 /** The command line: one sub-command per job, each a thin shell over a module that does the work. */
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, configWarnings, loadConfig } from './config/load.js';
-import { queueReport } from './commands/queue.js';
+import { openSpoolForReading, QUEUE_STATES, queueReport, type QueueOptions } from './commands/queue.js';
+import { parseCount, parseDuration } from './commands/option-values.js';
+import { UsageError } from './commands/usage-error.js';
+import { readPassword } from './commands/read-password.js';
 import { serve } from './commands/serve.js';
 import { SmscSimulator } from './simulator/smsc.js';
-import { SqliteSpool } from './spool/sqlite.js';
 import { createLogger } from './ops/log.js';
 import { hashPassword } from './smtp/auth.js';
 import { checkConfig } from './commands/check-config.js';
@@ -20,9 +22,29 @@ import { smsOptionsFrom } from './sms/options.js';
 import { prepareSms, type SmsOptions } from './sms/prepare.js';
 import { createRefCounter } from './sms/segment.js';
 
+/** Read at run time, so an installed copy reports the version it was installed as. */
+const packageJson = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
+const { version } = JSON.parse(packageJson) as { version: string };
+
+/** An option value the parser refuses becomes commander's "argument … is invalid. <why>" line. */
+const optionValue =
+  <T>(parse: (text: string) => T) =>
+  (text: string): T => {
+    try {
+      return parse(text);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+
 const program = new Command()
   .name('smtp2sms')
   .description('SMTP-to-SMS bridge: mail to <phone>@<sms-domain> relayed as SMS over SMPP')
+  .version(version, '-V, --version', 'print the version')
+  // Before the sub-commands, which copy it: a bad option value is bad input, exit 2 like an invalid config.
+  .exitOverride((err) => {
+    if (err.code === 'commander.invalidArgument') process.exit(2);
+  })
   .showHelpAfterError();
 
 program
@@ -39,11 +61,9 @@ program
 
 program
   .command('hash-password')
-  .description('read a password from standard input, print its scrypt hash for smtp.auth.users[].password_hash')
+  .description('ask for a password (twice, not echoed; or one line on standard input), print its scrypt hash')
   .action(async () => {
-    const input = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
-    if (input === '') throw new Error('no password on standard input');
-    process.stdout.write(`${await hashPassword(input)}\n`);
+    process.stdout.write(`${await hashPassword(await readPassword(process.stdin, process.stderr))}\n`);
   });
 
 program
@@ -51,13 +71,24 @@ program
   .description('show the spool: counts by state and recent messages, or one message')
   .option('-c, --config <file>', 'YAML config file (for spool.path)')
   .option('--id <id>', 'one message: row id or queue id')
-  .option('--limit <n>', 'recent messages to list', (v) => Number.parseInt(v, 10), 20)
+  .addOption(new Option('--state <state>', 'list only messages in this state').choices(QUEUE_STATES))
+  .option('--since <duration>', 'list only messages accepted since (30s, 15m, 2h, 7d)', optionValue(parseDuration))
+  .option('--limit <n>', 'most messages to list, newest first', optionValue(parseCount), 20)
   .option('--json', 'JSON for scripts')
-  .action((opts: { config?: string; id?: string; limit: number; json?: boolean }) => {
+  .action((opts: QueueFlags) => {
     const config = loadConfig(opts.config, process.env);
-    const spool = new SqliteSpool(config.spool.path, config.spool.busy_timeout_ms);
+    // Read-only, without the daemon's set-up: a running daemon's writes never wait for (or fail because of) it.
+    const spool = openSpoolForReading(config.spool.path, config.spool.busy_timeout_ms);
     try {
-      process.stdout.write(`${queueReport(spool, { ...(opts.id ? { id: opts.id } : {}), limit: opts.limit, json: opts.json ?? false })}\n`);
+      const report = queueReport(spool, {
+        ...(opts.id ? { id: opts.id } : {}),
+        ...(opts.state ? { state: opts.state } : {}),
+        ...(opts.since !== undefined ? { sinceMs: opts.since } : {}),
+        limit: opts.limit,
+        json: opts.json ?? false,
+        now: Date.now(),
+      });
+      process.stdout.write(`${report}\n`);
     } finally {
       spool.close();
     }
@@ -111,6 +142,16 @@ program
     for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(output);
   });
+
+interface QueueFlags {
+  config?: string;
+  id?: string;
+  state?: QueueOptions['state'];
+  /** --since in ms. */
+  since?: number;
+  limit: number;
+  json?: boolean;
+}
 
 interface SimulateFlags {
   host: string;
@@ -175,7 +216,7 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof ConfigError) {
+  if (e instanceof ConfigError || e instanceof UsageError) {
     process.stderr.write(`smtp2sms: ${e.message}\n`);
     process.exit(2);
   }

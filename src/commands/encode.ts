@@ -39,6 +39,8 @@ export function encodeReportText(sms: PreparedSms, withHex: boolean): string {
   ];
   if (sms.transliterated) lines.push('transliterated: Cyrillic → Latin');
   if (sms.truncated) lines.push('truncated:      yes, cut to fit sms.max_parts');
+  // What the phone will show, after replacements, transliteration and truncation: quoted, so line breaks show.
+  lines.push(`text:           ${JSON.stringify(sms.text)}`);
   lines.push(`SMS parts:      ${sms.smsCount} (${sms.parts.length} SUBMIT_SM, concatenation ${sms.concatenation})`);
   sms.parts.forEach((p, i) => {
     const extra = [

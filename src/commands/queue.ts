@@ -1,7 +1,45 @@
 /** `smtp2sms queue`: what is in the spool — counts by state, recent messages, one message in full. */
+import { existsSync } from 'node:fs';
 import { CODING_NAMES } from '../sms/encode.js';
-import type { SqliteSpool } from '../spool/sqlite.js';
-import type { SmsRow } from '../spool/types.js';
+import { SpoolReader } from '../spool/reader.js';
+import type { SmsRow, SmsState } from '../spool/types.js';
+import { UsageError } from './usage-error.js';
+
+/** Every state, for --state's choices (the check below fails to compile when SmsState gains one). */
+export const QUEUE_STATES = [
+  'queued',
+  'sending',
+  'submitted',
+  'delivered',
+  'undeliverable',
+  'failed',
+  'expired',
+  'refused',
+] as const;
+const everyState: Exclude<SmsState, (typeof QUEUE_STATES)[number]> extends never ? true : never = true;
+void everyState;
+
+export interface QueueOptions {
+  id?: string;
+  state?: SmsState;
+  /** Only messages accepted within this many ms before `now`. */
+  sinceMs?: number;
+  limit: number;
+  json: boolean;
+  now: number;
+}
+
+/**
+ * Opens the spool read-only (see SpoolReader: never the daemon's own set-up, which writes). A missing file is the
+ * usual sign of a relative spool.path read from another directory: the error names the absolute path looked at.
+ */
+export function openSpoolForReading(path: string, busyTimeoutMs: number): SpoolReader {
+  if (!existsSync(path)) {
+    const cwd = process.cwd();
+    throw new UsageError(`no spool at ${path} (spool.path; relative to the working directory ${cwd})`);
+  }
+  return new SpoolReader(path, busyTimeoutMs);
+}
 
 function summary(row: SmsRow) {
   return {
@@ -24,7 +62,7 @@ function summary(row: SmsRow) {
   };
 }
 
-export function queueReport(spool: SqliteSpool, opts: { id?: string; limit: number; json: boolean }): string {
+export function queueReport(spool: SpoolReader, opts: QueueOptions): string {
   if (opts.id !== undefined) {
     const rows = /^\d+$/.test(opts.id) ? [spool.byId(Number(opts.id))].filter((r): r is SmsRow => !!r) : spool.byQueueId(opts.id);
     if (rows.length === 0) throw new Error(`no message with id or queue id "${opts.id}"`);
@@ -32,12 +70,20 @@ export function queueReport(spool: SqliteSpool, opts: { id?: string; limit: numb
     return opts.json ? JSON.stringify(full) : full.map((r) => Object.entries(r).map(([k, v]) => `${k.padEnd(10)} ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n')).join('\n\n');
   }
   const counts = spool.countsByState();
-  const recent = spool.recent(opts.limit).map(summary);
+  const recent = spool
+    .list({
+      limit: opts.limit,
+      ...(opts.state !== undefined ? { state: opts.state } : {}),
+      ...(opts.sinceMs !== undefined ? { since: opts.now - opts.sinceMs } : {}),
+    })
+    .map(summary);
   if (opts.json) return JSON.stringify({ counts, recent });
   const lines = ['state counts: ' + (Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(', ') || 'empty')];
   for (const r of recent) {
     const extra = [r.reason ? `reason: ${r.reason}` : '', r.comment ? `comment: ${r.comment}` : ''].filter(Boolean).join('; ');
     lines.push(`${String(r.id).padStart(6)} ${r.queueId} ${r.recipient.padEnd(16)} ${r.state.padEnd(13)} ${r.parts}×${r.encoding} ids ${JSON.stringify(r.smscIds)}${extra ? `  ${extra}` : ''}`);
   }
+  const filtered = opts.state !== undefined || opts.sinceMs !== undefined;
+  if (recent.length === 0 && filtered) lines.push('no message matches --state/--since');
   return lines.join('\n');
 }

@@ -3,6 +3,7 @@
  * generated from these descriptions (`smtp2sms config-reference`).
  */
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import iconv from 'iconv-lite';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
@@ -30,7 +31,7 @@ const user = z
       .string()
       .regex(/^scrypt\$/, 'expected a hash made by `smtp2sms hash-password` (starts with "scrypt$")')
       .optional()
-      .describe('scrypt hash made by `smtp2sms hash-password`.'),
+      .describe('scrypt hash made by `smtp2sms hash-password`. Give exactly one of password and password_hash.'),
     source_addr: sender.optional().describe("This user's sender; overrides smpp.source_addr."),
     allowed_senders: z
       .array(sender.refine((v) => v !== '', 'empty sender'))
@@ -51,7 +52,11 @@ const smtp = z
       .min(1)
       .default(['sms.localhost'])
       .describe('Mail domains whose local part is a phone number: mail to <phone>@<domain>. Others are relaying and refused.'),
-    name: z.string().default(hostname()).describe('Server name in the banner and EHLO reply (default: the host name).'),
+    name: z
+      .string()
+      .default(hostname())
+      // The reference is generated on a build machine: its host name is no one's default.
+      .meta({ description: 'Server name in the banner and EHLO reply.', defaultDoc: "the host's name (os.hostname())" }),
     lmtp: z.boolean().default(false).describe('Speak LMTP instead of SMTP (Postfix `lmtp:` transport): one reply per recipient.'),
     allow_networks: z
       .array(z.string())
@@ -239,7 +244,16 @@ const policy = z
 
 const spool = z
   .object({
-    path: z.string().min(1).default('./var/spool.sqlite').describe('SQLite spool file; its directory is created.'),
+    path: z
+      .string()
+      .min(1)
+      .default('./var/spool.sqlite')
+      // Resolved once, here: the daemon, its start line, check-config and `queue` all name the same absolute file.
+      .transform((p) => (p === ':memory:' ? p : resolve(p)))
+      .describe(
+        'SQLite spool file; its directory is created. A relative path is taken from the working directory ' +
+          '(systemd: WorkingDirectory), not from the config file’s directory.',
+      ),
     busy_timeout_ms: z.number().int().min(0).default(5000).describe('How long a write waits for a locked spool before the mail gets 451 4.3.0.'),
     keep_days: z.number().min(0).default(30).describe('Final rows (delivered, failed, …) are deleted after this many days; 0 = keep.'),
     max_age_s: z.number().min(1).default(86_400).describe('A message not submitted within this many seconds of acceptance is expired.'),

@@ -78,7 +78,7 @@ CREATE TABLE IF NOT EXISTS inbound (
 );
 `;
 
-interface RawRow {
+export interface RawRow {
   id: number;
   queue_id: string;
   recipient: string;

@@ -1,8 +1,30 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
+
+describe('smtp2sms --version', () => {
+  it('-V and --version print package.json’s version', () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    for (const flag of ['-V', '--version']) expect(runCli([flag])).toMatchObject({ status: 0, stdout: `${version}\n` });
+  });
+});
+
+describe('smtp2sms config-reference', () => {
+  it('words smtp.name’s default instead of printing this machine’s host name; documents users[] fields', () => {
+    const r = runCli(['config-reference']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("| `smtp.name` | the host's name (os.hostname()) |");
+    expect(r.stdout).not.toContain(`"${hostname()}"`);
+    for (const field of ['username', 'password', 'password_hash', 'source_addr', 'allowed_senders']) {
+      expect(r.stdout).toMatch(new RegExp(`^\\| \`smtp\\.auth\\.users\\[\\]\\.${field}\` \\|[^|]*\\| \\S`, 'm'));
+    }
+    expect(r.stdout).toContain('| `smtp.auth.users[].username` | required |');
+  });
+});
 
 describe('smtp2sms encode', () => {
   it('prints encoding, replacements and parts', () => {
@@ -54,6 +76,13 @@ describe('smtp2sms encode', () => {
     expect([t.encoding, t.text, t.transliterated]).toEqual(['GSM', 'Privet', true]);
   });
 
+  it('shows the text as it will be sent (after transliteration)', () => {
+    const r = runCli(['encode', '--translit', 'Привет,', 'мир']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('transliterated: Cyrillic → Latin');
+    expect(r.stdout).toContain('text:           "Privet, mir"');
+  });
+
   it('too long with reject exits 1 naming the part count; truncate cuts', () => {
     const r = runCli(['encode', '--max-parts', '2', '--on-too-long', 'reject', 'a'.repeat(400)]);
     expect(r.status).toBe(1);
@@ -101,6 +130,14 @@ describe('smtp2sms check-config', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('prints spool.path resolved against the working directory', () => {
+    const file = join(dir, 'relative.yaml');
+    writeFileSync(file, 'spool: { path: var/spool.sqlite }\n');
+    const r = runCli(['check-config', '-c', file], { cwd: dir });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`path: ${join(dir, 'var/spool.sqlite')}\n`);
+  });
+
   it('the example config passes', () => {
     expect(runCli(['check-config', '-c', 'config/smtp2sms.example.yaml']).status).toBe(0);
   });
@@ -120,5 +157,40 @@ describe('smtp2sms hash-password', () => {
     const r = runCli(['hash-password'], { input: '' });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('no password');
+  });
+
+  it('piped: takes the first line only', async () => {
+    const r = runCli(['hash-password'], { input: 'correct horse\nsecond line\n' });
+    expect(r.status).toBe(0);
+    const { verifyHash } = await import('../../src/smtp/auth.js');
+    expect(await verifyHash('correct horse', r.stdout.trim())).toBe(true);
+  });
+
+  const IN_PTY = fileURLToPath(new URL('../helpers/in-pty.py', import.meta.url));
+  /** hash-password under a real pseudo-terminal; the terminal's whole output, prompts marked as <Prompt:>. */
+  const inTerminal = (first: string, again: string) =>
+    spawnSync(
+      'python3',
+      [IN_PTY, 'Password: ', first, 'Password again: ', again, '--', process.execPath, CLI, 'hash-password'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+
+  it('on a terminal: asks twice, echoes nothing, prints the hash', async () => {
+    const r = inTerminal('s3cret-Pw', 's3cret-Pw');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('<Password:>');
+    expect(r.stdout).toContain('<Password again:>');
+    expect(r.stdout).not.toContain('s3cret');
+    const hash = /scrypt\$\S+/.exec(r.stdout)?.[0] ?? '';
+    const { verifyHash } = await import('../../src/smtp/auth.js');
+    expect(await verifyHash('s3cret-Pw', hash)).toBe(true);
+  });
+
+  it('on a terminal: two different answers are an error, and no hash', () => {
+    const r = inTerminal('s3cret-Pw', 's3cret-Px');
+    expect(r.status).toBe(2);
+    expect(r.stdout).toContain('the passwords do not match');
+    expect(r.stdout).not.toContain('scrypt$');
+    expect(r.stdout).not.toContain('s3cret');
   });
 });

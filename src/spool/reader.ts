@@ -1,0 +1,66 @@
+/**
+ * The spool as another process reads it (`smtp2sms queue`) while the daemon writes it. The connection is opened
+ * read-only and runs no set-up: the daemon's set-up (schema statements, `user_version`, journal pragmas) takes the
+ * write lock, and a writer's transaction that had read before it could not upgrade to a write (SQLITE_BUSY, no
+ * busy wait), so the daemon answered 451 and lost send outcomes while `queue` ran. In WAL mode a reader never
+ * blocks the writer, and a read-only connection cannot create the file, its directory, or change anything.
+ */
+import Database from 'better-sqlite3';
+import { fromRaw, type RawRow } from './sqlite.js';
+import type { SmsRow, SmsState } from './types.js';
+
+export interface ListFilter {
+  state?: SmsState;
+  /** Only rows accepted at or after this time (ms since the epoch). */
+  since?: number;
+  limit: number;
+}
+
+export class SpoolReader {
+  private readonly db: Database.Database;
+
+  /** Throws when the file does not exist (fileMustExist: nothing is created). */
+  constructor(
+    readonly path: string,
+    busyTimeoutMs: number,
+  ) {
+    // The timeout only covers the rare moments a reader must wait (the WAL being recovered or restarted).
+    this.db = new Database(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+  }
+
+  countsByState(): Record<string, number> {
+    const sql = 'SELECT state, COUNT(*) AS n FROM sms GROUP BY state';
+    const rows = this.db.prepare(sql).all() as Array<{ state: string; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+
+  /** The latest rows (newest first) matching the filter. */
+  list(filter: ListFilter): SmsRow[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: filter.limit };
+    if (filter.state !== undefined) {
+      where.push('state = @state');
+      params.state = filter.state;
+    }
+    if (filter.since !== undefined) {
+      where.push('created_at >= @since');
+      params.since = filter.since;
+    }
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const sql = `SELECT * FROM sms ${clause} ORDER BY id DESC LIMIT @limit`;
+    return (this.db.prepare(sql).all(params) as RawRow[]).map(fromRaw);
+  }
+
+  byId(id: number): SmsRow | undefined {
+    const r = this.db.prepare('SELECT * FROM sms WHERE id = ?').get(id) as RawRow | undefined;
+    return r ? fromRaw(r) : undefined;
+  }
+
+  byQueueId(queueId: string): SmsRow[] {
+    return (this.db.prepare('SELECT * FROM sms WHERE queue_id = ? ORDER BY id').all(queueId) as RawRow[]).map(fromRaw);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

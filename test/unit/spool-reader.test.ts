@@ -1,0 +1,72 @@
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SpoolReader } from '../../src/spool/reader.js';
+import { SqliteSpool } from '../../src/spool/sqlite.js';
+import type { NewSms } from '../../src/spool/types.js';
+
+const row = (recipient: string): NewSms => ({
+  queueId: `q${recipient}`, recipient, sourceAddr: '', sourceTon: 0, sourceNpi: 0, text: 't', comment: '',
+  coding: 'gsm7',
+  dataCoding: 0, smsCount: 1, truncated: false, parts: [{ udh: '', body: '74', units: 1, payload: false }],
+  messageId: null, smtpUser: null, mailFrom: null, clientIp: null, fingerprint: recipient, state: 'queued',
+  reason: null,
+});
+
+const spoolFile = () => join(mkdtempSync(join(tmpdir(), 'spool-reader-')), 's.sqlite');
+
+describe('SpoolReader (smtp2sms queue beside the daemon)', () => {
+  it('lists newest first, by state, by acceptance time, up to a limit', () => {
+    const path = spoolFile();
+    const writer = new SqliteSpool(path);
+    writer.accept([row('1')], 1_000);
+    writer.accept([row('2')], 2_000);
+    writer.accept([row('3')], 3_000);
+    writer.claim(1, 5_000);
+    const reader = new SpoolReader(path, 1000);
+    expect(reader.list({ limit: 10 }).map((r) => r.recipient)).toEqual(['3', '2', '1']);
+    expect(reader.list({ limit: 2 }).map((r) => r.recipient)).toEqual(['3', '2']);
+    expect(reader.list({ limit: 10, state: 'sending' }).map((r) => r.recipient)).toEqual(['1']);
+    expect(reader.list({ limit: 10, since: 2_000 }).map((r) => r.recipient)).toEqual(['3', '2']);
+    expect(reader.list({ limit: 10, since: 2_000, state: 'queued' }).map((r) => r.recipient)).toEqual(['3', '2']);
+    expect(reader.countsByState()).toEqual({ queued: 2, sending: 1 });
+    expect(reader.byQueueId('q2').map((r) => r.id)).toEqual([2]);
+    reader.close();
+    writer.close();
+  });
+
+  it('opening it between a writer’s read and its write does not fail the write (the daemon’s set-up did)', () => {
+    const path = spoolFile();
+    const writer = new SqliteSpool(path);
+    writer.accept([row('1')], 0);
+    const tx = writer.db.transaction(() => {
+      writer.countsByState(); // the transaction's snapshot starts here
+      const reader = new SpoolReader(path, 1000);
+      reader.list({ limit: 5 });
+      reader.close();
+      return writer.accept([row('2')], 1);
+    });
+    expect(tx()).toEqual([2]);
+    writer.close();
+  });
+
+  it('cannot write, and a missing file is an error that creates nothing', () => {
+    const path = spoolFile();
+    new SqliteSpool(path).close();
+    const reader = new SpoolReader(path, 1000);
+    const db = (reader as unknown as { db: { exec(sql: string): void } }).db;
+    expect(() => db.exec('DELETE FROM sms')).toThrow(/readonly/);
+    reader.close();
+    const dir = mkdtempSync(join(tmpdir(), 'spool-reader-'));
+    expect(() => new SpoolReader(join(dir, 'missing.sqlite'), 1000)).toThrow();
+    expect(readdirSync(dir)).toEqual([]);
+    expect(existsSync(join(dir, 'missing.sqlite'))).toBe(false);
+  });
+
+  it('the daemon’s connection waits busy_timeout_ms for a lock instead of failing at once', () => {
+    const spool = new SqliteSpool(spoolFile(), 4321);
+    expect(spool.db.pragma('busy_timeout', { simple: true })).toBe(4321);
+    spool.close();
+  });
+});
