@@ -11,6 +11,7 @@ import { smtpMetrics } from './ops/metrics.js';
 import { RecentAcceptances } from './policy/recent.js';
 import { floodRefused, floodReply, rulesFrom } from './policy/rules.js';
 import { SmscSimulator } from './simulator/smsc.js';
+import { lockSpool, SpoolLockedError, type SpoolLock } from './spool/lock.js';
 import { startSmtp, type SmtpListener } from './smtp/server.js';
 import { WorkThread } from './worker/client.js';
 
@@ -36,6 +37,23 @@ const DAY_MS = 86_400_000;
 
 export async function startDaemon(config: Config, log: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
   const now = opts.now ?? Date.now;
+  // Before anything else: a second daemon on this spool would requeue and resend the first one's in-flight rows.
+  let lock: SpoolLock;
+  try {
+    lock = lockSpool(config.spool.path);
+  } catch (err) {
+    if (err instanceof SpoolLockedError) log.fatal({ spool: err.spoolPath, holderPid: err.holderPid }, err.message);
+    throw err;
+  }
+  try {
+    return await startLocked(config, log, opts, now, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: Config, log: Logger, opts: DaemonOptions, now: () => number, lock: SpoolLock): Promise<Daemon> {
   let simulator: SmscSimulator | undefined;
   if (config.simulator.enabled) {
     const simLog = log.child({ component: 'simulator' });
@@ -133,6 +151,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
       await simulator?.close();
       await ops?.close();
       await spool.close();
+      lock.release();
     },
   };
 }

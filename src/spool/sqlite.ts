@@ -3,7 +3,7 @@
  * after the commit. Every method is one short transaction; better-sqlite3 is synchronous, so a commit is
  * finished when the call returns.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { duplicateAge, floodRefused, isRetransmission, type PolicyRules } from '../policy/rules.js';
@@ -15,6 +15,11 @@ const SCHEMA_VERSION = 1;
 /** Longest a lazy write waits for a commit to ride on, and how many may wait. */
 const LAZY_COMMIT_MS = 5;
 const LAZY_MAX_WRITES = 512;
+/**
+ * /healthz: a write that failed this recently makes the spool unhealthy (a mail got 451 then), even when the health
+ * check's own small write goes through: a full disk may still take a row in a page it has, not a mail's rows.
+ */
+const HEALTH_WINDOW_MS = 10_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sms (
@@ -68,6 +73,7 @@ CREATE TABLE IF NOT EXISTS early_receipts (
   received_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS early_receipts_key ON early_receipts(key);
+CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS inbound (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   received_at INTEGER NOT NULL,
@@ -159,6 +165,13 @@ export class SqliteSpool {
   private readonly statements = new Map<string, Database.Statement>();
   /** Receipts waiting for their id (so the common case skips looking for them). */
   private earlyReceipts = 0;
+  /** The files behind the open connection (the database and its WAL) as opened: see checkFiles. */
+  private readonly files: Array<{ path: string; dev: number; ino: number }> = [];
+  /** Why the spool can take no more writes until a restart (its file was deleted or replaced), once noticed. */
+  private lost: string | undefined;
+  /** Told once when the spool is found lost (the work thread logs it). */
+  onLost: ((reason: string) => void) | undefined;
+  private lastFailure: { at: number; message: string } = { at: -Infinity, message: '' };
 
   /** Prepared once, reused: compiling SQL on every call cost more than running it. */
   private sql(text: string): Database.Statement {
@@ -197,6 +210,32 @@ export class SqliteSpool {
     // Made once: better-sqlite3 builds a wrapper per transaction() call, which showed in a flush's profile.
     this.runAll = this.db.transaction((writes: QueuedWrite[]) => writes.map((w) => ({ ok: true as const, value: w.fn() })));
     this.runEach = this.db.transaction((writes: QueuedWrite[]) => writes.map((w) => this.inSavepoint(w.fn)));
+    if (path !== ':memory:') {
+      // The WAL exists from the first commit (user_version above) until the connection closes.
+      for (const file of [path, `${path}-wal`]) {
+        const st = statSync(file, { throwIfNoEntry: false });
+        if (st) this.files.push({ path: file, dev: st.dev, ino: st.ino });
+      }
+    }
+  }
+
+  /**
+   * Are the files we write still the ones at the spool's path? A deleted (or replaced) file keeps taking commits
+   * through the open handle, and they vanish with it: the next start finds an empty queue. Two stat calls, made
+   * after each group commit and before anyone is told it committed (a flush is one or more mails' commit, so this
+   * is no stat per mail under load, and a few µs against the commit's fsync). Once lost, always lost: only a
+   * restart opens the file at the path again.
+   */
+  private checkFiles(): string | undefined {
+    if (this.lost) return this.lost;
+    for (const f of this.files) {
+      const st = statSync(f.path, { throwIfNoEntry: false });
+      if (st && st.dev === f.dev && st.ino === f.ino) continue;
+      this.lost = `the spool file ${f.path} ${st ? 'was replaced' : 'was deleted'} while open; restart smtp2sms`;
+      this.onLost?.(this.lost);
+      return this.lost;
+    }
+    return undefined;
   }
 
   /** One row in; its id out. A row stored 'sending' is the relay's first attempt. */
@@ -272,6 +311,11 @@ export class SqliteSpool {
     const writes = this.queued;
     if (writes.length === 0) return;
     this.queued = [];
+    if (this.lost) {
+      this.noteFailure(this.lost);
+      for (const w of writes) w.reject(new SpoolError(new Error(this.lost)));
+      return;
+    }
     let results: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }>;
     try {
       // Optimistic: all writes in one transaction, no savepoints (two statements a write, a fifth of a flush).
@@ -283,10 +327,20 @@ export class SqliteSpool {
         this.earlyReceipts = (this.sql('SELECT COUNT(*) AS n FROM early_receipts').get() as { n: number }).n;
         results = this.runEach(writes);
       } catch (err) {
+        this.noteFailure((err as Error).message);
         for (const w of writes) w.reject(new SpoolError(err));
         return;
       }
     }
+    // Committed into a file no longer at its path: as good as not stored (the client gets 451 and sends again).
+    const lost = this.checkFiles();
+    if (lost) {
+      this.noteFailure(lost);
+      for (const w of writes) w.reject(new SpoolError(new Error(lost)));
+      return;
+    }
+    const failed = results.find((r) => !r.ok);
+    if (failed) this.noteFailure(String((failed.err as Error)?.message ?? failed.err));
     writes.forEach((w, i) => {
       const r = results[i] as (typeof results)[number];
       if (r.ok) w.resolve(r.value);
@@ -525,16 +579,26 @@ export class SqliteSpool {
     return (this.sql('SELECT * FROM sms WHERE queue_id = ? ORDER BY id').all(queueId) as RawRow[]).map(fromRaw);
   }
 
-  /** Can the spool take a write right now (not read-only, not locked by another writer)? For /healthz. */
-  writable(): boolean {
-    try {
-      if (this.db.pragma('query_only', { simple: true })) return false;
-      this.db.exec('BEGIN IMMEDIATE');
-      this.db.exec('ROLLBACK');
-      return true;
-    } catch {
-      return false;
+  private noteFailure(message: string): void {
+    this.lastFailure = { at: Date.now(), message };
+  }
+
+  /**
+   * Does the spool take writes now? For /healthz: not when its file is gone, nor when a write failed within
+   * HEALTH_WINDOW_MS (a mail got 451 then), nor when a real write (one row, committed with the next group commit:
+   * an fsync per check at most) fails now: a full disk or a read-only file shows here before a mail is refused.
+   */
+  async writable(now = Date.now()): Promise<{ writable: boolean; problem?: string }> {
+    if (this.checkFiles()) return { writable: false, problem: this.lost };
+    if (now - this.lastFailure.at < HEALTH_WINDOW_MS) {
+      return { writable: false, problem: `a spool write failed ${Math.round((now - this.lastFailure.at) / 1000)} s ago: ${this.lastFailure.message}` };
     }
+    try {
+      await this.batch(() => this.sql('INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)').run(now));
+    } catch (err) {
+      return { writable: false, problem: (err as Error).message };
+    }
+    return { writable: true };
   }
 
   close(): void {
