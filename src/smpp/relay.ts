@@ -93,7 +93,11 @@ export class Relay {
     for (const row of rows) this.track(this.spool.reschedule(row.id, row.reason ?? '', now, now, undefined, false));
   }
 
-  /** An outcome write the sender does not wait for; a failed one leaves the row 'sending' (sent again at start). */
+  /**
+   * An outcome write the sender does not wait for. One the spool cannot commit is kept there and written again
+   * until it does (spool/local.ts); a failure here is anything else, and leaves the row 'sending' (sent again at
+   * the next start).
+   */
   private track(write: Promise<unknown>): void {
     this.writes.add(write);
     write.then(

@@ -6,8 +6,9 @@
  * stored meanwhile are stored already 'sending' and handed to it after their commit, without a claim of their
  * own. Rows that do not fit the room it asked for are queued as usual and end the wait, so it claims them.
  */
+import type { Logger } from '../ops/log.js';
 import type { SqliteSpool } from './sqlite.js';
-import { takenRow, type AcceptOutcome, type NewSms, type SmsRow, type Spool } from './types.js';
+import { SpoolError, takenRow, type AcceptOutcome, type NewSms, type SmsRow, type Spool } from './types.js';
 
 /**
  * Under load a wait goes on this long after its first hand-over, so that the commits of that time reach the relay
@@ -19,6 +20,16 @@ import { takenRow, type AcceptOutcome, type NewSms, type SmsRow, type Spool } fr
  */
 const GATHER_MS = 2;
 const BUSY_MS = 5;
+/** Back-off between attempts to record send outcomes whose commit failed: from the first to the longest. */
+const RECORD_RETRY_MIN_MS = 100;
+const RECORD_RETRY_MAX_MS = 5000;
+
+/** A send outcome (submitted, rescheduled, finished) whose commit failed: kept here until it commits. */
+interface Unrecorded {
+  what: string;
+  id: number;
+  write: () => void;
+}
 
 interface Waiter {
   room: number;
@@ -37,11 +48,75 @@ export class LocalSpool implements Spool {
   private waiter: Waiter | undefined;
   private skipWait = false;
   private lastHandOver = -Infinity;
+  /**
+   * Outcomes of SMS that reached the SMSC (or were decided) but could not be recorded (disk full, read-only…), in
+   * the order they came. Their rows stay 'sending' in the spool, which no claim takes, so they are not sent again
+   * while their outcome waits here; a restart with outcomes still here would send them again (see close).
+   */
+  private unrecorded: Unrecorded[] = [];
+  private recordTimer: NodeJS.Timeout | undefined;
+  private recordDelay = RECORD_RETRY_MIN_MS;
 
   constructor(
     readonly store: SqliteSpool,
     private readonly clock: () => number = Date.now,
+    private readonly log?: Logger,
   ) {}
+
+  /**
+   * A relay outcome: rides on the next commit (see SqliteSpool.batch). If that commit fails the outcome is kept
+   * and written again until it commits; the promise then resolves, the relay has nothing more to do about it. An
+   * outcome arriving while others wait goes behind them, so a row's outcomes are recorded in order.
+   */
+  private record(what: string, id: number, write: () => void): Promise<void> {
+    if (this.unrecorded.length > 0) {
+      this.unrecorded.push({ what, id, write });
+      return Promise.resolve();
+    }
+    return this.store.batch(write, true).catch((err: unknown) => {
+      if (!(err instanceof SpoolError)) throw err;
+      if (this.unrecorded.length === 0) {
+        this.log?.error(
+          { err: err.message, id, what },
+          'could not record a send outcome; kept in memory and retried until the spool takes it (the row is not sent again meanwhile)',
+        );
+      }
+      this.unrecorded.push({ what, id, write });
+      this.recordLater();
+    });
+  }
+
+  private recordLater(): void {
+    if (this.recordTimer) return;
+    this.recordTimer = setTimeout(() => {
+      this.recordTimer = undefined;
+      void this.recordKept().then((ok) => {
+        if (ok) return;
+        this.recordDelay = Math.min(this.recordDelay * 2, RECORD_RETRY_MAX_MS);
+        this.recordLater();
+      });
+    }, this.recordDelay);
+    this.recordTimer.unref();
+  }
+
+  /** Write every kept outcome in one transaction, in order; true when they committed (or there were none). */
+  private async recordKept(): Promise<boolean> {
+    const kept = this.unrecorded.slice();
+    if (kept.length === 0) return true;
+    try {
+      await this.store.batch(() => {
+        for (const o of kept) o.write();
+      });
+    } catch {
+      return false;
+    }
+    this.unrecorded.splice(0, kept.length);
+    this.recordDelay = RECORD_RETRY_MIN_MS;
+    this.log?.warn({ recorded: kept.length }, 'send outcomes kept in memory are recorded now');
+    // Outcomes that came while this commit ran are written next.
+    if (this.unrecorded.length > 0) this.recordLater();
+    return true;
+  }
 
   accept: Spool['accept'] = async (rows, now, rules) => {
     const fresh = rows.filter((r) => r.state === 'queued').length;
@@ -130,12 +205,13 @@ export class LocalSpool implements Spool {
   recentAccepted: Spool['recentAccepted'] = async (recipient, limit) => this.store.recentAccepted(recipient, limit);
   acceptedSince: Spool['acceptedSince'] = async (since) => this.store.acceptedSince(since);
   // The relay's bookkeeping rides on the next commit (see SqliteSpool.batch): it never waits for a commit itself.
-  submitted: Spool['submitted'] = (id, part, smscId, last, now) => this.store.batch(() => this.store.recordPart(id, part, smscId, now, last), true);
+  submitted: Spool['submitted'] = (id, part, smscId, last, now) =>
+    this.record(`part ${part} submitted as ${smscId}${last ? ' (last)' : ''}`, id, () => this.store.recordPart(id, part, smscId, now, last));
   reschedule: Spool['reschedule'] = async (id, reason, nextAt, now, parts, countAttempt) => {
-    await this.store.batch(() => this.store.reschedule(id, reason, nextAt, now, parts, countAttempt), true);
+    await this.record(`rescheduled: ${reason}`, id, () => this.store.reschedule(id, reason, nextAt, now, parts, countAttempt));
     this.dueAt(nextAt);
   };
-  finish: Spool['finish'] = (...a) => this.store.batch(() => this.store.finish(...a), true);
+  finish: Spool['finish'] = (id, state, reason, now) => this.record(`${state}: ${reason}`, id, () => this.store.finish(id, state, reason, now));
   applyReceipt: Spool['applyReceipt'] = (...a) => this.store.batch(() => this.store.applyReceipt(...a), true);
   storeInbound: Spool['storeInbound'] = (...a) => this.store.batch(() => this.store.storeInbound(...a));
   requeueSending: Spool['requeueSending'] = (now) => this.store.batch(() => this.store.requeueSending(now));
@@ -145,8 +221,19 @@ export class LocalSpool implements Spool {
   countsByState: Spool['countsByState'] = async () => this.store.countsByState();
   oldestQueuedAt: Spool['oldestQueuedAt'] = async () => this.store.oldestQueuedAt();
   byQueueId: Spool['byQueueId'] = async (queueId) => this.store.byQueueId(queueId);
+  /** Kept outcomes get one last try; those that still cannot be recorded are named, as their SMS go out again. */
   close: Spool['close'] = async () => {
     this.endWait();
+    clearTimeout(this.recordTimer);
+    this.recordTimer = undefined;
+    if (!(await this.recordKept())) {
+      for (const o of this.unrecorded) {
+        this.log?.fatal(
+          { id: o.id, outcome: o.what },
+          'send outcome could not be recorded before stopping: this row is still "sending" and its SMS goes out again at the next start',
+        );
+      }
+    }
     this.store.close();
   };
 }

@@ -10,6 +10,8 @@ import { RpcClient } from './rpc.js';
 
 export interface Health {
   spoolWritable: boolean;
+  /** Why the spool takes no writes (only when it does not). */
+  spoolProblem?: string;
   binds: BindHealth[];
 }
 
@@ -76,8 +78,11 @@ export class WorkThread extends RemoteSpool {
   }
 
   async health(): Promise<Health> {
-    const [spoolWritable, binds] = await Promise.all([this.rpc.call<boolean>('writable'), this.rpc.call<BindHealth[]>('binds')]);
-    return { spoolWritable, binds };
+    const [spool, binds] = await Promise.all([
+      this.rpc.call<{ writable: boolean; problem?: string }>('writable'),
+      this.rpc.call<BindHealth[]>('binds'),
+    ]);
+    return { spoolWritable: spool.writable, ...(spool.problem ? { spoolProblem: spool.problem } : {}), binds };
   }
 
   /** Turn a received mail into spooled SMS on the work thread; resolves with the SMTP reply. */

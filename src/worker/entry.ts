@@ -38,7 +38,9 @@ const log = createLogger(logLevel, { pretty: logPretty });
 let spool: LocalSpool;
 let delivery: Delivery;
 try {
-  spool = new LocalSpool(new SqliteSpool(path, busyTimeoutMs));
+  const store = new SqliteSpool(path, busyTimeoutMs);
+  store.onLost = (reason) => log.error({ spool: path }, `${reason}: mail gets 451 4.3.0 and /healthz fails until a restart`);
+  spool = new LocalSpool(store, Date.now, log);
   const requeued = await spool.requeueSending(Date.now());
   if (requeued > 0) log.warn({ requeued }, 'messages caught mid-send by the last stop go out again (at-least-once)');
 } catch (err) {
