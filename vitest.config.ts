@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/setup/temp-root.ts'],
+    // postgres first: its temp dir must be outside temp-root's 0700 dir, which the postgres user cannot enter.
+    globalSetup: ['test/setup/postgres.ts', 'test/setup/temp-root.ts'],
     testTimeout: 30_000,
     // Property tests and e2e child processes share 2 cores on CI.
     pool: 'forks',
