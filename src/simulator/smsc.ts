@@ -7,6 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import { decodeBytes } from '../sms/encode.js';
 import { messageBytes, sendPdu, smpp, type PDU, type Session } from '../smpp/pdu.js';
+import { statusName } from '../smpp/status.js';
 
 export interface SimulatorBehaviour {
   /** Refuse binds whose system_id/password differ (undefined: accept any). */
@@ -93,6 +94,9 @@ function udhConcat(bytes: Buffer): { concat?: Concat; udhLength: number } {
 
 const ENCODING_NAME: Record<number, string> = { 0: 'GSM', 3: 'Latin-1', 4: 'Latin-1', 8: 'UCS-2' };
 const MESSAGE_STATE: Record<string, number> = { DELIVRD: 2, EXPIRED: 3, DELETED: 4, UNDELIV: 5, ACCEPTD: 6, UNKNOWN: 7, REJECTD: 8 };
+
+/** "ESME_RINVPASWD (0x0000000e)": a command_status as a log reads it. */
+const statusText = (status: number) => `${statusName(status)} (0x${status.toString(16).padStart(8, '0')})`;
 
 function receiptDate(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
@@ -189,7 +193,11 @@ export class SmscSimulator {
             const ok = (b.systemId === undefined || pdu.system_id === b.systemId) && (b.password === undefined || pdu.password === b.password);
             if (!ok) {
               this.bindRefusals++;
-              sendPdu(session, pdu.response({ command_status: smpp.errors.ESME_RINVPASWD ?? 0x0e }));
+              const status = smpp.errors.ESME_RINVPASWD ?? 0x0e;
+              const systemId = String(pdu.system_id);
+              const why = systemId === b.systemId ? 'wrong password' : `unknown system_id "${systemId}"`;
+              this.print?.(`${pdu.command} refused: ${why}: ${statusText(status)}`);
+              sendPdu(session, pdu.response({ command_status: status }));
               return;
             }
             this.binds++;
@@ -210,7 +218,9 @@ export class SmscSimulator {
             return;
           case 'submit_sm':
             if (!bound) {
-              sendPdu(session, pdu.response({ command_status: smpp.errors.ESME_RINVBNDSTS ?? 4 }));
+              const status = smpp.errors.ESME_RINVBNDSTS ?? 4;
+              this.print?.(`submit_sm to ${String(pdu.destination_addr)} refused: not bound: ${statusText(status)}`);
+              sendPdu(session, pdu.response({ command_status: status }));
               return;
             }
             perConnection++;
@@ -243,9 +253,11 @@ export class SmscSimulator {
     }
     const destination = String(pdu.destination_addr ?? '');
     let status = 0;
-    if (b.throttleEvery && this.submitCount % b.throttleEvery === 0) status = 0x58;
-    else if (b.refusePrefixes?.some((p) => destination.startsWith(p))) status = 0x0b;
-    else status = b.submitStatus?.(destination) ?? 0;
+    let why = '';
+    if (b.throttleEvery && this.submitCount % b.throttleEvery === 0) [status, why] = [0x58, 'throttled'];
+    else if (b.refusePrefixes?.some((p) => destination.startsWith(p))) [status, why] = [0x0b, 'refused prefix'];
+    else [status, why] = [b.submitStatus?.(destination) ?? 0, 'submitStatus for this destination'];
+    if (status !== 0) this.print?.(`submit_sm to ${destination} refused: ${why}: ${statusText(status)}`);
     const n = this.nextId++;
     const messageId = status === 0 ? this.formatId(n, b.idFormat ?? 'hex') : undefined;
     const record: RecordedSubmit = {

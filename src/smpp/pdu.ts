@@ -14,6 +14,30 @@ for (const command of Object.values(smpp.commands)) {
 const payload = smpp.tlvs.message_payload;
 if (payload) delete payload.filter;
 
+/**
+ * node-smpp reads a PDU's body with stream.read(n), which at end of stream returns what is left, fewer than n bytes:
+ * the head of a PDU cut off by the SMSC closing its side was parsed as a whole one (a submit_sm_resp with status 0
+ * and no message_id). A short read is an error instead, which ends the session like any parse error.
+ */
+type FromStream = (stream: { read(n: number): Buffer | null }, commandLength: number) => PDU | false;
+const codec = smpp.PDU as unknown as { fromStream: FromStream & { whole?: true } };
+if (!codec.fromStream.whole) {
+  const whole: FromStream & { whole?: true } = (stream, commandLength) => {
+    const body = stream.read(commandLength - 4);
+    if (!body) return false;
+    if (body.length < commandLength - 4) {
+      throw new Error(`PDU cut short: ${body.length + 4} of ${commandLength} bytes before the SMSC closed`);
+    }
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(commandLength, 0);
+    const pdu = smpp.PDU.fromBuffer(Buffer.concat([head, body]));
+    if (!pdu) throw new Error(`PDU of ${commandLength} bytes is shorter than its 16-byte header`);
+    return pdu;
+  };
+  whole.whole = true;
+  codec.fromStream = whole;
+}
+
 export { smpp };
 export type { PDU, Session, PduFields } from 'smpp';
 

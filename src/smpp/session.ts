@@ -61,6 +61,10 @@ const ESME_RX_T_APPN = 0x64;
 /** A bind that stayed up this long was healthy: the next reconnect starts from the minimum delay again. */
 const HEALTHY_MS = 30_000;
 
+/** Full jitter between half and all of a wait, so many binds do not reconnect in step. */
+const jitter = (ms: number) => Math.round(ms * (0.5 + Math.random() * 0.5));
+const seconds = (ms: number) => `${Number((ms / 1000).toFixed(1))} s`;
+
 export class SmppBind extends EventEmitter {
   private state: State = 'idle';
   private session: Session | undefined;
@@ -71,6 +75,8 @@ export class SmppBind extends EventEmitter {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private enquireTimer: NodeJS.Timeout | undefined;
   private boundAt = 0;
+  /** Set when the SMSC refused the bind: the wait it was logged with, which the reconnect then keeps to. */
+  private refusedRetryMs: number | undefined;
   /** Reconnects since start (for metrics). */
   reconnects = 0;
   readonly log: Logger;
@@ -127,6 +133,9 @@ export class SmppBind extends EventEmitter {
       clearTimeout(connectTimer);
       this.onClose(session);
     });
+    // The SMSC closed its side: nothing more can come, so go now. Waiting for 'close' would wait for our own side
+    // to be flushed and ended, which a write to the half-closed socket finds out only seconds later.
+    session.socket.once('end', () => session.destroy());
   }
 
   /** An exception in a handler must not escape into node-smpp's socket event and kill the session silently. */
@@ -152,11 +161,13 @@ export class SmppBind extends EventEmitter {
         if (session !== this.session) return;
         if (resp.command_status !== STATUS_OK) {
           const name = statusName(resp.command_status);
+          const retryInMs = jitter(this.opts.bindRefusedRetryMs);
           this.log.error(
-            { status: name, retryInMs: this.opts.bindRefusedRetryMs },
-            `SMSC refused the bind (${name}): check smpp.system_id, smpp.password and smpp.system_type`,
+            { status: name, commandStatus: resp.command_status, retryInMs },
+            `SMSC refused the bind (${name}); retrying in ${seconds(retryInMs)}: ` +
+              'check smpp.system_id, smpp.password and smpp.system_type',
           );
-          this.backoff = this.opts.bindRefusedRetryMs;
+          this.refusedRetryMs = retryInMs;
           session.destroy();
           return;
         }
@@ -214,12 +225,19 @@ export class SmppBind extends EventEmitter {
           },
         );
         return;
+      case 'alert_notification':
+        // SMPP 3.4 § 4.12: it has no response; answering it (node-smpp would throw) is not ours to do.
+        this.log.info({ from: pdu.source_addr }, 'SMSC alert_notification: the subscriber is reachable again');
+        return;
       case 'unbind':
         this.log.info('SMSC unbinds');
         sendPdu(session, pdu.response());
         session.close();
         return;
       default:
+        // An unknown command_id gets generic_nack (node-smpp makes it for command 'unknown'), a known one its _resp.
+        const { command, command_id: commandId, sequence_number: seq } = pdu;
+        this.log.warn({ command, commandId, seq }, 'SMSC sent an unsupported command');
         sendPdu(session, pdu.response({ command_status: smpp.errors.ESME_RINVCMDID ?? 3 }));
     }
   }
@@ -288,10 +306,19 @@ export class SmppBind extends EventEmitter {
       return;
     }
     if (wasBound && Date.now() - this.boundAt >= HEALTHY_MS) this.backoff = this.opts.reconnectMinMs;
-    // Full jitter between half and all of the back-off, so many binds do not reconnect in step.
-    const delay = Math.round(this.backoff * (0.5 + Math.random() * 0.5));
-    this.log.warn({ reconnectInMs: delay }, wasBound ? 'connection lost; reconnecting' : 'SMSC unreachable; retrying');
-    this.backoff = Math.min(Math.max(this.backoff * 2, this.opts.reconnectMinMs), Math.max(this.opts.reconnectMaxMs, this.backoff));
+    let delay: number;
+    if (this.refusedRetryMs !== undefined) {
+      // Reachable but refused: the refusal was logged with this wait; "unreachable" would contradict it.
+      delay = this.refusedRetryMs;
+      this.refusedRetryMs = undefined;
+      this.backoff = this.opts.reconnectMinMs;
+    } else {
+      delay = jitter(this.backoff);
+      const msg = wasBound ? 'connection lost; reconnecting' : 'SMSC unreachable; retrying';
+      this.log.warn({ reconnectInMs: delay }, msg);
+      const { reconnectMinMs: min, reconnectMaxMs: max } = this.opts;
+      this.backoff = Math.min(Math.max(this.backoff * 2, min), Math.max(max, this.backoff));
+    }
     this.state = 'idle';
     this.reconnectTimer = setTimeout(() => {
       this.reconnects++;
