@@ -39,7 +39,11 @@ async function rawSmsc(onPdu: (pdu: PDU, conn: Conn) => void) {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  started.simulator({ close: () => new Promise<void>((r) => (conns.forEach((c) => c.socket.destroy()), server.close(() => r()))) } as SmscSimulator);
+  const close = () => {
+    for (const c of conns) c.socket.destroy();
+    return new Promise<void>((r) => server.close(() => r()));
+  };
+  started.simulator({ close } as SmscSimulator);
   return { port: (server.address() as AddressInfo).port, conns };
 }
 
@@ -52,7 +56,7 @@ describe('a hostile SMSC', () => {
   it.each([
     ['inside the header', 10],
     ['right after the header, before the body', 16],
-  ])('closes in the middle of a submit_sm_resp (%s): reconnect at once, the SMS goes out once more', async (_where, cut) => {
+  ])('closes in the middle of a submit_sm_resp (%s): reconnect at once, the SMS goes again', async (_where, cut) => {
     const smsc = await rawSmsc((pdu, conn) => {
       if (pdu.command !== 'submit_sm') return;
       if (conn.n === 1) {
@@ -64,7 +68,8 @@ describe('a hostile SMSC', () => {
     const dir = tempDir();
     const d = started.daemon(await spawnDaemon(testConfig(smsc.port, dir, { smpp: slow }), dir));
     expect((await sendMail(d.port, { to: [TO], body: 'Subject: cut\r\n\r\nhello\r\n' })).data[0]!.code).toBe(250);
-    await waitFor(() => readSpool(d.spoolPath).some((r) => r.state === 'submitted' || r.state === 'delivered'), 15_000, 'submitted');
+    const sent = () => readSpool(d.spoolPath).some((r) => r.state === 'submitted' || r.state === 'delivered');
+    await waitFor(sent, 15_000, 'submitted');
     const submitsOn = (n: number) => smsc.conns[n - 1]?.got.filter((p) => p.command === 'submit_sm').length ?? 0;
     expect([submitsOn(1), submitsOn(2)]).toEqual([1, 1]);
     // The cut-off response was not taken for an answer: the id is the one of the whole response.
@@ -72,7 +77,7 @@ describe('a hostile SMSC', () => {
     expect(JSON.stringify(readSpool(d.spoolPath))).not.toContain('cut-off-id');
   }, 30_000);
 
-  it('an unknown command gets generic_nack with ESME_RINVCMDID and its sequence_number; the bind stays up', async () => {
+  it('an unknown command gets generic_nack (ESME_RINVCMDID, its sequence_number); the bind stays up', async () => {
     const smsc = await rawSmsc(() => undefined);
     const dir = tempDir();
     const d = started.daemon(await spawnDaemon(testConfig(smsc.port, dir, { smpp: slow }), dir));
@@ -94,17 +99,19 @@ describe('a hostile SMSC', () => {
     const dir = tempDir();
     const d = started.daemon(await spawnDaemon(testConfig(smsc.port, dir, { smpp: slow }), dir));
     await waitFor(() => smsc.conns.length === 1 && smsc.conns[0]!.got.length > 0, 10_000, 'the bind');
-    const alert = new smpp.PDU('alert_notification', { sequence_number: 7, source_addr: '79991234567', esme_addr: 'x' });
+    const alert = new smpp.PDU('alert_notification', { sequence_number: 7, source_addr: '7999', esme_addr: 'x' });
     smsc.conns[0]!.socket.write(alert.toBuffer());
     await waitFor(() => d.logs.some((l) => String(l.msg).startsWith('SMSC alert_notification')), 10_000, 'the alert');
-    expect((await sendMail(d.port, { to: [TO], body: 'Subject: a\r\n\r\nafter the alert\r\n' })).data[0]!.code).toBe(250);
+    const r = await sendMail(d.port, { to: [TO], body: 'Subject: a\r\n\r\nafter the alert\r\n' });
+    expect(r.data[0]!.code).toBe(250);
     await waitFor(() => smsc.conns[0]!.got.some((p) => p.command === 'submit_sm'), 10_000, 'the submit');
     expect(smsc.conns).toHaveLength(1);
   }, 30_000);
 
-  it('a refused bind: one clear line with its retry time, no "unreachable"; the simulator says what it refused', async () => {
+  it('a refused bind: one line with its retry time, no "unreachable"; the simulator says what it refused', async () => {
     const printed: string[] = [];
-    const sim = started.simulator(new SmscSimulator({ systemId: 'smtp2sms', password: 'right' }, (l) => printed.push(l)));
+    const print = (l: string) => void printed.push(l);
+    const sim = started.simulator(new SmscSimulator({ systemId: 'smtp2sms', password: 'right' }, print));
     const port = await sim.listen();
     const dir = tempDir();
     const config = testConfig(port, dir, { smpp: { password: 'wrong', bind_refused_retry_s: 0.5 } });
@@ -115,7 +122,9 @@ describe('a hostile SMSC', () => {
     expect(refused[0]!.msg).toMatch(/; retrying in 0\.[2-5] s: check smpp\.system_id/);
     expect(Number(refused[0]!.retryInMs)).toBeLessThanOrEqual(500);
     expect(d.logs.filter((l) => String(l.msg).includes('unreachable'))).toEqual([]);
-    expect(printed.filter((l) => l.includes('refused'))[0]).toBe('bind_transceiver refused: wrong password: ESME_RINVPASWD (0x0000000e)');
+    expect(printed.filter((l) => l.includes('refused'))[0]).toBe(
+      'bind_transceiver refused: wrong password: ESME_RINVPASWD (0x0000000e)',
+    );
 
     // Fixed: bound; a refused destination is printed with its status too.
     sim.behaviour = { refusePrefixes: ['7999'] };
