@@ -50,6 +50,8 @@ const SIGN_OFF = [
   /^Sent (from|with|via) (Mail for Windows|Outlook|Yahoo Mail|Gmail|ProtonMail|Proton Mail|BlackBerry|Samsung|my mobile)[\w\s.-]*$/i,
   /^Get Outlook for (iOS|Android)\s*$/i,
   /^Sent by Alertmanager\s*$/i,
+  // A template's copyright footer ("© 2026 Grafana Labs. Sent by Grafana v11.3.1.").
+  /^(©|\(c\)|Copyright\b)\s*(\d{4}\s*[-–]\s*)?\d{4}\b.{0,80}$/i,
   /^Отправлено (с|из|со) .{1,60}$/i,
   /^Von meinem .{1,40} gesendet\s*$/i,
   /^(Envoyé de mon|Enviado desde mi|Inviato da|Verzonden vanaf mijn|Enviado do meu) .{1,40}$/i,

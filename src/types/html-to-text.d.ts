@@ -10,6 +10,8 @@ declare module 'html-to-text' {
   }
   interface BlockTextBuilder {
     addLiteral(text: string): void;
+    openBlock(options?: { leadingLineBreaks?: number }): void;
+    closeBlock(options?: { trailingLineBreaks?: number }): void;
   }
   type FormatCallback = (
     elem: DomNode,

@@ -16,6 +16,15 @@ describe('signatures', () => {
       expect(clean(`Door open\n\n${line}\n\n`).text).toBe('Door open');
     },
   );
+  it.each(['© 2026 Grafana Labs. Sent by Grafana v11.3.1.', '(c) 2019-2026 Example Org', 'Copyright 2026 Example Ltd.'])(
+    'drops a trailing copyright footer %j',
+    (line) => {
+      expect(clean(`Disk full on db1\n${line}`).text).toBe('Disk full on db1');
+    },
+  );
+  it('keeps a copyright line that is not the last', () => {
+    expect(clean('© 2026 Example Org\nDisk full on db1').text).toBe('© 2026 Example Org\nDisk full on db1');
+  });
   it('keeps "sent from my" inside the text', () => {
     expect(clean('The report sent from my laptop failed\nretry').text).toBe('The report sent from my laptop failed\nretry');
   });

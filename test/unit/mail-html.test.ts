@@ -27,6 +27,52 @@ describe('HTML → SMS text', () => {
     expect(htmlToSmsText(html)).toBe('Disk full\nOpen dashboard');
   });
 
+  it('hidden elements (preheaders) are left out', () => {
+    const html =
+      '<div style="display:none;font-size:1px;max-height:0px;opacity:0">1 firing alert instance</div>' +
+      '<table><tr><td style="DISPLAY: NONE">preview</td><td>web3</td></tr></table><p hidden>hidden</p><p>CPU 97%</p>';
+    expect(htmlToSmsText(html)).toBe('web3\nCPU 97%');
+  });
+
+  it('links drawn as buttons are left out, other link texts kept', () => {
+    const html =
+      '<p><a href="https://am.example/#/alerts" class="btn-primary">View in Alertmanager</a></p>' +
+      '<p><a href="https://g.example/a" style="display: inline-block; background: #3D71D9; padding: 5px 12px;">' +
+      'View alert</a></p>' +
+      '<p><a href="https://x.example" role="button">Silence</a> <a class="Button" href="https://x.ex">Ack</a></p>' +
+      '<p>Host <a href="https://g.example/h/web3" style="display:inline-block">web3</a> is down, ' +
+      'see the <a href="https://r.example">runbook</a></p>';
+    expect(htmlToSmsText(html)).toBe('Host web3 is down, see the runbook');
+  });
+
+  it('a layout row of empty cells is no line; a label cell ending in ":" joins its value with a space', () => {
+    const html =
+      '<table><tr><td></td><td><table><tr><td>BUILD FAILURE</td></tr></table></td><td></td></tr>' +
+      '<tr><td><table><tr><td>Project:</td><td>backend-api</td></tr><tr><td>Host</td><td>web3</td></tr></table>' +
+      '</td></tr></table>';
+    expect(htmlToSmsText(html)).toBe('BUILD FAILURE\nProject: backend-api\nHost | web3');
+  });
+
+  it('a <br> that ends a block ends the line only; two <br> still leave an empty line', () => {
+    expect(htmlToSmsText('<table><tr><td>a = 1<br>b = 2<br></td></tr><tr><td>Source<br /></td></tr></table>')).toBe(
+      'a = 1\nb = 2\nSource',
+    );
+    expect(htmlToSmsText('<p>one<br> <br>  two <br></p><p>three</p>')).toBe('one\n\ntwo\nthree');
+  });
+
+  it('emoji icons are left out (one would make the SMS UCS-2); other symbols stay', () => {
+    expect(htmlToSmsText('<h2>&#x1f4c1; Infra &rsaquo; HighCPU</h2><h3>🔥 1 firing</h3><p>⚠️ Disk ✅ ok 👍🏽, 5 € © ™</p>')).toBe(
+      'Infra › HighCPU\n1 firing\nDisk ok , 5 € © ™',
+    );
+  });
+
+  it('a signature the client marks (Outlook, Outlook on the web) starts with a "-- " line', () => {
+    expect(htmlToSmsText('<p>Door alarm</p><p><a name="_MailAutoSig"><b>Anna Petrova</b></a></p><p>Facility</p>')).toBe(
+      'Door alarm\n-- \nAnna Petrova\nFacility',
+    );
+    expect(htmlToSmsText('<div>Door alarm</div><div id="Signature"><p>Anna</p></div>')).toBe('Door alarm\n-- \nAnna');
+  });
+
   it('text nested deeper than the cap is kept', () => {
     const depth = HTML_MAX_NESTING * 3;
     expect(htmlToSmsText(`${'<div>'.repeat(depth)}deep text${'</div>'.repeat(depth)}<p>after</p>`)).toBe('deep text\nafter');
