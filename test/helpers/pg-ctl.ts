@@ -7,7 +7,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 
 export interface PgTestServer {
-  /** The run's shared database (also in process.env.SMTP2SMS_TEST_PG_URL for child processes). */
+  /** The run's shared database (also in process.env.TEST_POSTGRES_URL for child processes). */
   url: string;
   /** The superuser on the `postgres` database: for CREATE/DROP DATABASE. */
   adminUrl: string;

@@ -2,7 +2,7 @@
  * vitest globalSetup: a throwaway PostgreSQL server for the run (issue 14's spool backend is tested against a real
  * one). initdb's a cluster in a temp dir, starts it on a free loopback port with its unix socket in that dir, and
  * creates the database `smtp2sms_test`. Tests get its details with `inject('postgres')` (see test/helpers/pg-ctl.ts;
- * test/helpers/postgres.ts has the helpers); child processes get the URL from process.env.SMTP2SMS_TEST_PG_URL,
+ * test/helpers/postgres.ts has the helpers); child processes get the URL from process.env.TEST_POSTGRES_URL,
  * which the forked workers inherit.
  *
  * The postmaster is not our child (pg_ctl detaches it), so nothing kills it when the run dies: teardown stops it,
@@ -40,7 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const watchdog = startWatchdog(server, dir);
   const cleanUp = async (): Promise<void> => {
     process.off('exit', emergencyStop);
-    delete process.env.SMTP2SMS_TEST_PG_URL;
+    delete process.env.TEST_POSTGRES_URL;
     try {
       await run(stopCommand(server, 'fast'), dir);
     } catch {
@@ -96,7 +96,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
 
   project.provide('postgres', server);
-  process.env.SMTP2SMS_TEST_PG_URL = server.url;
+  process.env.TEST_POSTGRES_URL = server.url;
   return cleanUp;
 }
 

@@ -27,8 +27,8 @@ describe("the test run's PostgreSQL server", () => {
     await db?.drop();
   });
 
-  it('is handed to tests by inject and to child processes by SMTP2SMS_TEST_PG_URL', async () => {
-    expect(process.env.SMTP2SMS_TEST_PG_URL).toBe(pgTestServer().url);
+  it('is handed to tests by inject and to child processes by TEST_POSTGRES_URL', async () => {
+    expect(process.env.TEST_POSTGRES_URL).toBe(pgTestServer().url);
     const name = await withClient(
       pgTestServer().url,
       async (c) => (await c.query('SELECT current_database() AS n')).rows,
