@@ -10,9 +10,9 @@ const smsDefaults: SmsOptions = {
   maxParts: 10, onTooLong: 'reject',
 };
 
-async function smsText(name: string, mail: Partial<MailOptions> = {}) {
+async function smsText(name: string, mail: Partial<MailOptions> = {}, smsOptions: Partial<SmsOptions> = {}) {
   const content = await parseMail(sample(name), { ...mailDefaults, ...mail });
-  const sms = prepareSms(content.text, smsDefaults);
+  const sms = prepareSms(content.text, { ...smsDefaults, ...smsOptions });
   return { content, sms, text: sms.text };
 }
 
@@ -111,5 +111,65 @@ describe('mail samples → SMS text', () => {
     expect(text).toBe('Ваш код подтверждения: 4711');
     expect(content.comment).toBe('заказ 2026-11-24-77, клиент Иванов');
     expect(content.messageId).toBe('<bill-2026-11-24-77@example.org>');
+  });
+
+  it('Grafana (unified alerting default email): no preheader, buttons, emoji or footer; GSM, 3 parts', async () => {
+    const { text, sms, content } = await smsText('grafana-firing.eml');
+    expect(content.fromHtml).toBe(true);
+    expect(text).toBe(
+      '[FIRING:1] HighCPU Infra (web3 critical)\nInfra > HighCPU\n1 firing instances\nHighCPU\n' +
+        'Summary\nCPU usage on web3 is above 90%\nDescription\nCPU usage on web3 has been 97.2% for 5 minutes.\n' +
+        'Values\nB=97.2 C=1\nLabels\nalertname | HighCPU\ngrafana_folder | Infra\ninstance | web3\nseverity | critical\n' +
+        'Observed 4m 2s before this notification was delivered, at 2026-11-24 03:14:00 +0000 UTC',
+    );
+    expect(sms.coding).toBe('gsm7');
+    expect(sms.smsCount).toBe(3);
+  });
+
+  it('Alertmanager default template (email.default.html): labels and annotations per alert, no button or footer', async () => {
+    const { text, sms } = await smsText('alertmanager-default-template.eml');
+    const alert = (device: string, host: string, mount: string, free: string) =>
+      `Labels\nalertname = NodeFilesystemAlmostFull\ndevice = ${device}\ninstance = ${host}:9100\njob = node\n` +
+      `mountpoint = ${mount}\nseverity = critical\nAnnotations\ndescription = Filesystem on ${device} at ${host}:9100 ` +
+      `has only ${free}% available space left.\nsummary = Filesystem has less than 5% space left.\nSource`;
+    expect(text).toBe(
+      '[FIRING:2] NodeFilesystemAlmostFull (node critical)\n2 alerts for alertname=NodeFilesystemAlmostFull\n[2] Firing\n' +
+        `${alert('/dev/sda1', 'db1', '/var', '3.9')}\n${alert('/dev/sdb1', 'db2', '/var/lib/postgresql', '4.6')}`,
+    );
+    expect(sms.smsCount).toBe(5);
+    expect((await smsText('alertmanager-default-template.eml', { subject: 'only' })).text).toBe(
+      '[FIRING:2] NodeFilesystemAlmostFull (node critical)',
+    );
+  });
+
+  it('Jenkins email-ext groovy-html: "Label:" rows read as such; the console tail is cut at max_parts', async () => {
+    const { text, sms } = await smsText('jenkins-build-failure.eml', {}, { maxParts: 6, onTooLong: 'truncate' });
+    expect(text).toBe(
+      'backend-api - Build # 142 - Failure!\nBUILD FAILURE\nURL: https://jenkins.example.org/job/backend-api/142/\n' +
+        'Project: backend-api\nDate: Nov 24, 2026, 3:41:08 AM\nDuration: 44 sec\nCause: Started by an SCM change\n\n' +
+        'CHANGES\nRevision 9f2c41e7b03d5a8c6e1f4b2d7a9c0e3f5b8d1a26 by Ivan Sokolov | Orders: look up by customer id\n' +
+        'edit | src/main/java/org/example/api/OrderController.java\n' +
+        'edit | src/main/java/org/example/repo/OrderRepository.java\n\n' +
+        'CONSOLE OUTPUT\n[INFO] Scanning for projects...\n[INFO]\n' +
+        '[INFO] ----------------------< org.example:backend-api >-----------------------\n' +
+        '[INFO] Building backend-api 2.14.0-SNAPSHOT\n[INFO] from pom.xml\n' +
+        '[INFO] --------------------------------[ jar ]---------------------------------\n[INFO]\n' +
+        '[INFO] --- resources:3.3.1:resources (default-resources) @ backend-api ---\n' +
+        '[INFO] Copying 4 resources from src/main/resources to target/classes\n[INFO]\n[INFO] ---...',
+    );
+    expect(sms).toMatchObject({ truncated: true, smsCount: 6, coding: 'gsm7' });
+    await expect(smsText('jenkins-build-failure.eml')).rejects.toMatchObject({ responseCode: 550, enhanced: '5.3.4' });
+    expect((await smsText('jenkins-build-failure.eml', { subject: 'only' })).text).toBe('backend-api - Build # 142 - Failure!');
+  });
+
+  it('Outlook HTML only (Word HTML): <o:p>, conditional comments and &nbsp; paragraphs; its marked signature dropped', async () => {
+    const { text, sms } = await smsText('outlook-html-signature.eml');
+    expect(text).toBe(
+      'Server room door alarm\nHi all,\n\nServer room door alarm: please check. The door of server room B has reported ' +
+        'open since 14:05 - nobody is signed in on the access list. Whoever is on site, please have a look and call me.\n\n' +
+        'Thanks,\nAnna',
+    );
+    expect(sms.coding).toBe('gsm7');
+    expect(sms.replacements.map((r) => r.from)).toEqual(['–']);
   });
 });
