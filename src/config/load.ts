@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import type { z } from 'zod';
+import { maskUrl } from '../spool/postgres/url.js';
 import { configSchema, SECRET_KEYS, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -157,6 +158,8 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
 /** A copy fit to print: secrets replaced by "***". */
 export function maskSecrets<T>(value: T): T {
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v)) as T;
+  // A URL's own password (spool.url: postgres://user:password@…) is as secret as a password key.
+  if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i.test(value)) return maskUrl(value) as T;
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
     Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.has(k) && typeof v === 'string' && v !== '' ? '***' : maskSecrets(v)]),

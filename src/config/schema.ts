@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { postgresUrlProblem } from '../spool/postgres/url.js';
 import iconv from 'iconv-lite';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
@@ -258,8 +259,40 @@ const spool = z
     keep_days: z.number().min(0).default(30).describe('Final rows (delivered, failed, …) are deleted after this many days; 0 = keep.'),
     max_age_s: z.number().min(1).default(86_400).describe('A message not submitted within this many seconds of acceptance is expired.'),
     max_queued: z.number().int().min(1).default(100_000).describe('Messages waiting for the SMSC above which new mail gets 452 4.3.1.'),
+    backend: z
+      .enum(['sqlite', 'postgres'])
+      .default('sqlite')
+      .describe('Where the queue lives: `sqlite` (spool.path, one daemon) or `postgres` (spool.url; see "PostgreSQL spool").'),
+    url: z
+      .string()
+      .nullable()
+      .default(null)
+      .refine((u) => u === null || postgresUrlProblem(u) === undefined, {
+        // The message must not echo the value: it may carry a password.
+        error: (issue) => postgresUrlProblem(String(issue.input)) ?? 'invalid',
+      })
+      .describe(
+        'PostgreSQL spool (spool.backend: postgres): `postgres://user:password@host:5432/database`. Also from ' +
+          'SMTP2SMS_SPOOL_URL; the password alone from SMTP2SMS_SPOOL_PASSWORD (spool.password).',
+      ),
+    password: z
+      .string()
+      .optional()
+      .describe("PostgreSQL password, used instead of the one in spool.url (keeps it out of the URL and the file)."),
+    pool_size: z.number().int().min(1).max(1000).default(10).describe('Most PostgreSQL connections the daemon opens.'),
+    statement_timeout_ms: z
+      .number()
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe('PostgreSQL statement_timeout of the spool’s sessions: a statement past it fails (mail gets 451 4.3.0); 0 = none.'),
   })
   .strict()
+  .superRefine((s, ctx) => {
+    if (s.backend === 'postgres' && s.url === null) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'required when spool.backend is postgres (postgres://user:password@host:5432/db)' });
+    }
+  })
   .prefault({});
 
 const metrics = z
