@@ -89,7 +89,7 @@ describe('mail → spool over SMTP (default config)', () => {
       'Subject: s\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8',
       '<html><head><style>p{color:red}</style></head><body><p>Disk &amp; CPU &lt;high&gt;</p><p><a href="http://x.example/very/long">Details</a></p><script>x()</script></body></html>\r\n',
     );
-    expect((await rowsFor(h, (await sendMail(h.port, { to: [TO], body: html })).data[0]!))[0]!.text).toBe('s\nDisk & CPU <high>\n\nDetails');
+    expect((await rowsFor(h, (await sendMail(h.port, { to: [TO], body: html })).data[0]!))[0]!.text).toBe('s\nDisk & CPU <high>\nDetails');
   });
 
   it('comments are stored with the message and not sent (smpp.comments: strip)', async () => {
