@@ -1,0 +1,437 @@
+/**
+ * The PostgreSQL spool store (spool.backend: postgres): the SpoolStore contract over a pg pool. Every operation is
+ * one transaction on a pooled connection whose session commits synchronously (see connect.ts), so a promise that
+ * resolves has committed to disk; any failure (server down, read-only, a statement timeout) is a SpoolError →
+ * 451 4.3.0. A connection that failed is dropped, and the pool opens new ones as the server answers again: nothing
+ * needs a restart. Mail waiting for a connection waits in the pool's queue, not on a connection of its own.
+ *
+ * Ready for several nodes (issue 14, part 3): acceptance takes `pg_advisory_xact_lock` per recipient, so the
+ * provider's rules see every node's rows; claims use FOR UPDATE SKIP LOCKED and stamp the row with this node and a
+ * lease; a receipt and the SMSC id it matches serialise on their id's every form.
+ */
+import pg from 'pg';
+import { applyReceiptTo, idKeys, normaliseId } from '../../delivery/receipt-state.js';
+import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
+import type { PolicyRules } from '../../policy/rules.js';
+import type { SendOutcome, SpoolStore } from '../store.js';
+import { SpoolError, type AcceptOutcome, type InboundSms, type NewSms, type ReceiptUpdate, type SmsRow, type SmsState } from '../types.js';
+import { FINAL_STATES_SQL } from './migrations.js';
+
+/** How long a claimed row is this node's before another node may take it over (renewal comes with part 3). */
+export const LEASE_MS = 60_000;
+/** /healthz: as for SQLite, a write that failed this recently makes the spool unhealthy. */
+const HEALTH_WINDOW_MS = 10_000;
+
+interface PgRow {
+  id: string;
+  queue_id: string;
+  recipient: string;
+  state: SmsState;
+  reason: string | null;
+  source_addr: string;
+  source_ton: number;
+  source_npi: number;
+  text: string;
+  comment: string;
+  coding: SmsRow['coding'];
+  data_coding: number;
+  sms_count: number;
+  truncated: boolean;
+  parts: SmsRow['parts'];
+  message_id: string | null;
+  smtp_user: string | null;
+  mail_from: string | null;
+  client_ip: string | null;
+  fingerprint: string;
+  attempts: number;
+  created_at: string;
+  updated_at: string;
+  next_attempt_at: string;
+  first_submit_at: string | null;
+  smsc_ids: (string | null)[];
+  receipts: (string | null)[];
+}
+
+/** int8 columns come back as strings (pg keeps their full range); ours are ids and ms timestamps, safe as numbers. */
+export function fromPg(r: PgRow): SmsRow {
+  return {
+    id: Number(r.id),
+    queueId: r.queue_id,
+    recipient: r.recipient,
+    state: r.state,
+    reason: r.reason,
+    sourceAddr: r.source_addr,
+    sourceTon: r.source_ton,
+    sourceNpi: r.source_npi,
+    text: r.text,
+    comment: r.comment,
+    coding: r.coding,
+    dataCoding: r.data_coding,
+    smsCount: r.sms_count,
+    truncated: r.truncated,
+    parts: r.parts,
+    messageId: r.message_id,
+    smtpUser: r.smtp_user,
+    mailFrom: r.mail_from,
+    clientIp: r.client_ip,
+    fingerprint: r.fingerprint,
+    attempts: r.attempts,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    nextAttemptAt: Number(r.next_attempt_at),
+    firstSubmitAt: r.first_submit_at === null ? null : Number(r.first_submit_at),
+    smscIds: r.smsc_ids,
+    receipts: r.receipts,
+  };
+}
+
+/** Take the advisory transaction locks for these keys, in one fixed order (no two transactions deadlock). */
+const LOCK_KEYS = `SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest($1::text[]) AS t ORDER BY 1) s`;
+
+const INSERT = `
+INSERT INTO sms (queue_id, recipient, state, reason, source_addr, source_ton, source_npi, text, comment, coding,
+  data_coding, sms_count, truncated, parts, message_id, smtp_user, mail_from, client_ip, fingerprint,
+  created_at, updated_at, next_attempt_at, smsc_ids, receipts, attempts, owner, lease_until)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+  $20, $20, $20, $21, $21, $22, $23, $24)
+RETURNING id`;
+
+type Client = pg.PoolClient;
+
+export class PostgresStore implements SpoolStore {
+  private lastFailure: { at: number; message: string } = { at: -Infinity, message: '' };
+  /** Send outcomes commit in the order they came (a row's 'submitted' before its 'finish'): one at a time. */
+  private recordChain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly pool: pg.Pool,
+    /** Who claims rows here (the lease's owner). */
+    readonly node: string,
+  ) {}
+
+  /** One transaction on a pooled connection; a connection that failed is not given back (the pool opens another). */
+  private async tx<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+    let client: Client;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw this.failed(err);
+    }
+    try {
+      await client.query('BEGIN');
+      const value = await fn(client);
+      await client.query('COMMIT');
+      client.release();
+      return value;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(err instanceof Error ? err : true);
+      throw this.failed(err);
+    }
+  }
+
+  /** A read outside a transaction; failures are SpoolErrors too (the relay retries a failed claim). */
+  private async read<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(sql, params)).rows;
+    } catch (err) {
+      throw this.failed(err);
+    }
+  }
+
+  private failed(err: unknown): SpoolError {
+    if (err instanceof SpoolError) return err;
+    this.lastFailure = { at: Date.now(), message: (err as Error)?.message ?? String(err) };
+    return new SpoolError(err);
+  }
+
+  private async insert(c: Client, r: NewSms, now: number): Promise<number> {
+    const empty = JSON.stringify(r.parts.map(() => null));
+    const sending = r.state === 'sending';
+    const res = await c.query<{ id: string }>(INSERT, [
+      r.queueId, r.recipient, r.state, r.reason, r.sourceAddr, r.sourceTon, r.sourceNpi, r.text, r.comment, r.coding,
+      r.dataCoding, r.smsCount, r.truncated, JSON.stringify(r.parts), r.messageId, r.smtpUser, r.mailFrom, r.clientIp,
+      r.fingerprint, now, empty, sending ? 1 : 0, sending ? this.node : null, sending ? now + LEASE_MS : null,
+    ]);
+    return Number(res.rows[0]?.id);
+  }
+
+  private async facts(c: Client, row: NewSms, now: number, rules: PolicyRules): Promise<AcceptanceFacts> {
+    const { floodLimit, duplicateSince } = acceptanceQuery(now, rules);
+    let sameMessageId: AcceptanceFacts['sameMessageId'];
+    if (row.messageId) {
+      const first = await c.query<{ queue_id: string; created_at: string; sms_count: number; coding: SmsRow['coding'] }>(
+        `SELECT queue_id, created_at, sms_count, coding FROM sms
+         WHERE message_id = $1 AND recipient = $2 AND state <> 'refused' ORDER BY id LIMIT 1`,
+        [row.messageId, row.recipient],
+      );
+      const f = first.rows[0];
+      if (f) sameMessageId = { queueId: f.queue_id, createdAt: Number(f.created_at), smsCount: f.sms_count, coding: f.coding };
+    }
+    const recent =
+      floodLimit > 0
+        ? await c.query<{ created_at: string }>(
+            `SELECT created_at FROM sms WHERE recipient = $1 AND state <> 'refused' ORDER BY created_at DESC LIMIT $2`,
+            [row.recipient, floodLimit],
+          )
+        : { rows: [] };
+    const dup = await c.query<{ t: string | null }>(
+      `SELECT MAX(created_at) AS t FROM sms
+       WHERE recipient = $1 AND created_at > $2 AND fingerprint = $3 AND state <> 'refused'`,
+      [row.recipient, duplicateSince, row.fingerprint],
+    );
+    const t = dup.rows[0]?.t;
+    return {
+      sameMessageId,
+      recentAccepted: recent.rows.map((r) => Number(r.created_at)),
+      lastSameFingerprintAt: t === null || t === undefined ? undefined : Number(t),
+    };
+  }
+
+  accept: SpoolStore['accept'] = (rows, now, rules) =>
+    this.tx(async (c) => {
+      // One recipient's rules are decided by one transaction at a time, on every node.
+      if (rules) await c.query(LOCK_KEYS, [rows.map((r) => `rcpt:${r.recipient}`)]);
+      const outcomes: AcceptOutcome[] = [];
+      for (const row of rows) {
+        if (!rules) {
+          outcomes.push({ kind: 'queued', id: await this.insert(c, row, now) });
+          continue;
+        }
+        const decision = decideAcceptance(await this.facts(c, row, now, rules), now, rules);
+        switch (decision.kind) {
+          case 'store':
+            outcomes.push({ kind: 'queued', id: await this.insert(c, row, now) });
+            break;
+          case 'duplicate':
+            await this.insert(c, { ...row, state: 'refused', reason: decision.reason }, now);
+            outcomes.push({ kind: 'duplicate', ageMs: decision.ageMs, dropped: decision.dropped });
+            break;
+          default:
+            outcomes.push(decision);
+        }
+      }
+      return outcomes;
+    });
+
+  recentAccepted: SpoolStore['recentAccepted'] = async (recipient, limit) => {
+    if (limit <= 0) return [];
+    const rows = await this.read<{ created_at: string }>(
+      `SELECT created_at FROM sms WHERE recipient = $1 AND state <> 'refused' ORDER BY created_at DESC LIMIT $2`,
+      [recipient, Math.trunc(limit)],
+    );
+    return rows.map((r) => Number(r.created_at));
+  };
+
+  acceptedSince: SpoolStore['acceptedSince'] = async (since) => {
+    const rows = await this.read<{ recipient: string; t: string }>(
+      `SELECT recipient, MAX(created_at) AS t FROM sms WHERE created_at >= $1 AND state <> 'refused' GROUP BY recipient`,
+      [since],
+    );
+    return rows.map((r) => [r.recipient, Number(r.t)]);
+  };
+
+  claim: SpoolStore['claim'] = (limit, now) =>
+    this.tx(async (c) => {
+      const res = await c.query<PgRow>(
+        `WITH due AS (
+           SELECT id FROM sms WHERE state = 'queued' AND next_attempt_at <= $1
+           ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+         UPDATE sms s SET state = 'sending', attempts = s.attempts + 1, updated_at = $1, owner = $3, lease_until = $4
+         FROM due WHERE s.id = due.id
+         RETURNING s.*`,
+        [now, limit, this.node, now + LEASE_MS],
+      );
+      return res.rows.map(fromPg).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
+    });
+
+  nextDue: SpoolStore['nextDue'] = async () => {
+    const rows = await this.read<{ t: string | null }>(`SELECT MIN(next_attempt_at) AS t FROM sms WHERE state = 'queued'`);
+    const t = rows[0]?.t;
+    return t === null || t === undefined ? undefined : Number(t);
+  };
+
+  record: SpoolStore['record'] = (outcomes) => {
+    const run = this.recordChain.then(() => this.tx(async (c) => {
+      for (const o of outcomes) await this.recordOne(c, o);
+    }));
+    this.recordChain = run.catch(() => undefined);
+    return run;
+  };
+
+  private async recordOne(c: Client, o: SendOutcome): Promise<void> {
+    switch (o.op) {
+      case 'submitted':
+        return this.recordPart(c, o.id, o.part, o.smscId, o.now, o.last);
+      case 'reschedule': {
+        const parts = o.parts ? JSON.stringify(o.parts) : null;
+        const empty = o.parts ? JSON.stringify(o.parts.map(() => null)) : null;
+        await c.query(
+          `UPDATE sms SET state = 'queued', reason = $2, next_attempt_at = $3, updated_at = $4, owner = NULL,
+             lease_until = NULL, attempts = attempts - $5,
+             parts = COALESCE($6::jsonb, parts), smsc_ids = COALESCE($7::jsonb, smsc_ids),
+             receipts = COALESCE($7::jsonb, receipts),
+             first_submit_at = CASE WHEN $6::jsonb IS NULL THEN first_submit_at END
+           WHERE id = $1`,
+          [o.id, o.reason, o.nextAt, o.now, o.countAttempt === false ? 1 : 0, parts, empty],
+        );
+        if (o.parts) await c.query('DELETE FROM smsc_ids WHERE sms_id = $1', [o.id]);
+        return;
+      }
+      case 'finish':
+        await c.query('UPDATE sms SET state = $2, reason = $3, updated_at = $4, owner = NULL, lease_until = NULL WHERE id = $1', [
+          o.id, o.state, o.reason, o.now,
+        ]);
+    }
+  }
+
+  /** Every form of an SMSC id: a receipt and its submit_sm_resp lock the same keys, whichever form each writes. */
+  private static idLocks(id: string): string[] {
+    const { exact, alt } = idKeys(id);
+    return [exact, ...alt].map((k) => `smsc:${k}`);
+  }
+
+  private async recordPart(c: Client, id: number, part: number, smscId: string, now: number, last: boolean): Promise<void> {
+    await c.query(LOCK_KEYS, [PostgresStore.idLocks(smscId)]);
+    const changed = await c.query(
+      `UPDATE sms SET smsc_ids = jsonb_set(smsc_ids, ARRAY[$2::text], to_jsonb($3::text)),
+         first_submit_at = COALESCE(first_submit_at, $4), updated_at = $4,
+         state = CASE WHEN $5 AND state = 'sending' THEN 'submitted' ELSE state END,
+         reason = CASE WHEN $5 AND state = 'sending' THEN NULL ELSE reason END,
+         owner = CASE WHEN $5 AND state = 'sending' THEN NULL ELSE owner END,
+         lease_until = CASE WHEN $5 AND state = 'sending' THEN NULL ELSE lease_until END
+       WHERE id = $1`,
+      [id, part, smscId, now, last],
+    );
+    if (changed.rowCount === 0) return;
+    const key = normaliseId(smscId);
+    await c.query('INSERT INTO smsc_ids (key, sms_id, part) VALUES ($1, $2, $3)', [key, id, part]);
+    // A receipt that overtook this part's submit_sm_resp was kept: apply it now.
+    const early = await c.query<{ id: string; stat: string; err: string | null }>(
+      `DELETE FROM early_receipts WHERE id IN (SELECT id FROM early_receipts WHERE key = ANY($1::text[]))
+       RETURNING id, stat, err`,
+      [[key, ...idKeys(smscId).alt]],
+    );
+    const ordered = [...early.rows].sort((a, b) => Number(a.id) - Number(b.id));
+    for (const r of ordered) await this.applyToPart(c, id, part, r.stat, r.err ?? undefined, now);
+  }
+
+  private async applyToPart(c: Client, smsId: number, part: number, stat: string, err: string | undefined, now: number): Promise<ReceiptUpdate | undefined> {
+    const res = await c.query<Pick<PgRow, 'queue_id' | 'recipient' | 'state' | 'reason' | 'smsc_ids' | 'receipts'>>(
+      'SELECT queue_id, recipient, state, reason, smsc_ids, receipts FROM sms WHERE id = $1 FOR UPDATE',
+      [smsId],
+    );
+    const raw = res.rows[0];
+    if (!raw) return undefined;
+    const effect = applyReceiptTo(
+      { state: raw.state, reason: raw.reason, receipts: raw.receipts, partCount: raw.smsc_ids.length },
+      part,
+      stat,
+      err,
+    );
+    await c.query('UPDATE sms SET receipts = $2, state = $3, reason = $4, updated_at = $5 WHERE id = $1', [
+      smsId, JSON.stringify(effect.receipts), effect.state, effect.reason, now,
+    ]);
+    return { id: smsId, queueId: raw.queue_id, recipient: raw.recipient, part, state: effect.state };
+  }
+
+  applyReceipt: SpoolStore['applyReceipt'] = (receiptId, stat, err, now) =>
+    this.tx(async (c) => {
+      await c.query(LOCK_KEYS, [PostgresStore.idLocks(receiptId)]);
+      const { exact, alt } = idKeys(receiptId);
+      const latest = async (forms: string[]) =>
+        (
+          await c.query<{ sms_id: string; part: number }>(
+            'SELECT sms_id, part FROM smsc_ids WHERE key = ANY($1::text[]) ORDER BY id DESC LIMIT 1',
+            [forms],
+          )
+        ).rows[0];
+      const hit = (await latest([exact])) ?? (alt.length > 0 ? await latest(alt) : undefined);
+      const update = hit ? await this.applyToPart(c, Number(hit.sms_id), hit.part, stat, err, now) : undefined;
+      if (update) return update;
+      await c.query('INSERT INTO early_receipts (key, stat, err, received_at) VALUES ($1, $2, $3, $4)', [exact, stat, err ?? null, now]);
+      return 'early' as const;
+    });
+
+  storeInbound: SpoolStore['storeInbound'] = (msg: InboundSms, now) =>
+    this.tx(async (c) => {
+      await c.query('INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES ($1, $2, $3, $4, $5)', [
+        now, msg.sourceAddr, msg.destinationAddr, msg.dataCoding, msg.text,
+      ]);
+    });
+
+  /** This node's rows caught 'sending' (and any whose owner's lease ran out) go back to the queue. */
+  requeueSending: SpoolStore['requeueSending'] = (now) =>
+    this.tx(async (c) => {
+      const res = await c.query(
+        `UPDATE sms SET state = 'queued', next_attempt_at = $1, updated_at = $1, owner = NULL, lease_until = NULL
+         WHERE state = 'sending' AND (owner IS NULL OR owner = $2 OR lease_until < $1)`,
+        [now, this.node],
+      );
+      return res.rowCount ?? 0;
+    });
+
+  expireQueued: SpoolStore['expireQueued'] = (before, now, reason) =>
+    this.tx(async (c) => {
+      const res = await c.query(
+        `UPDATE sms SET state = 'expired', reason = $1, updated_at = $2 WHERE state = 'queued' AND created_at < $3`,
+        [reason, now, before],
+      );
+      return res.rowCount ?? 0;
+    });
+
+  prune: SpoolStore['prune'] = (before) =>
+    this.tx(async (c) => {
+      await c.query('DELETE FROM early_receipts WHERE received_at < $1', [before]);
+      // smsc_ids rows go with their sms row (ON DELETE CASCADE).
+      const res = await c.query(`DELETE FROM sms WHERE state IN ${FINAL_STATES_SQL} AND updated_at < $1`, [before]);
+      return res.rowCount ?? 0;
+    });
+
+  pendingCount: SpoolStore['pendingCount'] = async () => {
+    const rows = await this.read<{ n: string }>(`SELECT COUNT(*) AS n FROM sms WHERE state IN ('queued','sending')`);
+    return Number(rows[0]?.n ?? 0);
+  };
+
+  countsByState: SpoolStore['countsByState'] = async () => {
+    const rows = await this.read<{ state: string; n: string }>('SELECT state, COUNT(*) AS n FROM sms GROUP BY state');
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  };
+
+  oldestQueuedAt: SpoolStore['oldestQueuedAt'] = async () => {
+    const rows = await this.read<{ t: string | null }>(`SELECT MIN(created_at) AS t FROM sms WHERE state IN ('queued','sending')`);
+    const t = rows[0]?.t;
+    return t === null || t === undefined ? undefined : Number(t);
+  };
+
+  byQueueId: SpoolStore['byQueueId'] = async (queueId) =>
+    (await this.read<PgRow>('SELECT * FROM sms WHERE queue_id = $1 ORDER BY id', [queueId])).map(fromPg);
+
+  byId: SpoolStore['byId'] = async (id) => {
+    const rows = await this.read<PgRow>('SELECT * FROM sms WHERE id = $1', [id]);
+    return rows[0] ? fromPg(rows[0]) : undefined;
+  };
+
+  /** Reachable and takes writes: a real committed write, and no failed write within HEALTH_WINDOW_MS. */
+  writable: SpoolStore['writable'] = async (now = Date.now()) => {
+    if (now - this.lastFailure.at < HEALTH_WINDOW_MS) {
+      return {
+        writable: false,
+        problem: `a spool write failed ${Math.round((now - this.lastFailure.at) / 1000)} s ago: ${this.lastFailure.message}`,
+      };
+    }
+    try {
+      await this.tx((c) =>
+        c.query('INSERT INTO health_probe (node, at) VALUES ($1, $2) ON CONFLICT (node) DO UPDATE SET at = EXCLUDED.at', [this.node, now]),
+      );
+    } catch (err) {
+      return { writable: false, problem: (err as Error).message };
+    }
+    return { writable: true };
+  };
+
+  close: SpoolStore['close'] = async () => {
+    await this.recordChain;
+    await this.pool.end();
+  };
+}
