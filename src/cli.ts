@@ -18,7 +18,7 @@ import { checkConfig } from './commands/check-config.js';
 import { configReferenceMarkdown } from './config/reference.js';
 import { encodeReportJson, encodeReportText } from './commands/encode.js';
 import { isReplyError } from './errors.js';
-import { smsOptionsFrom } from './sms/options.js';
+import { smsOptionsFrom } from './config/sms-options.js';
 import { prepareSms, type SmsOptions } from './sms/prepare.js';
 import { createRefCounter } from './sms/segment.js';
 

@@ -1,7 +1,7 @@
 /** `smtp2sms queue`: what is in the spool — counts by state, recent messages, one message in full. */
 import { existsSync } from 'node:fs';
 import { CODING_NAMES } from '../sms/encode.js';
-import { SpoolReader } from '../spool/reader.js';
+import { SpoolReader } from '../spool/sqlite/reader.js';
 import type { SmsRow, SmsState } from '../spool/types.js';
 import { UsageError } from './usage-error.js';
 

@@ -1,6 +1,6 @@
 /** The text pipeline's options as the configuration states them. */
-import type { Config } from '../config/schema.js';
-import type { SmsOptions } from './prepare.js';
+import type { Config } from './schema.js';
+import type { SmsOptions } from '../sms/prepare.js';
 
 export function smsOptionsFrom(config: Config): SmsOptions {
   return {

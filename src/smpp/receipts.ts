@@ -1,8 +1,7 @@
 /**
  * Delivery receipts (DELIVER_SM with esm_class "SMSC delivery receipt"): the text format of SMPP 3.4 Appendix B,
  * which SMS Center also sends, and the receipted_message_id / message_state / network_error_code TLVs.
- * SMSCs disagree on the message id's form between submit_sm_resp and the receipt (case, leading zeros, hex vs
- * decimal), so ids are matched through every form they can take.
+ * Matching the receipt's id to a part and what its stat settles are src/delivery/receipt-state.ts's rules.
  */
 
 export type ReceiptStat = 'DELIVRD' | 'EXPIRED' | 'DELETED' | 'UNDELIV' | 'ACCEPTD' | 'UNKNOWN' | 'REJECTD' | 'ENROUTE';
@@ -60,34 +59,4 @@ export function parseReceipt(pdu: ReceiptPdu, text: string): Receipt | undefined
   if (err === undefined && Buffer.isBuffer(nec) && nec.length === 3) err = String(nec.readUInt16BE(1));
   const dates = /submit date:(\d{10,12})\s+done date:(\d{10,12})/i.exec(text);
   return { id, stat, err, submitDate: dates?.[1], doneDate: dates?.[2] };
-}
-
-export function normaliseId(id: string): string {
-  const s = id.trim().toLowerCase().replace(/^0+(?=.)/, '');
-  return s;
-}
-
-/**
- * Every key a message id may be looked up by: its normalised form first (exact), then the other base (alt).
- * "00A1" → exact "a1", alt "161"; "161" → exact "161", alt "a1".
- */
-export function idKeys(id: string): { exact: string; alt: string[] } {
-  const exact = normaliseId(id);
-  const alt: string[] = [];
-  if (/^[0-9a-f]{1,15}$/.test(exact)) alt.push(normaliseId(BigInt(`0x${exact}`).toString(10)));
-  if (/^\d{1,18}$/.test(exact)) alt.push(normaliseId(BigInt(exact).toString(16)));
-  return { exact, alt: alt.filter((a) => a !== exact) };
-}
-
-export type AggregateState = 'delivered' | 'undeliverable' | 'expired' | undefined;
-
-/**
- * One receipt per part → the recipient's state. Any part lost means the subscriber did not get the message;
- * delivered needs every part delivered. Intermediate stats (ENROUTE, ACCEPTD) decide nothing.
- */
-export function aggregate(stats: readonly (string | null)[]): AggregateState {
-  if (stats.some((s) => s === 'UNDELIV' || s === 'REJECTD' || s === 'DELETED' || s === 'UNKNOWN')) return 'undeliverable';
-  if (stats.some((s) => s === 'EXPIRED')) return 'expired';
-  if (stats.length > 0 && stats.every((s) => s === 'DELIVRD')) return 'delivered';
-  return undefined;
 }

@@ -1,13 +1,14 @@
 /**
- * The Spool interface over SqliteSpool in the same thread: every write goes through the group commit. The work
- * thread uses it for the relay and serves it to the SMTP side.
+ * The Spool interface over a SpoolStore (any backend) in the same thread. The work thread uses it for the relay
+ * and serves it to the SMTP side. What it adds above the store is backend-neutral: the relay's wait for fresh mail,
+ * and send outcomes kept in memory while the store refuses writes.
  *
  * Fresh mail meets the relay here: when the relay's claim finds nothing due, it waits (up to `waitMs`), and rows
  * stored meanwhile are stored already 'sending' and handed to it after their commit, without a claim of their
  * own. Rows that do not fit the room it asked for are queued as usual and end the wait, so it claims them.
  */
 import type { Logger } from '../ops/log.js';
-import type { SqliteSpool } from './sqlite.js';
+import type { SendOutcome, SpoolStore } from './store.js';
 import { SpoolError, takenRow, type AcceptOutcome, type NewSms, type SmsRow, type Spool } from './types.js';
 
 /**
@@ -27,8 +28,7 @@ const RECORD_RETRY_MAX_MS = 5000;
 /** A send outcome (submitted, rescheduled, finished) whose commit failed: kept here until it commits. */
 interface Unrecorded {
   what: string;
-  id: number;
-  write: () => void;
+  outcome: SendOutcome;
 }
 
 interface Waiter {
@@ -42,6 +42,8 @@ interface Waiter {
   gather?: NodeJS.Timeout;
   done: boolean;
   resolve(rows: SmsRow[]): void;
+  /** Settles with the rows handed over once the wait has ended. */
+  answer: Promise<SmsRow[]>;
 }
 
 export class LocalSpool implements Spool {
@@ -58,30 +60,30 @@ export class LocalSpool implements Spool {
   private recordDelay = RECORD_RETRY_MIN_MS;
 
   constructor(
-    readonly store: SqliteSpool,
+    readonly store: SpoolStore,
     private readonly clock: () => number = Date.now,
     private readonly log?: Logger,
   ) {}
 
   /**
-   * A relay outcome: rides on the next commit (see SqliteSpool.batch). If that commit fails the outcome is kept
-   * and written again until it commits; the promise then resolves, the relay has nothing more to do about it. An
-   * outcome arriving while others wait goes behind them, so a row's outcomes are recorded in order.
+   * A relay outcome (a store may let it ride on its next commit, as SQLite does). If its commit fails the outcome
+   * is kept and written again until it commits; the promise then resolves, the relay has nothing more to do about
+   * it. An outcome arriving while others wait goes behind them, so a row's outcomes are recorded in order.
    */
-  private record(what: string, id: number, write: () => void): Promise<void> {
+  private record(what: string, outcome: SendOutcome): Promise<void> {
     if (this.unrecorded.length > 0) {
-      this.unrecorded.push({ what, id, write });
+      this.unrecorded.push({ what, outcome });
       return Promise.resolve();
     }
-    return this.store.batch(write, true).catch((err: unknown) => {
+    return this.store.record([outcome]).catch((err: unknown) => {
       if (!(err instanceof SpoolError)) throw err;
       if (this.unrecorded.length === 0) {
         this.log?.error(
-          { err: err.message, id, what },
+          { err: err.message, id: outcome.id, what },
           'could not record a send outcome; kept in memory and retried until the spool takes it (the row is not sent again meanwhile)',
         );
       }
-      this.unrecorded.push({ what, id, write });
+      this.unrecorded.push({ what, outcome });
       this.recordLater();
     });
   }
@@ -104,9 +106,7 @@ export class LocalSpool implements Spool {
     const kept = this.unrecorded.slice();
     if (kept.length === 0) return true;
     try {
-      await this.store.batch(() => {
-        for (const o of kept) o.write();
-      });
+      await this.store.record(kept.map((o) => o.outcome));
     } catch {
       return false;
     }
@@ -129,9 +129,7 @@ export class LocalSpool implements Spool {
     try {
       // Rows the waiting relay takes are stored already 'sending'.
       const stored = w ? rows.map((r): NewSms => (r.state === 'queued' ? { ...r, state: 'sending' } : r)) : rows;
-      outcomes = await this.store.batch((): AcceptOutcome[] =>
-        rules ? this.store.acceptChecked(stored, now, rules) : this.store.accept(stored, now).map((id) => ({ kind: 'queued', id })),
-      );
+      outcomes = await this.store.accept(stored, now, rules);
     } catch (err) {
       if (w) this.handOver(w, []);
       throw err;
@@ -142,23 +140,44 @@ export class LocalSpool implements Spool {
   };
 
   claim: Spool['claim'] = async (limit, now, waitMs = 0) => {
-    // Nothing due is the usual answer under load (fresh mail is handed over): it then costs a read, not a commit.
-    let due = this.store.nextDue();
-    const claimed = due !== undefined && due <= now;
-    const rows = claimed ? await this.store.batch(() => this.store.claim(limit, now)) : [];
     const skip = this.skipWait;
     this.skipWait = false;
-    if (rows.length > 0 || waitMs <= 0 || skip) return rows;
+    // The wait starts before the store is asked (its answer is a promise): mail stored while it answers is handed
+    // over like any other, instead of sitting queued, unseen, until the wait ends.
+    const w = waitMs > 0 && !skip ? this.startWait(limit) : undefined;
+    // Nothing due is the usual answer under load (fresh mail is handed over): it then costs a read, not a commit.
+    let due = await this.store.nextDue();
+    const claimed = due !== undefined && due <= now;
+    let rows: SmsRow[] = [];
+    if (claimed) {
+      // The room is the claim's while it runs: fresh mail meanwhile is queued (and ends the wait) rather than
+      // handed over on top of a full claim.
+      const room = w ? w.room : limit;
+      if (w) w.room = 0;
+      rows = await this.store.claim(room, now);
+      if (w) w.room = room - rows.length;
+    }
+    if (!w) return rows;
+    if (rows.length > 0 || w.done) {
+      this.endWait(w);
+      return [...rows, ...(await w.answer)];
+    }
     // Read again only if the claim (and the wait for its commit) let other writes in.
-    if (claimed) due = this.store.nextDue();
+    if (claimed) due = await this.store.nextDue();
     const wait = Math.max(1, due === undefined ? waitMs : Math.min(waitMs, due - now));
-    this.endWait();
-    return new Promise<SmsRow[]>((resolve) => {
-      const w: Waiter = { room: limit, rows: [], inFlight: 0, deadline: this.clock() + wait, done: false, resolve };
-      w.timer = setTimeout(() => this.endWait(w), wait);
-      this.waiter = w;
-    });
+    this.dueAt(this.clock() + wait);
+    return w.answer;
   };
+
+  /** A wait the relay's claim is in (see claim); it ends by endWait, a hand-over, or a row falling due. */
+  private startWait(room: number): Waiter {
+    this.endWait();
+    let resolve: (rows: SmsRow[]) => void = () => undefined;
+    const answer = new Promise<SmsRow[]>((r) => (resolve = r));
+    const w: Waiter = { room, rows: [], inFlight: 0, deadline: Infinity, done: false, resolve, answer };
+    this.waiter = w;
+    return w;
+  }
 
   /** The relay is stopping: end its wait now (with whatever was handed over), or the next one if it is between two. */
   stopWaiting: Spool['stopWaiting'] = async () => {
@@ -202,25 +221,27 @@ export class LocalSpool implements Spool {
     w.timer = setTimeout(() => this.endWait(w), Math.max(0, at - this.clock()));
   }
 
-  recentAccepted: Spool['recentAccepted'] = async (recipient, limit) => this.store.recentAccepted(recipient, limit);
-  acceptedSince: Spool['acceptedSince'] = async (since) => this.store.acceptedSince(since);
-  // The relay's bookkeeping rides on the next commit (see SqliteSpool.batch): it never waits for a commit itself.
+  recentAccepted: Spool['recentAccepted'] = (recipient, limit) => this.store.recentAccepted(recipient, limit);
+  acceptedSince: Spool['acceptedSince'] = (since) => this.store.acceptedSince(since);
+  // The relay never waits for its bookkeeping's commit: see record.
   submitted: Spool['submitted'] = (id, part, smscId, last, now) =>
-    this.record(`part ${part} submitted as ${smscId}${last ? ' (last)' : ''}`, id, () => this.store.recordPart(id, part, smscId, now, last));
+    this.record(`part ${part} submitted as ${smscId}${last ? ' (last)' : ''}`, { op: 'submitted', id, part, smscId, last, now });
   reschedule: Spool['reschedule'] = async (id, reason, nextAt, now, parts, countAttempt) => {
-    await this.record(`rescheduled: ${reason}`, id, () => this.store.reschedule(id, reason, nextAt, now, parts, countAttempt));
+    const outcome: SendOutcome = { op: 'reschedule', id, reason, nextAt, now, ...(parts ? { parts } : {}) };
+    if (countAttempt !== undefined) outcome.countAttempt = countAttempt;
+    await this.record(`rescheduled: ${reason}`, outcome);
     this.dueAt(nextAt);
   };
-  finish: Spool['finish'] = (id, state, reason, now) => this.record(`${state}: ${reason}`, id, () => this.store.finish(id, state, reason, now));
-  applyReceipt: Spool['applyReceipt'] = (...a) => this.store.batch(() => this.store.applyReceipt(...a), true);
-  storeInbound: Spool['storeInbound'] = (...a) => this.store.batch(() => this.store.storeInbound(...a));
-  requeueSending: Spool['requeueSending'] = (now) => this.store.batch(() => this.store.requeueSending(now));
-  expireQueued: Spool['expireQueued'] = (...a) => this.store.batch(() => this.store.expireQueued(...a));
-  prune: Spool['prune'] = (before) => this.store.batch(() => this.store.prune(before));
-  pendingCount: Spool['pendingCount'] = async () => this.store.pendingCount();
-  countsByState: Spool['countsByState'] = async () => this.store.countsByState();
-  oldestQueuedAt: Spool['oldestQueuedAt'] = async () => this.store.oldestQueuedAt();
-  byQueueId: Spool['byQueueId'] = async (queueId) => this.store.byQueueId(queueId);
+  finish: Spool['finish'] = (id, state, reason, now) => this.record(`${state}: ${reason}`, { op: 'finish', id, state, reason, now });
+  applyReceipt: Spool['applyReceipt'] = (...a) => this.store.applyReceipt(...a);
+  storeInbound: Spool['storeInbound'] = (...a) => this.store.storeInbound(...a);
+  requeueSending: Spool['requeueSending'] = (now) => this.store.requeueSending(now);
+  expireQueued: Spool['expireQueued'] = (...a) => this.store.expireQueued(...a);
+  prune: Spool['prune'] = (before) => this.store.prune(before);
+  pendingCount: Spool['pendingCount'] = () => this.store.pendingCount();
+  countsByState: Spool['countsByState'] = () => this.store.countsByState();
+  oldestQueuedAt: Spool['oldestQueuedAt'] = () => this.store.oldestQueuedAt();
+  byQueueId: Spool['byQueueId'] = (queueId) => this.store.byQueueId(queueId);
   /** Kept outcomes get one last try; those that still cannot be recorded are named, as their SMS go out again. */
   close: Spool['close'] = async () => {
     this.endWait();
@@ -229,11 +250,11 @@ export class LocalSpool implements Spool {
     if (!(await this.recordKept())) {
       for (const o of this.unrecorded) {
         this.log?.fatal(
-          { id: o.id, outcome: o.what },
+          { id: o.outcome.id, outcome: o.what },
           'send outcome could not be recorded before stopping: this row is still "sending" and its SMS goes out again at the next start',
         );
       }
     }
-    this.store.close();
+    await this.store.close();
   };
 }

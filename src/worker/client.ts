@@ -4,7 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { IntakeResult, Submission } from '../smtp/intake.js';
-import { RemoteSpool } from '../spool/remote.js';
+import { RemoteSpool } from './spool-proxy.js';
 import type { BindHealth, WorkThreadOptions } from './entry.js';
 import { RpcClient } from './rpc.js';
 

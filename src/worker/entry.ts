@@ -13,8 +13,10 @@ import { createRefCounter } from '../sms/segment.js';
 import { acceptMail, type Submission } from '../smtp/intake.js';
 import { startDelivery, type Delivery } from '../smpp/start.js';
 import { LocalSpool } from '../spool/local.js';
-import { SqliteSpool } from '../spool/sqlite.js';
-import type { Spool } from '../spool/types.js';
+import { SPOOL_OPERATIONS } from '../spool/operations.js';
+import { openPool, nodeId } from '../spool/postgres/connect.js';
+import { PostgresStore } from '../spool/postgres/store.js';
+import { SqliteSpool } from '../spool/sqlite/store.js';
 import { serveRpc, type Ops } from './rpc.js';
 
 export interface WorkThreadOptions {
@@ -35,11 +37,18 @@ const { path, busyTimeoutMs, config, logLevel, logPretty } = workerData as WorkT
 const port = parentPort!;
 const log = createLogger(logLevel, { pretty: logPretty });
 
+let store: SqliteSpool | PostgresStore;
 let spool: LocalSpool;
 let delivery: Delivery;
 try {
-  const store = new SqliteSpool(path, busyTimeoutMs);
-  store.onLost = (reason) => log.error({ spool: path }, `${reason}: mail gets 451 4.3.0 and /healthz fails until a restart`);
+  if (config.spool.backend === 'postgres') {
+    // The daemon has checked the database and migrated its schema before starting this thread.
+    store = new PostgresStore(openPool(config.spool, log, nodeId()), nodeId());
+  } else {
+    const sqlite = new SqliteSpool(path, busyTimeoutMs);
+    sqlite.onLost = (reason) => log.error({ spool: path }, `${reason}: mail gets 451 4.3.0 and /healthz fails until a restart`);
+    store = sqlite;
+  }
   spool = new LocalSpool(store, Date.now, log);
   const requeued = await spool.requeueSending(Date.now());
   if (requeued > 0) log.warn({ requeued }, 'messages caught mid-send by the last stop go out again (at-least-once)');
@@ -67,32 +76,15 @@ delivery = startDelivery(config, log, spool, {
   deliver: { receipt: (receipt) => m.receipts.inc({ stat: receipt.stat }) },
 });
 
-const spoolOps: Record<Exclude<keyof Spool, 'close'>, Spool[keyof Spool]> = {
-  accept: spool.accept,
-  recentAccepted: spool.recentAccepted,
-  acceptedSince: spool.acceptedSince,
-  claim: spool.claim,
-  stopWaiting: spool.stopWaiting,
-  submitted: spool.submitted,
-  reschedule: spool.reschedule,
-  finish: spool.finish,
-  applyReceipt: spool.applyReceipt,
-  storeInbound: spool.storeInbound,
-  requeueSending: spool.requeueSending,
-  expireQueued: spool.expireQueued,
-  prune: spool.prune,
-  pendingCount: spool.pendingCount,
-  countsByState: spool.countsByState,
-  oldestQueuedAt: spool.oldestQueuedAt,
-  byQueueId: spool.byQueueId,
-};
+// Every Spool operation, served under its name (SPOOL_OPERATIONS is the one list the client is made from too).
+const spoolOps = Object.fromEntries(SPOOL_OPERATIONS.map((op) => [op, spool[op]])) as Ops;
 
 serveRpc(
   port,
   {
-    ...(spoolOps as Ops),
+    ...spoolOps,
     // Diagnostics and fault injection in tests (query_only, max_page_count …).
-    pragma: (text: string) => spool.store.db.pragma(text),
+    pragma: (text: string) => (store instanceof SqliteSpool ? store.db.pragma(text) : undefined),
     writable: () => spool.store.writable(),
     metrics: () => m.registry.metrics(),
     binds: (): BindHealth[] => bindList().map(({ name, mode, up }) => ({ name, mode, up })),
@@ -106,7 +98,6 @@ serveRpc(
       if (result.reply.code === 451) m.spoolErrors.inc();
       return result;
     },
-    close: () => spool.close(),
   },
   (err) => {
     if (err.name === 'SpoolError') m.spoolErrors.inc();

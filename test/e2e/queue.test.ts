@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
-import { SqliteSpool } from '../../src/spool/sqlite.js';
+import { SqliteSpool } from '../../src/spool/sqlite/store.js';
 import type { NewSms } from '../../src/spool/types.js';
 import { runCli, runCliAsync } from '../helpers/cli.js';
 import { readSpool, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor } from '../helpers/daemon-process.js';
@@ -68,14 +68,14 @@ const row = (recipient: string): NewSms => ({
 
 describe('smtp2sms queue options', () => {
   /** A spool with one row accepted 3 h ago (then claimed: 'sending') and two just now ('queued'). */
-  const spoolWithRows = () => {
+  const spoolWithRows = async () => {
     const dir = tempDir();
     const spool = new SqliteSpool(join(dir, 'spool.sqlite'));
-    spool.accept([row('79990000001')], Date.now() - 3 * 3_600_000);
-    spool.claim(1, Date.now());
-    spool.accept([row('79990000002')], Date.now());
-    spool.accept([row('79990000003')], Date.now());
-    spool.close();
+    await spool.accept([row('79990000001')], Date.now() - 3 * 3_600_000);
+    await spool.claim(1, Date.now());
+    await spool.accept([row('79990000002')], Date.now());
+    await spool.accept([row('79990000003')], Date.now());
+    await spool.close();
     const config = join(dir, 'c.yaml');
     writeFileSync(config, YAML.stringify({ spool: { path: join(dir, 'spool.sqlite') } }));
     return config;
@@ -86,8 +86,8 @@ describe('smtp2sms queue options', () => {
     return (JSON.parse(r.stdout) as { recent: { recipient: string }[] }).recent.map((m) => m.recipient);
   };
 
-  it('--state, --since and --limit filter the list (newest first), in text and --json', () => {
-    const config = spoolWithRows();
+  it('--state, --since and --limit filter the list (newest first), in text and --json', async () => {
+    const config = await spoolWithRows();
     expect(listed(['-c', config])).toEqual(['+79990000003', '+79990000002', '+79990000001']);
     expect(listed(['-c', config, '--state', 'sending'])).toEqual(['+79990000001']);
     expect(listed(['-c', config, '--since', '2h'])).toEqual(['+79990000003', '+79990000002']);
@@ -109,8 +109,8 @@ describe('smtp2sms queue options', () => {
     [['--limit', 'ten'], `"ten" is not a count`],
     [['--limit', '0'], `"0" is not a count`],
     [['--state', 'sent'], 'Allowed choices are queued, sending, submitted'],
-  ])('%j: exit 2 with a clear error', (args, error) => {
-    const r = runCli(['queue', '-c', spoolWithRows(), ...args]);
+  ])('%j: exit 2 with a clear error', async (args, error) => {
+    const r = runCli(['queue', '-c', await spoolWithRows(), ...args]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(error);
     expect(r.stdout).toBe('');

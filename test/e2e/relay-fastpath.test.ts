@@ -9,7 +9,7 @@ import { silentLogger } from '../../src/ops/log.js';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
 import { startDelivery, type Delivery } from '../../src/smpp/start.js';
 import { LocalSpool } from '../../src/spool/local.js';
-import { SqliteSpool } from '../../src/spool/sqlite.js';
+import { fromRaw, SqliteSpool, type RawRow } from '../../src/spool/sqlite/store.js';
 import type { AcceptOutcome, NewSms, SmsRow } from '../../src/spool/types.js';
 import { tempDir, testConfig, waitFor } from '../helpers/daemon-process.js';
 
@@ -59,8 +59,14 @@ async function setup(simulatorUp = true, window = 4) {
   return { sim, port, store, spool, delivery };
 }
 
-const stateOf = (store: SqliteSpool, id: number) => store.byId(id)?.state;
+/** The row as committed, read synchronously (for waitFor). */
+const rowOf = (store: SqliteSpool, id: number) => {
+  const raw = store.db.prepare('SELECT * FROM sms WHERE id = ?').get(id) as RawRow | undefined;
+  return raw && fromRaw(raw);
+};
+const stateOf = (store: SqliteSpool, id: number) => rowOf(store, id)?.state;
 const idOf = (o: AcceptOutcome[]) => (o[0] as { id: number }).id;
+const idOfOne = (o: AcceptOutcome) => (o as { id: number }).id;
 
 describe('fresh mail and the relay', () => {
   it('a relay with room waits in the spool: fresh rows are stored as sending (attempt 1) and handed over, never queued', async () => {
@@ -69,7 +75,7 @@ describe('fresh mail and the relay', () => {
     await new Promise((r) => setTimeout(r, 50));
     const id = idOf(await spool.accept([row('79990000001')], Date.now()));
     // As committed: already taken by the relay, before it even started on it.
-    expect(store.byId(id)?.attempts).toBe(1);
+    expect(rowOf(store, id)?.attempts).toBe(1);
     expect(['sending', 'submitted', 'delivered']).toContain(stateOf(store, id));
     await waitFor(() => stateOf(store, id) === 'delivered', 5000, 'delivered');
     expect(sim.received.map((s) => s.text)).toEqual(['to 79990000001']);
@@ -78,7 +84,7 @@ describe('fresh mail and the relay', () => {
   it('with no bind up nothing is taken: rows wait queued and go out when the SMSC comes up', async () => {
     const { port, store, spool } = await setup(false);
     const id = idOf(await spool.accept([row('79990000002')], Date.now()));
-    expect([stateOf(store, id), store.byId(id)?.attempts]).toEqual(['queued', 0]);
+    expect([stateOf(store, id), rowOf(store, id)?.attempts]).toEqual(['queued', 0]);
     const sim = new SmscSimulator();
     await sim.listen(port);
     cleanups.push(() => sim.close());
@@ -92,7 +98,7 @@ describe('fresh mail and the relay', () => {
     await new Promise((r) => setTimeout(r, 50));
     const now = Date.now();
     const ids = (await Promise.all(Array.from({ length: 12 }, (_, i) => spool.accept([row(`7999000010${String(i).padStart(2, '0')}`)], now)))).map(idOf);
-    const rows = ids.map((id) => store.byId(id)!);
+    const rows = ids.map((id) => rowOf(store, id)!);
     // The relay asked for room for 4 (2 × window 2): no more were taken at once; the others waited in the queue.
     expect(rows.filter((r) => r.attempts === 1 && r.state !== 'queued').length).toBeLessThanOrEqual(4);
     expect(rows.some((r) => r.state === 'queued' || r.attempts === 0)).toBe(true);
@@ -112,7 +118,7 @@ describe('fresh mail and the relay', () => {
     expect(again[0]?.kind).toBe('duplicate');
     await new Promise((r) => setTimeout(r, 50));
     const next = idOf(await spool.accept([row('79990000202')], Date.now(), rules));
-    expect(store.byId(next)?.attempts).toBe(1);
+    expect(rowOf(store, next)?.attempts).toBe(1);
     await waitFor(() => stateOf(store, next) === 'delivered', 5000, 'next delivered');
     expect(sim.received.map((s) => s.text)).toEqual(['same text', 'to 79990000202']);
   });
@@ -207,20 +213,20 @@ describe('lazy writes', () => {
     cleanups.push(() => store.close());
     const reader = new SqliteSpool(`${dir}/spool.sqlite`);
     cleanups.push(() => reader.close());
-    const [id] = store.accept([row('79990000301')], 0);
-    const lazy = store.batch(() => store.finish(id!, 'failed', 'lazy', 1), true);
+    const [id] = (await store.accept([row('79990000301')], 0)).map(idOfOne);
+    const lazy = store.record([{ op: 'finish', id: id!, state: 'failed', reason: 'lazy', now: 1 }]);
     // Not committed yet: a second connection still sees the old state.
-    expect(reader.byId(id!)?.state).toBe('queued');
+    expect(rowOf(reader, id!)?.state).toBe('queued');
     await lazy;
-    expect(reader.byId(id!)?.state).toBe('failed');
+    expect(rowOf(reader, id!)?.state).toBe('failed');
 
-    const [id2] = store.accept([row('79990000302')], 0);
-    const lazy2 = store.batch(() => store.finish(id2!, 'failed', 'lazy', 1), true);
+    const [id2] = (await store.accept([row('79990000302')], 0)).map(idOfOne);
+    const lazy2 = store.record([{ op: 'finish', id: id2!, state: 'failed', reason: 'lazy', now: 1 }]);
     let eagerDone = false;
     await store.batch(() => undefined).then(() => (eagerDone = true));
     // The eager commit carried the lazy write with it.
     expect(eagerDone).toBe(true);
-    expect(reader.byId(id2!)?.state).toBe('failed');
+    expect(rowOf(reader, id2!)?.state).toBe('failed');
     await lazy2;
   });
 });

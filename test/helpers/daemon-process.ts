@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { afterEach } from 'vitest';
 import type { SmscSimulator } from '../../src/simulator/smsc.js';
 import YAML from 'yaml';
-import { fromRaw } from '../../src/spool/sqlite.js';
+import { fromRaw } from '../../src/spool/sqlite/store.js';
 import type { SmsRow } from '../../src/spool/types.js';
 import { CLI, cliNodeFlags } from './cli.js';
 

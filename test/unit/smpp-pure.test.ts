@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compositeOpen, COMPOSITE_WINDOW_MS } from '../../src/policy/composite.js';
-import { aggregate, idKeys, isReceipt, parseReceipt } from '../../src/smpp/receipts.js';
+import { aggregate, idKeys } from '../../src/delivery/receipt-state.js';
+import { isReceipt, parseReceipt } from '../../src/smpp/receipts.js';
 import { statusAction, statusName } from '../../src/smpp/status.js';
 import { RateLimiter } from '../../src/smpp/throttle.js';
 

@@ -6,8 +6,8 @@
  * blocks the writer, and a read-only connection cannot create the file, its directory, or change anything.
  */
 import Database from 'better-sqlite3';
-import { fromRaw, type RawRow } from './sqlite.js';
-import type { SmsRow, SmsState } from './types.js';
+import { fromRaw, type RawRow } from './store.js';
+import type { SmsRow, SmsState } from '../types.js';
 
 export interface ListFilter {
   state?: SmsState;

@@ -1,15 +1,17 @@
 /**
- * The SQLite spool: WAL with synchronous=FULL, so a committed row survives a power cut, and "250" is only said
- * after the commit. Every method is one short transaction; better-sqlite3 is synchronous, so a commit is
- * finished when the call returns.
+ * The SQLite spool store: WAL with synchronous=FULL, so a committed row survives a power cut, and "250" is only
+ * said after the commit. better-sqlite3 is synchronous: each operation runs as one write of a group commit (see
+ * batch), whose promise settles after the COMMIT that carried it; reads answer at once.
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { duplicateAge, floodRefused, isRetransmission, type PolicyRules } from '../policy/rules.js';
-import { aggregate, idKeys, normaliseId } from '../smpp/receipts.js';
-import type { AcceptOutcome, InboundSms, NewSms, ReceiptUpdate, SmsRow, SmsState, StoredPart } from './types.js';
-import { FINAL_STATES, SpoolError } from './types.js';
+import { applyReceiptTo, idKeys, normaliseId } from '../../delivery/receipt-state.js';
+import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
+import type { PolicyRules } from '../../policy/rules.js';
+import type { SendOutcome, SpoolStore } from '../store.js';
+import type { AcceptOutcome, InboundSms, NewSms, ReceiptUpdate, SmsRow, SmsState, StoredPart } from '../types.js';
+import { FINAL_STATES, SpoolError } from '../types.js';
 
 const SCHEMA_VERSION = 1;
 /** Longest a lazy write waits for a commit to ride on, and how many may wait. */
@@ -152,10 +154,9 @@ interface QueuedWrite {
   reject(err: unknown): void;
 }
 
-export class SqliteSpool {
+export class SqliteSpool implements SpoolStore {
   readonly db: Database.Database;
   private readonly insertStmt: Database.Statement;
-  private readonly acceptTx: (rows: NewSms[], now: number) => number[];
   /** A group commit's writes in one transaction; and again each in a savepoint after a failure (see flush). */
   private readonly runAll: (writes: QueuedWrite[]) => Array<{ ok: true; value: unknown }>;
   private readonly runEach: (writes: QueuedWrite[]) => Array<{ ok: true; value: unknown } | { ok: false; err: unknown }>;
@@ -206,7 +207,6 @@ export class SqliteSpool {
       VALUES (@queueId, @recipient, @state, @reason, @sourceAddr, @sourceTon, @sourceNpi, @text, @comment, @coding,
         @dataCoding, @smsCount, @truncated, @parts, @messageId, @smtpUser, @mailFrom, @clientIp, @fingerprint,
         @now, @now, @now, @smscIds, @receipts, @attempts)`);
-    this.acceptTx = this.db.transaction((rows: NewSms[], now: number) => rows.map((r) => this.insert(r, now)));
     // Made once: better-sqlite3 builds a wrapper per transaction() call, which showed in a flush's profile.
     this.runAll = this.db.transaction((writes: QueuedWrite[]) => writes.map((w) => ({ ok: true as const, value: w.fn() })));
     this.runEach = this.db.transaction((writes: QueuedWrite[]) => writes.map((w) => this.inSavepoint(w.fn)));
@@ -252,15 +252,6 @@ export class SqliteSpool {
         attempts: r.state === 'sending' ? 1 : 0,
       }).lastInsertRowid,
     );
-  }
-
-  /** Store all recipients of one mail atomically; their ids. Throws SpoolError (→ 451 4.3.0) when that cannot be done. */
-  accept(rows: NewSms[], now: number): number[] {
-    try {
-      return this.acceptTx(rows, now);
-    } catch (e) {
-      throw new SpoolError(e);
-    }
   }
 
   /**
@@ -349,53 +340,148 @@ export class SqliteSpool {
   }
 
 
-  /**
-   * accept() with the provider's rules: each row's facts are read in the same transaction as the inserts, so
-   * rows of concurrent mails see each other. A retransmission stores nothing; a duplicate is stored 'refused'.
-   */
-  acceptChecked(rows: NewSms[], now: number, rules: PolicyRules): AcceptOutcome[] {
-    try {
-      return this.tx(() =>
-        rows.map((row): AcceptOutcome => {
-          if (row.messageId) {
-            const first = this.sql(
-              `SELECT queue_id, created_at, sms_count, coding FROM sms WHERE message_id = ? AND recipient = ? AND state != 'refused' ORDER BY id LIMIT 1`,
-            ).get(row.messageId, row.recipient) as { queue_id: string; created_at: number; sms_count: number; coding: SmsRow['coding'] } | undefined;
-            if (first && isRetransmission(first.created_at, now, rules)) {
-              return { kind: 'retransmission', queueId: first.queue_id, smsCount: first.sms_count, coding: first.coding };
-            }
-          }
-          if (floodRefused(this.recentAccepted(row.recipient, rules.floodMax), now, rules)) return { kind: 'flood' };
-          const last = this.sql(
-            `SELECT MAX(created_at) AS t FROM sms INDEXED BY sms_recipient
-             WHERE recipient = ? AND created_at > ? AND fingerprint = ? AND state != 'refused'`,
-          ).get(row.recipient, now - rules.duplicateWindowMs, row.fingerprint) as { t: number | null };
-          const age = duplicateAge(last.t ?? undefined, now, rules);
-          if (age !== undefined) {
-            const dropped = rules.duplicateAction === 'drop';
-            this.insert({ ...row, state: 'refused', reason: `duplicate of an SMS accepted ${Math.floor(age / 1000)} s ago${dropped ? ' (dropped)' : ''}` }, now);
-            return { kind: 'duplicate', ageMs: age, dropped };
-          }
-          return { kind: 'queued', id: this.insert(row, now) };
-        }),
-      );
-    } catch (e) {
-      throw e instanceof SpoolError ? e : new SpoolError(e);
-    }
+  // ---- SpoolStore: each operation one write of a group commit (reads answer at once) ----
+
+  accept(rows: readonly NewSms[], now: number, rules?: PolicyRules): Promise<AcceptOutcome[]> {
+    return this.batch(() => this.acceptRows(rows, now, rules));
+  }
+
+  recentAccepted(recipient: string, limit: number): Promise<number[]> {
+    return Promise.resolve(this.readRecentAccepted(recipient, limit));
   }
 
   /** Latest acceptance per recipient since `since` (seeds the listener's flood fast path at start). */
-  acceptedSince(since: number): Array<[string, number]> {
-    return (
-      this.sql(`SELECT recipient, MAX(created_at) AS t FROM sms WHERE created_at >= ? AND state != 'refused' GROUP BY recipient`).all(since) as {
-        recipient: string;
-        t: number;
-      }[]
-    ).map((r) => [r.recipient, r.t]);
+  acceptedSince(since: number): Promise<Array<[string, number]>> {
+    const rows = this.sql(
+      `SELECT recipient, MAX(created_at) AS t FROM sms WHERE created_at >= ? AND state != 'refused' GROUP BY recipient`,
+    ).all(since) as { recipient: string; t: number }[];
+    return Promise.resolve(rows.map((r) => [r.recipient, r.t]));
+  }
+
+  claim(limit: number, now: number): Promise<SmsRow[]> {
+    return this.batch(() => this.claimRows(limit, now));
+  }
+
+  /** Earliest next_attempt_at among queued rows (the relay sleeps until then), or undefined. */
+  nextDue(): Promise<number | undefined> {
+    const r = this.sql(`SELECT MIN(next_attempt_at) AS t FROM sms WHERE state = 'queued'`).get() as { t: number | null };
+    return Promise.resolve(r.t ?? undefined);
+  }
+
+  /**
+   * The relay's bookkeeping is a lazy write: it rides on the next commit (an accept's, under load) instead of
+   * starting its own, so a mail costs one commit instead of four (see batch).
+   */
+  record(outcomes: readonly SendOutcome[]): Promise<void> {
+    return this.batch(() => {
+      for (const o of outcomes) this.recordOutcome(o);
+    }, true);
+  }
+
+  applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): Promise<ReceiptUpdate | 'early'> {
+    return this.batch(() => this.applyReceiptNow(receiptId, stat, err, now), true);
+  }
+
+  storeInbound(msg: InboundSms, now: number): Promise<void> {
+    return this.batch(() => {
+      this.sql('INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES (?, ?, ?, ?, ?)')
+        .run(now, msg.sourceAddr, msg.destinationAddr, msg.dataCoding, msg.text);
+    });
+  }
+
+  /** After a crash, rows caught mid-send go back to the queue (at-least-once: some may be sent twice). */
+  requeueSending(now: number): Promise<number> {
+    return this.batch(
+      () => this.sql(`UPDATE sms SET state = 'queued', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'`).run(now, now).changes,
+    );
+  }
+
+  /** Queued rows accepted before `before` will not be sent any more: expired, with the reason. */
+  expireQueued(before: number, now: number, reason: string): Promise<number> {
+    return this.batch(
+      () =>
+        this.sql(`UPDATE sms SET state = 'expired', reason = ?, updated_at = ? WHERE state = 'queued' AND created_at < ?`)
+          .run(reason, now, before).changes,
+    );
+  }
+
+  /** Delete final rows last changed before `before`. */
+  prune(before: number): Promise<number> {
+    return this.batch(() => {
+      const states = FINAL_STATES.map((s) => `'${s}'`).join(',');
+      this.sql(`DELETE FROM smsc_ids WHERE sms_id IN (SELECT id FROM sms WHERE state IN (${states}) AND updated_at < ?)`).run(before);
+      this.earlyReceipts -= this.sql('DELETE FROM early_receipts WHERE received_at < ?').run(before).changes;
+      return this.sql(`DELETE FROM sms WHERE state IN (${states}) AND updated_at < ?`).run(before).changes;
+    });
+  }
+
+  /** Messages not yet handed to the SMSC (back-pressure counts these). */
+  pendingCount(): Promise<number> {
+    const r = this.sql(`SELECT COUNT(*) AS n FROM sms WHERE state IN ('queued','sending')`).get() as { n: number };
+    return Promise.resolve(r.n);
+  }
+
+  countsByState(): Promise<Record<string, number>> {
+    const rows = this.sql('SELECT state, COUNT(*) AS n FROM sms GROUP BY state').all() as { state: string; n: number }[];
+    return Promise.resolve(Object.fromEntries(rows.map((r) => [r.state, r.n])));
+  }
+
+  oldestQueuedAt(): Promise<number | undefined> {
+    const r = this.sql(`SELECT MIN(created_at) AS t FROM sms WHERE state IN ('queued','sending')`).get() as { t: number | null };
+    return Promise.resolve(r.t ?? undefined);
+  }
+
+  byQueueId(queueId: string): Promise<SmsRow[]> {
+    return Promise.resolve((this.sql('SELECT * FROM sms WHERE queue_id = ? ORDER BY id').all(queueId) as RawRow[]).map(fromRaw));
+  }
+
+  byId(id: number): Promise<SmsRow | undefined> {
+    const r = this.sql('SELECT * FROM sms WHERE id = ?').get(id) as RawRow | undefined;
+    return Promise.resolve(r ? fromRaw(r) : undefined);
+  }
+
+  // ---- The writes, run inside a group commit's transaction ----
+
+  /**
+   * Each row's facts are read in the same transaction as the inserts, so rows of concurrent mails (and of one
+   * call) see each other; decideAcceptance says what is stored.
+   */
+  private acceptRows(rows: readonly NewSms[], now: number, rules: PolicyRules | undefined): AcceptOutcome[] {
+    return rows.map((row): AcceptOutcome => {
+      if (!rules) return { kind: 'queued', id: this.insert(row, now) };
+      const decision = decideAcceptance(this.acceptanceFacts(row, now, rules), now, rules);
+      switch (decision.kind) {
+        case 'store':
+          return { kind: 'queued', id: this.insert(row, now) };
+        case 'duplicate':
+          this.insert({ ...row, state: 'refused', reason: decision.reason }, now);
+          return { kind: 'duplicate', ageMs: decision.ageMs, dropped: decision.dropped };
+        default:
+          return decision;
+      }
+    });
+  }
+
+  private acceptanceFacts(row: NewSms, now: number, rules: PolicyRules): AcceptanceFacts {
+    const { floodLimit, duplicateSince } = acceptanceQuery(now, rules);
+    const first = row.messageId
+      ? (this.sql(
+          `SELECT queue_id, created_at, sms_count, coding FROM sms WHERE message_id = ? AND recipient = ? AND state != 'refused' ORDER BY id LIMIT 1`,
+        ).get(row.messageId, row.recipient) as { queue_id: string; created_at: number; sms_count: number; coding: SmsRow['coding'] } | undefined)
+      : undefined;
+    const last = this.sql(
+      `SELECT MAX(created_at) AS t FROM sms INDEXED BY sms_recipient
+       WHERE recipient = ? AND created_at > ? AND fingerprint = ? AND state != 'refused'`,
+    ).get(row.recipient, duplicateSince, row.fingerprint) as { t: number | null };
+    return {
+      sameMessageId: first && { queueId: first.queue_id, createdAt: first.created_at, smsCount: first.sms_count, coding: first.coding },
+      recentAccepted: this.readRecentAccepted(row.recipient, floodLimit),
+      lastSameFingerprintAt: last.t ?? undefined,
+    };
   }
 
   /** Acceptance times of the latest messages to this recipient (refused ones do not count), newest first. */
-  recentAccepted(recipient: string, limit: number): number[] {
+  private readRecentAccepted(recipient: string, limit: number): number[] {
     if (limit <= 0) return [];
     // The limit is written into the SQL: SQLite (STAT4 build) compiles the statement again whenever a bound LIMIT
     // is rebound, which cost more than the query. It is the configured flood limit, so one statement is cached.
@@ -406,109 +492,89 @@ export class SqliteSpool {
     ).map((r) => r.created_at);
   }
 
-  /** Messages not yet handed to the SMSC (back-pressure counts these). */
-  pendingCount(): number {
-    const r = this.sql(`SELECT COUNT(*) AS n FROM sms WHERE state IN ('queued','sending')`).get() as { n: number };
-    return r.n;
+  private claimRows(limit: number, now: number): SmsRow[] {
+    const rows = this.sql(`SELECT * FROM sms WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`)
+      .all(now, limit) as RawRow[];
+    const mark = this.sql(`UPDATE sms SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?`);
+    for (const r of rows) mark.run(now, r.id);
+    return rows.map((r) => fromRaw({ ...r, state: 'sending', attempts: r.attempts + 1 }));
   }
 
-  /** After a crash, rows caught mid-send go back to the queue (at-least-once: some may be sent twice). */
-  requeueSending(now: number): number {
-    return this.sql(`UPDATE sms SET state = 'queued', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'`).run(now, now).changes;
-  }
-
-  /** Take up to `limit` due rows for sending; they are 'sending' until the relay decides. */
-  claim(limit: number, now: number): SmsRow[] {
-    return this.tx(() => {
-      const rows = this.sql(`SELECT * FROM sms WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`)
-        .all(now, limit) as RawRow[];
-      const mark = this.sql(`UPDATE sms SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?`);
-      for (const r of rows) mark.run(now, r.id);
-      return rows.map((r) => fromRaw({ ...r, state: 'sending', attempts: r.attempts + 1 }));
-    });
-  }
-
-  /** Earliest next_attempt_at among queued rows (the relay sleeps until then), or undefined. */
-  nextDue(): number | undefined {
-    const r = this.sql(`SELECT MIN(next_attempt_at) AS t FROM sms WHERE state = 'queued'`).get() as { t: number | null };
-    return r.t ?? undefined;
+  private recordOutcome(o: SendOutcome): void {
+    switch (o.op) {
+      case 'submitted':
+        return this.recordPart(o.id, o.part, o.smscId, o.now, o.last);
+      case 'reschedule':
+        return this.reschedule(o.id, o.reason, o.nextAt, o.now, o.parts, o.countAttempt ?? true);
+      case 'finish':
+        this.sql('UPDATE sms SET state = ?, reason = ?, updated_at = ? WHERE id = ?').run(o.state, o.reason, o.now, o.id);
+    }
   }
 
   /** A part was accepted by the SMSC with this message id; `last`: the whole message is now submitted. */
-  recordPart(id: number, part: number, smscId: string, now: number, last = false): void {
-    this.tx(() => {
-      // One UPDATE for the id and the state: the row is rewritten once per part, not twice.
-      const changed = this.sql(
-        `UPDATE sms SET smsc_ids = json_replace(smsc_ids, @path, @smscId), first_submit_at = COALESCE(first_submit_at, @now),
-           updated_at = @now, state = CASE WHEN @last AND state = 'sending' THEN 'submitted' ELSE state END,
-           reason = CASE WHEN @last AND state = 'sending' THEN NULL ELSE reason END
-         WHERE id = @id`,
-      ).run({ id, path: `$[${part}]`, smscId, now, last: last ? 1 : 0 }).changes;
-      if (changed === 0) return;
-      // The stored key is the id's normalised form; its other bases are worked out only to match an early receipt.
-      const key = normaliseId(smscId);
-      this.sql('INSERT INTO smsc_ids (key, exact, sms_id, part) VALUES (?, 1, ?, ?)').run(key, id, part);
-      // A receipt that overtook this part's submit_sm_resp was kept: apply it now.
-      if (this.earlyReceipts > 0) {
-        const forms = [key, ...idKeys(smscId).alt];
-        const early = this.sql(`SELECT rowid, stat, err FROM early_receipts WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid`).all(
-          ...forms,
-        ) as { rowid: number; stat: string; err: string | null }[];
-        for (const r of early) {
-          this.sql('DELETE FROM early_receipts WHERE rowid = ?').run(r.rowid);
-          this.earlyReceipts--;
-          this.applyToPart(id, part, r.stat, r.err ?? undefined, now);
-        }
+  private recordPart(id: number, part: number, smscId: string, now: number, last: boolean): void {
+    // One UPDATE for the id and the state: the row is rewritten once per part, not twice.
+    const changed = this.sql(
+      `UPDATE sms SET smsc_ids = json_replace(smsc_ids, @path, @smscId), first_submit_at = COALESCE(first_submit_at, @now),
+         updated_at = @now, state = CASE WHEN @last AND state = 'sending' THEN 'submitted' ELSE state END,
+         reason = CASE WHEN @last AND state = 'sending' THEN NULL ELSE reason END
+       WHERE id = @id`,
+    ).run({ id, path: `$[${part}]`, smscId, now, last: last ? 1 : 0 }).changes;
+    if (changed === 0) return;
+    // The stored key is the id's normalised form; its other bases are worked out only to match an early receipt.
+    const key = normaliseId(smscId);
+    this.sql('INSERT INTO smsc_ids (key, exact, sms_id, part) VALUES (?, 1, ?, ?)').run(key, id, part);
+    // A receipt that overtook this part's submit_sm_resp was kept: apply it now.
+    if (this.earlyReceipts > 0) {
+      const forms = [key, ...idKeys(smscId).alt];
+      const early = this.sql(`SELECT rowid, stat, err FROM early_receipts WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid`).all(
+        ...forms,
+      ) as { rowid: number; stat: string; err: string | null }[];
+      for (const r of early) {
+        this.sql('DELETE FROM early_receipts WHERE rowid = ?').run(r.rowid);
+        this.earlyReceipts--;
+        this.applyToPart(id, part, r.stat, r.err ?? undefined, now);
       }
-    });
+    }
   }
 
   /**
    * Back to the queue, to be tried again at `nextAt`. With `parts`, the message is sent again whole (a composite
    * with a new reference): the ids of the earlier attempt are forgotten.
    */
-  reschedule(id: number, reason: string, nextAt: number, now: number, parts?: StoredPart[], countAttempt = true): void {
-    const set = parts
-      ? `, parts = @parts, smsc_ids = @empty, receipts = @empty, first_submit_at = NULL`
-      : '';
+  private reschedule(id: number, reason: string, nextAt: number, now: number, parts: StoredPart[] | undefined, countAttempt: boolean): void {
+    const set = parts ? `, parts = @parts, smsc_ids = @empty, receipts = @empty, first_submit_at = NULL` : '';
     this.sql(
-        `UPDATE sms SET state = 'queued', reason = @reason, next_attempt_at = @nextAt, updated_at = @now${set}
-         ${countAttempt ? '' : ', attempts = attempts - 1'} WHERE id = @id`,
-      )
-      .run({
-        id,
-        reason,
-        nextAt,
-        now,
-        ...(parts ? { parts: JSON.stringify(parts), empty: JSON.stringify(parts.map(() => null)) } : {}),
-      });
-  }
-
-  finish(id: number, state: Extract<SmsState, 'failed' | 'expired' | 'undeliverable' | 'delivered'>, reason: string, now: number): void {
-    this.sql('UPDATE sms SET state = ?, reason = ?, updated_at = ? WHERE id = ?').run(state, reason, now, id);
+      `UPDATE sms SET state = 'queued', reason = @reason, next_attempt_at = @nextAt, updated_at = @now${set}
+       ${countAttempt ? '' : ', attempts = attempts - 1'} WHERE id = @id`,
+    ).run({
+      id,
+      reason,
+      nextAt,
+      now,
+      ...(parts ? { parts: JSON.stringify(parts), empty: JSON.stringify(parts.map(() => null)) } : {}),
+    });
   }
 
   /**
    * Apply a receipt to the part whose SMSC id matches. A receipt for an id not known yet (it overtook its
    * submit_sm_resp) is kept and applied when the id is recorded: `early` then.
    */
-  applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): ReceiptUpdate | 'early' {
-    return this.tx(() => {
-      // Ids are stored as sent; a receipt may write one in another base. The latest part under its exact form wins,
-      // the other bases are tried only when that finds none: one key reads the index in rowid order, where an IN
-      // list over every form had its hits sorted (a receipt's dearest step).
-      const { exact, alt } = idKeys(receiptId);
-      const latest = (forms: string[]) =>
-        this.sql(`SELECT sms_id, part FROM smsc_ids WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid DESC LIMIT 1`).get(...forms) as
-          | { sms_id: number; part: number }
-          | undefined;
-      const hit = latest([exact]) ?? (alt.length > 0 ? latest(alt) : undefined);
-      const update = hit ? this.applyToPart(hit.sms_id, hit.part, stat, err, now) : undefined;
-      if (update) return update;
-      this.sql('INSERT INTO early_receipts (key, stat, err, received_at) VALUES (?, ?, ?, ?)').run(exact, stat, err ?? null, now);
-      this.earlyReceipts++;
-      return 'early';
-    });
+  private applyReceiptNow(receiptId: string, stat: string, err: string | undefined, now: number): ReceiptUpdate | 'early' {
+    // Ids are stored as sent; a receipt may write one in another base. The latest part under its exact form wins,
+    // the other bases are tried only when that finds none: one key reads the index in rowid order, where an IN
+    // list over every form had its hits sorted (a receipt's dearest step).
+    const { exact, alt } = idKeys(receiptId);
+    const latest = (forms: string[]) =>
+      this.sql(`SELECT sms_id, part FROM smsc_ids WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid DESC LIMIT 1`).get(...forms) as
+        | { sms_id: number; part: number }
+        | undefined;
+    const hit = latest([exact]) ?? (alt.length > 0 ? latest(alt) : undefined);
+    const update = hit ? this.applyToPart(hit.sms_id, hit.part, stat, err, now) : undefined;
+    if (update) return update;
+    this.sql('INSERT INTO early_receipts (key, stat, err, received_at) VALUES (?, ?, ?, ?)').run(exact, stat, err ?? null, now);
+    this.earlyReceipts++;
+    return 'early';
   }
 
   private applyToPart(smsId: number, part: number, stat: string, err: string | undefined, now: number): ReceiptUpdate | undefined {
@@ -517,66 +583,12 @@ export class SqliteSpool {
       | Pick<RawRow, 'queue_id' | 'recipient' | 'state' | 'reason' | 'smsc_ids' | 'receipts'>
       | undefined;
     if (!raw) return undefined;
-    const receipts = JSON.parse(raw.receipts) as (string | null)[];
-    receipts[part] = stat;
     const partCount = (JSON.parse(raw.smsc_ids) as unknown[]).length;
-    const outcome = aggregate(receipts.slice(0, partCount));
-    // A receipt never reopens a final state; it can only settle 'submitted' (or a 'sending' racing it).
-    const open = raw.state === 'submitted' || raw.state === 'sending';
-    const state: SmsState = outcome && open ? outcome : raw.state;
-    const reason = outcome && open && outcome !== 'delivered' ? `receipt stat:${stat}${err ? ` err:${err}` : ''}` : raw.reason;
-    const receiptsJson = JSON.stringify(receipts);
-    this.sql('UPDATE sms SET receipts = ?, state = ?, reason = ?, updated_at = ? WHERE id = ?').run(receiptsJson, state, reason, now, smsId);
-    return { id: smsId, queueId: raw.queue_id, recipient: raw.recipient, part, state };
-  }
-
-  storeInbound(msg: InboundSms, now: number): void {
-    this.sql('INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES (?, ?, ?, ?, ?)')
-      .run(now, msg.sourceAddr, msg.destinationAddr, msg.dataCoding, msg.text);
-  }
-
-  /** Queued rows accepted before `before` will not be sent any more: expired, with the reason. */
-  expireQueued(before: number, now: number, reason: string): number {
-    return this.sql(`UPDATE sms SET state = 'expired', reason = ?, updated_at = ? WHERE state = 'queued' AND created_at < ?`)
-      .run(reason, now, before).changes;
-  }
-
-  /** Delete final rows last changed before `before`. */
-  prune(before: number): number {
-    return this.tx(() => {
-      const states = FINAL_STATES.map((s) => `'${s}'`).join(',');
-      this.sql(`DELETE FROM smsc_ids WHERE sms_id IN (SELECT id FROM sms WHERE state IN (${states}) AND updated_at < ?)`).run(before);
-      this.earlyReceipts -= this.sql('DELETE FROM early_receipts WHERE received_at < ?').run(before).changes;
-      return this.sql(`DELETE FROM sms WHERE state IN (${states}) AND updated_at < ?`).run(before).changes;
-    });
-  }
-
-  countsByState(): Record<string, number> {
-    const rows = this.sql('SELECT state, COUNT(*) AS n FROM sms GROUP BY state').all() as { state: string; n: number }[];
-    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
-  }
-
-  oldestQueuedAt(): number | undefined {
-    const r = this.sql(`SELECT MIN(created_at) AS t FROM sms WHERE state IN ('queued','sending')`).get() as { t: number | null };
-    return r.t ?? undefined;
-  }
-
-  recent(limit: number): SmsRow[] {
-    return (this.sql('SELECT * FROM sms ORDER BY id DESC LIMIT ?').all(limit) as RawRow[]).map(fromRaw);
-  }
-
-  byId(id: number): SmsRow | undefined {
-    const r = this.sql('SELECT * FROM sms WHERE id = ?').get(id) as RawRow | undefined;
-    return r ? fromRaw(r) : undefined;
-  }
-
-  /** A transaction of its own, or part of the one already open (a batch). */
-  private tx<T>(fn: () => T): T {
-    return this.db.inTransaction ? fn() : this.db.transaction(fn)();
-  }
-
-  byQueueId(queueId: string): SmsRow[] {
-    return (this.sql('SELECT * FROM sms WHERE queue_id = ? ORDER BY id').all(queueId) as RawRow[]).map(fromRaw);
+    const facts = { state: raw.state, reason: raw.reason, receipts: JSON.parse(raw.receipts) as (string | null)[], partCount };
+    const effect = applyReceiptTo(facts, part, stat, err);
+    this.sql('UPDATE sms SET receipts = ?, state = ?, reason = ?, updated_at = ? WHERE id = ?')
+      .run(JSON.stringify(effect.receipts), effect.state, effect.reason, now, smsId);
+    return { id: smsId, queueId: raw.queue_id, recipient: raw.recipient, part, state: effect.state };
   }
 
   private noteFailure(message: string): void {
@@ -601,7 +613,7 @@ export class SqliteSpool {
     return { writable: true };
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }

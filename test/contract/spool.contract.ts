@@ -1,0 +1,242 @@
+/**
+ * The spool contract: every backend runs these cases (sqlite.test.ts now; postgres.test.ts next). Behaviour is
+ * seen only through SpoolStore (and LocalSpool above it for the wait for fresh mail), never a backend's tables.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { PolicyRules } from '../../src/policy/rules.js';
+import { LocalSpool } from '../../src/spool/local.js';
+import type { SpoolStore } from '../../src/spool/store.js';
+import type { AcceptOutcome, InboundSms, NewSms, ReceiptUpdate } from '../../src/spool/types.js';
+
+/** A fresh, empty backend; `reopen` closes it and opens the same data again (a restart). */
+export interface Backend {
+  store: SpoolStore;
+  reopen(): Promise<SpoolStore>;
+  /** Inbound messages as stored (the contract has no read for them yet: the backend's own read). */
+  inbound(): Promise<InboundSms[]>;
+}
+
+const rules: PolicyRules = { duplicateWindowMs: 60_000, duplicateAction: 'reject', retransmitWindowMs: 86_400_000, floodMax: 50, floodGapMs: 30_000 };
+
+const row = (recipient: string, opts: { parts?: number; text?: string; messageId?: string | null } = {}): NewSms => {
+  const text = opts.text ?? 't';
+  return {
+    queueId: `q-${text}`, recipient, sourceAddr: 'Alerts', sourceTon: 5, sourceNpi: 0, text, comment: '', coding: 'gsm7',
+    dataCoding: 0, smsCount: opts.parts ?? 1, truncated: false,
+    parts: Array.from({ length: opts.parts ?? 1 }, () => ({ udh: '', body: '74', units: 1, payload: false })),
+    messageId: opts.messageId ?? null, smtpUser: null, mailFrom: null, clientIp: null,
+    fingerprint: `${recipient}|Alerts|${text}`, state: 'queued', reason: null,
+  };
+};
+const ids = (o: AcceptOutcome[]) => o.map((x) => (x as { id: number }).id);
+const stateOf = (u: ReceiptUpdate | 'early') => (u === 'early' ? u : u.state);
+
+export function spoolContract(name: string, makeBackend: () => Promise<Backend>): void {
+  describe(`spool contract: ${name}`, () => {
+    let b: Backend;
+    let s: SpoolStore;
+    const byId = async (id: number) => (await s.byId(id))!;
+    const submitted = (id: number, part: number, smscId: string, now: number, last = false) =>
+      s.record([{ op: 'submitted', id, part, smscId, last, now }]);
+    beforeEach(async () => {
+      b = await makeBackend();
+      s = b.store;
+    });
+    afterEach(async () => {
+      await s.close();
+    });
+
+    describe('claims, outcomes, counts', () => {
+      it('claim takes due rows in order, marks them sending and counts the attempt', async () => {
+        await s.accept([row('1'), row('2'), row('3')], 100);
+        await s.record([{ op: 'reschedule', id: 1, reason: 'later', nextAt: 500, now: 100 }]);
+        const claimed = await s.claim(10, 200);
+        expect(claimed.map((r) => [r.id, r.state, r.attempts])).toEqual([[2, 'sending', 1], [3, 'sending', 1]]);
+        expect(await s.claim(10, 200)).toEqual([]);
+        expect(await s.nextDue()).toBe(500);
+        expect(await s.pendingCount()).toBe(3);
+        expect(await s.oldestQueuedAt()).toBe(100);
+      });
+
+      it('a row stored sending is the relay’s first attempt', async () => {
+        const [id] = ids(await s.accept([{ ...row('1'), state: 'sending' }], 0));
+        expect([(await byId(id!)).state, (await byId(id!)).attempts]).toEqual(['sending', 1]);
+        expect(await s.claim(10, 0)).toEqual([]);
+      });
+
+      it('after a crash, sending rows go back to queued', async () => {
+        await s.accept([row('1')], 0);
+        await s.claim(1, 0);
+        expect(await s.requeueSending(10)).toBe(1);
+        expect((await byId(1)).state).toBe('queued');
+        expect(await s.nextDue()).toBe(10);
+      });
+
+      it('reschedule whole with new parts forgets earlier ids; finish; expire; prune', async () => {
+        await s.accept([row('1', { parts: 2 }), row('2'), row('3')], 0);
+        await s.claim(3, 0);
+        await submitted(1, 0, 'x1', 1);
+        const parts = [
+          { udh: '050003070201', body: '61', units: 1, payload: false },
+          { udh: '050003070202', body: '62', units: 1, payload: false },
+        ];
+        await s.record([{ op: 'reschedule', id: 1, reason: 'again', nextAt: 10, now: 5, parts }]);
+        const r1 = await byId(1);
+        expect([r1.state, r1.smscIds, r1.firstSubmitAt, r1.parts[0]!.udh]).toEqual(['queued', [null, null], null, '050003070201']);
+        await s.record([{ op: 'finish', id: 2, state: 'failed', reason: 'SMSC refused', now: 6 }]);
+        expect(await s.expireQueued(1, 7, 'too old')).toBe(1);
+        expect(await s.countsByState()).toEqual({ expired: 1, failed: 1, sending: 1 });
+        expect(await s.prune(6)).toBe(0);
+        expect(await s.prune(8)).toBe(2);
+        expect(await s.countsByState()).toEqual({ sending: 1 });
+      });
+
+      it('a reschedule that does not count the attempt gives it back; outcomes of one call apply in order', async () => {
+        await s.accept([row('1')], 0);
+        await s.claim(1, 0);
+        await s.record([
+          { op: 'reschedule', id: 1, reason: 'throttled', nextAt: 1, now: 1, countAttempt: false },
+          { op: 'finish', id: 1, state: 'failed', reason: 'gave up', now: 2 },
+        ]);
+        expect([(await byId(1)).attempts, (await byId(1)).state, (await byId(1)).reason]).toEqual([0, 'failed', 'gave up']);
+      });
+
+      it('byQueueId lists a mail’s rows in order', async () => {
+        await s.accept([row('1', { text: 'a' }), row('2', { text: 'a' })], 0);
+        expect((await s.byQueueId('q-a')).map((r) => r.recipient)).toEqual(['1', '2']);
+      });
+
+      it('inbound messages are kept', async () => {
+        await s.storeInbound({ sourceAddr: '7999', destinationAddr: 'Alerts', dataCoding: 8, text: 'ok' }, 1);
+        expect(await b.inbound()).toEqual([{ sourceAddr: '7999', destinationAddr: 'Alerts', dataCoding: 8, text: 'ok' }]);
+      });
+    });
+
+    describe('receipts', () => {
+      it('parts, receipts through another id form, aggregation, no reopening a final state', async () => {
+        await s.accept([row('1', { parts: 2 })], 0);
+        await s.claim(1, 0);
+        await submitted(1, 0, '00A1', 1);
+        await submitted(1, 1, '00A2', 2, true);
+        expect((await byId(1)).firstSubmitAt).toBe(1);
+        expect((await byId(1)).state).toBe('submitted');
+        expect(stateOf(await s.applyReceipt('161', 'DELIVRD', '000', 4))).toBe('submitted');
+        expect(stateOf(await s.applyReceipt('a2', 'DELIVRD', '000', 5))).toBe('delivered');
+        expect(stateOf(await s.applyReceipt('A2', 'UNDELIV', '001', 6))).toBe('delivered');
+        expect(await s.applyReceipt('ffff', 'DELIVRD', undefined, 7)).toBe('early');
+      });
+
+      it('a lost part makes the recipient undeliverable, with the stat as reason', async () => {
+        await s.accept([row('1', { parts: 2 })], 0);
+        await s.claim(1, 0);
+        await submitted(1, 0, '7', 1);
+        await submitted(1, 1, '8', 2, true);
+        expect(stateOf(await s.applyReceipt('8', 'UNDELIV', '001', 3))).toBe('undeliverable');
+        expect((await byId(1)).reason).toBe('receipt stat:UNDELIV err:001');
+      });
+
+      it('a receipt that overtakes its submit_sm_resp is applied when the id is recorded', async () => {
+        await s.accept([row('1')], 0);
+        await s.claim(1, 0);
+        expect(await s.applyReceipt('0000B', 'DELIVRD', '000', 1)).toBe('early');
+        await submitted(1, 0, '11', 2, true); // decimal 11 = hex b
+        expect((await byId(1)).receipts).toEqual(['DELIVRD']);
+        expect((await byId(1)).state).toBe('delivered');
+      });
+
+      it('an exact id wins over another message whose id reads the same in the other base', async () => {
+        await s.accept([row('1'), row('2')], 0);
+        await s.claim(2, 0);
+        await submitted(1, 0, '100', 1, true); // decimal 100 is also hex "64"
+        await submitted(2, 0, '64', 1, true);
+        expect(((await s.applyReceipt('64', 'DELIVRD', undefined, 2)) as ReceiptUpdate).id).toBe(2);
+        expect(((await s.applyReceipt('100', 'DELIVRD', undefined, 2)) as ReceiptUpdate).id).toBe(1);
+      });
+
+      it('an id the SMSC gave twice settles the latest part given it', async () => {
+        await s.accept([row('1'), row('2')], 0);
+        await s.claim(2, 0);
+        await submitted(1, 0, 'abc', 1, true);
+        await submitted(2, 0, 'ABC', 1, true);
+        expect(((await s.applyReceipt('abc', 'DELIVRD', undefined, 2)) as ReceiptUpdate).id).toBe(2);
+        expect((await byId(1)).state).toBe('submitted');
+      });
+    });
+
+    describe('the provider’s rules at acceptance', () => {
+      it('duplicate: 59.999 s refused and stored as refused; 60 s queued; state read back after a restart', async () => {
+        expect(await s.accept([row('7999', { text: 'disk full' })], 0, rules)).toEqual([{ kind: 'queued', id: expect.any(Number) }]);
+        s = await b.reopen();
+        expect(await s.accept([row('7999', { text: 'disk full' })], 59_999, rules)).toEqual([{ kind: 'duplicate', ageMs: 59_999, dropped: false }]);
+        expect(await s.countsByState()).toEqual({ queued: 1, refused: 1 });
+        // A refused duplicate does not restart the window.
+        expect(await s.accept([row('7999', { text: 'disk full' })], 60_000, rules)).toEqual([{ kind: 'queued', id: expect.any(Number) }]);
+        // Another recipient, sender or text is not a duplicate.
+        const other = await s.accept([row('7998', { text: 'disk full' }), row('7999', { text: 'disk ok' })], 60_001, rules);
+        expect(other.map((o) => o.kind)).toEqual(['queued', 'queued']);
+      });
+
+      it('duplicate drop: stored as refused, reported as dropped', async () => {
+        await s.accept([row('7999', { text: 'x' })], 0, rules);
+        expect(await s.accept([row('7999', { text: 'x' })], 1, { ...rules, duplicateAction: 'drop' })).toEqual([
+          { kind: 'duplicate', ageMs: 1, dropped: true },
+        ]);
+        expect((await s.byQueueId('q-x'))[1]!.reason).toBe('duplicate of an SMS accepted 0 s ago (dropped)');
+      });
+
+      it('two rows of one call see each other', async () => {
+        const o = await s.accept([row('7999', { text: 'x' }), row('7999', { text: 'x' })], 0, rules);
+        expect(o.map((x) => x.kind)).toEqual(['queued', 'duplicate']);
+      });
+
+      it('retransmission: the same Message-ID to the same recipient within the window, even after a restart', async () => {
+        await s.accept([row('7999', { text: 'a', messageId: '<m1@x>' })], 0, rules);
+        s = await b.reopen();
+        expect(await s.accept([row('7999', { text: 'a', messageId: '<m1@x>' })], 10 * 60_000, rules)).toEqual([
+          { kind: 'retransmission', queueId: 'q-a', smsCount: 1, coding: 'gsm7' },
+        ]);
+        expect((await s.accept([row('7998', { text: 'a', messageId: '<m1@x>' })], 10 * 60_000, rules))[0]!.kind).toBe('queued');
+        expect((await s.accept([row('7999', { text: 'b', messageId: '<m1@x>' })], 86_400_000, rules))[0]!.kind).toBe('queued');
+      });
+
+      it('flood: 50 messages 1 s apart, a restart, then the 51st is refused; after 30 s quiet it is allowed', async () => {
+        for (let i = 0; i < 50; i++) expect((await s.accept([row('7999', { text: `m${i}` })], i * 1000, rules))[0]!.kind).toBe('queued');
+        s = await b.reopen();
+        expect(await s.recentAccepted('7999', 50)).toHaveLength(50);
+        expect(await s.accept([row('7999', { text: 'm50' })], 50_000, rules)).toEqual([{ kind: 'flood' }]);
+        expect(await s.countsByState()).toEqual({ queued: 50 });
+        expect((await s.accept([row('7999', { text: 'm50' })], 49_000 + 30_000, rules))[0]!.kind).toBe('queued');
+        expect(await s.acceptedSince(79_000)).toEqual([['7999', 79_000]]);
+      });
+
+      it('0 disables each rule', async () => {
+        const off = { ...rules, duplicateWindowMs: 0, floodMax: 0, retransmitWindowMs: 0 };
+        for (let i = 0; i < 60; i++) {
+          expect((await s.accept([row('7999', { text: 'same', messageId: '<same@x>' })], i, off))[0]!.kind).toBe('queued');
+        }
+      });
+    });
+
+    describe('the wait for fresh mail (LocalSpool over the store)', () => {
+      it('a waiting claim is handed the fresh rows, stored sending (attempt 1); a due row is claimed at once', async () => {
+        const spool = new LocalSpool(s);
+        const [queued] = ids(await spool.accept([row('1')], 0));
+        expect((await spool.claim(10, 1, 1000)).map((r) => r.id)).toEqual([queued]);
+        const waiting = spool.claim(10, 2, 5000);
+        const [a, c] = await Promise.all([spool.accept([row('2')], 3), spool.accept([row('3')], 3)]);
+        expect((await waiting).map((r) => [r.id, r.state, r.attempts])).toEqual([
+          [ids(a)[0], 'sending', 1],
+          [ids(c)[0], 'sending', 1],
+        ]);
+        expect((await byId(ids(a)[0]!)).state).toBe('sending');
+      });
+
+      it('stopWaiting ends a wait with nothing', async () => {
+        const spool = new LocalSpool(s);
+        const waiting = spool.claim(10, 0, 10_000);
+        await spool.stopWaiting();
+        expect(await waiting).toEqual([]);
+      });
+    });
+  });
+}
