@@ -4,8 +4,6 @@
  * and writes the facts; these functions decide. SMSCs disagree on the id's form between submit_sm_resp and the
  * receipt (case, leading zeros, hex vs decimal), so ids are matched through every form they can take.
  */
-import type { SmsState } from '../spool/types.js';
-
 export function normaliseId(id: string): string {
   return id.trim().toLowerCase().replace(/^0+(?=.)/, '');
 }
@@ -49,8 +47,9 @@ export function aggregate(stats: readonly (string | null)[]): AggregateState {
 }
 
 /** The facts of a row a receipt is applied to. */
-export interface ReceiptFacts {
-  state: SmsState;
+export interface ReceiptFacts<S extends string> {
+  /** The row's state (a spool's SmsState): only 'submitted' and 'sending' are open to a receipt. */
+  state: S;
   reason: string | null;
   /** Receipt stat per part so far. */
   receipts: readonly (string | null)[];
@@ -59,9 +58,9 @@ export interface ReceiptFacts {
 }
 
 /** What a backend writes back after a receipt for `part`. */
-export interface ReceiptEffect {
+export interface ReceiptEffect<S extends string> {
   receipts: (string | null)[];
-  state: SmsState;
+  state: S | Exclude<AggregateState, undefined>;
   reason: string | null;
 }
 
@@ -69,7 +68,7 @@ export interface ReceiptEffect {
  * A receipt for one part → the row's new receipts, state and reason. A receipt never reopens a final state; it can
  * only settle 'submitted' (or a 'sending' racing it).
  */
-export function applyReceiptTo(row: ReceiptFacts, part: number, stat: string, err: string | undefined): ReceiptEffect {
+export function applyReceiptTo<S extends string>(row: ReceiptFacts<S>, part: number, stat: string, err: string | undefined): ReceiptEffect<S> {
   const receipts = [...row.receipts];
   receipts[part] = stat;
   const outcome = aggregate(receipts.slice(0, row.partCount));
