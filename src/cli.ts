@@ -18,6 +18,7 @@ import { checkConfig } from './commands/check-config.js';
 import { configReferenceMarkdown } from './config/reference.js';
 import { encodeReportJson, encodeReportText } from './commands/encode.js';
 import { isReplyError } from './errors.js';
+import { PostgresReader } from './spool/postgres/reader.js';
 import { smsOptionsFrom } from './config/sms-options.js';
 import { prepareSms, type SmsOptions } from './sms/prepare.js';
 import { createRefCounter } from './sms/segment.js';
@@ -75,12 +76,15 @@ program
   .option('--since <duration>', 'list only messages accepted since (30s, 15m, 2h, 7d)', optionValue(parseDuration))
   .option('--limit <n>', 'most messages to list, newest first', optionValue(parseCount), 20)
   .option('--json', 'JSON for scripts')
-  .action((opts: QueueFlags) => {
+  .action(async (opts: QueueFlags) => {
     const config = loadConfig(opts.config, process.env);
     // Read-only, without the daemon's set-up: a running daemon's writes never wait for (or fail because of) it.
-    const spool = openSpoolForReading(config.spool.path, config.spool.busy_timeout_ms);
+    const spool =
+      config.spool.backend === 'postgres'
+        ? await PostgresReader.open(config.spool)
+        : openSpoolForReading(config.spool.path, config.spool.busy_timeout_ms);
     try {
-      const report = queueReport(spool, {
+      const report = await queueReport(spool, {
         ...(opts.id ? { id: opts.id } : {}),
         ...(opts.state ? { state: opts.state } : {}),
         ...(opts.since !== undefined ? { sinceMs: opts.since } : {}),
@@ -90,7 +94,7 @@ program
       });
       process.stdout.write(`${report}\n`);
     } finally {
-      spool.close();
+      await spool.close();
     }
   });
 

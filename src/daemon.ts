@@ -12,6 +12,8 @@ import { RecentAcceptances } from './policy/recent.js';
 import { floodRefused, floodReply, rulesFrom } from './policy/rules.js';
 import { SmscSimulator } from './simulator/smsc.js';
 import { lockSpool, SpoolLockedError, type SpoolLock } from './spool/lock.js';
+import { preparePostgres } from './spool/postgres/connect.js';
+import { maskUrl } from './spool/postgres/url.js';
 import { startSmtp, type SmtpListener } from './smtp/server.js';
 import { WorkThread } from './worker/client.js';
 
@@ -29,14 +31,27 @@ export interface DaemonOptions {
   /** Human-readable logs on the work thread too (serve --log-pretty). */
   logPretty?: boolean;
   now?: () => number;
+  /** Ends a start still waiting for the PostgreSQL spool to answer (a stop signal during start-up). */
+  signal?: AbortSignal;
 }
 
 /** How often the queue depth used for back-pressure is refreshed. */
 const DEPTH_REFRESH_MS = 1000;
 const DAY_MS = 86_400_000;
 
+/** The spool as logs name it: the SQLite file, or the PostgreSQL URL without its password. */
+function spoolShown(config: Config): string {
+  return config.spool.backend === 'postgres' ? maskUrl(config.spool.url ?? '') : config.spool.path;
+}
+
 export async function startDaemon(config: Config, log: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
   const now = opts.now ?? Date.now;
+  if (config.spool.backend === 'postgres') {
+    // No file lock: several nodes may share one database (each requeues only its own rows). The database must
+    // answer, be new enough and have this version's schema before SMTP opens: no 250 without somewhere to commit.
+    await preparePostgres(config.spool, log, opts.signal);
+    return startLocked(config, log, opts, now, { path: spoolShown(config), release: () => undefined });
+  }
   // Before anything else: a second daemon on this spool would requeue and resend the first one's in-flight rows.
   let lock: SpoolLock;
   try {
@@ -110,7 +125,7 @@ async function startLocked(config: Config, log: Logger, opts: DaemonOptions, now
         ? { code: 452, enhanced: '4.3.1', text: `Queue full (${config.spool.max_queued} messages waiting for the SMSC); try again later` }
         : undefined,
   });
-  log.info({ ports: smtp.ports(), host: config.smtp.host, lmtp: config.smtp.lmtp, spool: config.spool.path, smsc: config.smpp.url }, 'smtp2sms listening');
+  log.info({ ports: smtp.ports(), host: config.smtp.host, lmtp: config.smtp.lmtp, spool: spoolShown(config), smsc: config.smpp.url }, 'smtp2sms listening');
 
   let stopping = false;
   const ops =

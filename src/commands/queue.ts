@@ -62,21 +62,29 @@ function summary(row: SmsRow) {
   };
 }
 
-export function queueReport(spool: SpoolReader, opts: QueueOptions): string {
+/** What the report reads: the SQLite reader (synchronous) or the PostgreSQL one; both read-only. */
+export interface QueueSource {
+  countsByState(): Record<string, number> | Promise<Record<string, number>>;
+  list(filter: { state?: SmsState; since?: number; limit: number }): SmsRow[] | Promise<SmsRow[]>;
+  byId(id: number): SmsRow | undefined | Promise<SmsRow | undefined>;
+  byQueueId(queueId: string): SmsRow[] | Promise<SmsRow[]>;
+}
+
+export async function queueReport(spool: QueueSource, opts: QueueOptions): Promise<string> {
   if (opts.id !== undefined) {
-    const rows = /^\d+$/.test(opts.id) ? [spool.byId(Number(opts.id))].filter((r): r is SmsRow => !!r) : spool.byQueueId(opts.id);
+    const rows = /^\d+$/.test(opts.id) ? [await spool.byId(Number(opts.id))].filter((r): r is SmsRow => !!r) : await spool.byQueueId(opts.id);
     if (rows.length === 0) throw new Error(`no message with id or queue id "${opts.id}"`);
     const full = rows.map((r) => ({ ...summary(r), text: r.text }));
     return opts.json ? JSON.stringify(full) : full.map((r) => Object.entries(r).map(([k, v]) => `${k.padEnd(10)} ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n')).join('\n\n');
   }
-  const counts = spool.countsByState();
-  const recent = spool
-    .list({
+  const counts = await spool.countsByState();
+  const recent = (
+    await spool.list({
       limit: opts.limit,
       ...(opts.state !== undefined ? { state: opts.state } : {}),
       ...(opts.sinceMs !== undefined ? { since: opts.now - opts.sinceMs } : {}),
     })
-    .map(summary);
+  ).map(summary);
   if (opts.json) return JSON.stringify({ counts, recent });
   const lines = ['state counts: ' + (Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(', ') || 'empty')];
   for (const r of recent) {

@@ -30,6 +30,7 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
   let current = config;
   let reloadPending = false;
   let stopping = false;
+  const starting = new AbortController();
 
   const reload = (running: Daemon) => {
     if (!configPath) return log.warn('SIGHUP: no --config file to re-read');
@@ -74,6 +75,8 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
     firstSignal = { signal, at: Date.now() };
     log.info({ signal, starting: daemon === undefined }, 'stopping');
     if (daemon) void finishStop(daemon);
+    // A start waiting for its database ends now; one past that point is stopped once it has started.
+    else starting.abort(new Error('stopped while waiting for the spool'));
   };
   process.on('SIGHUP', () => {
     if (daemon) reload(daemon);
@@ -86,14 +89,22 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
   process.on('SIGINT', () => stop('SIGINT'));
   log.info({ pid: process.pid, node: process.version }, 'starting');
 
-  daemon = await startDaemon(config, log, {
-    logPretty,
-    // Committed mail is safe in the spool; a restart (systemd Restart=on-failure) brings delivery back.
-    onFatal: () => {
-      log.flush();
-      process.exit(1);
-    },
-  });
+  try {
+    daemon = await startDaemon(config, log, {
+      logPretty,
+      signal: starting.signal,
+      // Committed mail is safe in the spool; a restart (systemd Restart=on-failure) brings delivery back.
+      onFatal: () => {
+        log.flush();
+        process.exit(1);
+      },
+    });
+  } catch (err) {
+    if (!starting.signal.aborted) throw err;
+    log.info('stopped');
+    log.flush();
+    process.exit(0);
+  }
   if (stopping) void finishStop(daemon);
   else if (reloadPending) reload(daemon);
 }

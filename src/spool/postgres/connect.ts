@@ -4,6 +4,7 @@
  * crash loop; what waiting cannot fix (wrong credentials, no such database, a server too old, a schema newer than
  * this smtp2sms) ends the start with exit 2, naming spool.url with its password masked.
  */
+import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Config } from '../../config/schema.js';
 import { UsageError } from '../../commands/usage-error.js';
@@ -151,4 +152,12 @@ export function openPool(spool: SpoolConfig, log: Logger, node: string): pg.Pool
   const pool = new pg.Pool(poolConfig(spool, `smtp2sms ${node}`.slice(0, 63)));
   pool.on('error', (err) => log.warn({ err: describe(err) }, 'PostgreSQL spool connection lost; the pool reconnects'));
   return pool;
+}
+
+/**
+ * This node's name on the rows it claims: stable across restarts, so a restarted node requeues its own rows.
+ * (Several nodes on one host get a configurable id with part 3 of issue 14.)
+ */
+export function nodeId(): string {
+  return hostname();
 }

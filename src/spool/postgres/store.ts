@@ -22,7 +22,7 @@ export const LEASE_MS = 60_000;
 /** /healthz: as for SQLite, a write that failed this recently makes the spool unhealthy. */
 const HEALTH_WINDOW_MS = 10_000;
 
-interface PgRow {
+export interface PgRow {
   id: string;
   queue_id: string;
   recipient: string;
