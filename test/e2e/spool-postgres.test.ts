@@ -130,7 +130,10 @@ describe('the database stopped under load', () => {
     await waitFor(() => refused.length >= 3, 20_000, '451s while the database is down');
     await new Promise((r) => setTimeout(r, 2000));
     await own.start();
-    await waitFor(() => accepted.size >= atStop + 10, 30_000, 'mail accepted again after the start');
+    await waitFor(() => accepted.size >= atStop + 10, 30_000, 'mail accepted again after the start').catch((e) => {
+      console.log(d.logs.slice(-25).map((l) => `${String(l.level)} ${String(l.msg)} ${String(l.err ?? l.reason ?? "")}`).join("\n"), accepted.size, atStop, d.child.exitCode);
+      throw e;
+    });
     sending = false;
     await Promise.all(streams);
 

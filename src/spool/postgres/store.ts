@@ -117,14 +117,20 @@ export class PostgresStore implements SpoolStore {
     } catch (err) {
       throw this.failed(err);
     }
+    // A checked-out connection the server ends (a restart) emits 'error' besides failing its query; the pool only
+    // listens while the connection is idle, and an unheard 'error' would end the work thread.
+    const onError = (): void => undefined;
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const value = await fn(client);
       await client.query('COMMIT');
+      client.off('error', onError);
       client.release();
       return value;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
+      client.off('error', onError);
       client.release(err instanceof Error ? err : true);
       throw this.failed(err);
     }
