@@ -13,13 +13,31 @@ export const HTML_DEADLINE_MS = 10_000;
 
 /** A DOM of the largest allowed body fits many times over; a body that needs more is refused, not the daemon. */
 const HEAP_MB = 256;
+/**
+ * V8's default young generation (3 × 16 MB semi-spaces) would sit in RSS beside the work thread's; a conversion
+ * makes short-lived garbage in bursts, which a small one collects as cheaply.
+ */
+const YOUNG_MB = 8;
+/**
+ * An idle thread is stopped after this long, so the heap the last bodies grew goes back to the system (hostile HTML
+ * left ~50 MB behind otherwise); the next HTML mail starts a fresh thread, which costs tens of milliseconds.
+ */
+const IDLE_MS = 20_000;
 
 let thread: Worker | undefined;
 /** Bodies wait their turn here, so each one's deadline counts its own conversion only. */
 let queue: Promise<unknown> = Promise.resolve();
+let waiting = 0;
+let idleTimer: NodeJS.Timeout | undefined;
+
+function stopIdleThread(): void {
+  const idle = thread;
+  thread = undefined;
+  void idle?.terminate();
+}
 
 function startThread(): Worker {
-  const resourceLimits = { maxOldGenerationSizeMb: HEAP_MB };
+  const resourceLimits = { maxOldGenerationSizeMb: HEAP_MB, maxYoungGenerationSizeMb: YOUNG_MB };
   // Under vitest this module runs from src/ (TypeScript): the thread registers tsx before loading its entry.
   const worker = import.meta.url.endsWith('.ts')
     ? new Worker(
@@ -71,7 +89,13 @@ function convertOnce(html: string, deadlineMs: number): Promise<string> {
 
 /** The body's SMS text, converted off this thread; rejects with a ReplyError for a body it will not convert. */
 export function htmlToSmsTextOffThread(html: string, deadlineMs = HTML_DEADLINE_MS): Promise<string> {
+  clearTimeout(idleTimer);
+  waiting++;
   const job = queue.then(() => convertOnce(html, deadlineMs));
-  queue = job.catch(() => undefined);
+  queue = job
+    .catch(() => undefined)
+    .finally(() => {
+      if (--waiting === 0) idleTimer = setTimeout(stopIdleThread, IDLE_MS).unref();
+    });
   return job;
 }

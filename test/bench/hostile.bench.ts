@@ -21,7 +21,9 @@ const stuff = (body: string) => body.replace(/^\./gm, '..');
 const rcpt = (id: number) => `+7999${String(1_000_000 + id).padStart(7, '0')}@sms.example.test`;
 
 async function main(): Promise<void> {
-  const kinds = hostileMails();
+  // BENCH_HOSTILE_KINDS=0,3 runs only those shapes (to find which one costs what).
+  const only = process.env.BENCH_HOSTILE_KINDS?.split(',').map(Number);
+  const kinds = hostileMails().filter((_, i) => !only || only.includes(i));
   console.log(
     `bench:hostile: ${HOSTILE} hostile mails over ${CONNECTIONS} connections (${kinds.length} kinds), an alert every ` +
       `${ALERT_EVERY_MS} ms beside them; ${cpus().length} cores, node ${process.version}`,

@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../src/ops/metrics.js';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
-import { CLI, cliNodeFlags } from '../helpers/cli.js';
+import { CLI, cliNodeEnv, cliNodeFlags } from '../helpers/cli.js';
 import { freePort, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
 import { authPlain, RawSmtp, sendMail } from '../helpers/smtp-client.js';
 
@@ -28,13 +28,15 @@ describe('systemd unit', () => {
     expect(Number(/TimeoutStopSec=(\d+)/.exec(unit)![1])).toBeGreaterThan(10 + 5);
   });
 
-  it('starts node with the flags the CLI asks for, as npm start does', () => {
+  it('starts node with the flags and environment the CLI asks for, as npm start and the unit do', () => {
     const flags = cliNodeFlags();
     expect(flags).toContain('--max-semi-space-size=2');
+    expect(cliNodeEnv()).toEqual({ MALLOC_ARENA_MAX: '2' });
     const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
-    // exec: the shell becomes node, so what npm forwards (SIGTERM, SIGINT) reaches the daemon.
-    expect(start).toMatch(new RegExp(`^exec node ${flags.join(' ')} dist/cli\\.js serve `));
+    // exec: the shell becomes node (env execs it in turn), so what npm forwards (SIGTERM, SIGINT) reaches the daemon.
+    expect(start).toMatch(new RegExp(`^exec env MALLOC_ARENA_MAX=2 node ${flags.join(' ')} dist/cli\\.js serve `));
     expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/node ${flags.join(' ')} /opt/smtp2sms/dist/cli\\.js serve `, 'm'));
+    expect(unit).toMatch(/^Environment=MALLOC_ARENA_MAX=2$/m);
   });
 
   it.runIf(existsSync('/usr/bin/systemd-analyze'))('systemd-analyze verify finds no line it cannot parse', () => {

@@ -5,10 +5,21 @@ import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
+function shebangWords(): string[] {
+  const shebang = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
+  return shebang.replace(/^#!\S*env -S /, '').split(' ').filter(Boolean);
+}
+
 /** The node flags src/cli.ts's shebang asks for: a daemon under test runs as it does when installed. */
 export function cliNodeFlags(): string[] {
-  const shebang = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
-  return shebang.replace(/^#!\S*env -S node\b/, '').split(' ').filter(Boolean);
+  const words = shebangWords();
+  return words.slice(words.indexOf('node') + 1);
+}
+
+/** The environment the shebang sets before node (NAME=value words). */
+export function cliNodeEnv(): Record<string, string> {
+  const words = shebangWords();
+  return Object.fromEntries(words.slice(0, words.indexOf('node')).map((w) => w.split('=', 2) as [string, string]));
 }
 
 export interface CliResult {

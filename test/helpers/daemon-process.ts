@@ -13,7 +13,7 @@ import type { SmscSimulator } from '../../src/simulator/smsc.js';
 import YAML from 'yaml';
 import { fromRaw } from '../../src/spool/sqlite/store.js';
 import type { SmsRow } from '../../src/spool/types.js';
-import { CLI, cliNodeFlags } from './cli.js';
+import { CLI, cliNodeEnv, cliNodeFlags } from './cli.js';
 
 export interface DaemonProcess {
   child: ChildProcess;
@@ -96,7 +96,10 @@ async function spawnOnce(config: Record<string, unknown>, dir: string, opts: Spa
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SMTP2SMS_')));
   // SMTP2SMS_DAEMON_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") reach the daemon only, for profiling.
   const nodeArgs = process.env.SMTP2SMS_DAEMON_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...cliNodeFlags(), ...nodeArgs, CLI, 'serve', '--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...cliNodeFlags(), ...nodeArgs, CLI, 'serve', '--config', configPath], {
+    env: { ...env, ...cliNodeEnv() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: Array<Record<string, unknown>> = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
