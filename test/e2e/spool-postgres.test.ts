@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
@@ -139,7 +140,16 @@ describe('the database stopped under load', () => {
 
     expect(refused.length).toBeGreaterThan(0);
     expect(new Set(refused.map((r) => `${r.code} ${r.text.slice(0, 5)}`))).toEqual(new Set(['451 4.3.0']));
-    await waitFor(() => new Set(sim.received.map((s) => s.to.replace(/^\+/, ""))).size >= accepted.size, 30_000, 'every accepted mail at the simulator');
+    await waitFor(() => new Set(sim.received.map((s) => s.to.replace(/^\+/, ""))).size >= accepted.size, 30_000, 'every accepted mail at the simulator').catch(async (e) => {
+      const got = new Set(sim.received.map((s) => s.to.replace(/^\+/, "")));
+      const missing = [...accepted].filter((t) => !got.has(t));
+      const c = new pg.Client({ connectionString: own.url });
+      await c.connect();
+      console.log(missing, (await c.query('SELECT id, recipient, state, reason, attempts, owner, smsc_ids FROM sms WHERE recipient = ANY($1)', [missing])).rows);
+      console.log(d.logs.filter((l) => Number(l.level) >= 40).map((l) => `${String(l.level)} ${String(l.msg)} ${String(l.err ?? l.reason ?? "")}`).join("\n"));
+      await c.end();
+      throw e;
+    });
     const received = new Set(sim.received.map((s) => s.to.replace(/^\+/, "")));
     expect([...accepted].filter((to) => !received.has(to))).toEqual([]);
     expect(await d.kill('SIGTERM')).toEqual({ code: 0, signal: null });
