@@ -41,18 +41,27 @@ describe('daemon on the PostgreSQL spool', () => {
     const d = started.daemon(await spawnDaemon(testConfig(smscPort, dir, pgSpool(db.url)), dir));
     const replies: SmtpReply[] = [];
     for (let i = 0; i < 5; i++) {
-      const r = await sendMail(d.port, { to: [`+7999100000${i}@sms.example.test`], body: `Subject: pg ${i}\r\n\r\ndisk ${i} full\r\n` });
+      const r = await sendMail(d.port, {
+        to: [`+7999100000${i}@sms.example.test`],
+        body: `Subject: pg ${i}\r\n\r\ndisk ${i} full\r\n`,
+      });
       replies.push(r.data[0] ?? r.mail);
     }
     expect(replies.map((r) => r.code)).toEqual([250, 250, 250, 250, 250]);
     // The same mail again within the duplicate window: refused by the rules read from the database.
-    const again = await sendMail(d.port, { to: ['+79991000000@sms.example.test'], body: 'Subject: pg 0\r\n\r\ndisk 0 full\r\n' });
+    const again = await sendMail(d.port, {
+      to: ['+79991000000@sms.example.test'],
+      body: 'Subject: pg 0\r\n\r\ndisk 0 full\r\n',
+    });
     expect(again.data[0]?.code).toBe(550);
     await waitFor(() => sim.received.length >= 5, 20_000, 'five SMS at the simulator');
     const queue = async () => {
       const r = await runCliAsync(['queue', '--json', '--config', d.configPath]);
       expect(r.stderr).toBe('');
-      return JSON.parse(r.stdout) as { counts: Record<string, number>; recent: Array<{ state: string; smscIds: string[] }> };
+      return JSON.parse(r.stdout) as {
+        counts: Record<string, number>;
+        recent: Array<{ state: string; smscIds: string[] }>;
+      };
     };
     let report = await queue();
     for (let i = 0; i < 50 && (report.counts.delivered ?? 0) < 5; i++) {
@@ -61,14 +70,24 @@ describe('daemon on the PostgreSQL spool', () => {
     }
     expect(report.counts).toEqual({ delivered: 5, refused: 1 });
     expect(report.recent.filter((r) => r.state === 'delivered').every((r) => r.smscIds.length === 1)).toBe(true);
-    const one = await runCliAsync(['queue', '--id', /Queued as (\S+?):/.exec(replies[0]!.text)![1]!, '--config', d.configPath]);
+    const one = await runCliAsync([
+      'queue',
+      '--id',
+      /Queued as (\S+?):/.exec(replies[0]!.text)![1]!,
+      '--config',
+      d.configPath,
+    ]);
     expect(one.stdout).toContain('delivered');
     expect(await d.kill('SIGTERM')).toEqual({ code: 0, signal: null });
   }, 60_000);
 
   it.each([
     ['not a URL', 'hunter2 at db', /spool\.url: not a URL/],
-    ['a wrong scheme', 'mysql://sms:hunter2@127.0.0.1/db', /spool\.url: scheme mysql is not postgres.*mysql:\/\/sms:\*\*\*@/],
+    [
+      'a wrong scheme',
+      'mysql://sms:hunter2@127.0.0.1/db',
+      /spool\.url: scheme mysql is not postgres.*mysql:\/\/sms:\*\*\*@/,
+    ],
   ])('%s: exit 2 naming spool.url, the password masked', async (_what, url, message) => {
     const r = await runCliAsync(['serve', '--config', writeConfig(pgSpool(url))]);
     expect(r.status).toBe(2);
@@ -79,17 +98,29 @@ describe('daemon on the PostgreSQL spool', () => {
   it('wrong credentials: exit 2 at start naming spool.url, the password masked', async () => {
     const url = new URL(db.url);
     url.password = 'hunter2-wrong';
-    const r = await runCliAsync(['serve', '--config', writeConfig({ ...pgSpool(url.href), smtp: { port: 0 }, metrics: { port: 0 } })]);
+    const r = await runCliAsync([
+      'serve',
+      '--config',
+      writeConfig({ ...pgSpool(url.href), smtp: { port: 0 }, metrics: { port: 0 } }),
+    ]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^smtp2sms: spool\.url: .*postgres:\*\*\*@127\.0\.0\.1.*password authentication failed.*\(28P01\)/);
+    expect(r.stderr).toMatch(
+      /^smtp2sms: spool\.url: .*postgres:\*\*\*@127\.0\.0\.1.*password authentication failed.*\(28P01\)/,
+    );
     expect(r.stderr + r.stdout).not.toContain('hunter2');
   });
 
   it('a database that does not answer: one log line per attempt, no SMTP yet, SIGTERM ends the wait', async () => {
     const dir = tempDir();
     const closed = await freePort();
-    const d = await spawnDaemon(testConfig(1, dir, pgSpool(`postgres://sms:hunter2@127.0.0.1:${closed}/db`)), dir, { waitListening: false });
-    await waitFor(() => d.logs.filter((l) => l.msg === 'PostgreSQL spool not reachable; SMTP opens once it answers').length >= 2, 20_000, 'two attempts');
+    const d = await spawnDaemon(testConfig(1, dir, pgSpool(`postgres://sms:hunter2@127.0.0.1:${closed}/db`)), dir, {
+      waitListening: false,
+    });
+    await waitFor(
+      () => d.logs.filter((l) => l.msg === 'PostgreSQL spool not reachable; SMTP opens once it answers').length >= 2,
+      20_000,
+      'two attempts',
+    );
     expect(d.logs.some((l) => l.msg === 'smtp2sms listening')).toBe(false);
     expect(JSON.stringify(d.logs)).not.toContain('hunter2');
     expect(await d.kill('SIGTERM')).toEqual({ code: 0, signal: null });
@@ -118,7 +149,10 @@ describe('the database stopped under load', () => {
       while (sending) {
         const i = n++;
         const to = `799920${String(i).padStart(5, '0')}`;
-        const r = await sendMail(d.port, { to: [`+${to}@sms.example.test`], body: `Subject: load ${i}\r\n\r\nmail ${i}\r\n` }).catch(() => undefined);
+        const r = await sendMail(d.port, {
+          to: [`+${to}@sms.example.test`],
+          body: `Subject: load ${i}\r\n\r\nmail ${i}\r\n`,
+        }).catch(() => undefined);
         const reply = r?.data[0] ?? r?.mail;
         if (reply?.code === 250) accepted.add(to);
         else if (reply) refused.push(reply);
@@ -132,7 +166,15 @@ describe('the database stopped under load', () => {
     await new Promise((r) => setTimeout(r, 2000));
     await own.start();
     await waitFor(() => accepted.size >= atStop + 10, 30_000, 'mail accepted again after the start').catch((e) => {
-      console.log(d.logs.slice(-25).map((l) => `${String(l.level)} ${String(l.msg)} ${String(l.err ?? l.reason ?? "")}`).join("\n"), accepted.size, atStop, d.child.exitCode);
+      console.log(
+        d.logs
+          .slice(-25)
+          .map((l) => `${String(l.level)} ${String(l.msg)} ${String(l.err ?? l.reason ?? '')}`)
+          .join('\n'),
+        accepted.size,
+        atStop,
+        d.child.exitCode,
+      );
       throw e;
     });
     sending = false;
@@ -140,17 +182,34 @@ describe('the database stopped under load', () => {
 
     expect(refused.length).toBeGreaterThan(0);
     expect(new Set(refused.map((r) => `${r.code} ${r.text.slice(0, 5)}`))).toEqual(new Set(['451 4.3.0']));
-    await waitFor(() => new Set(sim.received.map((s) => s.to.replace(/^\+/, ""))).size >= accepted.size, 30_000, 'every accepted mail at the simulator').catch(async (e) => {
-      const got = new Set(sim.received.map((s) => s.to.replace(/^\+/, "")));
+    await waitFor(
+      () => new Set(sim.received.map((s) => s.to.replace(/^\+/, ''))).size >= accepted.size,
+      30_000,
+      'every accepted mail at the simulator',
+    ).catch(async (e) => {
+      const got = new Set(sim.received.map((s) => s.to.replace(/^\+/, '')));
       const missing = [...accepted].filter((t) => !got.has(t));
       const c = new pg.Client({ connectionString: own.url });
       await c.connect();
-      console.log(missing, (await c.query('SELECT id, recipient, state, reason, attempts, owner, smsc_ids FROM sms WHERE recipient = ANY($1)', [missing])).rows);
-      console.log(d.logs.filter((l) => Number(l.level) >= 40).map((l) => `${String(l.level)} ${String(l.msg)} ${String(l.err ?? l.reason ?? "")}`).join("\n"));
+      console.log(
+        missing,
+        (
+          await c.query(
+            'SELECT id, recipient, state, reason, attempts, owner, smsc_ids FROM sms WHERE recipient = ANY($1)',
+            [missing],
+          )
+        ).rows,
+      );
+      console.log(
+        d.logs
+          .filter((l) => Number(l.level) >= 40)
+          .map((l) => `${String(l.level)} ${String(l.msg)} ${String(l.err ?? l.reason ?? '')}`)
+          .join('\n'),
+      );
       await c.end();
       throw e;
     });
-    const received = new Set(sim.received.map((s) => s.to.replace(/^\+/, "")));
+    const received = new Set(sim.received.map((s) => s.to.replace(/^\+/, '')));
     expect([...accepted].filter((to) => !received.has(to))).toEqual([]);
     expect(await d.kill('SIGTERM')).toEqual({ code: 0, signal: null });
   }, 120_000);

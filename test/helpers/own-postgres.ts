@@ -19,7 +19,8 @@ export interface OwnPostgres {
 
 export async function startOwnPostgres(): Promise<OwnPostgres> {
   const binaries = findBinaries();
-  if (binaries === null) throw new Error('no PostgreSQL binaries (the run’s set-up found some: this should not happen)');
+  if (binaries === null)
+    throw new Error('no PostgreSQL binaries (the run’s set-up found some: this should not happen)');
   const runAs = process.getuid?.() === 0 ? 'postgres' : null;
   // Not under TMPDIR: the run's temp root is 0700 and the postgres user could not enter it.
   const dir = mkdtempSync('/tmp/smtp2sms-own-pg-');
@@ -27,8 +28,18 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
     const id = (flag: string) => Number(execFileSync('id', [flag, runAs], { encoding: 'utf8' }).trim());
     chownSync(dir, id('-u'), id('-g'));
   }
-  const server: PgTestServer = { url: '', adminUrl: '', binDir: binaries.binDir, dataDir: join(dir, 'data'), logFile: join(dir, 'server.log'), runAs };
-  runSync(pgCommand(server, 'initdb', ['-D', server.dataDir, '-U', 'postgres', '--auth=trust', '--locale=C', '--no-sync']), dir);
+  const server: PgTestServer = {
+    url: '',
+    adminUrl: '',
+    binDir: binaries.binDir,
+    dataDir: join(dir, 'data'),
+    logFile: join(dir, 'server.log'),
+    runAs,
+  };
+  runSync(
+    pgCommand(server, 'initdb', ['-D', server.dataDir, '-U', 'postgres', '--auth=trust', '--locale=C', '--no-sync']),
+    dir,
+  );
   const port = await freePort();
   appendFileSync(
     join(server.dataDir, 'postgresql.conf'),

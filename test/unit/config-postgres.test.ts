@@ -37,9 +37,13 @@ describe('spool.backend and spool.url', () => {
       { SMTP2SMS_SPOOL_URL: 'postgres://sms@db.example:5432/smtp2sms', SMTP2SMS_SPOOL_PASSWORD: 'p@ss/word' },
     );
     expect(c.spool.url).toBe('postgres://sms@db.example:5432/smtp2sms');
-    expect(new URL(withPassword(c.spool.url as string, c.spool.password)).password).toBe(encodeURIComponent('p@ss/word'));
+    expect(new URL(withPassword(c.spool.url as string, c.spool.password)).password).toBe(
+      encodeURIComponent('p@ss/word'),
+    );
     const wrong = problems({ spool: { backend: 'postgres' } }, { SMTP2SMS_SPOOL_URL: 'http://u:hunter2@h/db' });
-    expect(wrong).toEqual([expect.stringMatching(/^spool\.url \(from SMTP2SMS_SPOOL_URL\): scheme http is not postgres/)]);
+    expect(wrong).toEqual([
+      expect.stringMatching(/^spool\.url \(from SMTP2SMS_SPOOL_URL\): scheme http is not postgres/),
+    ]);
     expect(wrong[0]).toContain('http://u:***@h/db');
   });
 

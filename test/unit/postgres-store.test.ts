@@ -15,11 +15,33 @@ import { FINAL_STATES, type NewSms } from '../../src/spool/types.js';
 import { FINAL_STATES_SQL } from '../../src/spool/postgres/migrations.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
-const rules: PolicyRules = { duplicateWindowMs: 60_000, duplicateAction: 'reject', retransmitWindowMs: 86_400_000, floodMax: 50, floodGapMs: 30_000 };
+const rules: PolicyRules = {
+  duplicateWindowMs: 60_000,
+  duplicateAction: 'reject',
+  retransmitWindowMs: 86_400_000,
+  floodMax: 50,
+  floodGapMs: 30_000,
+};
 const row = (recipient: string, text: string, messageId: string | null = null): NewSms => ({
-  queueId: `q-${text}`, recipient, sourceAddr: 'Alerts', sourceTon: 5, sourceNpi: 0, text, comment: '', coding: 'gsm7', dataCoding: 0,
-  smsCount: 1, truncated: false, parts: [{ udh: '', body: '61', units: 1, payload: false }], messageId, smtpUser: null, mailFrom: null,
-  clientIp: null, fingerprint: `${recipient}|Alerts|${text}`, state: 'queued', reason: null,
+  queueId: `q-${text}`,
+  recipient,
+  sourceAddr: 'Alerts',
+  sourceTon: 5,
+  sourceNpi: 0,
+  text,
+  comment: '',
+  coding: 'gsm7',
+  dataCoding: 0,
+  smsCount: 1,
+  truncated: false,
+  parts: [{ udh: '', body: '61', units: 1, payload: false }],
+  messageId,
+  smtpUser: null,
+  mailFrom: null,
+  clientIp: null,
+  fingerprint: `${recipient}|Alerts|${text}`,
+  state: 'queued',
+  reason: null,
 });
 const log = createLogger('silent');
 const spoolConfig = (url: string) => parseConfig({ spool: { backend: 'postgres', url, pool_size: 4 } }).spool;
@@ -41,11 +63,13 @@ describe('schema', () => {
   it('migrates once even when several nodes start together, and a second start changes nothing', async () => {
     const fresh = await createTestDatabase();
     try {
-      const clients = await Promise.all([1, 2, 3].map(async () => {
-        const c = new pg.Client({ connectionString: fresh.url });
-        await c.connect();
-        return c;
-      }));
+      const clients = await Promise.all(
+        [1, 2, 3].map(async () => {
+          const c = new pg.Client({ connectionString: fresh.url });
+          await c.connect();
+          return c;
+        }),
+      );
       const applied = await Promise.all(clients.map((c) => migrate(c)));
       expect(applied.flat()).toEqual(MIGRATIONS.map((m) => m.version));
       await Promise.all(clients.map((c) => c.end()));
@@ -66,7 +90,9 @@ describe('schema', () => {
       const err = await preparePostgres(spoolConfig(fresh.url), log).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SpoolStartRefused);
       expect((err as Error).message).toMatch(
-        new RegExp(`^spool\\.url: the PostgreSQL spool has schema version ${SCHEMA_VERSION + 1}; this smtp2sms knows up to ${SCHEMA_VERSION}`),
+        new RegExp(
+          `^spool\\.url: the PostgreSQL spool has schema version ${SCHEMA_VERSION + 1}; this smtp2sms knows up to ${SCHEMA_VERSION}`,
+        ),
       );
     } finally {
       await fresh.drop();
@@ -91,8 +117,16 @@ describe('acceptance under the provider rules', () => {
   it('identical mails accepted at the same moment on separate connections: one queued, one duplicate', async () => {
     const other = new PostgresStore(openPool(spoolConfig(db.url), log, 'node-b'), 'node-b');
     try {
-      const outcomes = await Promise.all([store.accept([row('7100', 'same')], 1000, rules), other.accept([row('7100', 'same')], 1000, rules)]);
-      expect(outcomes.flat().map((o) => o.kind).sort()).toEqual(['duplicate', 'queued']);
+      const outcomes = await Promise.all([
+        store.accept([row('7100', 'same')], 1000, rules),
+        other.accept([row('7100', 'same')], 1000, rules),
+      ]);
+      expect(
+        outcomes
+          .flat()
+          .map((o) => o.kind)
+          .sort(),
+      ).toEqual(['duplicate', 'queued']);
     } finally {
       await other.close();
     }
@@ -111,7 +145,9 @@ describe('acceptance under the provider rules', () => {
 
 describe('claims and receipts', () => {
   it('concurrent claims never take the same row; a receipt before its submit_sm_resp is kept and applied', async () => {
-    const ids = (await store.accept([row('7400', 'c1'), row('7401', 'c2'), row('7402', 'c3')], 30_000)).map((o) => (o as { id: number }).id);
+    const ids = (await store.accept([row('7400', 'c1'), row('7401', 'c2'), row('7402', 'c3')], 30_000)).map(
+      (o) => (o as { id: number }).id,
+    );
     const [a, b] = await Promise.all([store.claim(100, 40_000), store.claim(100, 40_000)]);
     const taken = [...(a ?? []), ...(b ?? [])].map((r) => r.id);
     expect(new Set(taken).size).toBe(taken.length);
@@ -122,6 +158,9 @@ describe('claims and receipts', () => {
     expect((await store.byId(id))?.state).toBe('delivered');
     const second = ids[1] as number;
     await store.record([{ op: 'submitted', id: second, part: 0, smscId: 'ABC', last: true, now: 40_003 }]);
-    expect(await store.applyReceipt('0abc', 'UNDELIV', '001', 40_004)).toMatchObject({ id: second, state: 'undeliverable' });
+    expect(await store.applyReceipt('0abc', 'UNDELIV', '001', 40_004)).toMatchObject({
+      id: second,
+      state: 'undeliverable',
+    });
   });
 });

@@ -85,7 +85,9 @@ async function connectWhenUp(spool: SpoolConfig, log: Logger, signal?: AbortSign
     } catch (err) {
       await client.end().catch(() => undefined);
       if (isFatalConnectError(err)) {
-        throw new SpoolStartRefused(`spool.url: the PostgreSQL spool at ${shown} refused the connection: ${describe(err)}`);
+        throw new SpoolStartRefused(
+          `spool.url: the PostgreSQL spool at ${shown} refused the connection: ${describe(err)}`,
+        );
       }
       log.warn(
         { spool: shown, attempt, retryInMs: delay, err: describe(err) },
@@ -125,7 +127,9 @@ export async function preparePostgres(spool: SpoolConfig, log: Logger, signal?: 
     );
     const num = Number(v.rows[0]?.n);
     if (num < MIN_SERVER_VERSION_NUM) {
-      throw new SpoolStartRefused(`spool.url: PostgreSQL ${v.rows[0]?.v} at ${shown} is too old; smtp2sms needs 13 or newer`);
+      throw new SpoolStartRefused(
+        `spool.url: PostgreSQL ${v.rows[0]?.v} at ${shown} is too old; smtp2sms needs 13 or newer`,
+      );
     }
     const fsync = await client.query<{ f: string }>(`SELECT current_setting('fsync') AS f`);
     if (fsync.rows[0]?.f !== 'on') {

@@ -137,7 +137,8 @@ export async function migrate(client: pg.ClientBase, migrations: readonly Migrat
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
   try {
     await client.query(
-      'CREATE TABLE IF NOT EXISTS smtp2sms_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+      `CREATE TABLE IF NOT EXISTS smtp2sms_schema_version (
+         version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
     );
     const current = await schemaVersion(client);
     if (current > known) throw new SchemaTooNewError(current, known);

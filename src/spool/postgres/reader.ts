@@ -39,14 +39,17 @@ export class PostgresReader {
       throw new UsageError(
         version === 0
           ? `spool.url: no smtp2sms spool at ${shown} (the daemon creates its tables at its first start)`
-          : `spool.url: the spool at ${shown} has schema version ${version}; this smtp2sms knows up to ${SCHEMA_VERSION}`,
+          : `spool.url: the spool at ${shown} has schema version ${version}; ` +
+            `this smtp2sms knows up to ${SCHEMA_VERSION}`,
       );
     }
     return new PostgresReader(client);
   }
 
   async countsByState(): Promise<Record<string, number>> {
-    const r = await this.client.query<{ state: string; n: string }>('SELECT state, COUNT(*) AS n FROM sms GROUP BY state');
+    const r = await this.client.query<{ state: string; n: string }>(
+      'SELECT state, COUNT(*) AS n FROM sms GROUP BY state',
+    );
     return Object.fromEntries(r.rows.map((x) => [x.state, Number(x.n)]));
   }
 
@@ -66,7 +69,9 @@ export class PostgresReader {
   }
 
   async byQueueId(queueId: string): Promise<SmsRow[]> {
-    return (await this.client.query<PgRow>('SELECT * FROM sms WHERE queue_id = $1 ORDER BY id', [queueId])).rows.map(fromPg);
+    return (await this.client.query<PgRow>('SELECT * FROM sms WHERE queue_id = $1 ORDER BY id', [queueId])).rows.map(
+      fromPg,
+    );
   }
 
   async close(): Promise<void> {

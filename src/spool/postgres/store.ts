@@ -14,7 +14,15 @@ import { applyReceiptTo, idKeys, normaliseId } from '../../delivery/receipt-stat
 import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
 import type { PolicyRules } from '../../policy/rules.js';
 import type { SendOutcome, SpoolStore } from '../store.js';
-import { SpoolError, type AcceptOutcome, type InboundSms, type NewSms, type ReceiptUpdate, type SmsRow, type SmsState } from '../types.js';
+import {
+  SpoolError,
+  type AcceptOutcome,
+  type InboundSms,
+  type NewSms,
+  type ReceiptUpdate,
+  type SmsRow,
+  type SmsState,
+} from '../types.js';
 import { FINAL_STATES_SQL } from './migrations.js';
 
 /** How long a claimed row is this node's before another node may take it over (renewal comes with part 3). */
@@ -86,7 +94,8 @@ export function fromPg(r: PgRow): SmsRow {
 }
 
 /** Take the advisory transaction locks for these keys, in one fixed order (no two transactions deadlock). */
-const LOCK_KEYS = `SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest($1::text[]) AS t ORDER BY 1) s`;
+const LOCK_KEYS = `SELECT pg_advisory_xact_lock(k)
+  FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest($1::text[]) AS t ORDER BY 1) s`;
 
 const INSERT = `
 INSERT INTO sms (queue_id, recipient, state, reason, source_addr, source_ton, source_npi, text, comment, coding,
@@ -155,9 +164,30 @@ export class PostgresStore implements SpoolStore {
     const empty = JSON.stringify(r.parts.map(() => null));
     const sending = r.state === 'sending';
     const res = await c.query<{ id: string }>(INSERT, [
-      r.queueId, r.recipient, r.state, r.reason, r.sourceAddr, r.sourceTon, r.sourceNpi, r.text, r.comment, r.coding,
-      r.dataCoding, r.smsCount, r.truncated, JSON.stringify(r.parts), r.messageId, r.smtpUser, r.mailFrom, r.clientIp,
-      r.fingerprint, now, empty, sending ? 1 : 0, sending ? this.node : null, sending ? now + LEASE_MS : null,
+      r.queueId,
+      r.recipient,
+      r.state,
+      r.reason,
+      r.sourceAddr,
+      r.sourceTon,
+      r.sourceNpi,
+      r.text,
+      r.comment,
+      r.coding,
+      r.dataCoding,
+      r.smsCount,
+      r.truncated,
+      JSON.stringify(r.parts),
+      r.messageId,
+      r.smtpUser,
+      r.mailFrom,
+      r.clientIp,
+      r.fingerprint,
+      now,
+      empty,
+      sending ? 1 : 0,
+      sending ? this.node : null,
+      sending ? now + LEASE_MS : null,
     ]);
     return Number(res.rows[0]?.id);
   }
@@ -166,13 +196,24 @@ export class PostgresStore implements SpoolStore {
     const { floodLimit, duplicateSince } = acceptanceQuery(now, rules);
     let sameMessageId: AcceptanceFacts['sameMessageId'];
     if (row.messageId) {
-      const first = await c.query<{ queue_id: string; created_at: string; sms_count: number; coding: SmsRow['coding'] }>(
+      const first = await c.query<{
+        queue_id: string;
+        created_at: string;
+        sms_count: number;
+        coding: SmsRow['coding'];
+      }>(
         `SELECT queue_id, created_at, sms_count, coding FROM sms
          WHERE message_id = $1 AND recipient = $2 AND state <> 'refused' ORDER BY id LIMIT 1`,
         [row.messageId, row.recipient],
       );
       const f = first.rows[0];
-      if (f) sameMessageId = { queueId: f.queue_id, createdAt: Number(f.created_at), smsCount: f.sms_count, coding: f.coding };
+      if (f)
+        sameMessageId = {
+          queueId: f.queue_id,
+          createdAt: Number(f.created_at),
+          smsCount: f.sms_count,
+          coding: f.coding,
+        };
     }
     const recent =
       floodLimit > 0
@@ -231,7 +272,8 @@ export class PostgresStore implements SpoolStore {
 
   acceptedSince: SpoolStore['acceptedSince'] = async (since) => {
     const rows = await this.read<{ recipient: string; t: string }>(
-      `SELECT recipient, MAX(created_at) AS t FROM sms WHERE created_at >= $1 AND state <> 'refused' GROUP BY recipient`,
+      `SELECT recipient, MAX(created_at) AS t FROM sms
+       WHERE created_at >= $1 AND state <> 'refused' GROUP BY recipient`,
       [since],
     );
     return rows.map((r) => [r.recipient, Number(r.t)]);
@@ -252,15 +294,19 @@ export class PostgresStore implements SpoolStore {
     });
 
   nextDue: SpoolStore['nextDue'] = async () => {
-    const rows = await this.read<{ t: string | null }>(`SELECT MIN(next_attempt_at) AS t FROM sms WHERE state = 'queued'`);
+    const rows = await this.read<{ t: string | null }>(
+      `SELECT MIN(next_attempt_at) AS t FROM sms WHERE state = 'queued'`,
+    );
     const t = rows[0]?.t;
     return t === null || t === undefined ? undefined : Number(t);
   };
 
   record: SpoolStore['record'] = (outcomes) => {
-    const run = this.recordChain.then(() => this.tx(async (c) => {
-      for (const o of outcomes) await this.recordOne(c, o);
-    }));
+    const run = this.recordChain.then(() =>
+      this.tx(async (c) => {
+        for (const o of outcomes) await this.recordOne(c, o);
+      }),
+    );
     this.recordChain = run.catch(() => undefined);
     return run;
   };
@@ -285,9 +331,10 @@ export class PostgresStore implements SpoolStore {
         return;
       }
       case 'finish':
-        await c.query('UPDATE sms SET state = $2, reason = $3, updated_at = $4, owner = NULL, lease_until = NULL WHERE id = $1', [
-          o.id, o.state, o.reason, o.now,
-        ]);
+        await c.query(
+          'UPDATE sms SET state = $2, reason = $3, updated_at = $4, owner = NULL, lease_until = NULL WHERE id = $1',
+          [o.id, o.state, o.reason, o.now],
+        );
     }
   }
 
@@ -297,7 +344,14 @@ export class PostgresStore implements SpoolStore {
     return [exact, ...alt].map((k) => `smsc:${k}`);
   }
 
-  private async recordPart(c: Client, id: number, part: number, smscId: string, now: number, last: boolean): Promise<void> {
+  private async recordPart(
+    c: Client,
+    id: number,
+    part: number,
+    smscId: string,
+    now: number,
+    last: boolean,
+  ): Promise<void> {
     await c.query(LOCK_KEYS, [PostgresStore.idLocks(smscId)]);
     const changed = await c.query(
       `UPDATE sms SET smsc_ids = jsonb_set(smsc_ids, ARRAY[$2::text], to_jsonb($3::text)),
@@ -322,7 +376,14 @@ export class PostgresStore implements SpoolStore {
     for (const r of ordered) await this.applyToPart(c, id, part, r.stat, r.err ?? undefined, now);
   }
 
-  private async applyToPart(c: Client, smsId: number, part: number, stat: string, err: string | undefined, now: number): Promise<ReceiptUpdate | undefined> {
+  private async applyToPart(
+    c: Client,
+    smsId: number,
+    part: number,
+    stat: string,
+    err: string | undefined,
+    now: number,
+  ): Promise<ReceiptUpdate | undefined> {
     const res = await c.query<Pick<PgRow, 'queue_id' | 'recipient' | 'state' | 'reason' | 'smsc_ids' | 'receipts'>>(
       'SELECT queue_id, recipient, state, reason, smsc_ids, receipts FROM sms WHERE id = $1 FOR UPDATE',
       [smsId],
@@ -336,7 +397,11 @@ export class PostgresStore implements SpoolStore {
       err,
     );
     await c.query('UPDATE sms SET receipts = $2, state = $3, reason = $4, updated_at = $5 WHERE id = $1', [
-      smsId, JSON.stringify(effect.receipts), effect.state, effect.reason, now,
+      smsId,
+      JSON.stringify(effect.receipts),
+      effect.state,
+      effect.reason,
+      now,
     ]);
     return { id: smsId, queueId: raw.queue_id, recipient: raw.recipient, part, state: effect.state };
   }
@@ -355,15 +420,22 @@ export class PostgresStore implements SpoolStore {
       const hit = (await latest([exact])) ?? (alt.length > 0 ? await latest(alt) : undefined);
       const update = hit ? await this.applyToPart(c, Number(hit.sms_id), hit.part, stat, err, now) : undefined;
       if (update) return update;
-      await c.query('INSERT INTO early_receipts (key, stat, err, received_at) VALUES ($1, $2, $3, $4)', [exact, stat, err ?? null, now]);
+      await c.query('INSERT INTO early_receipts (key, stat, err, received_at) VALUES ($1, $2, $3, $4)', [
+        exact,
+        stat,
+        err ?? null,
+        now,
+      ]);
       return 'early' as const;
     });
 
   storeInbound: SpoolStore['storeInbound'] = (msg: InboundSms, now) =>
     this.tx(async (c) => {
-      await c.query('INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES ($1, $2, $3, $4, $5)', [
-        now, msg.sourceAddr, msg.destinationAddr, msg.dataCoding, msg.text,
-      ]);
+      await c.query(
+        `INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text)
+         VALUES ($1, $2, $3, $4, $5)`,
+        [now, msg.sourceAddr, msg.destinationAddr, msg.dataCoding, msg.text],
+      );
     });
 
   /** This node's rows caught 'sending' (and any whose owner's lease ran out) go back to the queue. */
@@ -405,7 +477,9 @@ export class PostgresStore implements SpoolStore {
   };
 
   oldestQueuedAt: SpoolStore['oldestQueuedAt'] = async () => {
-    const rows = await this.read<{ t: string | null }>(`SELECT MIN(created_at) AS t FROM sms WHERE state IN ('queued','sending')`);
+    const rows = await this.read<{ t: string | null }>(
+      `SELECT MIN(created_at) AS t FROM sms WHERE state IN ('queued','sending')`,
+    );
     const t = rows[0]?.t;
     return t === null || t === undefined ? undefined : Number(t);
   };
@@ -423,12 +497,16 @@ export class PostgresStore implements SpoolStore {
     if (now - this.lastFailure.at < HEALTH_WINDOW_MS) {
       return {
         writable: false,
-        problem: `a spool write failed ${Math.round((now - this.lastFailure.at) / 1000)} s ago: ${this.lastFailure.message}`,
+        problem: `a spool write failed ${Math.round((now - this.lastFailure.at) / 1000)} s ago: ` +
+          `${this.lastFailure.message}`,
       };
     }
     try {
       await this.tx((c) =>
-        c.query('INSERT INTO health_probe (node, at) VALUES ($1, $2) ON CONFLICT (node) DO UPDATE SET at = EXCLUDED.at', [this.node, now]),
+        c.query(
+          'INSERT INTO health_probe (node, at) VALUES ($1, $2) ON CONFLICT (node) DO UPDATE SET at = EXCLUDED.at',
+          [this.node, now],
+        ),
       );
     } catch (err) {
       return { writable: false, problem: (err as Error).message };

@@ -27,10 +27,13 @@ export function postgresUrlProblem(text: string): string | undefined {
   }
   const shown = maskUrl(text);
   if (!SCHEMES.has(url.protocol)) {
-    return `scheme ${url.protocol.replace(/:$/, '')} is not postgres; expected postgres://user:password@host:5432/database (got ${shown})`;
+    const scheme = url.protocol.replace(/:$/, '');
+    return `scheme ${scheme} is not postgres; expected postgres://user:password@host:5432/database (got ${shown})`;
   }
   if (url.hostname === '') return `no host; expected postgres://user:password@host:5432/database (got ${shown})`;
-  if (url.pathname.replace(/^\//, '') === '') return `no database name; expected …/database at the end (got ${shown})`;
+  if (url.pathname.replace(/^\//, '') === '') {
+    return `no database name; expected …/database at the end (got ${shown})`;
+  }
   return undefined;
 }
 
