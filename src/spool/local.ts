@@ -145,17 +145,29 @@ export class LocalSpool implements Spool {
     // The wait starts before the store is asked (its answer is a promise): mail stored while it answers is handed
     // over like any other, instead of sitting queued, unseen, until the wait ends.
     const w = waitMs > 0 && !skip ? this.startWait(limit) : undefined;
-    // Nothing due is the usual answer under load (fresh mail is handed over): it then costs a read, not a commit.
-    let due = await this.store.nextDue();
-    const claimed = due !== undefined && due <= now;
+    let due: number | undefined;
+    let claimed = false;
     let rows: SmsRow[] = [];
-    if (claimed) {
-      // The room is the claim's while it runs: fresh mail meanwhile is queued (and ends the wait) rather than
-      // handed over on top of a full claim.
-      const room = w ? w.room : limit;
-      if (w) w.room = 0;
-      rows = await this.store.claim(room, now);
-      if (w) w.room = room - rows.length;
+    try {
+      // Nothing due is the usual answer under load (fresh mail is handed over): it then costs a read, not a commit.
+      due = await this.store.nextDue();
+      claimed = due !== undefined && due <= now;
+      if (claimed) {
+        // The room is the claim's while it runs: fresh mail meanwhile is queued (and ends the wait) rather than
+        // handed over on top of a full claim.
+        const room = w ? w.room : limit;
+        if (w) w.room = 0;
+        rows = await this.store.claim(room, now);
+        if (w) w.room = room - rows.length;
+      }
+    } catch (err) {
+      // A store that failed to answer (PostgreSQL down for a moment): mail handed over meanwhile was committed
+      // 'sending' and got its 250; it is the relay's, so it goes out with this answer instead of the error.
+      if (!w) throw err;
+      this.endWait(w);
+      const handed = await w.answer;
+      if (handed.length === 0) throw err;
+      return handed;
     }
     if (!w) return rows;
     if (rows.length > 0 || w.done) {
