@@ -140,7 +140,15 @@ describe('the database stopped under load', () => {
     const sim = started.simulator(new SmscSimulator({}));
     const smscPort = await sim.listen(0);
     const dir = tempDir();
-    const d = started.daemon(await spawnDaemon(testConfig(smscPort, dir, pgSpool(own.url)), dir));
+    const metricsPort = await freePort();
+    const config = testConfig(smscPort, dir, { ...pgSpool(own.url), metrics: { port: metricsPort } });
+    const d = started.daemon(await spawnDaemon(config, dir));
+    const health = async () => {
+      const r = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+      return { status: r.status, ...((await r.json()) as { spoolWritable: boolean; spoolProblem?: string }) };
+    };
+    await waitFor(() => sim.binds > 0, 10_000, 'a bind');
+    expect(await health()).toMatchObject({ status: 200, spoolWritable: true });
     const accepted = new Set<string>();
     const refused: SmtpReply[] = [];
     let sending = true;
@@ -163,6 +171,7 @@ describe('the database stopped under load', () => {
     await own.stop();
     const atStop = accepted.size;
     await waitFor(() => refused.length >= 3, 20_000, '451s while the database is down');
+    expect(await health()).toMatchObject({ status: 503, spoolWritable: false });
     await new Promise((r) => setTimeout(r, 2000));
     await own.start();
     await waitFor(() => accepted.size >= atStop + 10, 30_000, 'mail accepted again after the start').catch((e) => {
@@ -211,6 +220,15 @@ describe('the database stopped under load', () => {
     });
     const received = new Set(sim.received.map((s) => s.to.replace(/^\+/, '')));
     expect([...accepted].filter((to) => !received.has(to))).toEqual([]);
+    // Healthy again once no write has failed for 10 s (the check then commits a row of its own).
+    let healthy = await health();
+    for (let i = 0; i < 60 && healthy.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      healthy = await health();
+    }
+    expect(healthy).toMatchObject({ status: 200, spoolWritable: true });
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^smtp2sms_queue_messages\{state="delivered"\} [1-9]/m);
     expect(await d.kill('SIGTERM')).toEqual({ code: 0, signal: null });
   }, 120_000);
 });

@@ -15,9 +15,25 @@ import type { SpoolStore } from '../../src/spool/store.js';
 import { SpoolError, type NewSms } from '../../src/spool/types.js';
 
 const row = (recipient: string): NewSms => ({
-  queueId: `q-${recipient}`, recipient, sourceAddr: 'Alerts', sourceTon: 5, sourceNpi: 0, text: 't', comment: '',
-  coding: 'gsm7', dataCoding: 0, smsCount: 1, truncated: false, parts: [{ udh: '', body: '74', units: 1, payload: false }],
-  messageId: null, smtpUser: null, mailFrom: null, clientIp: null, fingerprint: `${recipient}|t`, state: 'queued', reason: null,
+  queueId: `q-${recipient}`,
+  recipient,
+  sourceAddr: 'Alerts',
+  sourceTon: 5,
+  sourceNpi: 0,
+  text: 't',
+  comment: '',
+  coding: 'gsm7',
+  dataCoding: 0,
+  smsCount: 1,
+  truncated: false,
+  parts: [{ udh: '', body: '74', units: 1, payload: false }],
+  messageId: null,
+  smtpUser: null,
+  mailFrom: null,
+  clientIp: null,
+  fingerprint: `${recipient}|t`,
+  state: 'queued',
+  reason: null,
 });
 
 describe('a failed read while the relay waits', () => {
@@ -31,7 +47,8 @@ describe('a failed read while the relay waits', () => {
         value: () =>
           failing
             ? new Promise((_, reject) => {
-                failNextDue = () => reject(new SpoolError(new Error('terminating connection due to administrator command')));
+                failNextDue = () =>
+                  reject(new SpoolError(new Error('terminating connection due to administrator command')));
               })
             : sqlite.nextDue(),
       },
