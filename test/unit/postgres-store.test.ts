@@ -108,6 +108,22 @@ describe('schema', () => {
     expect((err as Error).message).not.toContain('hunter2');
   });
 
+  it('the spool’s sessions commit synchronously even when the database’s default says off', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const admin = new pg.Client({ connectionString: fresh.url });
+      await admin.connect();
+      await admin.query(`ALTER DATABASE ${new URL(fresh.url).pathname.slice(1)} SET synchronous_commit = off`);
+      await admin.end();
+      const pool = openPool(spoolConfig(fresh.url), log, 'node-a');
+      const r = await pool.query<{ s: string }>(`SELECT current_setting('synchronous_commit') AS s`);
+      await pool.end();
+      expect(r.rows[0]?.s).toBe('on');
+    } finally {
+      await fresh.drop();
+    }
+  });
+
   it('the final states of the partial indexes are the spool’s', () => {
     expect(FINAL_STATES_SQL).toBe(`(${FINAL_STATES.map((s) => `'${s}'`).join(',')})`);
   });
