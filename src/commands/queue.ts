@@ -72,7 +72,9 @@ export interface QueueSource {
 
 export async function queueReport(spool: QueueSource, opts: QueueOptions): Promise<string> {
   if (opts.id !== undefined) {
-    const rows = /^\d+$/.test(opts.id) ? [await spool.byId(Number(opts.id))].filter((r): r is SmsRow => !!r) : await spool.byQueueId(opts.id);
+    // A queue id is hex and may be all digits ("743770000005"): a number that is no row id is tried as one.
+    const byRowId = /^\d+$/.test(opts.id) ? await spool.byId(Number(opts.id)) : undefined;
+    const rows = byRowId ? [byRowId] : await spool.byQueueId(opts.id);
     if (rows.length === 0) throw new Error(`no message with id or queue id "${opts.id}"`);
     const full = rows.map((r) => ({ ...summary(r), text: r.text }));
     return opts.json ? JSON.stringify(full) : full.map((r) => Object.entries(r).map(([k, v]) => `${k.padEnd(10)} ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n')).join('\n\n');

@@ -77,6 +77,7 @@ describe('daemon on the PostgreSQL spool', () => {
       '--config',
       d.configPath,
     ]);
+    expect(one.stderr).toBe('');
     expect(one.stdout).toContain('delivered');
     expect(await d.kill('SIGTERM')).toEqual({ code: 0, signal: null });
   }, 60_000);
