@@ -15,6 +15,7 @@ export const QUEUE_STATES = [
   'failed',
   'expired',
   'refused',
+  'cancelled',
 ] as const;
 const everyState: Exclude<SmsState, (typeof QUEUE_STATES)[number]> extends never ? true : never = true;
 void everyState;

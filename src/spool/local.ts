@@ -254,6 +254,9 @@ export class LocalSpool implements Spool {
   countsByState: Spool['countsByState'] = () => this.store.countsByState();
   oldestQueuedAt: Spool['oldestQueuedAt'] = () => this.store.oldestQueuedAt();
   byQueueId: Spool['byQueueId'] = (queueId) => this.store.byQueueId(queueId);
+  listMessages: Spool['listMessages'] = (filter) => this.store.listMessages(filter);
+  dailyCounts: Spool['dailyCounts'] = (scope, since) => this.store.dailyCounts(scope, since);
+  cancelQueued: Spool['cancelQueued'] = (id, scope, reason, now) => this.store.cancelQueued(id, scope, reason, now);
   /** Kept outcomes get one last try; those that still cannot be recorded are named, as their SMS go out again. */
   close: Spool['close'] = async () => {
     this.endWait();

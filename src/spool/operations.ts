@@ -23,6 +23,9 @@ export const SPOOL_OPERATIONS = [
   'countsByState',
   'oldestQueuedAt',
   'byQueueId',
+  'listMessages',
+  'dailyCounts',
+  'cancelQueued',
   'close',
 ] as const satisfies readonly (keyof Spool)[];
 

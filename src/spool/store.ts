@@ -7,7 +7,10 @@
  * SpoolError (→ 451 4.3.0) when it cannot be stored.
  */
 import type { PolicyRules } from '../policy/rules.js';
-import type { AcceptOutcome, InboundSms, NewSms, ReceiptUpdate, SmsRow, SmsState, StoredPart } from './types.js';
+import type {
+  AcceptOutcome, CancelOutcome, DailyCount, InboundSms, MessageFilter, NewSms, ReceiptUpdate, RowScope, SmsRow, SmsState,
+  StoredPart,
+} from './types.js';
 
 /** A relay's send outcome, as data: it can be kept in memory while the store refuses writes and written later. */
 export type SendOutcome =
@@ -51,6 +54,15 @@ export interface SpoolStore {
   oldestQueuedAt(): Promise<number | undefined>;
   byQueueId(queueId: string): Promise<SmsRow[]>;
   byId(id: number): Promise<SmsRow | undefined>;
+  /** Rows of the scope matching the filter, newest first (createdAt, then id), at most `limit`. */
+  listMessages(filter: MessageFilter): Promise<SmsRow[]>;
+  /** Messages, parts, delivered and failed per UTC day of acceptance since `since`, oldest day first. */
+  dailyCounts(scope: RowScope, since: number): Promise<DailyCount[]>;
+  /**
+   * A row of the scope still 'queued' becomes 'cancelled' (final, never sent): one conditional update, so a relay
+   * claiming it at the same moment either took it first (too-late, 'sending') or never sees it.
+   */
+  cancelQueued(id: number, scope: RowScope, reason: string, now: number): Promise<CancelOutcome>;
   /** For /healthz: can the store take writes now, and if not why. */
   writable(now?: number): Promise<{ writable: boolean; problem?: string }>;
   close(): Promise<void>;

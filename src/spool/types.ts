@@ -14,9 +14,43 @@ export type SmsState =
   | 'undeliverable'
   | 'failed'
   | 'expired'
-  | 'refused';
+  | 'refused'
+  | 'cancelled';
 
-export const FINAL_STATES: readonly SmsState[] = ['delivered', 'undeliverable', 'failed', 'expired', 'refused'];
+export const FINAL_STATES: readonly SmsState[] = ['delivered', 'undeliverable', 'failed', 'expired', 'refused', 'cancelled'];
+
+/** Whose rows a reader may see: one SMTP AUTH user's, or every row (an admin). */
+export type RowScope = { user: string } | 'all';
+
+/** The web page's and API's list: newest first, keyset-paged on (createdAt, id). */
+export interface MessageFilter {
+  scope: RowScope;
+  state?: SmsState | undefined;
+  /** Recipient digits, exactly as stored. */
+  recipient?: string | undefined;
+  /** createdAt >= since, createdAt < until (ms). */
+  since?: number | undefined;
+  until?: number | undefined;
+  /** Case-insensitive substring of the text or the comment. */
+  text?: string | undefined;
+  /** Only rows older than this one (the last row of the previous page). */
+  before?: { createdAt: number; id: number } | undefined;
+  limit: number;
+}
+
+/** One UTC day of a scope's messages (by acceptance time). */
+export interface DailyCount {
+  /** The day's start, ms since the epoch (UTC midnight). */
+  day: number;
+  messages: number;
+  parts: number;
+  delivered: number;
+  /** undeliverable, failed or expired. */
+  failed: number;
+}
+
+/** What a cancel did: only a row still 'queued' becomes 'cancelled'; `state` is the row's state otherwise. */
+export type CancelOutcome = { kind: 'cancelled' } | { kind: 'not-found' } | { kind: 'too-late'; state: SmsState };
 
 /** One SUBMIT_SM's payload as stored: exactly what was counted when the mail was accepted. */
 export interface StoredPart {
@@ -154,5 +188,9 @@ export interface Spool {
   countsByState(): Promise<Record<string, number>>;
   oldestQueuedAt(): Promise<number | undefined>;
   byQueueId(queueId: string): Promise<SmsRow[]>;
+  /** The web page's reads and its one write (see SpoolStore). */
+  listMessages(filter: MessageFilter): Promise<SmsRow[]>;
+  dailyCounts(scope: RowScope, since: number): Promise<DailyCount[]>;
+  cancelQueued(id: number, scope: RowScope, reason: string, now: number): Promise<CancelOutcome>;
   close(): Promise<void>;
 }

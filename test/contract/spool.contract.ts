@@ -239,5 +239,100 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
         expect(await waiting).toEqual([]);
       });
     });
+
+    describe('the web page: list, daily counts, cancel', () => {
+      const DAY = 86_400_000;
+      const mine = (recipient: string, user: string | null, text: string, comment = ''): NewSms =>
+        ({ ...row(recipient, { text }), smtpUser: user, comment, queueId: `q-${user}-${text}` });
+      /** alice: 4 rows over two days (two at the same ms); bob: 1; no AUTH: 1. */
+      async function seed(): Promise<void> {
+        await s.accept([mine('111', 'alice', 'disk full on db1', 'ticket 42')], DAY + 1000);
+        await s.accept([mine('222', 'alice', 'Ошибка: ДИСК'), mine('111', 'alice', 'load high')], DAY + 2000);
+        await s.accept([mine('111', 'bob', 'bob secret')], DAY + 3000);
+        await s.accept([mine('333', null, 'no auth')], 2 * DAY + 10);
+        await s.accept([mine('111', 'alice', '50%_off')], 2 * DAY + 20);
+      }
+      const texts = (rows: { text: string }[]) => rows.map((r) => r.text);
+      const alice = { user: 'alice' } as const;
+
+      it('a user sees only their rows, newest first; all sees every row, including mail without AUTH', async () => {
+        await seed();
+        expect(texts(await s.listMessages({ scope: alice, limit: 50 }))).toEqual(
+          ['50%_off', 'load high', 'Ошибка: ДИСК', 'disk full on db1']);
+        expect(texts(await s.listMessages({ scope: { user: 'bob' }, limit: 50 }))).toEqual(['bob secret']);
+        expect(texts(await s.listMessages({ scope: { user: 'nobody' }, limit: 50 }))).toEqual([]);
+        expect((await s.listMessages({ scope: 'all', limit: 50 })).map((r) => r.smtpUser)).toEqual(
+          ['alice', null, 'bob', 'alice', 'alice', 'alice']);
+      });
+
+      it('keyset pages: each row once, ties on the same millisecond split by id', async () => {
+        await seed();
+        const seen: string[] = [];
+        let before: { createdAt: number; id: number } | undefined;
+        for (;;) {
+          const page = await s.listMessages({ scope: 'all', limit: 1, before });
+          if (page.length === 0) break;
+          seen.push(page[0]!.text);
+          before = { createdAt: page[0]!.createdAt, id: page[0]!.id };
+        }
+        expect(seen).toEqual(texts(await s.listMessages({ scope: 'all', limit: 50 })));
+        expect(seen).toHaveLength(6);
+      });
+
+      it('filters: state, recipient, date range, text (case-folded beyond ASCII, the comment too, % literal)', async () => {
+        await seed();
+        const list = (f: Partial<Parameters<SpoolStore['listMessages']>[0]>) => s.listMessages({ scope: alice, limit: 50, ...f });
+        await s.claim(1, DAY + 5000);
+        expect(texts(await list({ state: 'sending' }))).toEqual(['disk full on db1']);
+        expect(texts(await list({ recipient: '222' }))).toEqual(['Ошибка: ДИСК']);
+        expect(texts(await list({ since: DAY + 2000, until: 2 * DAY }))).toEqual(['load high', 'Ошибка: ДИСК']);
+        expect(texts(await list({ text: 'диск' }))).toEqual(['Ошибка: ДИСК']);
+        expect(texts(await list({ text: 'DISK' }))).toEqual(['disk full on db1']);
+        expect(texts(await list({ text: 'TICKET 42' }))).toEqual(['disk full on db1']);
+        expect(texts(await list({ text: '%' }))).toEqual(['50%_off']);
+        expect(texts(await list({ text: 'secret' }))).toEqual([]);
+        expect(texts(await list({ recipient: '111', text: 'high' }))).toEqual(['load high']);
+      });
+
+      it('daily counts per UTC day, per scope; refused duplicates are not counted', async () => {
+        await seed();
+        await s.accept([{ ...mine('111', 'alice', 'load high'), state: 'refused', reason: 'duplicate' }], DAY + 2500);
+        const [first] = ids(await s.accept([{ ...mine('444', 'alice', 'two parts'), smsCount: 2 }], DAY + 4000));
+        await s.record([{ op: 'finish', id: first!, state: 'delivered', reason: '', now: DAY + 5000 }]);
+        await s.record([{ op: 'finish', id: 1, state: 'undeliverable', reason: 'receipt stat:UNDELIV err:1', now: DAY + 5000 }]);
+        expect(await s.dailyCounts(alice, 0)).toEqual([
+          { day: DAY, messages: 4, parts: 5, delivered: 1, failed: 1 },
+          { day: 2 * DAY, messages: 1, parts: 1, delivered: 0, failed: 0 },
+        ]);
+        expect((await s.dailyCounts('all', 2 * DAY)).map((d) => d.messages)).toEqual([2]);
+      });
+
+      it('cancel: a queued row of the scope becomes cancelled, is never claimed, and is pruned as final', async () => {
+        await seed();
+        const [bobs] = await s.listMessages({ scope: { user: 'bob' }, limit: 1 });
+        expect(await s.cancelQueued(bobs!.id, alice, 'cancelled by alice', 9)).toEqual({ kind: 'not-found' });
+        expect(await s.cancelQueued(999, 'all', 'x', 9)).toEqual({ kind: 'not-found' });
+        expect(await s.cancelQueued(1, alice, 'cancelled by alice', 10)).toEqual({ kind: 'cancelled' });
+        expect(await s.cancelQueued(1, alice, 'again', 11)).toEqual({ kind: 'too-late', state: 'cancelled' });
+        const claimed = await s.claim(10, 3 * DAY);
+        expect(claimed.map((r) => r.id)).not.toContain(1);
+        // Claimed meanwhile: the relay has it, too late to cancel.
+        expect(await s.cancelQueued(claimed[0]!.id, 'all', 'admin', 12)).toEqual({ kind: 'too-late', state: 'sending' });
+        expect([(await byId(1)).state, (await byId(1)).reason]).toEqual(['cancelled', 'cancelled by alice']);
+        expect(await s.prune(100)).toBe(1);
+        expect(await s.byId(1)).toBeUndefined();
+      });
+
+      it('cancel races a claim: the row is either cancelled or claimed, never both', async () => {
+        for (let i = 0; i < 20; i++) await s.accept([row(String(1000 + i))], 0);
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => s.cancelQueued(i + 1, 'all', 'race', 1)).concat([]),
+        );
+        const claimed = await s.claim(20, 1);
+        const cancelled = results.flatMap((r, i) => (r.kind === 'cancelled' ? [i + 1] : []));
+        expect(cancelled.length + claimed.length).toBe(20);
+        expect(claimed.filter((c) => cancelled.includes(c.id))).toEqual([]);
+      });
+    });
   });
 }

@@ -15,8 +15,11 @@ export interface Migration {
   sql: string;
 }
 
-/** Final states, for the partial indexes (kept in step with FINAL_STATES in spool/types.ts by a test). */
-export const FINAL_STATES_SQL = `('delivered','undeliverable','failed','expired','refused')`;
+/**
+ * Final states, for prune (kept in step with FINAL_STATES in spool/types.ts by a test). Migrations write their
+ * own list: a released migration's SQL never changes when a state is added.
+ */
+export const FINAL_STATES_SQL = `('delivered','undeliverable','failed','expired','refused','cancelled')`;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -67,7 +70,7 @@ CREATE INDEX sms_queue ON sms (queue_id);
 -- Queue depth and the oldest waiting row (metrics, back-pressure, expiry).
 CREATE INDEX sms_pending ON sms (created_at) WHERE state IN ('queued','sending');
 -- Prune: final rows by age.
-CREATE INDEX sms_final ON sms (updated_at) WHERE state IN ${FINAL_STATES_SQL};
+CREATE INDEX sms_final ON sms (updated_at) WHERE state IN ('delivered','undeliverable','failed','expired','refused');
 CREATE INDEX sms_state ON sms (state);
 
 CREATE TABLE smsc_ids (
@@ -101,6 +104,21 @@ CREATE TABLE inbound (
 
 -- /healthz commits one row per node: "takes writes" is proven by a write.
 CREATE TABLE health_probe (node text PRIMARY KEY, at bigint NOT NULL);
+`,
+  },
+  {
+    version: 2,
+    what: 'web page: list indexes newest first per user, state and recipient; cancelled is a final state',
+    sql: `
+-- The list pages on (created_at, id) newest first (spool/message-query.ts); state and sms_count ride along so the
+-- daily counts are read from the index alone.
+CREATE INDEX sms_created ON sms (created_at, id) INCLUDE (state, sms_count);
+CREATE INDEX sms_user_created ON sms (smtp_user, created_at, id) INCLUDE (state, sms_count);
+CREATE INDEX sms_state_created ON sms (state, created_at, id);
+CREATE INDEX sms_recipient_created ON sms (recipient, created_at, id);
+DROP INDEX sms_final;
+CREATE INDEX sms_final ON sms (updated_at)
+  WHERE state IN ('delivered','undeliverable','failed','expired','refused','cancelled');
 `,
   },
 ];

@@ -13,6 +13,7 @@ import pg from 'pg';
 import { applyReceiptTo, idKeys, normaliseId } from '../../delivery/receipt-state.js';
 import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
 import type { PolicyRules } from '../../policy/rules.js';
+import { cancelQuery, dailyQuery, listQuery, POSTGRES_DIALECT, stateQuery } from '../message-query.js';
 import type { SendOutcome, SpoolStore } from '../store.js';
 import {
   SpoolError,
@@ -491,6 +492,33 @@ export class PostgresStore implements SpoolStore {
     const rows = await this.read<PgRow>('SELECT * FROM sms WHERE id = $1', [id]);
     return rows[0] ? fromPg(rows[0]) : undefined;
   };
+
+  listMessages: SpoolStore['listMessages'] = async (filter) => {
+    const q = listQuery(filter, POSTGRES_DIALECT);
+    return (await this.read<PgRow>(q.sql, q.params)).map(fromPg);
+  };
+
+  dailyCounts: SpoolStore['dailyCounts'] = async (scope, since) => {
+    const q = dailyQuery(scope, since, POSTGRES_DIALECT);
+    const rows = await this.read<Record<'day' | 'messages' | 'parts' | 'delivered' | 'failed', string>>(q.sql, q.params);
+    return rows.map((r) => ({
+      day: Number(r.day),
+      messages: Number(r.messages),
+      parts: Number(r.parts),
+      delivered: Number(r.delivered),
+      failed: Number(r.failed),
+    }));
+  };
+
+  /** READ COMMITTED: an UPDATE meeting a row a claim holds waits for it and rechecks state = 'queued'. */
+  cancelQueued: SpoolStore['cancelQueued'] = (id, scope, reason, now) =>
+    this.tx(async (c) => {
+      const q = cancelQuery(id, scope, reason, now, POSTGRES_DIALECT);
+      if ((await c.query(q.sql, q.params)).rowCount === 1) return { kind: 'cancelled' } as const;
+      const s = stateQuery(id, scope, POSTGRES_DIALECT);
+      const row = (await c.query<{ state: SmsState }>(s.sql, s.params)).rows[0];
+      return row ? ({ kind: 'too-late', state: row.state } as const) : ({ kind: 'not-found' } as const);
+    });
 
   /** Reachable and takes writes: a real committed write, and no failed write within HEALTH_WINDOW_MS. */
   writable: SpoolStore['writable'] = async (now = Date.now()) => {

@@ -9,8 +9,11 @@ import Database from 'better-sqlite3';
 import { applyReceiptTo, idKeys, normaliseId } from '../../delivery/receipt-state.js';
 import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
 import type { PolicyRules } from '../../policy/rules.js';
+import { cancelQuery, dailyQuery, listQuery, SQLITE_DIALECT, stateQuery } from '../message-query.js';
 import type { SendOutcome, SpoolStore } from '../store.js';
-import type { AcceptOutcome, InboundSms, NewSms, ReceiptUpdate, SmsRow, SmsState, StoredPart } from '../types.js';
+import type {
+  AcceptOutcome, CancelOutcome, DailyCount, InboundSms, NewSms, ReceiptUpdate, SmsRow, SmsState, StoredPart,
+} from '../types.js';
 import { FINAL_STATES, SpoolError } from '../types.js';
 
 const SCHEMA_VERSION = 1;
@@ -60,6 +63,11 @@ CREATE INDEX IF NOT EXISTS sms_recipient ON sms(recipient, created_at);
 DROP INDEX IF EXISTS sms_fingerprint;
 CREATE INDEX IF NOT EXISTS sms_message_id ON sms(message_id, recipient);
 CREATE INDEX IF NOT EXISTS sms_queue ON sms(queue_id);
+-- The web page's list and daily counts (see spool/message-query.ts): newest first per user, per state, or all;
+-- state and sms_count ride along so the counts are read from the index alone.
+CREATE INDEX IF NOT EXISTS sms_user_created ON sms(smtp_user, created_at, state, sms_count);
+CREATE INDEX IF NOT EXISTS sms_created ON sms(created_at, state, sms_count);
+CREATE INDEX IF NOT EXISTS sms_state_created ON sms(state, created_at);
 CREATE TABLE IF NOT EXISTS smsc_ids (
   key TEXT NOT NULL,
   exact INTEGER NOT NULL DEFAULT 1,
@@ -193,6 +201,8 @@ export class SqliteSpool implements SpoolStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
+    // The web page's text search folds case beyond ASCII (SQLite's lower() does not).
+    this.db.function('smtp2sms_fold', { deterministic: true }, (v: unknown) => String(v ?? '').toLowerCase());
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
       throw new Error(`spool ${path} has schema version ${version}; this smtp2sms knows ${SCHEMA_VERSION}: upgrade smtp2sms`);
@@ -439,6 +449,25 @@ export class SqliteSpool implements SpoolStore {
     const r = this.sql('SELECT * FROM sms WHERE id = ?').get(id) as RawRow | undefined;
     return Promise.resolve(r ? fromRaw(r) : undefined);
   }
+
+  listMessages: SpoolStore['listMessages'] = (filter) => {
+    const q = listQuery(filter, SQLITE_DIALECT);
+    return Promise.resolve((this.db.prepare(q.sql).all(...q.params) as RawRow[]).map(fromRaw));
+  };
+
+  dailyCounts: SpoolStore['dailyCounts'] = (scope, since) => {
+    const q = dailyQuery(scope, since, SQLITE_DIALECT);
+    return Promise.resolve(this.db.prepare(q.sql).all(...q.params) as DailyCount[]);
+  };
+
+  cancelQueued: SpoolStore['cancelQueued'] = (id, scope, reason, now) =>
+    this.batch((): CancelOutcome => {
+      const q = cancelQuery(id, scope, reason, now, SQLITE_DIALECT);
+      if (this.db.prepare(q.sql).run(...q.params).changes === 1) return { kind: 'cancelled' };
+      const s = stateQuery(id, scope, SQLITE_DIALECT);
+      const row = this.db.prepare(s.sql).get(...s.params) as { state: SmsState } | undefined;
+      return row ? { kind: 'too-late', state: row.state } : { kind: 'not-found' };
+    });
 
   // ---- The writes, run inside a group commit's transaction ----
 
