@@ -38,6 +38,12 @@ const user = z
       .array(sender.refine((v) => v !== '', 'empty sender'))
       .default([])
       .describe('Senders this user may ask for with the X-SMS-Sender header.'),
+    admin: z.boolean().default(false).describe("The web page and API show this user everyone's messages and the binds."),
+    api_token_hash: z
+      .string()
+      .regex(/^scrypt\$/, 'expected a hash made by `smtp2sms hash-password` (starts with "scrypt$")')
+      .optional()
+      .describe('scrypt hash of this user\'s API token (Bearer), made by `smtp2sms hash-password`; no token when unset.'),
   })
   .strict()
   .refine((u) => (u.password === undefined) !== (u.password_hash === undefined), {
@@ -303,6 +309,19 @@ const metrics = z
   .strict()
   .prefault({});
 
+const web = z
+  .object({
+    host: z.string().default('127.0.0.1').describe('Address of the web page and JSON API.'),
+    port: port.default(8025).describe('Port of the web page and JSON API (see "Web page and API"); 0 = off.'),
+    tls: z
+      .boolean()
+      .default(false)
+      .describe('Serve HTTPS with smtp.tls.key and smtp.tls.cert (cookies then Secure).'),
+    session_hours: z.number().min(0.1).default(12).describe('A sign-in lasts this long without use.'),
+  })
+  .strict()
+  .prefault({});
+
 const simulator = z
   .object({
     enabled: z.boolean().default(false).describe('Run the embedded SMSC simulator (demo mode): it prints every SMS it receives.'),
@@ -320,10 +339,15 @@ const log = z
   .prefault({});
 
 export const configSchema = z
-  .object({ smtp, smpp, sms, policy, spool, metrics, simulator, log })
-  .strict();
+  .object({ smtp, smpp, sms, policy, spool, metrics, web, simulator, log })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.web.tls && c.smtp.tls.key === null) {
+      ctx.addIssue({ code: 'custom', path: ['web', 'tls'], message: 'needs smtp.tls.key and smtp.tls.cert' });
+    }
+  });
 
 export type Config = z.output<typeof configSchema>;
 
 /** Keys whose values never appear in output or logs. */
-export const SECRET_KEYS = new Set(['password', 'password_hash']);
+export const SECRET_KEYS = new Set(['password', 'password_hash', 'api_token_hash']);
