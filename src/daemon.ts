@@ -12,7 +12,7 @@ import { RecentAcceptances } from './policy/recent.js';
 import { floodRefused, floodReply, rulesFrom } from './policy/rules.js';
 import { SmscSimulator } from './simulator/smsc.js';
 import { lockSpool, SpoolLockedError, type SpoolLock } from './spool/lock.js';
-import { preparePostgres } from './spool/postgres/connect.js';
+import { holdNodeId, preparePostgres } from './spool/postgres/connect.js';
 import { maskUrl } from './spool/postgres/url.js';
 import { startSmtp, type SmtpListener } from './smtp/server.js';
 import { WorkThread } from './worker/client.js';
@@ -44,13 +44,21 @@ function spoolShown(config: Config): string {
   return config.spool.backend === 'postgres' ? maskUrl(config.spool.url ?? '') : config.spool.path;
 }
 
-export async function startDaemon(config: Config, log: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
+export async function startDaemon(config: Config, baseLog: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
   const now = opts.now ?? Date.now;
+  const log = baseLog.child({ node: config.node.id });
   if (config.spool.backend === 'postgres') {
     // No file lock: several nodes may share one database (each requeues only its own rows). The database must
     // answer, be new enough and have this version's schema before SMTP opens: no 250 without somewhere to commit.
     await preparePostgres(config.spool, log, opts.signal);
-    return startLocked(config, log, opts, now, { path: spoolShown(config), release: () => undefined });
+    // Rows are requeued by their owner's id: two live nodes with one id would resend each other's rows.
+    const nodeLock = await holdNodeId(config.spool, config.node.id, config.cluster.failover_s * 1000, log);
+    try {
+      return await startLocked(config, log, opts, now, { path: spoolShown(config), release: () => void nodeLock.stop() });
+    } catch (err) {
+      await nodeLock.stop();
+      throw err;
+    }
   }
   // Before anything else: a second daemon on this spool would requeue and resend the first one's in-flight rows.
   let lock: SpoolLock;

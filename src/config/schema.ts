@@ -331,6 +331,52 @@ const simulator = z
   .strict()
   .prefault({});
 
+/** Several nodes on one PostgreSQL database (spool.backend: postgres); see "Several nodes" in the README. */
+const node = z
+  .object({
+    id: z
+      .string()
+      .min(1)
+      .max(60)
+      .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only')
+      .default(hostname())
+      .meta({
+        description:
+          'This node’s name in the shared database (the rows it sends, the binds it holds), its logs and metrics. ' +
+          'Unique per node and stable across restarts; a second live node with the same id is refused at start.',
+        defaultDoc: "the host's name (os.hostname())",
+      }),
+  })
+  .strict()
+  .prefault({});
+
+const cluster = z
+  .object({
+    lease_s: z
+      .number()
+      .min(1)
+      .max(3600)
+      .default(15)
+      .describe('A row being sent is this node’s for this long, renewed while it relays; a dead node’s rows are taken over after it.'),
+    lease_renew_s: z.number().min(0.2).default(5).describe('How often the relaying node renews the leases of the rows it is sending.'),
+    failover_s: z
+      .number()
+      .min(1)
+      .max(300)
+      .default(15)
+      .describe(
+        'Only one node holds the SMPP binds; when it dies or loses the database another binds within about this time. ' +
+          'The holder checks its lock every third of it and unbinds when the check fails.',
+      ),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.lease_renew_s >= c.lease_s) {
+      ctx.addIssue({ code: 'custom', path: ['lease_renew_s'], message: 'must be less than cluster.lease_s' });
+    }
+  })
+  .prefault({});
+
 const log = z
   .object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('Log level.'),
@@ -339,7 +385,7 @@ const log = z
   .prefault({});
 
 export const configSchema = z
-  .object({ smtp, smpp, sms, policy, spool, metrics, web, simulator, log })
+  .object({ smtp, smpp, sms, policy, spool, node, cluster, metrics, web, simulator, log })
   .strict()
   .superRefine((c, ctx) => {
     if (c.web.tls && c.smtp.tls.key === null) {

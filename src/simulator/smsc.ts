@@ -107,6 +107,9 @@ export class SmscSimulator {
   readonly submits: RecordedSubmit[] = [];
   readonly received: ReceivedSms[] = [];
   binds = 0;
+  /** Sessions bound right now, and the most ever bound at once, per bind mode (an account's bind limit). */
+  readonly boundNow: Record<string, number> = { transceiver: 0, transmitter: 0, receiver: 0 };
+  readonly maxBound: Record<string, number> = { transceiver: 0, transmitter: 0, receiver: 0 };
   bindRefusals = 0;
   enquireLinks = 0;
   unbinds = 0;
@@ -179,10 +182,15 @@ export class SmscSimulator {
   private onSession(session: Session): void {
     let systemType = '';
     let bound = false;
+    let mode = '';
     let perConnection = 0;
     session.socket.setNoDelay(true);
     session.on('error', () => session.destroy());
-    session.on('close', () => this.receivers.delete(session));
+    session.on('close', () => {
+      this.receivers.delete(session);
+      if (bound) this.boundNow[mode] = (this.boundNow[mode] ?? 1) - 1;
+      bound = false;
+    });
     session.on('pdu', (pdu: PDU) => {
       try {
         switch (pdu.command) {
@@ -201,6 +209,12 @@ export class SmscSimulator {
               return;
             }
             this.binds++;
+            if (!bound) {
+              mode = pdu.command.slice('bind_'.length);
+              const n = (this.boundNow[mode] ?? 0) + 1;
+              this.boundNow[mode] = n;
+              this.maxBound[mode] = Math.max(this.maxBound[mode] ?? 0, n);
+            }
             bound = true;
             if (pdu.command !== 'bind_transmitter') this.receivers.add(session);
             systemType = String(pdu.system_type ?? '');

@@ -5,18 +5,20 @@
  * the main thread was measured too: no faster within this machine's noise, and its heap grew ~30 MB more.)
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../ops/log.js';
 import { deliveryMetrics } from '../ops/metrics.js';
 import { CODING_NAMES } from '../sms/encode.js';
 import { createRefCounter } from '../sms/segment.js';
 import { acceptMail, type Submission } from '../smtp/intake.js';
-import { startDelivery, type Delivery } from '../smpp/start.js';
+import { startDelivery, type Delivery, type DeliveryEvents } from '../smpp/start.js';
 import { LocalSpool } from '../spool/local.js';
 import { SPOOL_OPERATIONS } from '../spool/operations.js';
-import { openPool, nodeId } from '../spool/postgres/connect.js';
+import { openPool } from '../spool/postgres/connect.js';
 import { PostgresStore } from '../spool/postgres/store.js';
 import { SqliteSpool } from '../spool/sqlite/store.js';
+import { BindHolder } from './bind-holder.js';
 import { serveRpc, type Ops } from './rpc.js';
 
 export interface WorkThreadOptions {
@@ -35,15 +37,16 @@ export interface BindHealth {
 
 const { path, busyTimeoutMs, config, logLevel, logPretty } = workerData as WorkThreadOptions;
 const port = parentPort!;
-const log = createLogger(logLevel, { pretty: logPretty });
+const log = createLogger(logLevel, { pretty: logPretty }).child({ node: config.node.id });
 
 let store: SqliteSpool | PostgresStore;
 let spool: LocalSpool;
-let delivery: Delivery;
+let delivery: Delivery | undefined;
 try {
   if (config.spool.backend === 'postgres') {
     // The daemon has checked the database and migrated its schema before starting this thread.
-    store = new PostgresStore(openPool(config.spool, log, nodeId()), nodeId());
+    const node = config.node.id;
+    store = new PostgresStore(openPool(config.spool, log, node), node, config.cluster.lease_s * 1000);
   } else {
     const sqlite = new SqliteSpool(path, busyTimeoutMs);
     sqlite.onLost = (reason) => log.error({ spool: path }, `${reason}: mail gets 451 4.3.0 and /healthz fails until a restart`);
@@ -58,13 +61,13 @@ try {
 }
 
 const nextRef = createRefCounter();
-const bindList = () => delivery.binds.map((b) => ({ name: b.opts.name, mode: b.opts.mode, up: b.isBound, reconnects: b.reconnects }));
+const bindList = () => (delivery?.binds ?? []).map((b) => ({ name: b.opts.name, mode: b.opts.mode, up: b.isBound, reconnects: b.reconnects }));
 const m = deliveryMetrics({
   counts: () => spool.countsByState(),
   oldestQueuedAt: () => spool.oldestQueuedAt(),
   binds: bindList,
 });
-delivery = startDelivery(config, log, spool, {
+const relayEvents: DeliveryEvents = {
   relay: {
     submitted: (row, _part, latencyMs) => {
       m.parts.inc({ encoding: CODING_NAMES[row.coding] });
@@ -74,7 +77,38 @@ delivery = startDelivery(config, log, spool, {
     finished: (_row, state) => m.finished.inc({ state }),
   },
   deliver: { receipt: (receipt) => m.receipts.inc({ stat: receipt.stat }) },
+};
+// Which node holds the SMPP binds (PostgreSQL: one node of the cluster at a time; SQLite: always this one).
+const bindHolder = new Gauge({
+  name: 'smtp2sms_cluster_bind_holder',
+  help: '1 while this node holds the SMPP binds and relays, 0 while it stands by',
+  labelNames: ['node'] as const,
+  registers: [m.registry],
 });
+let holder: BindHolder | undefined;
+if (store instanceof PostgresStore) {
+  const pgStore = store;
+  bindHolder.set({ node: config.node.id }, 0);
+  holder = new BindHolder({
+    config,
+    store: pgStore,
+    log,
+    startRelay: () => {
+      delivery = startDelivery(config, log, spool, relayEvents);
+    },
+    stopRelay: async (timeoutMs = 0) => {
+      const d = delivery;
+      delivery = undefined;
+      await d?.stop(timeoutMs);
+    },
+    requeueOwn: (now) => pgStore.requeueSending(now),
+    onChange: (holding) => bindHolder.set({ node: config.node.id }, holding ? 1 : 0),
+  });
+  holder.start();
+} else {
+  bindHolder.set({ node: config.node.id }, 1);
+  delivery = startDelivery(config, log, spool, relayEvents);
+}
 
 // Every Spool operation, served under its name (SPOOL_OPERATIONS is the one list the client is made from too).
 const spoolOps = Object.fromEntries(SPOOL_OPERATIONS.map((op) => [op, spool[op]])) as Ops;
@@ -88,7 +122,7 @@ serveRpc(
     writable: () => spool.store.writable(),
     metrics: () => m.registry.metrics(),
     binds: (): BindHealth[] => bindList().map(({ name, mode, up }) => ({ name, mode, up })),
-    stopDelivery: (timeoutMs: number) => delivery.stop(timeoutMs),
+    stopDelivery: (timeoutMs: number) => (holder ? holder.stop(timeoutMs) : delivery?.stop(timeoutMs)),
     /** A received mail → spooled SMS and the SMTP reply; `bindings` are the SMTP session's log fields. */
     intake: async (sub: Submission, bindings: Record<string, unknown>) => {
       // The mail arrives as a Uint8Array (structured clone): a Buffer view of it, not a copy.

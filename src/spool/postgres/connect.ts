@@ -4,12 +4,12 @@
  * crash loop; what waiting cannot fix (wrong credentials, no such database, a server too old, a schema newer than
  * this smtp2sms) ends the start with exit 2, naming spool.url with its password masked.
  */
-import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Config } from '../../config/schema.js';
 import { UsageError } from '../../commands/usage-error.js';
 import type { Logger } from '../../ops/log.js';
 import { migrate, SchemaTooNewError } from './migrations.js';
+import { LOCK_SPACE, SessionLock } from './session-lock.js';
 import { maskUrl, withPassword } from './url.js';
 
 /** DROP DATABASE … WITH (FORCE) and the INCLUDE indexes the schema leans on are there from 13. */
@@ -159,9 +159,40 @@ export function openPool(spool: SpoolConfig, log: Logger, node: string): pg.Pool
 }
 
 /**
- * This node's name on the rows it claims: stable across restarts, so a restarted node requeues its own rows.
- * (Several nodes on one host get a configurable id with part 3 of issue 14.)
+ * This node's id, held for the daemon's life as a session advisory lock: a second live node claiming the same id
+ * is refused (exit 2 naming node.id), since a node requeues the rows of its id at start and would resend the
+ * other's. If the lock's connection drops, the lock is taken again when the database answers.
  */
-export function nodeId(): string {
-  return hostname();
+export async function holdNodeId(spool: SpoolConfig, id: string, releaseAfterMs: number, log: Logger): Promise<SessionLock> {
+  const { max: _max, idleTimeoutMillis: _idle, ...client } = poolConfig(spool, `smtp2sms ${id} node`.slice(0, 63));
+  let started = false;
+  const lock = new SessionLock({
+    client,
+    space: LOCK_SPACE.node,
+    name: id,
+    checkMs: releaseAfterMs / 3,
+    retryMs: releaseAfterMs / 3,
+    releaseAfterMs,
+    log,
+    onLost: (reason) => log.warn({ node: id, reason }, 'lost the node id lock; taking it again when PostgreSQL answers'),
+    onAcquired: () => {
+      if (started) log.info({ node: id }, 'node id lock taken again');
+    },
+  });
+  let ok: boolean;
+  try {
+    ok = await lock.tryAcquire();
+  } catch (err) {
+    await lock.stop();
+    throw new Error(`PostgreSQL spool: cannot lock node.id at ${maskUrl(spool.url ?? '')}: ${describe(err)}`, { cause: err });
+  }
+  if (!ok) {
+    await lock.stop();
+    throw new SpoolStartRefused(
+      `node.id: another live node uses the id "${id}" on ${maskUrl(spool.url ?? '')}; give each node its own node.id`,
+    );
+  }
+  started = true;
+  lock.run();
+  return lock;
 }

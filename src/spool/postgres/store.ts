@@ -26,8 +26,8 @@ import {
 } from '../types.js';
 import { FINAL_STATES_SQL } from './migrations.js';
 
-/** How long a claimed row is this node's before another node may take it over (renewal comes with part 3). */
-export const LEASE_MS = 60_000;
+/** How long a claimed row is this node's before another node may take it over (cluster.lease_s's default). */
+export const LEASE_MS = 15_000;
 /** /healthz: as for SQLite, a write that failed this recently makes the spool unhealthy. */
 const HEALTH_WINDOW_MS = 10_000;
 
@@ -117,6 +117,8 @@ export class PostgresStore implements SpoolStore {
     readonly pool: pg.Pool,
     /** Who claims rows here (the lease's owner). */
     readonly node: string,
+    /** A claimed row is this node's for this long; the relaying node renews it (renewLeases). */
+    readonly leaseMs: number = LEASE_MS,
   ) {}
 
   /** One transaction on a pooled connection; a connection that failed is not given back (the pool opens another). */
@@ -188,7 +190,7 @@ export class PostgresStore implements SpoolStore {
       empty,
       sending ? 1 : 0,
       sending ? this.node : null,
-      sending ? now + LEASE_MS : null,
+      sending ? now + this.leaseMs : null,
     ]);
     return Number(res.rows[0]?.id);
   }
@@ -289,7 +291,7 @@ export class PostgresStore implements SpoolStore {
          UPDATE sms s SET state = 'sending', attempts = s.attempts + 1, updated_at = $1, owner = $3, lease_until = $4
          FROM due WHERE s.id = due.id
          RETURNING s.*`,
-        [now, limit, this.node, now + LEASE_MS],
+        [now, limit, this.node, now + this.leaseMs],
       );
       return res.rows.map(fromPg).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
     });
@@ -448,6 +450,32 @@ export class PostgresStore implements SpoolStore {
         [now, this.node],
       );
       return res.rowCount ?? 0;
+    });
+
+  /** The relaying node keeps its rows: every row it is sending is its own for another lease from now. */
+  renewLeases = (now: number): Promise<number> =>
+    this.tx(async (c) => {
+      const res = await c.query(
+        `UPDATE sms SET lease_until = $1 WHERE state = 'sending' AND owner = $2 AND lease_until < $1`,
+        [now + this.leaseMs, this.node],
+      );
+      return res.rowCount ?? 0;
+    });
+
+  /**
+   * Rows another node was sending whose lease ran out (that node died, or lost the database and stopped) go back
+   * to the queue, for this node to send. Each taken row is logged by the caller: it may reach the phone twice.
+   */
+  takeOverExpired = (now: number): Promise<Array<{ id: number; owner: string | null }>> =>
+    this.tx(async (c) => {
+      const res = await c.query<{ id: string; owner: string | null }>(
+        `WITH old AS (SELECT id, owner FROM sms WHERE state = 'sending' AND owner <> $2 AND lease_until < $1
+           FOR UPDATE SKIP LOCKED)
+         UPDATE sms s SET state = 'queued', next_attempt_at = $1, updated_at = $1, owner = NULL, lease_until = NULL
+         FROM old WHERE s.id = old.id RETURNING s.id, old.owner`,
+        [now, this.node],
+      );
+      return res.rows.map((r) => ({ id: Number(r.id), owner: r.owner }));
     });
 
   expireQueued: SpoolStore['expireQueued'] = (before, now, reason) =>
