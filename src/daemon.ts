@@ -15,6 +15,7 @@ import { lockSpool, SpoolLockedError, type SpoolLock } from './spool/lock.js';
 import { holdNodeId, preparePostgres } from './spool/postgres/connect.js';
 import { maskUrl } from './spool/postgres/url.js';
 import { startSmtp, type SmtpListener } from './smtp/server.js';
+import { startWeb, type WebServer } from './web/server.js';
 import { WorkThread } from './worker/client.js';
 
 export interface Daemon {
@@ -146,6 +147,15 @@ async function startLocked(config: Config, log: Logger, opts: DaemonOptions, now
           ready: () => !stopping,
         });
   if (ops) log.info({ port: ops.port(), host: config.metrics.host }, 'metrics and health on /metrics, /healthz, /readyz');
+  const web: WebServer | undefined =
+    config.web.port === 0
+      ? undefined
+      : await startWeb(config, log, {
+          spool,
+          binds: async () => (await spool.health()).binds,
+          node: config.spool.backend === 'postgres' ? config.node.id : undefined,
+        });
+  if (web) log.info({ port: web.port(), host: config.web.host, tls: config.web.tls }, 'web page and API listening');
 
   // Often enough that nothing outlives spool.max_age_s by more than a quarter of it; at most every 30 s.
   const maintenanceMs = Math.min(30_000, Math.max(250, config.spool.max_age_s * 250));
@@ -173,6 +183,7 @@ async function startLocked(config: Config, log: Logger, opts: DaemonOptions, now
       await spool.stopDelivery(config.smpp.shutdown_timeout_s * 1000);
       await simulator?.close();
       await ops?.close();
+      await web?.close();
       await spool.close();
       lock.release();
     },

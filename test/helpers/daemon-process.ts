@@ -38,6 +38,8 @@ export function testConfig(smscPort: number, dir: string, overrides: Record<stri
     smpp: { url: `smpp://127.0.0.1:${smscPort}`, reconnect_min_s: 0.1, reconnect_max_s: 0.5, bind_refused_retry_s: 0.5, retry_base_s: 0.2, retry_max_s: 1, enquire_link_s: 5, response_timeout_s: 2 },
     spool: { path: join(dir, 'spool.sqlite') },
     metrics: { port: 0 },
+    // Off unless a test asks: its default port would be shared by every test daemon.
+    web: { port: 0 },
     log: { level: 'info' },
   };
   for (const [section, values] of Object.entries(overrides)) base[section] = { ...(base[section] ?? {}), ...(values as Record<string, unknown>) };
