@@ -1,0 +1,269 @@
+/**
+ * Several nodes on one PostgreSQL database (issue 14): two daemons as child processes, one simulator. The
+ * provider's rules hold for the cluster (one SMS for an identical mail sent to both at once, the flood rule counts
+ * both nodes' acceptances); one node at a time holds the binds (the simulator never sees more than smpp.binds per
+ * mode); the bind holder SIGKILLed mid-load → the other binds within the failover time, takes over the dead node's
+ * rows after their lease, and every mail that got 250 reaches the simulator; the database stopped for 10 s under
+ * load → 451 while it is down, no 250 lost, all resumes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import YAML from 'yaml';
+import { SmscSimulator } from '../../src/simulator/smsc.js';
+import { runCliAsync } from '../helpers/cli.js';
+import {
+  freePort,
+  spawnDaemon,
+  stopAfterEach,
+  tempDir,
+  testConfig,
+  waitFor,
+  type DaemonProcess,
+} from '../helpers/daemon-process.js';
+import { startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { sendMail, type SmtpReply } from '../helpers/smtp-client.js';
+
+const started = stopAfterEach();
+/** Short lease and failover so the test sees take-over within seconds (defaults: 15 s each). */
+const CLUSTER = { lease_s: 3, lease_renew_s: 1, failover_s: 3 };
+
+interface Node {
+  d: DaemonProcess;
+  metricsPort: number;
+}
+
+async function startNode(url: string, smscPort: number, id: string, extra: Record<string, unknown> = {}): Promise<Node> {
+  const dir = tempDir();
+  const metricsPort = await freePort();
+  const config = testConfig(smscPort, dir, {
+    spool: { backend: 'postgres', url, pool_size: 4, statement_timeout_ms: 2000 },
+    node: { id },
+    cluster: CLUSTER,
+    metrics: { port: metricsPort },
+    ...extra,
+  });
+  return { d: started.daemon(await spawnDaemon(config, dir)), metricsPort };
+}
+
+async function holderMetric(n: Node): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${n.metricsPort}/metrics`)).text();
+  const m = /^smtp2sms_cluster_bind_holder\{node="[^"]+"\} (\d)/m.exec(text);
+  return Number(m?.[1] ?? -1);
+}
+
+/** The answer that decided the mail: DATA's, or a refused RCPT's, or MAIL's. */
+const reply = (r: Awaited<ReturnType<typeof sendMail>>): SmtpReply =>
+  r.data[0] ?? r.rcpt.find((x) => x.code !== 250) ?? r.mail;
+
+async function rows(url: string, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql, params)).rows as Record<string, unknown>[];
+  } finally {
+    await c.end();
+  }
+}
+
+describe('two nodes on one database', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('one node holds the binds; identical mail to both at once → one SMS and one clear refusal; same node.id refused', async () => {
+    const sim = started.simulator(new SmscSimulator({}));
+    const smscPort = await sim.listen(0);
+    const a = await startNode(db.url, smscPort, 'node-a');
+    const b = await startNode(db.url, smscPort, 'node-b');
+    await waitFor(() => sim.binds > 0, 10_000, 'a bind');
+    const holders = [await holderMetric(a), await holderMetric(b)].sort();
+    expect(holders).toEqual([0, 1]);
+
+    const mail = { to: ['+79993000001@sms.example.test'], body: 'Subject: disk\r\n\r\n/ is 97% full\r\n' };
+    const both = await Promise.all([sendMail(a.d.port, mail), sendMail(b.d.port, mail)]);
+    const codes = both.map((r) => reply(r).code).sort();
+    expect(codes).toEqual([250, 550]);
+    expect(both.map(reply).find((r) => r.code === 550)?.text).toMatch(/^5\.\d\.\d+ .*(duplicate|identical)/i);
+    await waitFor(() => sim.received.length >= 1, 10_000, 'the SMS');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(sim.received.filter((s) => s.to.endsWith('79993000001'))).toHaveLength(1);
+
+    // A retransmission (same Message-ID) to the other node is recognised: 250 again, no second SMS.
+    const withId = { to: ['+79993000002@sms.example.test'], body: 'Message-ID: <r1@x>\r\nSubject: r\r\n\r\nretry me\r\n' };
+    expect(reply(await sendMail(a.d.port, withId)).code).toBe(250);
+    expect(reply(await sendMail(b.d.port, withId)).code).toBe(250);
+    await waitFor(() => sim.received.some((s) => s.to.endsWith('79993000002')), 10_000, 'the retransmitted SMS');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(sim.received.filter((s) => s.to.endsWith('79993000002'))).toHaveLength(1);
+
+    // A third daemon claiming node-a's id while node-a lives: exit 2 naming node.id.
+    const dir = tempDir();
+    const clashConfig = join(dir, 'clash.yaml');
+    writeFileSync(
+      clashConfig,
+      YAML.stringify({
+        spool: { backend: 'postgres', url: db.url, pool_size: 2 },
+        node: { id: 'node-a' },
+        smtp: { port: 0 },
+        metrics: { port: 0 },
+      }),
+    );
+    const clash = await runCliAsync(['serve', '--config', clashConfig]);
+    expect(clash.status).toBe(2);
+    expect(clash.stderr).toMatch(/^smtp2sms: node\.id: another live node uses the id "node-a"/);
+    expect(sim.maxBound).toMatchObject({ transceiver: 1, transmitter: 0, receiver: 0 });
+  });
+
+  it('60 mails to one number spread over both nodes → the 51st is refused (flood counts every node)', async () => {
+    const sim = started.simulator(new SmscSimulator({}));
+    const smscPort = await sim.listen(0);
+    const a = await startNode(db.url, smscPort, 'flood-a');
+    const b = await startNode(db.url, smscPort, 'flood-b');
+    const codes: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const n = i % 2 === 0 ? a : b;
+      const r = await sendMail(n.d.port, { to: ['+79993100000@sms.example.test'], body: `Subject: f${i}\r\n\r\nflood ${i}\r\n` });
+      codes.push(reply(r).code);
+    }
+    expect(codes.slice(0, 50).every((c) => c === 250)).toBe(true);
+    expect(codes[50]).toBeGreaterThanOrEqual(450);
+    expect(codes.slice(50).every((c) => c >= 400)).toBe(true);
+  });
+});
+
+/** Many mails from 8 connections spread over the nodes; returns what got 250 and a stop function. */
+function load(nodes: () => Node[], prefix: string) {
+  const accepted = new Set<string>();
+  const refused: SmtpReply[] = [];
+  let sending = true;
+  let n = 0;
+  const stream = async (k: number) => {
+    while (sending) {
+      const i = n++;
+      const to = `${prefix}${String(i).padStart(5, '0')}`;
+      const list = nodes();
+      const node = list[(i + k) % list.length]!;
+      const r = await sendMail(node.d.port, {
+        to: [`+${to}@sms.example.test`],
+        body: `Subject: load ${i}\r\n\r\nmail ${i}\r\n`,
+      }).catch(() => undefined);
+      const rep = r ? reply(r) : undefined;
+      if (rep?.code === 250) accepted.add(to);
+      else if (rep) refused.push(rep);
+      if (!rep) await new Promise((res) => setTimeout(res, 50));
+    }
+  };
+  const streams = Array.from({ length: 8 }, (_, k) => stream(k));
+  return {
+    accepted,
+    refused,
+    async stop() {
+      sending = false;
+      await Promise.all(streams);
+    },
+  };
+}
+
+async function everyAcceptedSent(sim: SmscSimulator, accepted: Set<string>, timeoutMs: number): Promise<void> {
+  await waitFor(
+    () => {
+      const got = new Set(sim.received.map((s) => s.to.replace(/^\+/, '')));
+      return [...accepted].every((t) => got.has(t));
+    },
+    timeoutMs,
+    'every accepted mail at the simulator',
+  );
+}
+
+describe('failover', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('the bind holder SIGKILLed under load from 8 connections: the other binds within failover_s, takes its rows over after the lease, every 250 reaches the simulator', async () => {
+    // Slow answers keep rows in flight (state 'sending', the holder's lease) when the holder dies.
+    const sim = started.simulator(new SmscSimulator({ delayMs: 300 }));
+    const smscPort = await sim.listen(0);
+    const smpp = { binds: 2, bind_mode: 'transmitter_receiver', window: 5 };
+    const a = await startNode(db.url, smscPort, 'fo-a', { smpp });
+    const b = await startNode(db.url, smscPort, 'fo-b', { smpp });
+    await waitFor(() => sim.boundNow.transmitter === 2, 10_000, 'the binds');
+    const holder = (await holderMetric(a)) === 1 ? a : b;
+    const standby = holder === a ? b : a;
+    let alive = [a, b];
+    const l = load(() => alive, '799940');
+    await waitFor(() => l.accepted.size >= 40, 20_000, 'mail accepted before the kill').catch((e) => {
+      console.log(l.accepted.size, l.refused.slice(0, 3), a.d.logs.filter((x) => Number(x.level) >= 40).slice(0, 5));
+      throw e;
+    });
+    const inFlight = await rows(db.url, `SELECT id FROM sms WHERE state = 'sending'`);
+    await holder.d.kill('SIGKILL');
+    const killedAt = Date.now();
+    alive = [standby];
+    await waitFor(() => sim.boundNow.transmitter === 2, 15_000, 'the standby binds');
+    const failover = Date.now() - killedAt;
+    console.log(`failover: the standby bound ${failover} ms after the holder was killed`);
+    await waitFor(() => l.accepted.size >= 80, 20_000, 'mail accepted after the kill');
+    await l.stop();
+    await everyAcceptedSent(sim, l.accepted, 30_000);
+
+    // Within failover_s (plus a bind's own time); the dead node's rows were taken over.
+    expect(failover).toBeLessThan(CLUSTER.failover_s * 1000 + 2000);
+    expect(await holderMetric(standby)).toBe(1);
+    const left = await rows(db.url, `SELECT id, owner FROM sms WHERE state = 'sending' OR owner = $1`, ['fo-' + (holder === a ? 'a' : 'b')]);
+    expect(left).toEqual([]);
+    expect(standby.d.logs.some((x) => String(x.msg).startsWith('took over rows')) || inFlight.length === 0).toBe(true);
+    // Sent twice only what was in flight at the kill: at most the binds' windows.
+    const counts = new Map<string, number>();
+    for (const s of sim.received) counts.set(s.to, (counts.get(s.to) ?? 0) + 1);
+    const twice = [...counts.values()].filter((c) => c > 1).length;
+    expect(twice).toBeLessThanOrEqual(smpp.binds * smpp.window);
+    // Never more binds than configured, across the whole test (failover included).
+    expect(sim.maxBound).toMatchObject({ transmitter: 2, receiver: 2, transceiver: 0 });
+    // The killed node's open sessions end without an answer (code 0 here): never a 250 that was lost.
+    expect(l.refused.filter((r) => r.code !== 451 && r.code !== 0)).toEqual([]);
+  }, 90_000);
+});
+
+describe('the database stopped under load with two nodes', () => {
+  let own: OwnPostgres;
+  beforeAll(async () => {
+    own = await startOwnPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await own?.destroy();
+  });
+
+  it('451 4.3.0 while it is down, no 250 lost, both nodes resume and one binds again', async () => {
+    const sim = started.simulator(new SmscSimulator({}));
+    const smscPort = await sim.listen(0);
+    const a = await startNode(own.url, smscPort, 'pg-a');
+    const b = await startNode(own.url, smscPort, 'pg-b');
+    await waitFor(() => sim.boundNow.transceiver === 1, 10_000, 'a bind');
+    const l = load(() => [a, b], '799950');
+    await waitFor(() => l.accepted.size >= 20, 20_000, 'mail accepted before the stop');
+    await own.stop();
+    const atStop = l.accepted.size;
+    await waitFor(() => l.refused.length >= 3, 20_000, '451s while the database is down');
+    await new Promise((r) => setTimeout(r, 10_000));
+    await own.start();
+    await waitFor(() => l.accepted.size >= atStop + 20, 30_000, 'mail accepted again after the start');
+    await l.stop();
+    expect(new Set(l.refused.map((r) => `${r.code} ${r.text.slice(0, 5)}`))).toEqual(new Set(['451 4.3.0']));
+    expect([a.d.child.exitCode, b.d.child.exitCode]).toEqual([null, null]);
+    await everyAcceptedSent(sim, l.accepted, 30_000);
+    expect(sim.maxBound.transceiver).toBe(1);
+    expect([await holderMetric(a), await holderMetric(b)].sort()).toEqual([0, 1]);
+  }, 120_000);
+});
