@@ -117,4 +117,5 @@ export const METRIC_NAMES = [
   'smtp2sms_queue_oldest_age_seconds',
   'smtp2sms_smpp_bind_up',
   'smtp2sms_smpp_reconnects_total',
+  'smtp2sms_cluster_bind_holder',
 ] as const;

@@ -141,6 +141,10 @@ describe('smtp2sms check-config', () => {
   it('the example config passes', () => {
     expect(runCli(['check-config', '-c', 'config/smtp2sms.example.yaml']).status).toBe(0);
   });
+
+  it('the cluster node example passes', () => {
+    expect(runCli(['check-config', '-c', 'config/cluster-node.example.yaml']).status).toBe(0);
+  });
 });
 
 describe('smtp2sms hash-password', () => {

@@ -158,6 +158,18 @@ describe('shipped configs', () => {
     expect(c.smtp.auth.required).toBe(true);
   });
 
+  it('config/cluster-node.example.yaml: a PostgreSQL node with its own id, lease renewed well within it', () => {
+    const c = loadConfig('config/cluster-node.example.yaml', {});
+    expect([c.spool.backend, c.node.id]).toEqual(['postgres', 'sms-a']);
+    expect(c.cluster.lease_renew_s).toBeLessThan(c.cluster.lease_s);
+    expect(c.cluster.failover_s).toBeLessThanOrEqual(30);
+  });
+
+  it('cluster.lease_renew_s must be below cluster.lease_s; node.id is checked', () => {
+    expect(() => parseConfig({ cluster: { lease_s: 5, lease_renew_s: 5 } })).toThrow(/cluster\.lease_renew_s/);
+    expect(() => parseConfig({ node: { id: 'a b' } })).toThrow(/node\.id/);
+  });
+
   it('the Grafana dashboard queries only metrics the daemon exports', async () => {
     const { METRIC_NAMES } = await import('../../src/ops/metrics.js');
     const { readFileSync } = await import('node:fs');
