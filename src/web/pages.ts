@@ -86,8 +86,8 @@ export function messagePage(rows: readonly SmsRow[], viewer: Viewer, csrf: strin
   <dl class="facts">
     <dt>Accepted</dt><dd>${when(first.createdAt)} UTC</dd>
     <dt>Sender (SMS)</dt><dd>${first.sourceAddr || '(the SMSC decides)'}</dd>
-    <dt>Mail from</dt><dd>${first.mailFrom ?? ''}</dd>
-    <dt>Message-ID</dt><dd class="mono">${first.messageId ?? ''}</dd>
+    <dt>Mail from</dt><dd>${first.mailFrom ?? '—'}</dd>
+    <dt>Message-ID</dt><dd class="mono">${first.messageId ?? '—'}</dd>
     <dt>SMTP user</dt><dd>${first.smtpUser ?? html`<em>none (no AUTH)</em>`}</dd>
     ${viewer.admin && first.clientIp && html`<dt>Client</dt><dd>${first.clientIp}</dd>`}
   </dl>
@@ -101,7 +101,7 @@ function recipientSection(r: SmsRow, csrf: string): Html {
   const timeline: Array<[number | null, string]> = [
     [r.createdAt, `accepted${r.state === 'refused' ? ' and refused' : ''}`],
     [r.firstSubmitAt, 'first part submitted to the SMSC'],
-    [r.updatedAt, `last change: ${r.state} — ${STATE_WORDS[r.state] ?? ''}`],
+    [r.updatedAt, `last change: ${r.state}${STATE_WORDS[r.state] !== r.state ? ` — ${STATE_WORDS[r.state] ?? ''}` : ''}`],
   ];
   return html`<section class="recipient"><h2>To +${r.recipient} ${stateBadge(r.state)}</h2>
   ${why && html`<p class="reason">${why}</p>`}
