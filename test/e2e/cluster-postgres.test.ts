@@ -118,6 +118,31 @@ describe('two nodes on one database', () => {
     const clash = await runCliAsync(['serve', '--config', clashConfig]);
     expect(clash.status).toBe(2);
     expect(clash.stderr).toMatch(/^smtp2sms: node\.id: another live node uses the id "node-a"/);
+
+    // The holder's lock connection cut while it keeps its binds (a network blip, an administrator's
+    // pg_terminate_backend): it unbinds at once, before the other node takes the lock and binds.
+    const holder = (await holderMetric(a)) === 1 ? a : b;
+    const other = holder === a ? b : a;
+    const holderId = holder === a ? 'node-a' : 'node-b';
+    const bindsBefore = sim.binds;
+    const cut = await rows(
+      db.url,
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1`,
+      [`smtp2sms ${holderId} binds`],
+    );
+    expect(cut).toEqual([{ ok: true }]);
+    await waitFor(() => holder.d.logs.some((l) => String(l.msg).startsWith('this node lost the SMPP bind lock')), 10_000, 'the loss');
+    await waitFor(() => sim.binds > bindsBefore, 10_000, 'a bind again');
+    let sum = 0;
+    for (let i = 0; i < 40 && sum !== 1; i++) {
+      sum = (await holderMetric(holder)) + (await holderMetric(other));
+      if (sum !== 1) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(sum).toBe(1);
+    const after = { to: ['+79993000003@sms.example.test'], body: 'Subject: after\r\n\r\nafter the cut\r\n' };
+    expect(reply(await sendMail(holder.d.port, after)).code).toBe(250);
+    await waitFor(() => sim.received.some((s) => s.to.endsWith('79993000003')), 10_000, 'mail after the cut');
+    // Never two binds at once, through the whole test.
     expect(sim.maxBound).toMatchObject({ transceiver: 1, transmitter: 0, receiver: 0 });
   });
 
