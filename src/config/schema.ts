@@ -322,6 +322,86 @@ const web = z
   .strict()
   .prefault({});
 
+const outbound = z
+  .object({
+    smtp_url: z
+      .string()
+      .nullable()
+      .default(null)
+      .refine((u) => u === null || /^smtps?:\/\/[^/]+/.test(u), { message: 'expected smtp://host:25 or smtps://user:password@host:465' })
+      .describe(
+        'Smarthost for delivery reports and reply mails: `smtp://host:25` (STARTTLS when offered), ' +
+          '`smtps://user:password@host:465`. Unset: no reports, no reply mails.',
+      ),
+    from: z
+      .string()
+      .nullable()
+      .default(null)
+      .meta({ description: 'From of delivery reports.', defaultDoc: 'MAILER-DAEMON@<first smtp.domains entry>' }),
+    retry_min_s: z.number().min(0.1).default(30).describe('First retry of an outbox mail the smarthost did not take.'),
+    retry_max_s: z.number().min(1).default(3600).describe('Longest wait between retries (the wait doubles each time).'),
+    drop_after_s: z
+      .number()
+      .min(1)
+      .default(5 * 86_400)
+      .describe('An outbox mail not sent this long after it was made (refused or smarthost down) is logged and dropped.'),
+  })
+  .strict()
+  .prefault({});
+
+const notifyList = z.array(z.enum(['success', 'failure', 'delay']));
+
+const reports = z
+  .object({
+    default_notify: notifyList
+      .default(['failure'])
+      .describe('Reports for a recipient given without NOTIFY (RFC 3461): any of success, failure, delay; [] = none.'),
+    delay_after_s: z
+      .number()
+      .min(1)
+      .default(4 * 3600)
+      .describe('A recipient still not submitted this long after acceptance gets one `delayed` report (NOTIFY=DELAY).'),
+    relayed_after_s: z
+      .number()
+      .min(1)
+      .default(3600)
+      .describe('A submitted SMS with no final receipt this long after its submission is reported `relayed`.'),
+    max_per_sender_per_hour: z
+      .number()
+      .int()
+      .min(0)
+      .default(100)
+      .describe('Most reports to one sender address per hour; more are logged and not sent (0 = no limit).'),
+  })
+  .strict()
+  .prefault({});
+
+const replies = z
+  .object({
+    enabled: z
+      .boolean()
+      .nullable()
+      .default(null)
+      .meta({ description: 'Mail SMS replies from phones to the sender of the SMS they answer.', defaultDoc: 'on when outbound.smtp_url is set' }),
+    window_s: z
+      .number()
+      .min(1)
+      .default(7 * 86_400)
+      .describe('A reply answers the latest SMS sent to that phone within this long; older → unmatched.'),
+    default_to: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe('Address for replies that match no sent SMS; unset: they are kept and shown by `smtp2sms queue`.'),
+    reassembly_timeout_s: z
+      .number()
+      .min(1)
+      .default(120)
+      .describe('Parts of a concatenated reply still incomplete after this long are mailed as they are.'),
+  })
+  .strict()
+  .prefault({});
+
 const simulator = z
   .object({
     enabled: z.boolean().default(false).describe('Run the embedded SMSC simulator (demo mode): it prints every SMS it receives.'),
@@ -385,7 +465,7 @@ const log = z
   .prefault({});
 
 export const configSchema = z
-  .object({ smtp, smpp, sms, policy, spool, node, cluster, metrics, web, simulator, log })
+  .object({ smtp, smpp, sms, policy, spool, node, cluster, metrics, web, outbound, reports, replies, simulator, log })
   .strict()
   .superRefine((c, ctx) => {
     if (c.web.tls && c.smtp.tls.key === null) {

@@ -5,12 +5,14 @@
  */
 import type { Logger } from '../ops/log.js';
 import { decodeBytes } from '../sms/encode.js';
-import type { Spool } from '../spool/types.js';
+import type { InboundSms, Spool } from '../spool/types.js';
 import { messageBytes, type PDU } from './pdu.js';
 import { isReceipt, parseReceipt, type Receipt } from './receipts.js';
 
 export interface DeliverEvents {
   receipt?(receipt: Receipt, matched: boolean): void;
+  /** A reply from a phone (issue 15: mailed back into the thread); without it, replies are only stored. */
+  inbound?(msg: InboundSms, now: number): Promise<void>;
 }
 
 export function deliverHandler(
@@ -43,10 +45,9 @@ export function deliverHandler(
     }
     const dataCoding = Number(pdu.data_coding ?? 0);
     const text = decodeBytes(bytes, dataCoding, { systemType });
-    await spool.storeInbound(
-      { sourceAddr: String(pdu.source_addr ?? ''), destinationAddr: String(pdu.destination_addr ?? ''), dataCoding, text },
-      now(),
-    );
+    const msg = { sourceAddr: String(pdu.source_addr ?? ''), destinationAddr: String(pdu.destination_addr ?? ''), dataCoding, text };
+    if (events.inbound) return events.inbound(msg, now()).then(() => 0);
+    await spool.storeInbound(msg, now());
     log.info({ from: pdu.source_addr, to: pdu.destination_addr }, 'inbound SMS stored');
     return 0;
   };

@@ -14,7 +14,9 @@ import { describeSms, prepareSms, type PreparedSms } from '../sms/prepare.js';
 import { parseSender, type Sender } from '../sms/sender.js';
 import { toStored } from '../spool/stored-parts.js';
 import { duplicateText, floodReply, rulesFrom } from '../policy/rules.js';
-import type { AcceptOutcome, NewSms, Spool } from '../spool/types.js';
+import type { AcceptOutcome, NewSms, RecipientDsn, Spool } from '../spool/types.js';
+import { storedNotify } from '../delivery/dsn.js';
+import { mailFacts } from '../outbox/original.js';
 import type { AuthUser } from './auth.js';
 
 export interface Reply {
@@ -26,10 +28,13 @@ export interface Reply {
 export interface Submission {
   raw: Buffer;
   /** Accepted RCPT TO addresses in order, with the number each one is. */
-  recipients: { address: string; phone: Phone }[];
+  recipients: { address: string; phone: Phone; notify?: string[] | null; orcpt?: string | null }[];
   user: AuthUser | undefined;
   mailFrom: string;
   clientIp: string;
+  /** DSN (RFC 3461) of MAIL FROM: RET and ENVID. */
+  ret?: 'FULL' | 'HDRS' | null;
+  envid?: string | null;
 }
 
 export interface IntakeResult {
@@ -77,6 +82,11 @@ function acceptedText(queueId: string, recipients: number, sms: PreparedSms): st
   const parts = describeSms(sms);
   const cut = sms.truncated ? '; text cut to fit sms.max_parts' : '';
   return `Queued as ${queueId}: ${recipients} recipient${recipients === 1 ? '' : 's'} × ${parts}${cut}`;
+}
+
+function recipientDsn(r: Submission['recipients'][number] | undefined): RecipientDsn | undefined {
+  if (!r) return undefined;
+  return { rcptAddress: r.address, notify: storedNotify(r.notify ?? undefined), orcpt: r.orcpt ?? null };
 }
 
 const uniform = (reply: Reply, n: number): IntakeResult => ({ reply, perRecipient: Array.from({ length: n }, () => reply) });
@@ -159,6 +169,8 @@ export async function acceptMail(sub: Submission, deps: IntakeDeps): Promise<Int
 
     const queueId = newQueueId();
     const distinct = [...new Map(sub.recipients.map((r) => [r.phone.digits, r.phone])).values()];
+    const rcptOf = new Map(sub.recipients.map((r) => [r.phone.digits, r]));
+    const facts = mailFacts(sub.raw, { ret: sub.ret ?? null, envid: sub.envid ?? null }, mail.subject);
     const parts = toStored(sms.parts);
     const rows: NewSms[] = distinct.map((phone) => ({
       queueId,
@@ -180,6 +192,8 @@ export async function acceptMail(sub: Submission, deps: IntakeDeps): Promise<Int
       fingerprint: fingerprint(phone.digits, sender?.addr ?? '', sms.text),
       state: 'queued',
       reason: null,
+      dsn: recipientDsn(rcptOf.get(phone.digits)),
+      mail: facts,
     }));
     const rules = rulesFrom(config.policy);
     const outcomes = await deps.spool.accept(rows, deps.now(), rules);

@@ -78,6 +78,8 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
     size: smtp.max_message_bytes,
     rejectOversized: true,
     hideENHANCEDSTATUSCODES: false,
+    // DSN (RFC 3461): RET/ENVID and NOTIFY/ORCPT are kept with the rows; reports go out through the outbox.
+    hideDSN: false,
     authMethods: ['PLAIN', 'LOGIN'],
     authOptional: !smtp.auth.required,
     // Cleartext AUTH is decided per client in onAuth (loopback may, others need TLS or allow_cleartext).
@@ -185,10 +187,21 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
           const recipients = session.envelope.rcptTo.map((r) => ({
             address: r.address,
             phone: phones.get(r) ?? parseRecipient(r.address, live.domains, config.sms.default_region),
+            notify: r.dsn?.notify ?? null,
+            orcpt: r.dsn?.orcpt ?? null,
           }));
+          const dsn = session.envelope.dsn;
           const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
           const result = await deps.accept(
-            { raw, recipients, user: session.user as AuthUser | undefined, mailFrom, clientIp: session.remoteAddress },
+            {
+              raw,
+              recipients,
+              user: session.user as AuthUser | undefined,
+              mailFrom,
+              clientIp: session.remoteAddress,
+              ret: dsn?.ret === 'FULL' || dsn?.ret === 'HDRS' ? dsn.ret : null,
+              envid: dsn?.envid ?? null,
+            },
             slog,
           );
           const toSmtp = (r: Reply): string | Error => (r.code < 400 ? `${r.enhanced} ${r.text}` : errorOf(r));

@@ -7,6 +7,7 @@
  * SpoolError (→ 451 4.3.0) when it cannot be stored.
  */
 import type { PolicyRules } from '../policy/rules.js';
+import type { OutboxStore } from './outbox-contract.js';
 import type {
   AcceptOutcome, CancelOutcome, DailyCount, InboundSms, MessageFilter, NewSms, ReceiptUpdate, RowScope, SmsRow, SmsState,
   StoredPart,
@@ -18,7 +19,7 @@ export type SendOutcome =
   | { op: 'reschedule'; id: number; reason: string; nextAt: number; now: number; parts?: StoredPart[]; countAttempt?: boolean }
   | { op: 'finish'; id: number; state: Extract<SmsState, 'failed' | 'expired' | 'undeliverable' | 'delivered'>; reason: string; now: number };
 
-export interface SpoolStore {
+export interface SpoolStore extends OutboxStore {
   /**
    * Store the rows of one mail in one transaction. With `rules`, each row's facts are read in that transaction
    * and decideAcceptance says what is stored (rows of one call see each other). Rows stored 'sending' are a

@@ -87,6 +87,30 @@ export interface NewSms {
    */
   state: 'queued' | 'sending' | 'refused';
   reason: string | null;
+  /** Delivery reports (issue 15): this recipient's RCPT TO as written, NOTIFY and ORCPT (RFC 3461). */
+  dsn?: RecipientDsn | undefined;
+  /** The mail's facts for reports and reply threading (the same object on every row of one mail). */
+  mail?: MailFacts | undefined;
+}
+
+export interface RecipientDsn {
+  rcptAddress: string;
+  /** null: no NOTIFY given; 'NEVER'; or e.g. 'SUCCESS,FAILURE'. */
+  notify: string | null;
+  orcpt: string | null;
+}
+
+/** Kept per mail while its rows are: what a report shows of the original and where a reply goes. */
+export interface MailFacts {
+  ret: 'FULL' | 'HDRS' | null;
+  envid: string | null;
+  subject: string | null;
+  replyTo: string | null;
+  autoSubmitted: string | null;
+  /** The header block as received (text/rfc822-headers). */
+  headers: string;
+  /** The whole mail, base64, only with RET=FULL. */
+  rawBase64: string | null;
 }
 
 export interface SmsRow extends Omit<NewSms, 'state'> {

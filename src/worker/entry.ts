@@ -19,6 +19,8 @@ import { openPool } from '../spool/postgres/connect.js';
 import { PostgresStore } from '../spool/postgres/store.js';
 import { SqliteSpool } from '../spool/sqlite/store.js';
 import { BindHolder } from './bind-holder.js';
+import { OutboxSender } from '../outbox/sender.js';
+import { replyHandler } from '../outbox/replies.js';
 import { serveRpc, type Ops } from './rpc.js';
 
 export interface WorkThreadOptions {
@@ -76,8 +78,19 @@ const relayEvents: DeliveryEvents = {
     throttled: () => m.throttled.inc(),
     finished: (_row, state) => m.finished.inc({ state }),
   },
-  deliver: { receipt: (receipt) => m.receipts.inc({ stat: receipt.stat }) },
+  deliver: {
+    receipt: (receipt) => m.receipts.inc({ stat: receipt.stat }),
+    // Replies mailed back into the thread (issue 15): on by default when there is a smarthost.
+    ...(config.outbound.smtp_url && config.replies.enabled !== false
+      ? { inbound: replyHandler(spool.store, config, log.child({ component: 'replies' })) }
+      : {}),
+  },
 };
+// Delivery reports and reply mails go out through the smarthost (issue 15); without one, none are made.
+const outboxSender = config.outbound.smtp_url
+  ? new OutboxSender(spool.store, config, log.child({ component: 'outbox' }), m.registry)
+  : undefined;
+outboxSender?.start();
 // Which node holds the SMPP binds (PostgreSQL: one node of the cluster at a time; SQLite: always this one).
 const bindHolder = new Gauge({
   name: 'smtp2sms_cluster_bind_holder',
@@ -122,7 +135,9 @@ serveRpc(
     writable: () => spool.store.writable(),
     metrics: () => m.registry.metrics(),
     binds: (): BindHealth[] => bindList().map(({ name, mode, up }) => ({ name, mode, up })),
-    stopDelivery: (timeoutMs: number) => (holder ? holder.stop(timeoutMs) : delivery?.stop(timeoutMs)),
+    stopDelivery: async (timeoutMs: number) => {
+      await Promise.all([holder ? holder.stop(timeoutMs) : delivery?.stop(timeoutMs), outboxSender?.stop()]);
+    },
     /** A received mail → spooled SMS and the SMTP reply; `bindings` are the SMTP session's log fields. */
     intake: async (sub: Submission, bindings: Record<string, unknown>) => {
       // The mail arrives as a Uint8Array (structured clone): a Buffer view of it, not a copy.

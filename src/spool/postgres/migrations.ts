@@ -8,6 +8,7 @@
  * one database (issue 14, part 3) renew and take over leases without a schema change.
  */
 import type pg from 'pg';
+import { OUTBOX_MIGRATION_SQL } from './outbox.js';
 
 export interface Migration {
   version: number;
@@ -120,6 +121,11 @@ DROP INDEX sms_final;
 CREATE INDEX sms_final ON sms (updated_at)
   WHERE state IN ('delivered','undeliverable','failed','expired','refused','cancelled');
 `,
+  },
+  {
+    version: 3,
+    what: 'delivery reports and replies: mail facts, DSN per recipient, the outbox',
+    sql: OUTBOX_MIGRATION_SQL,
   },
 ];
 

@@ -25,6 +25,8 @@ import {
   type SmsState,
 } from '../types.js';
 import { FINAL_STATES_SQL } from './migrations.js';
+import * as outbox from './outbox.js';
+import type { OutboxStore } from '../outbox-contract.js';
 
 /** How long a claimed row is this node's before another node may take it over (cluster.lease_s's default). */
 export const LEASE_MS = 15_000;
@@ -192,7 +194,9 @@ export class PostgresStore implements SpoolStore {
       sending ? this.node : null,
       sending ? now + this.leaseMs : null,
     ]);
-    return Number(res.rows[0]?.id);
+    const id = Number(res.rows[0]?.id);
+    if (r.dsn || r.mail) await outbox.insertDsnFacts(c, r, id);
+    return id;
   }
 
   private async facts(c: Client, row: NewSms, now: number, rules: PolicyRules): Promise<AcceptanceFacts> {
@@ -492,8 +496,19 @@ export class PostgresStore implements SpoolStore {
       await c.query('DELETE FROM early_receipts WHERE received_at < $1', [before]);
       // smsc_ids rows go with their sms row (ON DELETE CASCADE).
       const res = await c.query(`DELETE FROM sms WHERE state IN ${FINAL_STATES_SQL} AND updated_at < $1`, [before]);
+      await outbox.pruneOutbox(c, before);
       return res.rowCount ?? 0;
     });
+
+  // ---- The outbox (issue 15): see spool/postgres/outbox.ts ----
+
+  reportsDue: OutboxStore['reportsDue'] = (now, sweep) => this.tx((c) => outbox.reportsDue(c, now, sweep, FINAL_STATES_SQL));
+  storeReply: OutboxStore['storeReply'] = (sms, now, settings) => this.tx((c) => outbox.storeReply(c, sms, now, settings));
+  claimOutbox: OutboxStore['claimOutbox'] = (limit, now, leaseMs, owner) =>
+    this.tx((c) => outbox.claimOutbox(c, limit, now, leaseMs, owner));
+  outboxDone: OutboxStore['outboxDone'] = (id, result, now) => this.tx((c) => outbox.outboxDone(c, id, result, now));
+  listOutbox: OutboxStore['listOutbox'] = (limit) => outbox.listOutbox(this.pool, limit).catch((e: unknown) => Promise.reject(this.failed(e)));
+  outboxCounts: OutboxStore['outboxCounts'] = () => outbox.outboxCounts(this.pool).catch((e: unknown) => Promise.reject(this.failed(e)));
 
   pendingCount: SpoolStore['pendingCount'] = async () => {
     const rows = await this.read<{ n: string }>(`SELECT COUNT(*) AS n FROM sms WHERE state IN ('queued','sending')`);

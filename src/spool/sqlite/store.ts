@@ -15,6 +15,8 @@ import type {
   AcceptOutcome, CancelOutcome, DailyCount, InboundSms, NewSms, ReceiptUpdate, SmsRow, SmsState, StoredPart,
 } from '../types.js';
 import { FINAL_STATES, SpoolError } from '../types.js';
+import * as outbox from './outbox.js';
+import type { OutboxStore } from '../outbox-contract.js';
 
 const SCHEMA_VERSION = 1;
 /** Longest a lazy write waits for a commit to ride on, and how many may wait. */
@@ -208,6 +210,7 @@ export class SqliteSpool implements SpoolStore {
       throw new Error(`spool ${path} has schema version ${version}; this smtp2sms knows ${SCHEMA_VERSION}: upgrade smtp2sms`);
     }
     this.db.exec(SCHEMA);
+    this.db.exec(outbox.OUTBOX_SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     this.earlyReceipts = (this.db.prepare('SELECT COUNT(*) AS n FROM early_receipts').get() as { n: number }).n;
     this.insertStmt = this.db.prepare(`
@@ -251,9 +254,10 @@ export class SqliteSpool implements SpoolStore {
   /** One row in; its id out. A row stored 'sending' is the relay's first attempt. */
   private insert(r: NewSms, now: number): number {
     const empty = JSON.stringify(r.parts.map(() => null));
-    return Number(
+    const { dsn, mail, ...columns } = r;
+    const id = Number(
       this.insertStmt.run({
-        ...r,
+        ...columns,
         truncated: r.truncated ? 1 : 0,
         parts: JSON.stringify(r.parts),
         now,
@@ -262,6 +266,8 @@ export class SqliteSpool implements SpoolStore {
         attempts: r.state === 'sending' ? 1 : 0,
       }).lastInsertRowid,
     );
+    if (dsn || mail) outbox.insertDsnFacts(this.db, r, id);
+    return id;
   }
 
   /**
@@ -421,7 +427,9 @@ export class SqliteSpool implements SpoolStore {
       const states = FINAL_STATES.map((s) => `'${s}'`).join(',');
       this.sql(`DELETE FROM smsc_ids WHERE sms_id IN (SELECT id FROM sms WHERE state IN (${states}) AND updated_at < ?)`).run(before);
       this.earlyReceipts -= this.sql('DELETE FROM early_receipts WHERE received_at < ?').run(before).changes;
-      return this.sql(`DELETE FROM sms WHERE state IN (${states}) AND updated_at < ?`).run(before).changes;
+      const n = this.sql(`DELETE FROM sms WHERE state IN (${states}) AND updated_at < ?`).run(before).changes;
+      outbox.pruneOutbox(this.db, before);
+      return n;
     });
   }
 
@@ -468,6 +476,16 @@ export class SqliteSpool implements SpoolStore {
       const row = this.db.prepare(s.sql).get(...s.params) as { state: SmsState } | undefined;
       return row ? { kind: 'too-late', state: row.state } : { kind: 'not-found' };
     });
+
+  // ---- The outbox (issue 15): see spool/sqlite/outbox.ts ----
+
+  reportsDue: OutboxStore['reportsDue'] = (now, sweep) => this.batch(() => outbox.reportsDue(this.db, now, sweep));
+  storeReply: OutboxStore['storeReply'] = (sms, now, settings) => this.batch(() => outbox.storeReply(this.db, sms, now, settings));
+  claimOutbox: OutboxStore['claimOutbox'] = (limit, now, leaseMs, owner) =>
+    this.batch(() => outbox.claimOutbox(this.db, limit, now, leaseMs, owner));
+  outboxDone: OutboxStore['outboxDone'] = (id, result, now) => this.batch(() => outbox.outboxDone(this.db, id, result, now));
+  listOutbox: OutboxStore['listOutbox'] = (limit) => Promise.resolve(outbox.listOutbox(this.db, limit));
+  outboxCounts: OutboxStore['outboxCounts'] = () => Promise.resolve(outbox.outboxCounts(this.db));
 
   // ---- The writes, run inside a group commit's transaction ----
 

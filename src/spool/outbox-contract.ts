@@ -1,0 +1,50 @@
+/**
+ * The outbox part of the storage contract (issue 15): DSN facts kept with the rows, reports made from them, reply
+ * mails, and the outbox the smarthost sender drains. Each operation is one transaction in every backend.
+ */
+import type { OutboxFacts, OutboxRow } from '../outbox/facts.js';
+import type { ReportRules } from '../outbox/plan.js';
+import type { InboundSms } from './types.js';
+
+export interface ReportSweep extends ReportRules {
+  /** Most reports to one sender per hour (0: no limit); more are dropped with a log line by the caller. */
+  capPerHour: number;
+}
+
+export interface ReplySettings {
+  windowMs: number;
+  defaultTo: string | null;
+  /** For From <phone>@<domain> when the matched row has no RCPT address, and unmatched replies. */
+  domain: string;
+}
+
+export type ReplyOutcome =
+  | { kind: 'mailed'; outboxId: number; to: string; queueId: string }
+  | { kind: 'default'; outboxId: number; to: string }
+  | { kind: 'kept' };
+
+export type OutboxResult =
+  | { kind: 'sent' }
+  | { kind: 'retry'; nextAt: number; error: string }
+  | { kind: 'dropped'; error: string };
+
+export interface OutboxCounts {
+  pending: number;
+  sent: number;
+  dropped: number;
+}
+
+export interface OutboxStore {
+  /** Make the reports due now (final, relayed, delayed) as outbox rows, in one transaction; counts made/capped. */
+  reportsDue(now: number, sweep: ReportSweep): Promise<{ made: number; capped: number }>;
+  /** A reply from a phone: matched to the latest SMS to that phone → an outbox mail; else default_to or kept. */
+  storeReply(sms: InboundSms, now: number, settings: ReplySettings): Promise<ReplyOutcome>;
+  /** Take up to `limit` due outbox rows for `leaseMs`: no other sender takes them meanwhile. */
+  claimOutbox(limit: number, now: number, leaseMs: number, owner: string): Promise<OutboxRow[]>;
+  outboxDone(id: number, result: OutboxResult, now: number): Promise<void>;
+  /** Newest first, for `smtp2sms queue`. */
+  listOutbox(limit: number): Promise<OutboxRow[]>;
+  outboxCounts(): Promise<OutboxCounts>;
+}
+
+export const outboxRecipient = (f: OutboxFacts) => f.to;

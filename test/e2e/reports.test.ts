@@ -1,0 +1,210 @@
+/**
+ * Delivery reports (DSN) and SMS replies end to end: a real SMTP sink (smtp-server) stands in for the smarthost;
+ * each mail it receives is parsed with mailparser and checked field by field.
+ */
+import type { AddressInfo } from 'node:net';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SmscSimulator, type SimulatorBehaviour } from '../../src/simulator/smsc.js';
+import { spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import { RawSmtp, sendMail } from '../helpers/smtp-client.js';
+
+interface Received {
+  from: string;
+  to: string[];
+  raw: Buffer;
+  mail: ParsedMail;
+}
+
+class Sink {
+  readonly mails: Received[] = [];
+  private server: SMTPServer | undefined;
+  port = 0;
+
+  async listen(port = 0): Promise<number> {
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData: (stream, session, cb) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          const raw = Buffer.concat(chunks);
+          simpleParser(raw).then((mail) => {
+            const env = session.envelope;
+            this.mails.push({ from: env.mailFrom ? env.mailFrom.address : '', to: env.rcptTo.map((r) => r.address), raw, mail });
+            cb();
+          }, cb);
+        });
+      },
+    });
+    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', r));
+    this.port = (this.server.server.address() as AddressInfo).port;
+    return this.port;
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+
+let sinks: Sink[] = [];
+afterEach(async () => {
+  await Promise.all(sinks.map((s) => s.close()));
+  sinks = [];
+});
+const started = stopAfterEach();
+
+async function start(behaviour: SimulatorBehaviour, overrides: Record<string, unknown> = {}, sinkPort = 0) {
+  const sink = new Sink();
+  sinks.push(sink);
+  await sink.listen(sinkPort);
+  const sim = started.simulator(new SmscSimulator(behaviour));
+  const port = await sim.listen();
+  const dir = tempDir();
+  const config = testConfig(port, dir, { outbound: { smtp_url: `smtp://127.0.0.1:${sink.port}`, retry_min_s: 0.3, retry_max_s: 1 }, ...overrides });
+  const daemon = started.daemon(await spawnDaemon(config, dir));
+  return { sink, sim, daemon, config, dir };
+}
+
+/** One mail with DSN parameters on MAIL FROM and RCPT TO ('' from: the null sender). */
+async function sendDsn(port: number, from: string, mailParams: string, to: string, rcptParams: string, body: string): Promise<number> {
+  const { client } = await RawSmtp.connect(port);
+  try {
+    await client.cmd('EHLO test.example');
+    expect((await client.cmd(`MAIL FROM:<${from}>${mailParams ? ` ${mailParams}` : ''}`)).code).toBe(250);
+    expect((await client.cmd(`RCPT TO:<${to}>${rcptParams ? ` ${rcptParams}` : ''}`)).code).toBe(250);
+    const { end } = await client.data(body, 1);
+    await client.cmd('QUIT');
+    return end[0]!.code;
+  } finally {
+    client.close();
+  }
+}
+
+/** A report's part by type, read from the raw mail (mailparser does not hand message/delivery-status out). */
+function part(r: Received, type: string): string {
+  const { boundary } = (r.mail.headers.get('content-type') as { params: { boundary: string } }).params;
+  const section = r.raw.toString('utf8').split(`--${boundary}`).find((x) => x.includes(`Content-Type: ${type}`));
+  return section ? section.slice(section.search(/\r?\n\r?\n/)).trim() : '';
+}
+
+function field(status: string, name: string): string | undefined {
+  return new RegExp(`^${name}: (.*)$`, 'mi').exec(status)?.[1]?.trim();
+}
+
+const reportsTo = (sink: Sink, to: string) => sink.mails.filter((m) => m.to.includes(to));
+
+describe('delivery reports', () => {
+  it('undeliverable → a failed report with every field, in the thread, from <>; delivered with NOTIFY=SUCCESS', async () => {
+    const { sink, daemon } = await start({ receiptStat: (dest) => (dest.endsWith('1') ? 'REJECTD' : 'DELIVRD') });
+    const body = 'Message-ID: <alert-1@example.org>\r\nSubject: Disk full\r\nFrom: alerts@example.org\r\n\r\ndb1 is at 99 percent\r\n';
+    const rcpt = '+79991230001@sms.example.test';
+    expect(await sendDsn(daemon.port, 'ops@example.org', 'RET=HDRS ENVID=env-42', rcpt, `NOTIFY=FAILURE ORCPT=rfc822;${rcpt.replace('+', '+2B')}`, body)).toBe(250);
+    const body2 = body.replace('alert-1', 'alert-2');
+    expect(await sendDsn(daemon.port, 'ops2@example.org', '', '+79991230002@sms.example.test', 'NOTIFY=SUCCESS', body2)).toBe(250);
+    await waitFor(() => sink.mails.length >= 2, 20_000, 'two reports');
+    const failed = reportsTo(sink, 'ops@example.org')[0]!;
+    expect(failed.from).toBe('');
+    const m = failed.mail;
+    const status = part(failed, 'message/delivery-status');
+    expect(m.headers.get('content-type')).toMatchObject({ value: 'multipart/report', params: { 'report-type': 'delivery-status' } });
+    expect(m.headers.get('auto-submitted')).toBe('auto-replied');
+    expect(m.inReplyTo).toBe('<alert-1@example.org>');
+    expect(m.references).toBe('<alert-1@example.org>');
+    expect(m.from?.text).toBe('MAILER-DAEMON@sms.example.test');
+    expect(m.subject).toBe('SMS not delivered: +79991230001 (Disk full)');
+    expect(m.text).toContain('could not be delivered');
+    expect(m.text).toContain('"Disk full db1 is at 99 percent"');
+    expect(m.text).toContain('stat:REJECTD (rejected by the SMSC), err:001 (subscriber does not exist)');
+    expect(field(status, 'Reporting-MTA')).toMatch(/^dns; /);
+    expect(field(status, 'Original-Envelope-Id')).toBe('env-42');
+    expect(field(status, 'Arrival-Date')).toMatch(/\+0000$/);
+    expect(field(status, 'Final-Recipient')).toBe('rfc822; +79991230001@sms.example.test');
+    expect(field(status, 'Original-Recipient')).toBe('rfc822;+79991230001@sms.example.test');
+    expect(field(status, 'Action')).toBe('failed');
+    expect(field(status, 'Status')).toBe('5.1.1');
+    expect(field(status, 'Diagnostic-Code')).toBe('smpp; stat:REJECTD err:001');
+    expect(field(status, 'Last-Attempt-Date')).toMatch(/\+0000$/);
+    expect(part(failed, 'text/rfc822-headers')).toContain('Message-ID: <alert-1@example.org>');
+
+    const delivered = reportsTo(sink, 'ops2@example.org')[0]!;
+    const st2 = part(delivered, 'message/delivery-status');
+    expect([field(st2, 'Action'), field(st2, 'Status'), field(st2, 'Diagnostic-Code')]).toEqual(['delivered', '2.0.0', 'smpp; stat:DELIVRD']);
+    expect(delivered.mail.inReplyTo).toBe('<alert-2@example.org>');
+  });
+
+  it('RET=FULL carries the whole original; expired is failed 5.4.7; NOTIFY=NEVER, <> and default (delivered) get nothing', async () => {
+    const { sink, daemon } = await start({ receiptStat: (dest) => (dest.endsWith('3') ? 'EXPIRED' : 'DELIVRD') });
+    const body = 'Subject: late\r\n\r\nexpiring text\r\n';
+    expect(await sendDsn(daemon.port, 'full@example.org', 'RET=FULL', '+79991230003@sms.example.test', '', body)).toBe(250);
+    expect(await sendDsn(daemon.port, 'never@example.org', '', '+79991230003@sms.example.test', 'NOTIFY=NEVER', `${body}2\r\n`)).toBe(250);
+    expect(await sendDsn(daemon.port, '', '', '+79991230003@sms.example.test', '', `${body}3\r\n`)).toBe(250);
+    expect(await sendDsn(daemon.port, 'default@example.org', '', '+79991230004@sms.example.test', '', `${body}4\r\n`)).toBe(250);
+    await waitFor(() => sink.mails.length >= 1, 20_000, 'the report');
+    // Every other row is final by now; give the sweep a few passes to (wrongly) make more.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(sink.mails.map((x) => x.to)).toEqual([['full@example.org']]);
+    const st = part(sink.mails[0]!, 'message/delivery-status');
+    expect([field(st, 'Action'), field(st, 'Status'), field(st, 'Diagnostic-Code')]).toEqual(['failed', '5.4.7', 'smpp; stat:EXPIRED err:001']);
+    expect(part(sink.mails[0]!, 'message/rfc822')).toContain('expiring text');
+  });
+
+  it('relayed when no receipt is requested (NOTIFY=SUCCESS)', async () => {
+    const { sink, daemon } = await start({}, { smpp: { registered_delivery: 0 } });
+    expect(await sendDsn(daemon.port, 'r@example.org', '', '+79991230005@sms.example.test', 'NOTIFY=SUCCESS', 'Subject: x\r\n\r\nhi\r\n')).toBe(250);
+    await waitFor(() => sink.mails.length >= 1, 20_000, 'the relayed report');
+    const st = part(sink.mails[0]!, 'message/delivery-status');
+    expect([field(st, 'Action'), field(st, 'Status')]).toEqual(['relayed', '2.0.0']);
+  });
+
+  it('delayed once when not submitted within reports.delay_after_s (NOTIFY=DELAY)', async () => {
+    // The SMSC refuses every bind: nothing is submitted.
+    const { sink, daemon } = await start({ systemId: 'someone-else' }, { reports: { delay_after_s: 1 } });
+    const slow = 'Subject: x\r\n\r\nslow\r\n';
+    expect(await sendDsn(daemon.port, 'd@example.org', '', '+79991230006@sms.example.test', 'NOTIFY=DELAY,FAILURE', slow)).toBe(250);
+    await waitFor(() => sink.mails.length >= 1, 20_000, 'the delayed report');
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(sink.mails).toHaveLength(1);
+    const st = part(sink.mails[0]!, 'message/delivery-status');
+    expect([field(st, 'Action'), field(st, 'Status')]).toEqual(['delayed', '4.4.1']);
+  });
+
+  it('SIGKILL after the final receipt, smarthost down: the report arrives once both are back', async () => {
+    const first = await start({ receiptStat: () => 'UNDELIV' });
+    const sinkPort = first.sink.port;
+    await first.sink.close();
+    await sendMail(first.daemon.port, { from: 'k@example.org', to: ['+79991230007@sms.example.test'], body: 'Subject: x\r\n\r\nkilled\r\n' });
+    await waitFor(() => first.daemon.logs.some((l) => l.msg === 'outbox mail not sent; will retry'), 20_000, 'a failed send');
+    await first.daemon.kill('SIGKILL');
+    const sink = new Sink();
+    sinks.push(sink);
+    await sink.listen(sinkPort);
+    started.daemon(await spawnDaemon(first.config, first.dir));
+    await waitFor(() => sink.mails.length >= 1, 20_000, 'the report after the restart');
+    expect(field(part(sink.mails[0]!, 'message/delivery-status'), 'Diagnostic-Code')).toBe('smpp; stat:UNDELIV err:251');
+  });
+});
+
+describe('SMS replies', () => {
+  it('a reply reaches the original sender (its Reply-To) in the thread; an unmatched one goes to replies.default_to', async () => {
+    const { sink, sim, daemon } = await start({}, { replies: { default_to: 'noc@example.org' } });
+    const body = 'Message-ID: <page-7@example.org>\r\nReply-To: Team <team@example.org>\r\nSubject: Page: web down\r\n\r\nweb1 down\r\n';
+    await sendMail(daemon.port, { from: 'pager@example.org', to: ['+79991234567@sms.example.test'], body });
+    await waitFor(() => sim.submits.length === 1 && sim.binds === 1, 10_000, 'the SMS');
+    await sim.sendMobileOriginated('79991234567', 'Alerts', 'Принято, еду');
+    await sim.sendMobileOriginated('79990000000', 'Alerts', 'who is this?');
+    await waitFor(() => sink.mails.length >= 2, 20_000, 'two reply mails');
+    const reply = reportsTo(sink, 'team@example.org')[0]!.mail;
+    expect(reply.from?.text).toBe('79991234567@sms.example.test');
+    expect(reply.subject).toBe('Re: Page: web down');
+    expect(reply.inReplyTo).toBe('<page-7@example.org>');
+    expect(reply.references).toBe('<page-7@example.org>');
+    expect(reply.text).toMatch(/^Принято, еду\n\nOn .* said:\n> Page: web down/);
+    const other = reportsTo(sink, 'noc@example.org')[0]!.mail;
+    expect(other.subject).toBe('SMS from +79990000000');
+    expect(other.text).toContain('who is this?');
+  });
+});
