@@ -393,11 +393,6 @@ const replies = z
       .nullable()
       .default(null)
       .describe('Address for replies that match no sent SMS; unset: they are kept and shown by `smtp2sms queue`.'),
-    reassembly_timeout_s: z
-      .number()
-      .min(1)
-      .default(120)
-      .describe('Parts of a concatenated reply still incomplete after this long are mailed as they are.'),
   })
   .strict()
   .prefault({});
