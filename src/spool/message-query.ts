@@ -67,7 +67,9 @@ export function listQuery(f: MessageFilter, d: Dialect): BuiltQuery {
     c.add(d.contains('?'), f.text.toLowerCase());
   }
   if (f.before !== undefined) {
-    c.add('(created_at < ? OR (created_at = ? AND id < ?))', f.before.createdAt, f.before.createdAt, f.before.id);
+    // The bare `created_at <= ?` is what an index seeks on (SQLite does not seek on the OR alone: 70 ms at row
+    // 500 k of a user's rows instead of 2).
+    c.add('created_at <= ? AND (created_at < ? OR id < ?)', f.before.createdAt, f.before.createdAt, f.before.id);
   }
   const limit = Math.max(1, Math.min(1000, Math.trunc(f.limit)));
   return { sql: `SELECT * FROM sms ${c.where()} ORDER BY created_at DESC, id DESC LIMIT ${limit}`, params: c.params };
