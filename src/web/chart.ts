@@ -20,7 +20,8 @@ export function dailyChart(counts: readonly DailyCount[], now: number, days = 30
   const y = (n: number) => H - PAD - (n / max) * (H - 2 * PAD);
   const bars = series.map((d, i) => {
     const x = PAD + i * slot;
-    const label = `${new Date(d.day).toISOString().slice(0, 10)}: ${d.messages} messages, ${d.parts} parts, ` +
+    const label =
+      `${new Date(d.day).toISOString().slice(0, 10)}: ${d.messages} messages, ${d.parts} parts, ` +
       `${d.delivered} delivered, ${d.failed} failed`;
     return html`<g><title>${label}</title>
       <rect class="parts" x="${x.toFixed(1)}" y="${y(d.parts).toFixed(1)}" width="${(slot * 0.8).toFixed(1)}"

@@ -101,7 +101,10 @@ function recipientSection(r: SmsRow, csrf: string): Html {
   const timeline: Array<[number | null, string]> = [
     [r.createdAt, `accepted${r.state === 'refused' ? ' and refused' : ''}`],
     [r.firstSubmitAt, 'first part submitted to the SMSC'],
-    [r.updatedAt, `last change: ${r.state}${STATE_WORDS[r.state] !== r.state ? ` — ${STATE_WORDS[r.state] ?? ''}` : ''}`],
+    [
+      r.updatedAt,
+      `last change: ${r.state}${STATE_WORDS[r.state] !== r.state ? ` — ${STATE_WORDS[r.state] ?? ''}` : ''}`,
+    ],
   ];
   return html`<section class="recipient"><h2>To +${r.recipient} ${stateBadge(r.state)}</h2>
   ${why && html`<p class="reason">${why}</p>`}
@@ -124,7 +127,12 @@ function recipientSection(r: SmsRow, csrf: string): Html {
 
 export function dailyPage(counts: readonly DailyCount[], now: number): Html {
   const total = counts.reduce(
-    (a, c) => ({ messages: a.messages + c.messages, parts: a.parts + c.parts, delivered: a.delivered + c.delivered, failed: a.failed + c.failed }),
+    (a, c) => ({
+      messages: a.messages + c.messages,
+      parts: a.parts + c.parts,
+      delivered: a.delivered + c.delivered,
+      failed: a.failed + c.failed,
+    }),
     { messages: 0, parts: 0, delivered: 0, failed: 0 },
   );
   return html`<h1>Daily counts <small>last 30 days, UTC</small></h1>
@@ -139,11 +147,16 @@ export function dailyPage(counts: readonly DailyCount[], now: number): Html {
   )}</tbody></table>`;
 }
 
-export function statusPage(node: string | undefined, binds: readonly BindHealth[], counts: Record<string, number>): Html {
+export function statusPage(
+  node: string | undefined,
+  binds: readonly BindHealth[],
+  counts: Record<string, number>,
+): Html {
   return html`<h1>Status</h1>${node && html`<p>Node <strong>${node}</strong></p>`}
   <h2>SMPP binds</h2>
   <table class="messages"><thead><tr><th>Bind</th><th>Mode</th><th>State</th></tr></thead><tbody>${binds.map(
-    (b) => html`<tr><td>${b.name}</td><td>${b.mode}</td><td>${b.up ? html`<span class="state s-delivered">up</span>` : html`<span class="state s-failed">down</span>`}</td></tr>`,
+    (b) =>
+      html`<tr><td>${b.name}</td><td>${b.mode}</td><td>${b.up ? html`<span class="state s-delivered">up</span>` : html`<span class="state s-failed">down</span>`}</td></tr>`,
   )}</tbody></table>
   <h2>Spool</h2><p>${Object.entries(counts).map(([s, n]) => html`${stateBadge(s)} ${n} `)}</p>`;
 }

@@ -29,7 +29,8 @@ const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 export function parseTime(param: string, value: string, endOfDay = false): number {
   if (/^\d{1,15}$/.test(value)) return Number(value);
   const t = Date.parse(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
-  if (Number.isNaN(t)) throw new QueryError(param, `expected a date (2026-05-31), a date-time or ms since 1970, got "${value}"`);
+  if (Number.isNaN(t))
+    throw new QueryError(param, `expected a date (2026-05-31), a date-time or ms since 1970, got "${value}"`);
   return DATE_ONLY.test(value) && endOfDay ? t + 86_400_000 : t;
 }
 
@@ -47,7 +48,8 @@ function parseCursor(value: string): { createdAt: number; id: number } {
 /** Numbers are stored as international digits: separators and a leading + or 00 are dropped. */
 function parseNumber(value: string): string {
   const digits = value.replace(/[\s().-]/g, '').replace(/^(\+|00)/, '');
-  if (!/^\d{3,20}$/.test(digits)) throw new QueryError('number', `expected a phone number in international form, got "${value}"`);
+  if (!/^\d{3,20}$/.test(digits))
+    throw new QueryError('number', `expected a phone number in international form, got "${value}"`);
   return digits;
 }
 

@@ -101,7 +101,13 @@ export async function startWeb(config: Config, log: Logger, src: WebSources): Pr
   await app.register(fastifySession, {
     secret: randomBytes(32).toString('base64'),
     cookieName: 'smtp2sms_session',
-    cookie: { httpOnly: true, sameSite: 'strict', secure: tls, path: '/', maxAge: config.web.session_hours * 3_600_000 },
+    cookie: {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: tls,
+      path: '/',
+      maxAge: config.web.session_hours * 3_600_000,
+    },
     saveUninitialized: false,
     rolling: true,
     store,
@@ -134,7 +140,7 @@ export async function startWeb(config: Config, log: Logger, src: WebSources): Pr
   };
 
   app.setErrorHandler((err, req, reply) => {
-    const status = err instanceof QueryError ? 400 : (err as { statusCode?: number }).statusCode ?? 500;
+    const status = err instanceof QueryError ? 400 : ((err as { statusCode?: number }).statusCode ?? 500);
     if (status >= 500) wlog.error({ err, url: req.url }, 'web request failed');
     const message = status >= 500 ? 'internal error (see the daemon log)' : (err as Error).message;
     if (req.url.startsWith('/api/')) return reply.status(status).send({ error: message });
@@ -148,7 +154,12 @@ export async function startWeb(config: Config, log: Logger, src: WebSources): Pr
   });
   app.post<{ Body: { username?: string; password?: string } }>('/signin', async (req, reply) => {
     if (!cleartextOk(req)) {
-      return page(reply, 403, 'Sign in', signInPage('Sign-in needs HTTPS here (web.tls), or smtp.auth.allow_cleartext.'));
+      return page(
+        reply,
+        403,
+        'Sign in',
+        signInPage('Sign-in needs HTTPS here (web.tls), or smtp.auth.allow_cleartext.'),
+      );
     }
     const ip = req.socket.remoteAddress ?? '';
     const viewer = await accounts.password(String(req.body?.username ?? ''), String(req.body?.password ?? ''));
@@ -181,7 +192,13 @@ export async function startWeb(config: Config, log: Logger, src: WebSources): Pr
     if (!v) return reply;
     const rows = await ownRows(req.params.queueId, v);
     if (rows.length === 0) return page(reply, 404, 'Not found', notFoundPage(), v);
-    return page(reply, 200, `Message ${req.params.queueId}`, messagePage(rows, v, reply.generateCsrf(), NOTICES[req.query.done ?? '']), v);
+    return page(
+      reply,
+      200,
+      `Message ${req.params.queueId}`,
+      messagePage(rows, v, reply.generateCsrf(), NOTICES[req.query.done ?? '']),
+      v,
+    );
   });
   app.post<{ Params: { queueId: string }; Body: { id?: string } }>(
     '/messages/:queueId/cancel',
@@ -193,7 +210,10 @@ export async function startWeb(config: Config, log: Logger, src: WebSources): Pr
       const row = (await ownRows(req.params.queueId, v)).find((r) => r.id === id);
       if (!row) return page(reply, 404, 'Not found', notFoundPage(), v);
       const outcome = await src.spool.cancelQueued(id, scopeOf(v), `cancelled by ${v.username} on the web page`, now());
-      wlog.info({ queueId: row.queueId, recipient: row.recipient, by: v.username, outcome: outcome.kind }, 'cancel asked');
+      wlog.info(
+        { queueId: row.queueId, recipient: row.recipient, by: v.username, outcome: outcome.kind },
+        'cancel asked',
+      );
       const done = outcome.kind === 'cancelled' ? 'cancelled' : 'too-late';
       return reply.redirect(`/messages/${encodeURIComponent(req.params.queueId)}?done=${done}`, 303);
     },
@@ -224,8 +244,10 @@ export async function startWeb(config: Config, log: Logger, src: WebSources): Pr
       void reply.status(status).header('www-authenticate', 'Basic realm="smtp2sms", charset="UTF-8"').send({ error });
       return undefined;
     };
-    if (!header) return deny(401, 'authentication required: HTTP Basic (an smtp.auth.users account) or Bearer <user>:<token>');
-    if (!cleartextOk(req)) return deny(403, 'credentials over plain HTTP are accepted from loopback only (or smtp.auth.allow_cleartext)');
+    if (!header)
+      return deny(401, 'authentication required: HTTP Basic (an smtp.auth.users account) or Bearer <user>:<token>');
+    if (!cleartextOk(req))
+      return deny(403, 'credentials over plain HTTP are accepted from loopback only (or smtp.auth.allow_cleartext)');
     const viewer = await accounts.header(header);
     if (!viewer) {
       const ip = req.socket.remoteAddress ?? '';
@@ -240,7 +262,10 @@ export async function startWeb(config: Config, log: Logger, src: WebSources): Pr
     const filter = filterFrom(req.query, scopeOf(v));
     const rows = await src.spool.listMessages({ ...filter, limit: filter.limit + 1 });
     const page = rows.slice(0, filter.limit);
-    return { messages: page.map((r) => messageJson(r, v.admin)), next: rows.length > filter.limit ? cursorOf(page.at(-1)!) : null };
+    return {
+      messages: page.map((r) => messageJson(r, v.admin)),
+      next: rows.length > filter.limit ? cursorOf(page.at(-1)!) : null,
+    };
   });
   app.get<{ Params: { queueId: string } }>('/api/messages/:queueId', async (req, reply) => {
     const v = await apiViewer(req, reply);
@@ -251,7 +276,9 @@ export async function startWeb(config: Config, log: Logger, src: WebSources): Pr
   });
 
   app.setNotFoundHandler((req, reply) =>
-    req.url.startsWith('/api/') ? reply.status(404).send({ error: 'not found' }) : page(reply, 404, 'Not found', errorPage('No such page.'), req.session?.viewer),
+    req.url.startsWith('/api/')
+      ? reply.status(404).send({ error: 'not found' })
+      : page(reply, 404, 'Not found', errorPage('No such page.'), req.session?.viewer),
   );
 
   await app.listen({ host: config.web.host, port: config.web.port });
@@ -268,4 +295,3 @@ const NOTICES: Record<string, string> = {
   cancelled: 'Cancelled: this SMS will never be sent.',
   'too-late': 'Too late to cancel: the SMS had already left the queue.',
 };
-

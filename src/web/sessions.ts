@@ -33,7 +33,8 @@ export class ExpiringSessionStore {
     const s = this.sessions.get(id);
     if (!s || s.until <= this.now()) {
       this.sessions.delete(id);
-      return cb(null, null);
+      cb(null, null);
+      return;
     }
     cb(null, s.session);
   }

@@ -23,7 +23,8 @@ const store = new SqliteSpool(join(dir, 'spool.sqlite'));
 const now = Date.now();
 const start = now - 30 * DAY;
 const t0 = performance.now();
-const insert = store.db.prepare(`INSERT INTO sms (queue_id, recipient, state, reason, source_addr, source_ton, source_npi,
+const insert =
+  store.db.prepare(`INSERT INTO sms (queue_id, recipient, state, reason, source_addr, source_ton, source_npi,
   text, comment, coding, data_coding, sms_count, truncated, parts, message_id, smtp_user, mail_from, client_ip, fingerprint,
   created_at, updated_at, next_attempt_at, smsc_ids, receipts, attempts)
   VALUES (?, ?, ?, ?, 'Alerts', 5, 0, ?, ?, 'gsm7', 0, ?, 0, '[]', ?, ?, 'alerts@example.org', '127.0.0.1', ?, ?, ?, ?, ?, ?, 1)`);
@@ -36,17 +37,37 @@ store.db.transaction(() => {
     const parts = 1 + (i % 3);
     const ids = JSON.stringify(Array.from({ length: parts }, (_, p) => `${i}-${p}`));
     const receipts = JSON.stringify(Array.from({ length: parts }, () => (state === 'delivered' ? 'DELIVRD' : null)));
-    insert.run(`q${i.toString(16).padStart(12, '0')}`, `7999${String(i % 50_000).padStart(7, '0')}`, state,
+    insert.run(
+      `q${i.toString(16).padStart(12, '0')}`,
+      `7999${String(i % 50_000).padStart(7, '0')}`,
+      state,
       state === 'undeliverable' ? 'receipt stat:UNDELIV err:1' : null,
-      `Alert ${i}: CPU load high on host-${i % 500}`, i % 7 === 0 ? `ticket OPS-${i}` : '', parts, `<m${i}@example.org>`,
-      user, `fp${i}`, at, at, at, ids, receipts);
+      `Alert ${i}: CPU load high on host-${i % 500}`,
+      i % 7 === 0 ? `ticket OPS-${i}` : '',
+      parts,
+      `<m${i}@example.org>`,
+      user,
+      `fp${i}`,
+      at,
+      at,
+      at,
+      ids,
+      receipts,
+    );
   }
 })();
 store.db.exec('ANALYZE');
 const fillS = (performance.now() - t0) / 1000;
 
 const config = parseConfig({
-  smtp: { auth: { users: [{ username: 'user4', password: 'pw4' }, { username: 'root', password: 'pwr', admin: true }] } },
+  smtp: {
+    auth: {
+      users: [
+        { username: 'user4', password: 'pw4' },
+        { username: 'root', password: 'pwr', admin: true },
+      ],
+    },
+  },
   web: { port: 0 },
 });
 const web = await startWeb({ ...config, web: { ...config.web, port: 0 } }, createLogger('silent'), {
@@ -66,7 +87,11 @@ async function get(path: string, headers: Record<string, string>): Promise<strin
 }
 /** A signed-in session for the HTML pages (the form, as a browser does). */
 async function session(u: string, p: string): Promise<Record<string, string>> {
-  const res = await fetch(`${base}/signin`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ username: u, password: p }) });
+  const res = await fetch(`${base}/signin`, {
+    method: 'POST',
+    redirect: 'manual',
+    body: new URLSearchParams({ username: u, password: p }),
+  });
   return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0]! };
 }
 const userPage = await session('user4', 'pw4');

@@ -35,9 +35,18 @@ describe('web API', () => {
   beforeAll(async () => {
     sim = new SmscSimulator({ receiptStat: (to) => (to.startsWith('7999666') ? 'UNDELIV' : 'DELIVRD') });
     d = await spawnWebDaemon(await sim.listen(0));
-    ids.a1 = await mail(d, '+79991110001', 'Subject: disk full\r\n\r\non db1\r\n~~~\r\nticket 42\r\n', ['alice', USERS.alice]);
-    ids.a2 = await mail(d, '+79996660002', 'Subject: Ошибка\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nДиск\r\n', ['alice', USERS.alice]);
-    for (let i = 0; i < 5; i++) ids[`p${i}`] = await mail(d, `+7999222000${i}`, `Subject: page ${i}\r\n\r\nx\r\n`, ['alice', USERS.alice]);
+    ids.a1 = await mail(d, '+79991110001', 'Subject: disk full\r\n\r\non db1\r\n~~~\r\nticket 42\r\n', [
+      'alice',
+      USERS.alice,
+    ]);
+    ids.a2 = await mail(
+      d,
+      '+79996660002',
+      'Subject: Ошибка\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nДиск\r\n',
+      ['alice', USERS.alice],
+    );
+    for (let i = 0; i < 5; i++)
+      ids[`p${i}`] = await mail(d, `+7999222000${i}`, `Subject: page ${i}\r\n\r\nx\r\n`, ['alice', USERS.alice]);
     ids.b1 = await mail(d, '+79991110001', 'Subject: bob secret\r\n\r\nfor bob only\r\n', ['bob', USERS.bob]);
     ids.anon = await mail(d, '+79993330003', 'Subject: no auth\r\n\r\nanonymous\r\n');
     await waitFor(() => sim.received.length >= 9, 20_000, 'every SMS at the simulator');
@@ -85,7 +94,9 @@ describe('web API', () => {
     expect((await list(d, `?since=${today}&until=${today}`, alice)).messages).toHaveLength(7);
     expect((await list(d, '?until=2000-01-01', alice)).messages).toEqual([]);
     const t = Date.parse((await list(d, '', alice)).messages[1]!.acceptedAt as string);
-    expect((await list(d, `?since=${t + 1}`, alice)).messages.every((m) => Date.parse(m.acceptedAt as string) > t)).toBe(true);
+    expect(
+      (await list(d, `?since=${t + 1}`, alice)).messages.every((m) => Date.parse(m.acceptedAt as string) > t),
+    ).toBe(true);
   });
 
   it('keyset paging: `next` until null, each message once', async () => {
@@ -102,7 +113,13 @@ describe('web API', () => {
   });
 
   it('bad filters get 400 naming the parameter', async () => {
-    for (const [q, param] of [['state=nope', 'state'], ['since=yesterday', 'since'], ['number=abc', 'number'], ['after=1', 'after'], ['limit=0', 'limit']]) {
+    for (const [q, param] of [
+      ['state=nope', 'state'],
+      ['since=yesterday', 'since'],
+      ['number=abc', 'number'],
+      ['after=1', 'after'],
+      ['limit=0', 'limit'],
+    ]) {
       const r = await api(d, `/api/messages?${q}`, alice);
       expect([r.status, String(r.body.error).split(':')[0]]).toEqual([400, param]);
     }
@@ -119,7 +136,10 @@ describe('web API', () => {
 
   it('no credentials: 401 with a Basic challenge; wrong ones: 401, slowed down; a token is only for its user', async () => {
     const none = await fetch(`${d.web}/api/messages`);
-    expect([none.status, none.headers.get('www-authenticate')]).toEqual([401, 'Basic realm="smtp2sms", charset="UTF-8"']);
+    expect([none.status, none.headers.get('www-authenticate')]).toEqual([
+      401,
+      'Basic realm="smtp2sms", charset="UTF-8"',
+    ]);
     expect((await api(d, '/api/messages', basic('alice', 'wrong'))).status).toBe(401);
     expect((await api(d, '/api/messages', basic('nobody', 'x'))).status).toBe(401);
     expect((await api(d, '/api/messages', `Bearer alice:${ROOT_TOKEN}`)).status).toBe(401);
@@ -138,14 +158,19 @@ describe('web API', () => {
     expect(signin.headers.get('content-security-policy')).not.toContain('unsafe-inline');
     // Sign in as bob, then post a cancel without the token.
     const login = await fetch(`${d.web}/signin`, {
-      method: 'POST', redirect: 'manual', body: new URLSearchParams({ username: 'bob', password: USERS.bob }),
+      method: 'POST',
+      redirect: 'manual',
+      body: new URLSearchParams({ username: 'bob', password: USERS.bob }),
     });
     const cookie = login.headers.get('set-cookie') ?? '';
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Strict/i);
     const jar = cookie.split(';')[0]!;
     const cancel = await fetch(`${d.web}/messages/${ids.b1}/cancel`, {
-      method: 'POST', redirect: 'manual', headers: { cookie: jar }, body: new URLSearchParams({ id: '1' }),
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: jar },
+      body: new URLSearchParams({ id: '1' }),
     });
     expect(cancel.status).toBe(403);
     const others = await fetch(`${d.web}/messages/${ids.a1}`, { headers: { cookie: jar } });

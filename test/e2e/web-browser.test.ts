@@ -57,7 +57,9 @@ describe('web page in a browser', () => {
     await waitFor(() => sim.received.length >= 4, 20_000, 'four SMS at the simulator');
     const settled = async () => {
       const r = await api(d, '/api/messages', basic('alice', USERS.alice));
-      return (r.body.messages as Array<{ state: string }>).every((m) => m.state !== 'submitted' && m.state !== 'sending');
+      return (r.body.messages as Array<{ state: string }>).every(
+        (m) => m.state !== 'submitted' && m.state !== 'sending',
+      );
     };
     // Not expect.poll: that is for inside a test.
     for (const until = Date.now() + 20_000; !(await settled()); await new Promise((r) => setTimeout(r, 200))) {
@@ -126,7 +128,15 @@ describe('web page in a browser', () => {
       const r = await api(d, `/api/messages/${id}`, basic('alice', USERS.alice));
       return (r.body.recipients as Array<{ state: string; attempts: number; updatedAt: string }>)[0]!;
     };
-    await expect.poll(async () => { const r = await row(); return `${r.state} ${r.attempts}`; }, { timeout: 20_000 }).toBe('queued 1');
+    await expect
+      .poll(
+        async () => {
+          const r = await row();
+          return `${r.state} ${r.attempts}`;
+        },
+        { timeout: 20_000 },
+      )
+      .toBe('queued 1');
     const dueAt = Date.parse((await row()).updatedAt) + RETRY_S * 1000;
     const page = await alice.newPage();
     const asked: string[] = [];

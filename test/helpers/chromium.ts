@@ -13,7 +13,9 @@ export const CHROMIUM = '/usr/bin/chromium';
 
 function install(): void {
   if (process.getuid?.() !== 0) {
-    throw new Error(`The browser tests need ${CHROMIUM}: \`apt-get install chromium\`, or run the tests as root on Debian`);
+    throw new Error(
+      `The browser tests need ${CHROMIUM}: \`apt-get install chromium\`, or run the tests as root on Debian`,
+    );
   }
   console.log("chromium not found: installing Debian's chromium package for the browser tests (apt-get)");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -21,7 +23,9 @@ function install(): void {
     try {
       execFileSync('apt-get', args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (error) {
-      throw new Error(`apt-get ${args.join(' ')} failed while installing chromium:\n${(error as { stderr?: string }).stderr ?? ''}`);
+      throw new Error(
+        `apt-get ${args.join(' ')} failed while installing chromium:\n${(error as { stderr?: string }).stderr ?? ''}`,
+      );
     }
   }
 }

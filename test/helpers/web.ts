@@ -14,7 +14,12 @@ export async function spawnWebDaemon(smscPort: number, overrides: Record<string,
   const users = [
     { username: 'alice', password_hash: await hashPassword(USERS.alice) },
     { username: 'bob', password: USERS.bob },
-    { username: 'root', password_hash: await hashPassword(USERS.root), admin: true, api_token_hash: await hashPassword(ROOT_TOKEN) },
+    {
+      username: 'root',
+      password_hash: await hashPassword(USERS.root),
+      admin: true,
+      api_token_hash: await hashPassword(ROOT_TOKEN),
+    },
   ];
   const webPort = await freePort();
   const config = testConfig(smscPort, dir, { smtp: { auth: { users } }, web: { port: webPort }, ...overrides });
@@ -25,7 +30,11 @@ export async function spawnWebDaemon(smscPort: number, overrides: Record<string,
 
 export const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
-export async function api(d: WebDaemon, path: string, auth?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function api(
+  d: WebDaemon,
+  path: string,
+  auth?: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${d.web}${path}`, { headers: auth ? { authorization: auth } : {} });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
