@@ -191,6 +191,11 @@ export class LocalSpool implements Spool {
     return w;
   }
 
+  /** Rows were queued by another node of a shared database: a waiting claim ends now and claims them. */
+  queuedElsewhere(): void {
+    this.endWait();
+  }
+
   /** The relay is stopping: end its wait now (with whatever was handed over), or the next one if it is between two. */
   stopWaiting: Spool['stopWaiting'] = async () => {
     if (this.waiter) this.endWait();

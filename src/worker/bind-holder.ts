@@ -12,7 +12,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/log.js';
 import { poolConfig } from '../spool/postgres/connect.js';
 import { LOCK_SPACE, SessionLock } from '../spool/postgres/session-lock.js';
-import type { PostgresStore } from '../spool/postgres/store.js';
+import { QUEUED_CHANNEL, type PostgresStore } from '../spool/postgres/store.js';
 
 export interface BindHolderOptions {
   config: Config;
@@ -24,6 +24,8 @@ export interface BindHolderOptions {
   /** Rows this node was sending when it last lost the binds go back to the queue before it relays again. */
   requeueOwn(now: number): Promise<number>;
   onChange?: (holding: boolean) => void;
+  /** Another node announced rows it queued: the relay's waiting claim should look now. */
+  onQueuedElsewhere?: () => void;
 }
 
 export class BindHolder {
@@ -47,6 +49,8 @@ export class BindHolder {
       retryMs: failoverMs / 3,
       releaseAfterMs: failoverMs,
       log: o.log,
+      // Standby nodes announce the rows they queue; the holder hears it on the lock's own connection.
+      listen: { channel: QUEUED_CHANNEL, onNotify: () => o.onQueuedElsewhere?.() },
       onAcquired: () => this.gained(),
       onLost: (reason) => this.lost(reason),
     });

@@ -102,6 +102,8 @@ let holder: BindHolder | undefined;
 if (store instanceof PostgresStore) {
   const pgStore = store;
   bindHolder.set({ node: config.node.id }, 0);
+  // A standby announces what it queues; the holder does not need to (its own accepts wake its relay).
+  pgStore.announceQueued = true;
   holder = new BindHolder({
     config,
     store: pgStore,
@@ -115,7 +117,11 @@ if (store instanceof PostgresStore) {
       await d?.stop(timeoutMs);
     },
     requeueOwn: (now) => pgStore.requeueSending(now),
-    onChange: (holding) => bindHolder.set({ node: config.node.id }, holding ? 1 : 0),
+    onChange: (holding) => {
+      pgStore.announceQueued = !holding;
+      bindHolder.set({ node: config.node.id }, holding ? 1 : 0);
+    },
+    onQueuedElsewhere: () => spool.queuedElsewhere(),
   });
   holder.start();
 } else {

@@ -29,6 +29,8 @@ export interface SessionLockOptions {
   log: Logger;
   onAcquired?: () => void;
   onLost?: (reason: string) => void;
+  /** While held, LISTEN on this channel of the lock's connection and call onNotify for each notification. */
+  listen?: { channel: string; onNotify: () => void };
 }
 
 /** Session settings that make the server notice a silent peer after about `ms` (ignored on Unix sockets). */
@@ -67,6 +69,8 @@ export class SessionLock {
     });
     client.on('error', (err) => this.drop(client, `lock connection failed: ${err.message}`));
     client.on('end', () => this.drop(client, 'lock connection ended'));
+    const listen = this.opts.listen;
+    if (listen) client.on('notification', () => listen.onNotify());
     this.client = client;
     try {
       await client.connect();
@@ -99,6 +103,7 @@ export class SessionLock {
       this.opts.name,
     ]);
     if (r.rows[0]?.ok !== true || this.client !== client) return false;
+    if (this.opts.listen) await client.query(`LISTEN ${this.opts.listen.channel}`);
     this.heldNow = true;
     this.lastProblem = '';
     this.opts.onAcquired?.();

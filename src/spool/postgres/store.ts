@@ -28,6 +28,8 @@ import { FINAL_STATES_SQL } from './migrations.js';
 import * as outbox from './outbox.js';
 import type { OutboxStore } from '../outbox-contract.js';
 
+/** The NOTIFY channel a standby node announces queued rows on. */
+export const QUEUED_CHANNEL = 'smtp2sms_queued';
 /** How long a claimed row is this node's before another node may take it over (cluster.lease_s's default). */
 export const LEASE_MS = 15_000;
 /** /healthz: as for SQLite, a write that failed this recently makes the spool unhealthy. */
@@ -114,6 +116,13 @@ export class PostgresStore implements SpoolStore {
   private lastFailure: { at: number; message: string } = { at: -Infinity, message: '' };
   /** Send outcomes commit in the order they came (a row's 'submitted' before its 'finish'): one at a time. */
   private recordChain: Promise<unknown> = Promise.resolve();
+  /**
+   * Set while another node relays: each commit that queued rows is announced (NOTIFY), so the relaying node's
+   * waiting claim ends at once instead of at its next poll. Announcements coalesce: one in flight, one more after.
+   */
+  announceQueued = false;
+  private announcing = false;
+  private announceAgain = false;
 
   constructor(
     readonly pool: pg.Pool,
@@ -242,7 +251,31 @@ export class PostgresStore implements SpoolStore {
     };
   }
 
-  accept: SpoolStore['accept'] = (rows, now, rules) =>
+  /** Tell the relaying node (LISTEN on its bind lock's connection) that rows were queued; never fails a mail. */
+  private announce(): void {
+    if (this.announcing) {
+      this.announceAgain = true;
+      return;
+    }
+    this.announcing = true;
+    void this.pool
+      .query(`SELECT pg_notify('${QUEUED_CHANNEL}', '')`)
+      .catch(() => undefined)
+      .finally(() => {
+        this.announcing = false;
+        if (!this.announceAgain) return;
+        this.announceAgain = false;
+        this.announce();
+      });
+  }
+
+  accept: SpoolStore['accept'] = async (rows, now, rules) => {
+    const outcomes = await this.acceptTx(rows, now, rules);
+    if (this.announceQueued && outcomes.some((o) => o.kind === 'queued')) this.announce();
+    return outcomes;
+  };
+
+  private acceptTx: SpoolStore['accept'] = (rows, now, rules) =>
     this.tx(async (c) => {
       // One recipient's rules are decided by one transaction at a time, on every node.
       if (rules) await c.query(LOCK_KEYS, [rows.map((r) => `rcpt:${r.recipient}`)]);
