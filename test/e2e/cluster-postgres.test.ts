@@ -95,6 +95,22 @@ describe('two nodes on one database', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(sim.received.filter((s) => s.to.endsWith('79993000001'))).toHaveLength(1);
 
+    // The standby announces what it queues (the holder's relay hears it instead of waiting for its poll); the
+    // holder does not.
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (n) => heard.push(n.channel));
+    await listener.query('LISTEN smtp2sms_queued');
+    const standby = (await holderMetric(a)) === 1 ? b : a;
+    const first = standby === a ? b : a;
+    expect(reply(await sendMail(first.d.port, { to: ['+79993000004@sms.example.test'], body: 'Subject: h\r\n\r\nh\r\n' })).code).toBe(250);
+    await waitFor(() => sim.received.some((s) => s.to.endsWith('79993000004')), 10_000, 'the holder’s mail');
+    expect(heard).toEqual([]);
+    expect(reply(await sendMail(standby.d.port, { to: ['+79993000005@sms.example.test'], body: 'Subject: s\r\n\r\ns\r\n' })).code).toBe(250);
+    await waitFor(() => heard.length > 0, 10_000, 'the standby’s announcement');
+    await listener.end();
+
     // A retransmission (same Message-ID) to the other node is recognised: 250 again, no second SMS.
     const withId = { to: ['+79993000002@sms.example.test'], body: 'Message-ID: <r1@x>\r\nSubject: r\r\n\r\nretry me\r\n' };
     expect(reply(await sendMail(a.d.port, withId)).code).toBe(250);
