@@ -1,0 +1,489 @@
+/**
+ * `npm run bench:kannel`: smtp2sms side by side with Kannel (issue 17), both relaying to one counting SMSC on the
+ * same machine, taken in turn. Kannel: Debian's bearerbox + smsbox, HTTP sendsms over 16 keep-alive connections.
+ * smtp2sms: its default config (SMSC address and spool path apart; receipts and the flood rule off), 8 SMTP
+ * connections. Per round and gateway: messages/s (first request → last submit_sm at the SMSC), CPU µs per message
+ * of the gateway's own processes, and p50/p99 request → submit_sm at 100 messages/s. The figure is the ratio of the
+ * medians. Without bearerbox/smsbox on PATH it says so and measures smtp2sms alone (exit 0: it must not fail CI).
+ *
+ * Sizes: BENCH_MAILS (20 000 per round and gateway), BENCH_RUNS (3), BENCH_PACED (1 000 at 100/s), BENCH_WARMUP
+ * (500). BENCH_ONLY=smtp2sms|kannel runs one side (for a profile: SMTP2SMS_DAEMON_NODE_ARGS="--cpu-prof ...").
+ */
+import { execSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, spawnDaemon, tempDir } from '../helpers/daemon-process.js';
+import { commitId, fmt, Lane, median, percentile, waitUntil, writeSection } from './lib.js';
+
+const MAILS = Number(process.env.BENCH_MAILS ?? 20_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const PACED = Number(process.env.BENCH_PACED ?? 1_000);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 500);
+const ONLY = process.env.BENCH_ONLY;
+const SMTP_CONNECTIONS = 8;
+const HTTP_CONNECTIONS = 16;
+const PACED_RATE = 100;
+
+/** CLOCK_MONOTONIC in ms: the counting SMSC stamps arrivals with the same clock, in its own process. */
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+const text = (id: number) => `bench ${id} disk /var on db${id % 50} is 97% full, please check`;
+const phone = (id: number) => `+7999${String(1_000_000 + (id % 9_000_000)).padStart(7, '0')}`;
+
+// ---- the counting SMSC (its own process) ----
+
+interface Arrivals {
+  ids: number[];
+  at: number[];
+}
+
+class CountingSmsc {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+  ) {}
+  static async start(): Promise<CountingSmsc> {
+    const script = fileURLToPath(new URL('./counting-smsc.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m) => resolve((m as { port: number }).port));
+      child.once('exit', () => reject(new Error('bench: the counting SMSC exited')));
+    });
+    return new CountingSmsc(child, port);
+  }
+  private ask<T>(cmd: string): Promise<T> {
+    return new Promise((resolve) => {
+      this.child.once('message', (m) => resolve(m as T));
+      this.child.send({ cmd });
+    });
+  }
+  async count(): Promise<number> {
+    return (await this.ask<{ count: number }>('count')).count;
+  }
+  /** The arrivals since the last take, forgotten by the SMSC. */
+  take(): Promise<Arrivals> {
+    return this.ask<Arrivals>('take');
+  }
+  async waitFor(n: number, timeoutMs: number, what: string): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while ((await this.count()) < n) {
+      if (Date.now() > end) throw new Error(`bench: timed out waiting for ${what} (${await this.count()} of ${n})`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  stop(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+// ---- CPU of a gateway's processes, from /proc ----
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system) of a whole process, all its threads (ended ones too). */
+function processCpu(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** CPU seconds of each live thread, by thread id (the daemon: main thread, work thread, V8/libuv helpers). */
+function threadCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
+    } catch {
+      // the thread ended between listing and reading
+    }
+  }
+  return out;
+}
+
+// ---- the two gateways, behind one shape ----
+
+interface Gateway {
+  name: 'smtp2sms' | 'Kannel';
+  pids: number[];
+  /** `count` messages with ids from `offset`, at full speed or paced at `rate`; the time each request started. */
+  load(count: number, offset: number, rate?: number): Promise<{ start: number; sent: Map<number, number> }>;
+  stop(): Promise<void>;
+}
+
+/** Spread `count` requests over `lanes` concurrent senders, one request at a time each, optionally paced. */
+async function drive(
+  lanes: number,
+  count: number,
+  offset: number,
+  rate: number | undefined,
+  send: (lane: number, id: number) => Promise<boolean>,
+): Promise<{ start: number; sent: Map<number, number> }> {
+  const sent = new Map<number, number>();
+  let next = 0;
+  let refused = 0;
+  const start = now();
+  await Promise.all(
+    Array.from({ length: lanes }, async (_, lane) => {
+      for (;;) {
+        const i = next++;
+        if (i >= count) break;
+        if (rate) {
+          const wait = start + (i * 1000) / rate - now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
+        const t = now();
+        if (await send(lane, offset + i)) sent.set(offset + i, t);
+        else refused++;
+      }
+    }),
+  );
+  if (refused > 0) throw new Error(`bench: ${refused} messages refused`);
+  return { start, sent };
+}
+
+async function startSmtp2sms(smscPort: number): Promise<Gateway> {
+  const dir = tempDir('smtp2sms-kannel-bench-');
+  // Its defaults, apart from where to listen and send, the spool path, receipts and the flood rule (issue 17).
+  const config = {
+    smtp: { host: '127.0.0.1', port: 0, domains: ['sms.example.test'] },
+    smpp: { url: `smpp://127.0.0.1:${smscPort}`, registered_delivery: 0 },
+    spool: { path: join(dir, 'spool.sqlite') },
+    policy: { flood_max: 0 },
+    metrics: { port: 0 },
+    web: { port: 0 },
+  };
+  const d = await spawnDaemon(config, dir);
+  return {
+    name: 'smtp2sms',
+    pids: [d.child.pid!],
+    async load(count, offset, rate) {
+      const lanes = await Promise.all(Array.from({ length: SMTP_CONNECTIONS }, () => Lane.open(d.port)));
+      try {
+        return await drive(SMTP_CONNECTIONS, count, offset, rate, async (lane, id) => {
+          const r = await lanes[lane]!.send(`${phone(id)}@sms.example.test`, `Subject: \r\n\r\n${text(id)}`);
+          return r.code === 250;
+        });
+      } finally {
+        for (const l of lanes) l.close();
+        await Promise.all(lanes.map((l) => l.closed));
+      }
+    },
+    async stop() {
+      // SIGINT lets --cpu-prof write its profiles; otherwise the daemon is killed as a crash would.
+      await d.kill(process.env.SMTP2SMS_DAEMON_NODE_ARGS ? 'SIGINT' : 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const kannelInstalled = () =>
+  ['bearerbox', 'smsbox'].every((bin) =>
+    (process.env.PATH ?? '').split(':').concat('/usr/sbin', '/usr/bin').some((p) => existsSync(join(p, bin))),
+  );
+
+/** Kannel processes started by this bench, killed on any exit (an error included) so none outlives it. */
+const kannelChildren = new Set<ChildProcess>();
+const kannelDirs = new Set<string>();
+process.on('exit', () => {
+  for (const c of kannelChildren) c.kill('SIGKILL');
+  for (const dir of kannelDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function kannelConf(dir: string, ports: { admin: number; box: number; sendsms: number; smsc: number }): string {
+  return `group = core
+admin-port = ${ports.admin}
+admin-password = bench
+admin-allow-ip = 127.0.0.1
+smsbox-port = ${ports.box}
+box-allow-ip = 127.0.0.1
+log-level = 3
+log-file = "${join(dir, 'bearerbox.log')}"
+store-type = file
+store-location = "${join(dir, 'kannel.store')}"
+
+group = smsc
+smsc = smpp
+smsc-id = counting
+host = 127.0.0.1
+port = ${ports.smsc}
+receive-port = 0
+transceiver-mode = true
+smsc-username = bench
+smsc-password = bench
+system-type = VMA
+max-pending-submits = 100
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+bearerbox-port = ${ports.box}
+sendsms-port = ${ports.sendsms}
+log-level = 3
+log-file = "${join(dir, 'smsbox.log')}"
+
+group = sendsms-user
+username = bench
+password = bench
+default-sender = 12345
+max-messages = 1
+`;
+}
+
+function spawnBox(bin: string, conf: string): ChildProcess {
+  // -v 3: errors only on the console too (its default is debug).
+  const child = spawn(bin, ['-v', '3', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  kannelChildren.add(child);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  child.once('exit', (code, signal) => {
+    kannelChildren.delete(child);
+    if (!stopping.has(child)) console.error(`bench: ${bin} exited (${code ?? signal}): ${stderr}`);
+  });
+  return child;
+}
+
+/** Kannel processes being stopped by the bench: their exit is expected. */
+const stopping = new WeakSet<ChildProcess>();
+
+async function stopBox(child: ChildProcess): Promise<void> {
+  stopping.add(child);
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function startKannel(smscPort: number): Promise<Gateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'kannel-bench-'));
+  kannelDirs.add(dir);
+  const ports = { admin: await freePort(), box: await freePort(), sendsms: await freePort(), smsc: smscPort };
+  const conf = join(dir, 'kannel.conf');
+  writeFileSync(conf, kannelConf(dir, ports));
+  const bearerbox = spawnBox('bearerbox', conf);
+  const children = [bearerbox];
+  const stop = async () => {
+    // smsbox first, so bearerbox does not wait for it; then the store file goes with the temp dir.
+    for (const c of [...children].reverse()) await stopBox(c);
+    rmSync(dir, { recursive: true, force: true });
+    kannelDirs.delete(dir);
+  };
+  try {
+    await waitUntil(() => existsSync(join(dir, 'bearerbox.log')), 10_000, 'bearerbox');
+    await new Promise((r) => setTimeout(r, 300)); // its smsbox port opens just after the log
+    children.push(spawnBox('smsbox', conf));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: HTTP_CONNECTIONS });
+    const sendsms = (id: number) =>
+      new Promise<boolean>((resolve) => {
+        const q = `username=bench&password=bench&to=${encodeURIComponent(phone(id))}&text=${encodeURIComponent(text(id))}`;
+        const req = http.get({ host: '127.0.0.1', port: ports.sendsms, path: `/cgi-bin/sendsms?${q}`, agent }, (res) => {
+          res.resume();
+          res.once('end', () => resolve(res.statusCode === 202));
+        });
+        req.once('error', () => resolve(false));
+      });
+    // smsbox listens a moment after it starts, and connects to bearerbox: ready when a sendsms is accepted.
+    await (async () => {
+      const end = Date.now() + 20_000;
+      while (!(await sendsms(-1))) {
+        if (Date.now() > end) throw new Error('bench: Kannel did not accept a sendsms within 20 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    return {
+      name: 'Kannel',
+      pids: children.map((c) => c.pid!),
+      load: (count, offset, rate) => drive(HTTP_CONNECTIONS, count, offset, rate, (_lane, id) => sendsms(id)),
+      async stop() {
+        agent.destroy();
+        await stop();
+      },
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+// ---- one round of one gateway ----
+
+interface RoundResult {
+  perSec: number;
+  cpuUs: number;
+  /** smtp2sms: main thread / work thread / the rest; Kannel: bearerbox / smsbox. */
+  cpuSplit: number[];
+  benchUs: number;
+  p50: number;
+  p99: number;
+}
+
+async function round(smsc: CountingSmsc, start: (port: number) => Promise<Gateway>): Promise<RoundResult> {
+  const gw = await start(smsc.port);
+  try {
+    // Warm-up (JIT, first binds, first pages of the spool), not measured; it also proves the SMPP bind is up.
+    await smsc.take();
+    await gw.load(WARMUP, 1_000_000, undefined);
+    await smsc.waitFor(WARMUP, 60_000, `${gw.name} warm-up at the SMSC`);
+    await new Promise((r) => setTimeout(r, 200));
+    await smsc.take();
+
+    const cpuBefore = gw.pids.map(processCpu);
+    const threadsBefore = threadCpu(gw.pids[0]!);
+    const benchBefore = process.cpuUsage();
+    const full = await gw.load(MAILS, 0);
+    await smsc.waitFor(full.sent.size, 300_000, `${gw.name}: all SMS at the SMSC`);
+    const cpuAfter = gw.pids.map(processCpu);
+    const threadsAfter = threadCpu(gw.pids[0]!);
+    const bench = process.cpuUsage(benchBefore);
+    const arrivals = await smsc.take();
+    const last = Math.max(...arrivals.at);
+    const n = full.sent.size;
+    const perProcess = cpuAfter.map((c, i) => ((c - cpuBefore[i]!) * 1e6) / n);
+    let cpuSplit = perProcess;
+    if (gw.name === 'smtp2sms') {
+      const pid = gw.pids[0]!;
+      const used = [...threadsAfter].map(([tid, s]) => [tid, ((s - (threadsBefore.get(tid) ?? 0)) * 1e6) / n] as const);
+      const main = used.find(([tid]) => tid === pid)?.[1] ?? 0;
+      const others = used.filter(([tid]) => tid !== pid).sort((a, b) => b[1] - a[1]);
+      const work = others[0]?.[1] ?? 0;
+      cpuSplit = [main, work, perProcess[0]! - main - work];
+    }
+
+    const paced = await gw.load(PACED, MAILS, PACED_RATE);
+    await smsc.waitFor(paced.sent.size, 60_000, `${gw.name}: paced SMS at the SMSC`);
+    const pacedArrivals = await smsc.take();
+    const latencies: number[] = [];
+    pacedArrivals.ids.forEach((id, i) => {
+      const t = paced.sent.get(id);
+      if (t !== undefined) latencies.push(pacedArrivals.at[i]! - t);
+    });
+    return {
+      perSec: n / ((last - full.start) / 1000),
+      cpuUs: perProcess.reduce((a, b) => a + b, 0),
+      cpuSplit,
+      benchUs: ((bench.user + bench.system) / n),
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+    };
+  } finally {
+    await gw.stop();
+  }
+}
+
+// ---- the report ----
+
+async function main(): Promise<void> {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const withKannel = ONLY !== 'smtp2sms' && kannelInstalled();
+  const withSmtp2sms = ONLY !== 'kannel';
+  const load0 = loadavg()[0]!;
+  console.log(
+    `bench:kannel: ${RUNS} rounds × ${MAILS} messages per gateway, ${PACED} more at ${PACED_RATE}/s; ` +
+      `${cpus().length} cores (${cpu}), node ${process.version}; load average ${fmt(load0, 2)}`,
+  );
+  if (!withKannel && ONLY !== 'smtp2sms') {
+    console.log('bench:kannel: Kannel is not installed (bearerbox/smsbox not found; Debian: apt-get install kannel): ' +
+      'measuring smtp2sms alone');
+  }
+  const smsc = await CountingSmsc.start();
+  const k: RoundResult[] = [];
+  const s: RoundResult[] = [];
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      // Taken in turn, the first one alternating, so both see the same background on a shared machine.
+      const order = i % 2 === 0 ? ['kannel', 'smtp2sms'] : ['smtp2sms', 'kannel'];
+      for (const which of order) {
+        if (which === 'kannel' && withKannel) k.push(await round(smsc, startKannel));
+        if (which === 'smtp2sms' && withSmtp2sms) s.push(await round(smsc, startSmtp2sms));
+      }
+      const line = (name: string, r: RoundResult | undefined) =>
+        r
+          ? `${name} ${fmt(r.perSec)}/s, ${fmt(r.cpuUs)} µs CPU/msg, p50/p99 ${fmt(r.p50, 1)}/${fmt(r.p99, 1)} ms`
+          : `${name} -`;
+      console.log(`round ${i + 1}/${RUNS}: ${line('Kannel', k[i])}; ${line('smtp2sms', s[i])}`);
+    }
+  } finally {
+    smsc.stop();
+  }
+  const load1 = loadavg()[0]!;
+  const med = (rs: RoundResult[], f: (r: RoundResult) => number) => (rs.length ? median(rs.map(f)) : NaN);
+  const fig = (rs: RoundResult[]) => ({
+    perSec: med(rs, (r) => r.perSec),
+    cpuUs: med(rs, (r) => r.cpuUs),
+    p50: med(rs, (r) => r.p50),
+    p99: med(rs, (r) => r.p99),
+    split: [0, 1, 2].map((j) => med(rs, (r) => r.cpuSplit[j] ?? NaN)),
+    benchUs: med(rs, (r) => r.benchUs),
+  });
+  const K = fig(k);
+  const S = fig(s);
+  const rate = S.perSec / K.perSec;
+  const cpuRatio = S.cpuUs / K.cpuUs;
+  const met = (ok: boolean) => (Number.isNaN(rate) ? 'no Kannel' : ok ? '**met**' : '**not met**');
+  const targets = [
+    `rate ${fmt(rate, 2)}× Kannel's (target ≥ 1.25×): ${met(rate >= 1.25)}`,
+    `CPU per message ${fmt(cpuRatio, 2)}× Kannel's (target ≤ 0.8×): ${met(cpuRatio <= 0.8)}`,
+    `p99 at ${PACED_RATE}/s ${fmt(S.p99, 1)} ms vs Kannel's ${fmt(K.p99, 1)} ms (target ≤): ${met(S.p99 <= K.p99)}`,
+  ];
+  for (const t of targets) console.log(`bench:kannel: ${t.replaceAll('**', '')}`);
+  if (ONLY) return process.exit(0);
+
+  const rows = (name: string, rs: RoundResult[]) =>
+    rs.map(
+      (r, i) => `| ${i + 1} | ${name} | ${fmt(r.perSec)} | ${fmt(r.cpuUs)} | ${fmt(r.p50, 1)} / ${fmt(r.p99, 1)} | ` +
+        `${fmt(r.benchUs)} |`,
+    );
+  const cmd = `BENCH_MAILS=${MAILS} BENCH_RUNS=${RUNS} BENCH_PACED=${PACED} BENCH_WARMUP=${WARMUP} npm run bench:kannel`;
+  const md = `## Side by side with Kannel (npm run bench:kannel)
+
+Command: \`${cmd}\`. Machine: ${cpus().length} cores (${cpu}), Node.js ${process.version}, commit ${commitId()},
+${new Date().toISOString().slice(0, 10)}; load average ${fmt(load0, 2)} at the start, ${fmt(load1, 2)} at the end
+(a shared machine: compare the ratios, not the absolute figures).
+${withKannel ? '' : '\n**Kannel was not installed: smtp2sms measured alone.**\n'}
+Set-up (issue 17): one counting SMSC for both (test/bench/counting-smsc.ts, its own process: a raw-socket SMPP
+responder that answers every submit_sm at once, no receipts, and stamps each arrival). Kannel ${kannelVersion()}
+(Debian): bearerbox + smsbox, \`store-type = file\` in a temp dir, one SMPP transceiver, \`max-pending-submits = 100\`,
+log-level 3, no receipts; HTTP sendsms over ${HTTP_CONNECTIONS} keep-alive connections (node's http.Agent). smtp2sms: dist/cli.js
+as installed, its default config apart from the SMTP listener, SMSC address and spool path, with
+\`smpp.registered_delivery: 0\` and \`policy.flood_max: 0\`, log level as shipped (info, JSON lines to a pipe);
+${SMTP_CONNECTIONS} SMTP connections, one transaction at a time each (MAIL/RCPT/DATA pipelined). Each round starts both gateways
+afresh, in turn (the first alternating), warms each up with ${WARMUP} messages, then sends ${fmt(MAILS)} as fast as
+they go — rate: first request → last submit_sm at the SMSC; CPU: utime + stime of the gateway's processes (bearerbox
++ smsbox; the daemon's threads) over that load, per message — then ${fmt(PACED)} at ${PACED_RATE}/s for the latency:
+request sent (SMTP: MAIL FROM written; HTTP: GET written) → submit_sm at the SMSC.
+
+| round | gateway | messages/s | CPU µs/message | p50 / p99 ms at ${PACED_RATE}/s | load generator µs/message |
+| --- | --- | ---: | ---: | ---: | ---: |
+${[...rows('Kannel', k), ...rows('smtp2sms', s)].join('\n')}
+| median | Kannel | ${fmt(K.perSec)} | ${fmt(K.cpuUs)} (bearerbox ${fmt(K.split[0]!)}, smsbox ${fmt(K.split[1]!)}) | ${fmt(K.p50, 1)} / ${fmt(K.p99, 1)} | ${fmt(K.benchUs)} |
+| median | smtp2sms | ${fmt(S.perSec)} | ${fmt(S.cpuUs)} (main ${fmt(S.split[0]!)}, work ${fmt(S.split[1]!)}, other threads ${fmt(S.split[2]!)}) | ${fmt(S.p50, 1)} / ${fmt(S.p99, 1)} | ${fmt(S.benchUs)} |
+
+Targets (issue 17, all in the same run): ${targets.map((t) => `\n- ${t}`).join('')}
+`;
+  writeSection('kannel', md);
+  console.log('written to BENCHMARKS.md');
+  process.exit(0);
+}
+
+function kannelVersion(): string {
+  try {
+    const out = spawnSync('bearerbox', ['--version'], { encoding: 'utf8' });
+    return /version `([^']+)'/.exec(`${out.stdout}${out.stderr}`)?.[1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
