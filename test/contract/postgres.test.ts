@@ -7,6 +7,7 @@ import { openPool, preparePostgres } from '../../src/spool/postgres/connect.js';
 import { PostgresStore } from '../../src/spool/postgres/store.js';
 import type { InboundSms } from '../../src/spool/types.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { outboxContract } from './outbox.contract.js';
 import { spoolContract } from './spool.contract.js';
 
 const log = createLogger('silent');
@@ -31,9 +32,9 @@ async function sql<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
   }
 }
 
-spoolContract('postgres', async () => {
+async function backend() {
   // Each case starts empty, ids from 1, as a fresh SQLite file does.
-  await sql('TRUNCATE sms, smsc_ids, early_receipts, inbound, health_probe RESTART IDENTITY');
+  await sql('TRUNCATE sms, smsc_ids, early_receipts, inbound, health_probe, sms_dsn, mail_facts, outbox RESTART IDENTITY');
   const open = () => new PostgresStore(openPool(spool(), log, 'contract'), 'contract');
   let store = open();
   return {
@@ -51,4 +52,11 @@ spoolContract('postgres', async () => {
       );
     },
   };
-});
+}
+
+spoolContract('postgres', backend);
+outboxContract(
+  'postgres',
+  async () => Object.assign(await backend(), { another: () => new PostgresStore(openPool(spool(), log, 'contract-2'), 'contract-2') }),
+  { shared: true },
+);

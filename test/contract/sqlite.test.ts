@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteSpool } from '../../src/spool/sqlite/store.js';
 import type { InboundSms } from '../../src/spool/types.js';
+import { outboxContract } from './outbox.contract.js';
 import { spoolContract } from './spool.contract.js';
 
-spoolContract('sqlite', async () => {
+async function backend() {
   const path = join(mkdtempSync(join(tmpdir(), 'spool-')), 's.sqlite');
   let store = new SqliteSpool(path);
   return {
@@ -23,4 +24,7 @@ spoolContract('sqlite', async () => {
       return store.db.prepare(sql).all() as InboundSms[];
     },
   };
-});
+}
+
+spoolContract('sqlite', backend);
+outboxContract('sqlite', backend);

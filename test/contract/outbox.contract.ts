@@ -1,0 +1,186 @@
+/**
+ * The outbox part of the spool contract (issue 15), run by every backend: reports made from final states exactly
+ * once, reply mails, claims with a lease, sent / retry / dropped. Backends that several nodes share (PostgreSQL)
+ * also run the two-node cases: two stores sweeping and claiming at the same moment.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { OutboxRow } from '../../src/outbox/facts.js';
+import type { ReplySettings, ReportSweep } from '../../src/spool/outbox-contract.js';
+import type { SpoolStore } from '../../src/spool/store.js';
+import type { NewSms } from '../../src/spool/types.js';
+import type { Backend } from './spool.contract.js';
+
+export interface OutboxBackend extends Backend {
+  /** A second store on the same data, as a second node opens it (only for backends several nodes share). */
+  another?(): SpoolStore;
+}
+
+const sweep: ReportSweep = { defaultNotify: ['failure'], delayAfterMs: 10_000, relayedAfterMs: 5_000, receiptsRequested: true, capPerHour: 0 };
+const replies: ReplySettings = { windowMs: 3_600_000, defaultTo: null, domain: 'sms.example' };
+
+const mailRow = (recipient: string, opts: { notify?: string | null; from?: string; text?: string } = {}): NewSms => {
+  const text = opts.text ?? `t${recipient}`;
+  return {
+    queueId: `q-${text}`, recipient, sourceAddr: '4915100', sourceTon: 1, sourceNpi: 1, text, comment: '', coding: 'gsm7',
+    dataCoding: 0, smsCount: 1, truncated: false, parts: [{ udh: '', body: '74', units: 1, payload: false }],
+    messageId: `<${text}@mail.example>`, smtpUser: null, mailFrom: opts.from ?? 'alice@example.org', clientIp: null,
+    fingerprint: `${recipient}|4915100|${text}`, state: 'queued', reason: null,
+    dsn: { rcptAddress: `${recipient}@sms.example`, notify: opts.notify === undefined ? null : opts.notify, orcpt: null },
+    mail: { ret: 'HDRS', envid: 'E1', subject: 'Disk full', replyTo: null, autoSubmitted: null, headers: 'Subject: Disk full\r\n', rawBase64: null },
+  };
+};
+
+/** `shared`: several nodes open this backend at once (PostgreSQL); its backend must give `another`. */
+export function outboxContract(name: string, makeBackend: () => Promise<OutboxBackend>, opts: { shared?: boolean } = {}): void {
+  describe(`outbox contract: ${name}`, () => {
+    let b: OutboxBackend;
+    let s: SpoolStore;
+    const others: SpoolStore[] = [];
+    beforeEach(async () => {
+      b = await makeBackend();
+      s = b.store;
+    });
+    afterEach(async () => {
+      await Promise.all([s.close(), ...others.splice(0).map((o) => o.close())]);
+    });
+
+    /** Accepted at 0, submitted at 1, then settled by a receipt at 2. */
+    async function settle(rows: NewSms[], stat: string, err: string): Promise<void> {
+      await s.accept(rows, 0);
+      const claimed = await s.claim(rows.length, 0);
+      await s.record(claimed.map((r) => ({ op: 'submitted' as const, id: r.id, part: 0, smscId: `m${r.id}`, last: true, now: 1 })));
+      for (const r of claimed) await s.applyReceipt(`m${r.id}`, stat, err, 2);
+    }
+    const reports = async () => (await s.listOutbox(1000)).filter((r) => r.facts.kind === 'report');
+
+    it('a final state makes its report once: again, after a restart, nothing more', async () => {
+      await settle([mailRow('1')], 'UNDELIV', '001');
+      expect(await s.reportsDue(3, sweep)).toEqual({ made: 1, capped: 0 });
+      expect(await s.reportsDue(4, sweep)).toEqual({ made: 0, capped: 0 });
+      s = await b.reopen();
+      expect(await s.reportsDue(5, sweep)).toEqual({ made: 0, capped: 0 });
+      const [r] = await reports();
+      expect(r?.facts).toMatchObject({ kind: 'report', action: 'failed', status: '5.1.1', to: 'alice@example.org', stat: 'UNDELIV', err: '001' });
+      expect(r?.facts).toMatchObject({ diagnostic: 'smpp; stat:UNDELIV err:001', envid: 'E1', messageId: '<t1@mail.example>' });
+      expect(await s.outboxCounts()).toEqual({ pending: 1, sent: 0, dropped: 0 });
+    });
+
+    it('NOTIFY decides: NEVER, SUCCESS only, default (failures), and no report to <>', async () => {
+      await settle([mailRow('1', { notify: 'NEVER' }), mailRow('2', { notify: 'SUCCESS' }), mailRow('3'), mailRow('4', { from: '<>' })], 'UNDELIV', '001');
+      expect(await s.reportsDue(3, sweep)).toEqual({ made: 1, capped: 0 });
+      expect((await reports()).map((r) => (r.facts.kind === 'report' ? r.facts.recipient : ''))).toEqual(['3']);
+      expect(await s.reportsDue(4, sweep)).toEqual({ made: 0, capped: 0 });
+    });
+
+    it('delayed once while queued, then the final report; relayed when no receipt comes', async () => {
+      await s.accept([mailRow('1', { notify: 'DELAY,FAILURE' }), mailRow('2', { notify: 'SUCCESS' })], 0);
+      expect(await s.reportsDue(9_999, sweep)).toEqual({ made: 0, capped: 0 });
+      expect(await s.reportsDue(10_000, sweep)).toEqual({ made: 1, capped: 0 });
+      expect(await s.reportsDue(20_000, sweep)).toEqual({ made: 0, capped: 0 });
+      await s.claim(2, 20_000);
+      await s.record([
+        { op: 'submitted', id: 1, part: 0, smscId: 'a', last: true, now: 20_001 },
+        { op: 'submitted', id: 2, part: 0, smscId: 'b', last: true, now: 20_001 },
+      ]);
+      await s.applyReceipt('a', 'EXPIRED', '000', 20_002);
+      expect(await s.reportsDue(20_003, sweep)).toEqual({ made: 1, capped: 0 });
+      expect(await s.reportsDue(25_000, sweep)).toEqual({ made: 0, capped: 0 }); // relayed due at 20_001 + 5_000
+      expect(await s.reportsDue(25_001, sweep)).toEqual({ made: 1, capped: 0 });
+      await s.applyReceipt('b', 'DELIVRD', '000', 25_002);
+      expect(await s.reportsDue(25_003, sweep)).toEqual({ made: 0, capped: 0 });
+      const actions = (await reports()).map((r) => (r.facts.kind === 'report' ? [r.facts.recipient, r.facts.action] : []));
+      expect(actions.reverse()).toEqual([['1', 'delayed'], ['1', 'failed'], ['2', 'relayed']]);
+    });
+
+    it('the per-sender cap counts reports of the last hour', async () => {
+      await settle([mailRow('1'), mailRow('2'), mailRow('3')], 'UNDELIV', '001');
+      expect(await s.reportsDue(3, { ...sweep, capPerHour: 2 })).toEqual({ made: 2, capped: 1 });
+      expect(await s.reportsDue(4, { ...sweep, capPerHour: 2 })).toEqual({ made: 0, capped: 0 });
+    });
+
+    it('claim with a lease; sent is never claimed again', async () => {
+      await settle([mailRow('1')], 'UNDELIV', '001');
+      await s.reportsDue(3, sweep);
+      const [row] = await s.claimOutbox(10, 10, 1_000, 'n1');
+      expect([row?.attempts, row?.state]).toEqual([1, 'pending']);
+      expect(await s.claimOutbox(10, 1_009, 1_000, 'n2')).toEqual([]);
+      const again = await s.claimOutbox(10, 1_010, 1_000, 'n2'); // the lease ran out: n1 died while sending
+      expect(again.map((r) => [r.id, r.attempts])).toEqual([[row?.id, 2]]);
+      await s.outboxDone(row!.id, { kind: 'sent' }, 1_020);
+      expect(await s.claimOutbox(10, 10_000, 1_000, 'n1')).toEqual([]);
+      expect(await s.outboxCounts()).toEqual({ pending: 0, sent: 1, dropped: 0 });
+    });
+
+    it('retry waits for its time, across a restart, with the error kept; dropped is never claimed', async () => {
+      await settle([mailRow('1'), mailRow('2')], 'UNDELIV', '001');
+      await s.reportsDue(3, sweep);
+      const [a, c] = await s.claimOutbox(10, 10, 60_000, 'n1');
+      await s.outboxDone(a!.id, { kind: 'retry', nextAt: 5_000, error: '421 busy' }, 20);
+      await s.outboxDone(c!.id, { kind: 'dropped', error: '550 no such user' }, 20);
+      s = await b.reopen();
+      expect(await s.claimOutbox(10, 4_999, 60_000, 'n1')).toEqual([]);
+      const [back] = await s.claimOutbox(10, 5_000, 60_000, 'n1');
+      expect([back?.id, back?.attempts, back?.lastError]).toEqual([a!.id, 2, '421 busy']);
+      const listed = await s.listOutbox(10);
+      expect(listed.map((r) => [r.id, r.state, r.lastError])).toEqual([[c!.id, 'dropped', '550 no such user'], [a!.id, 'pending', '421 busy']]);
+      expect(await s.outboxCounts()).toEqual({ pending: 1, sent: 0, dropped: 1 });
+    });
+
+    it('a reply is mailed to the latest sender to that phone (Reply-To first), else default_to, else kept', async () => {
+      await s.accept([{ ...mailRow('4917', { text: 'old' }), mailFrom: 'old@example.org' }], 0);
+      const latest = mailRow('4917', { text: 'new' });
+      await s.accept([{ ...latest, mail: { ...latest.mail!, replyTo: 'ops@example.org' } }], 10);
+      const sms = { sourceAddr: '+4917', destinationAddr: '4915100', dataCoding: 0, text: 'on my way' };
+      const mailed = await s.storeReply(sms, 20, replies);
+      expect(mailed).toMatchObject({ kind: 'mailed', to: 'ops@example.org', queueId: 'q-new' });
+      const [row] = await s.listOutbox(1);
+      expect(row?.facts).toMatchObject({ kind: 'reply', from: '4917@sms.example', text: 'on my way', original: { messageId: '<new@mail.example>' } });
+      const other = { ...sms, sourceAddr: '4918' };
+      expect(await s.storeReply(other, 20, { ...replies, defaultTo: 'desk@example.org' })).toMatchObject({ kind: 'default', to: 'desk@example.org' });
+      expect(await s.storeReply(other, 20, replies)).toEqual({ kind: 'kept' });
+      expect(await s.storeReply(sms, 10 + replies.windowMs + 1, replies)).toEqual({ kind: 'kept' }); // out of the window
+      expect((await b.inbound()).map((m) => m.sourceAddr)).toEqual(['4918', '+4917']);
+    });
+
+    it('prune removes settled outbox rows, keeps pending ones', async () => {
+      await settle([mailRow('1'), mailRow('2')], 'UNDELIV', '001');
+      await s.reportsDue(3, sweep);
+      const [a] = await s.claimOutbox(1, 10, 60_000, 'n1');
+      await s.outboxDone(a!.id, { kind: 'sent' }, 20);
+      await s.prune(100);
+      expect((await s.listOutbox(10)).map((r) => r.state)).toEqual(['pending']);
+    });
+
+    if (opts.shared) describe('two nodes at once', () => {
+      const second = () => {
+        const o = b.another?.();
+        if (!o) throw new Error('backend has no second store');
+        others.push(o);
+        return o;
+      };
+      it('sweeping together makes each report exactly once', async () => {
+        const n = 60;
+        await settle(Array.from({ length: n }, (_, i) => mailRow(String(1000 + i))), 'UNDELIV', '001');
+        const t = second();
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? t : s).reportsDue(3 + i, sweep)));
+        expect(results.reduce((sum, r) => sum + r.made, 0)).toBe(n);
+        const byRecipient = new Set((await reports()).map((r) => (r.facts.kind === 'report' ? r.facts.recipient : '')));
+        expect([byRecipient.size, (await reports()).length]).toEqual([n, n]);
+      });
+
+      it('claiming together never hands one row to both', async () => {
+        const n = 60;
+        await settle(Array.from({ length: n }, (_, i) => mailRow(String(1000 + i))), 'UNDELIV', '001');
+        await s.reportsDue(3, sweep);
+        const t = second();
+        const claims: OutboxRow[][] = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => (i % 2 ? t : s).claimOutbox(7, 10, 60_000, i % 2 ? 'n2' : 'n1')),
+        );
+        const all = claims.flat().map((r) => r.id);
+        expect(new Set(all).size).toBe(all.length);
+        expect(all.length).toBe(n);
+        expect(claims.flat().every((r) => r.attempts === 1)).toBe(true);
+      });
+    });
+  });
+}
