@@ -58,7 +58,8 @@ const CSP = [
   "base-uri 'none'",
 ].join('; ');
 
-const PUBLIC = fileURLToPath(new URL('../../public/', import.meta.url));
+// Beside this module: src/web/public under tsx, dist/web/public once built (npm run build copies it there).
+const PUBLIC = fileURLToPath(new URL('./public/', import.meta.url));
 
 /** A message's rows as the API gives them: what a sender needs, no internals (fingerprint, stored PDUs). */
 export function messageJson(r: SmsRow, admin: boolean): Record<string, unknown> {

@@ -150,6 +150,17 @@ describe('web API', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(7_000);
   }, 30_000);
 
+  it("the page's stylesheet and script come from the build (dist/web/public, beside the compiled module)", async () => {
+    for (const [path, type] of [
+      ['/static/app.css', 'text/css'],
+      ['/static/app.js', 'javascript'],
+    ] as const) {
+      const res = await fetch(`${d.web}${path}`);
+      expect([path, res.status, res.headers.get('content-type')]).toEqual([path, 200, expect.stringContaining(type)]);
+      expect((await res.text()).length).toBeGreaterThan(100);
+    }
+  });
+
   it('the page: no session redirects to sign-in; the cancel form without CSRF token is refused; security headers', async () => {
     const res = await fetch(`${d.web}/`, { redirect: 'manual' });
     expect([res.status, res.headers.get('location')]).toEqual([303, '/signin']);
