@@ -193,7 +193,10 @@ export class LocalSpool implements Spool {
 
   /** Rows were queued by another node of a shared database: a waiting claim ends now and claims them. */
   queuedElsewhere(): void {
-    this.endWait();
+    // Between two claims (none waiting), the next one must not wait: the announced rows may have committed after
+    // the last claim read the queue.
+    if (this.waiter) this.endWait();
+    else this.skipWait = true;
   }
 
   /** The relay is stopping: end its wait now (with whatever was handed over), or the next one if it is between two. */
