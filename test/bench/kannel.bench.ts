@@ -160,6 +160,8 @@ async function startSmtp2sms(smscPort: number): Promise<Gateway> {
     policy: { flood_max: 0 },
     metrics: { port: 0 },
     web: { port: 0 },
+    // BENCH_SMTP2SMS_LOG=warn: what the default log level costs (a diagnostic; the figure uses the default).
+    ...(process.env.BENCH_SMTP2SMS_LOG ? { log: { level: process.env.BENCH_SMTP2SMS_LOG } } : {}),
   };
   const d = await spawnDaemon(config, dir);
   return {
@@ -336,6 +338,14 @@ async function round(smsc: CountingSmsc, start: (port: number) => Promise<Gatewa
     await new Promise((r) => setTimeout(r, 200));
     await smsc.take();
 
+    // BENCH_PERF=<file>: on-CPU samples of the daemon over the full load (with SMTP2SMS_DAEMON_NODE_ARGS=
+    // --perf-basic-prof for JS names), for test/bench/profile-summary.ts.
+    const perf =
+      process.env.BENCH_PERF && gw.name === 'smtp2sms'
+        ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', '1999', '-g', '-o', process.env.BENCH_PERF, '-p',
+            String(gw.pids[0])], { stdio: 'ignore' })
+        : undefined;
+    if (perf) await new Promise((r) => setTimeout(r, 500));
     const cpuBefore = gw.pids.map(processCpu);
     const threadsBefore = threadCpu(gw.pids[0]!);
     const benchBefore = process.cpuUsage();
@@ -344,6 +354,11 @@ async function round(smsc: CountingSmsc, start: (port: number) => Promise<Gatewa
     const cpuAfter = gw.pids.map(processCpu);
     const threadsAfter = threadCpu(gw.pids[0]!);
     const bench = process.cpuUsage(benchBefore);
+    if (perf) {
+      const done = new Promise((r) => perf.once('exit', r));
+      perf.kill('SIGINT');
+      await done;
+    }
     const arrivals = await smsc.take();
     const last = Math.max(...arrivals.at);
     const n = full.sent.size;
@@ -407,7 +422,7 @@ async function main(): Promise<void> {
       }
       const line = (name: string, r: RoundResult | undefined) =>
         r
-          ? `${name} ${fmt(r.perSec)}/s, ${fmt(r.cpuUs)} µs CPU/msg, p50/p99 ${fmt(r.p50, 1)}/${fmt(r.p99, 1)} ms`
+          ? `${name} ${fmt(r.perSec)}/s, ${fmt(r.cpuUs)} µs CPU/msg (${r.cpuSplit.map((x) => fmt(x)).join(' + ')}), p50/p99 ${fmt(r.p50, 1)}/${fmt(r.p99, 1)} ms`
           : `${name} -`;
       console.log(`round ${i + 1}/${RUNS}: ${line('Kannel', k[i])}; ${line('smtp2sms', s[i])}`);
     }
