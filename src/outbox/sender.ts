@@ -16,8 +16,15 @@ import type { OutboxRow } from './facts.js';
 import { buildReplyMail } from './reply-mail.js';
 import { buildReport } from './report.js';
 
-/** How long a claimed outbox row is this sender's: well above one smarthost conversation's timeouts. */
-const LEASE_MS = 120_000;
+/**
+ * nodemailer's defaults (2 min to connect, 10 min of silence per command) would let one stuck conversation outlive
+ * the lease, and another node would then send the same row while this one still may: bounded here instead.
+ */
+export const SEND_TIMEOUTS = { connectionTimeout: 20_000, greetingTimeout: 20_000, socketTimeout: 30_000 } as const;
+/** Commands of one conversation at most (EHLO, STARTTLS, EHLO, AUTH, MAIL, RCPT, DATA, the data's end, QUIT). */
+export const MAX_COMMANDS = 9;
+/** How long a claimed outbox row is this sender's: longer than the longest conversation SEND_TIMEOUTS allow. */
+export const LEASE_MS = 360_000;
 const TICK_MS = 1000;
 const BATCH = 20;
 
@@ -57,7 +64,7 @@ export class OutboxSender {
     registry: Registry,
     private readonly now: () => number = Date.now,
   ) {
-    this.transport = nodemailer.createTransport(config.outbound.smtp_url as string);
+    this.transport = nodemailer.createTransport({ url: config.outbound.smtp_url as string, ...SEND_TIMEOUTS });
     const counts = () => store.outboxCounts();
     this.depth = new Gauge({
       name: 'smtp2sms_outbox_depth',

@@ -5,9 +5,10 @@
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SmscSimulator, type SimulatorBehaviour } from '../../src/simulator/smsc.js';
 import { spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { RawSmtp, sendMail } from '../helpers/smtp-client.js';
 
 interface Received {
@@ -97,44 +98,50 @@ function field(status: string, name: string): string | undefined {
 
 const reportsTo = (sink: Sink, to: string) => sink.mails.filter((m) => m.to.includes(to));
 
-describe('delivery reports', () => {
-  it('undeliverable → a failed report with every field, in the thread, from <>; delivered with NOTIFY=SUCCESS', async () => {
-    const { sink, daemon } = await start({ receiptStat: (dest) => (dest.endsWith('1') ? 'REJECTD' : 'DELIVRD') });
-    const body = 'Message-ID: <alert-1@example.org>\r\nSubject: Disk full\r\nFrom: alerts@example.org\r\n\r\ndb1 is at 99 percent\r\n';
-    const rcpt = '+79991230001@sms.example.test';
-    expect(await sendDsn(daemon.port, 'ops@example.org', 'RET=HDRS ENVID=env-42', rcpt, `NOTIFY=FAILURE ORCPT=rfc822;${rcpt.replace('+', '+2B')}`, body)).toBe(250);
-    const body2 = body.replace('alert-1', 'alert-2');
-    expect(await sendDsn(daemon.port, 'ops2@example.org', '', '+79991230002@sms.example.test', 'NOTIFY=SUCCESS', body2)).toBe(250);
-    await waitFor(() => sink.mails.length >= 2, 20_000, 'two reports');
-    const failed = reportsTo(sink, 'ops@example.org')[0]!;
-    expect(failed.from).toBe('');
-    const m = failed.mail;
-    const status = part(failed, 'message/delivery-status');
-    expect(m.headers.get('content-type')).toMatchObject({ value: 'multipart/report', params: { 'report-type': 'delivery-status' } });
-    expect(m.headers.get('auto-submitted')).toBe('auto-replied');
-    expect(m.inReplyTo).toBe('<alert-1@example.org>');
-    expect(m.references).toBe('<alert-1@example.org>');
-    expect(m.from?.text).toBe('MAILER-DAEMON@sms.example.test');
-    expect(m.subject).toBe('SMS not delivered: +79991230001 (Disk full)');
-    expect(m.text).toContain('could not be delivered');
-    expect(m.text).toContain('"Disk full db1 is at 99 percent"');
-    expect(m.text).toContain('stat:REJECTD (rejected by the SMSC), err:001 (subscriber does not exist)');
-    expect(field(status, 'Reporting-MTA')).toMatch(/^dns; /);
-    expect(field(status, 'Original-Envelope-Id')).toBe('env-42');
-    expect(field(status, 'Arrival-Date')).toMatch(/\+0000$/);
-    expect(field(status, 'Final-Recipient')).toBe('rfc822; +79991230001@sms.example.test');
-    expect(field(status, 'Original-Recipient')).toBe('rfc822;+79991230001@sms.example.test');
-    expect(field(status, 'Action')).toBe('failed');
-    expect(field(status, 'Status')).toBe('5.1.1');
-    expect(field(status, 'Diagnostic-Code')).toBe('smpp; stat:REJECTD err:001');
-    expect(field(status, 'Last-Attempt-Date')).toMatch(/\+0000$/);
-    expect(part(failed, 'text/rfc822-headers')).toContain('Message-ID: <alert-1@example.org>');
+/** Shared by the SQLite and PostgreSQL runs: `spool` selects the backend. */
+async function undeliverableCase(spool: Record<string, unknown>): Promise<void> {
+  const { sink, daemon } = await start({ receiptStat: (dest) => (dest.endsWith('1') ? 'REJECTD' : 'DELIVRD') }, spool);
 
-    const delivered = reportsTo(sink, 'ops2@example.org')[0]!;
-    const st2 = part(delivered, 'message/delivery-status');
-    expect([field(st2, 'Action'), field(st2, 'Status'), field(st2, 'Diagnostic-Code')]).toEqual(['delivered', '2.0.0', 'smpp; stat:DELIVRD']);
-    expect(delivered.mail.inReplyTo).toBe('<alert-2@example.org>');
-  });
+  const body = 'Message-ID: <alert-1@example.org>\r\nSubject: Disk full\r\nFrom: alerts@example.org\r\n\r\ndb1 is at 99 percent\r\n';
+  const rcpt = '+79991230001@sms.example.test';
+  expect(await sendDsn(daemon.port, 'ops@example.org', 'RET=HDRS ENVID=env-42', rcpt, `NOTIFY=FAILURE ORCPT=rfc822;${rcpt.replace('+', '+2B')}`, body)).toBe(250);
+  const body2 = body.replace('alert-1', 'alert-2');
+  expect(await sendDsn(daemon.port, 'ops2@example.org', '', '+79991230002@sms.example.test', 'NOTIFY=SUCCESS', body2)).toBe(250);
+  await waitFor(() => sink.mails.length >= 2, 20_000, 'two reports');
+  const failed = reportsTo(sink, 'ops@example.org')[0]!;
+  expect(failed.from).toBe('');
+  const m = failed.mail;
+  const status = part(failed, 'message/delivery-status');
+  expect(m.headers.get('content-type')).toMatchObject({ value: 'multipart/report', params: { 'report-type': 'delivery-status' } });
+  expect(m.headers.get('auto-submitted')).toBe('auto-replied');
+  expect(m.inReplyTo).toBe('<alert-1@example.org>');
+  expect(m.references).toBe('<alert-1@example.org>');
+  expect(m.from?.text).toBe('MAILER-DAEMON@sms.example.test');
+  expect(m.subject).toBe('SMS not delivered: +79991230001 (Disk full)');
+  expect(m.text).toContain('could not be delivered');
+  expect(m.text).toContain('"Disk full db1 is at 99 percent"');
+  expect(m.text).toContain('stat:REJECTD (rejected by the SMSC), err:001 (subscriber does not exist)');
+  expect(field(status, 'Reporting-MTA')).toMatch(/^dns; /);
+  expect(field(status, 'Original-Envelope-Id')).toBe('env-42');
+  expect(field(status, 'Arrival-Date')).toMatch(/\+0000$/);
+  expect(field(status, 'Final-Recipient')).toBe('rfc822; +79991230001@sms.example.test');
+  expect(field(status, 'Original-Recipient')).toBe('rfc822;+79991230001@sms.example.test');
+  expect(field(status, 'Action')).toBe('failed');
+  expect(field(status, 'Status')).toBe('5.1.1');
+  expect(field(status, 'Diagnostic-Code')).toBe('smpp; stat:REJECTD err:001');
+  expect(field(status, 'Last-Attempt-Date')).toMatch(/\+0000$/);
+  expect(part(failed, 'text/rfc822-headers')).toContain('Message-ID: <alert-1@example.org>');
+
+  const delivered = reportsTo(sink, 'ops2@example.org')[0]!;
+  const st2 = part(delivered, 'message/delivery-status');
+  expect([field(st2, 'Action'), field(st2, 'Status'), field(st2, 'Diagnostic-Code')]).toEqual(['delivered', '2.0.0', 'smpp; stat:DELIVRD']);
+  expect(delivered.mail.inReplyTo).toBe('<alert-2@example.org>');
+}
+
+describe('delivery reports', () => {
+  it('undeliverable → a failed report with every field, in the thread, from <>; delivered with NOTIFY=SUCCESS', () =>
+    undeliverableCase({}));
+
 
   it('RET=FULL carries the whole original; expired is failed 5.4.7; NOTIFY=NEVER, <> and default (delivered) get nothing', async () => {
     const { sink, daemon } = await start({ receiptStat: (dest) => (dest.endsWith('3') ? 'EXPIRED' : 'DELIVRD') });
@@ -172,6 +179,27 @@ describe('delivery reports', () => {
     expect([field(st, 'Action'), field(st, 'Status')]).toEqual(['delayed', '4.4.1']);
   });
 
+  it('SIGKILL between the final receipt and the sweep: the report is made after the restart, once', async () => {
+    // The first run has no outbound.smtp_url, so no sweep runs there: the kill surely falls after the final
+    // state's commit and before any report row exists. Only the "report pending" row written at acceptance remains.
+    const sim = started.simulator(new SmscSimulator({ receiptStat: () => 'UNDELIV' }));
+    const port = await sim.listen();
+    const dir = tempDir();
+    const first = started.daemon(await spawnDaemon(testConfig(port, dir), dir));
+    await sendMail(first.port, { from: 'k2@example.org', to: ['+79991230008@sms.example.test'], body: 'Subject: x\r\n\r\nkilled\r\n' });
+    await waitFor(() => first.logs.some((l) => l.msg === 'receipt' && l.state === 'undeliverable'), 20_000, 'the final receipt');
+    await first.kill('SIGKILL');
+    const sink = new Sink();
+    sinks.push(sink);
+    await sink.listen();
+    const config = testConfig(port, dir, { outbound: { smtp_url: `smtp://127.0.0.1:${sink.port}`, retry_min_s: 0.3, retry_max_s: 1 } });
+    started.daemon(await spawnDaemon(config, dir));
+    await waitFor(() => sink.mails.length >= 1, 20_000, 'the report after the restart');
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(sink.mails.map((m) => m.to)).toEqual([['k2@example.org']]);
+    expect(field(part(sink.mails[0]!, 'message/delivery-status'), 'Action')).toBe('failed');
+  });
+
   it('SIGKILL after the final receipt, smarthost down: the report arrives once both are back', async () => {
     const first = await start({ receiptStat: () => 'UNDELIV' });
     const sinkPort = first.sink.port;
@@ -188,23 +216,39 @@ describe('delivery reports', () => {
   });
 });
 
+async function replyCase(spool: Record<string, unknown>): Promise<void> {
+  const { sink, sim, daemon } = await start({}, { replies: { default_to: 'noc@example.org' }, ...spool });
+  const body = 'Message-ID: <page-7@example.org>\r\nReply-To: Team <team@example.org>\r\nSubject: Page: web down\r\n\r\nweb1 down\r\n';
+  await sendMail(daemon.port, { from: 'pager@example.org', to: ['+79991234567@sms.example.test'], body });
+  await waitFor(() => sim.submits.length === 1 && sim.binds === 1, 10_000, 'the SMS');
+  await sim.sendMobileOriginated('79991234567', 'Alerts', 'Принято, еду');
+  await sim.sendMobileOriginated('79990000000', 'Alerts', 'who is this?');
+  await waitFor(() => sink.mails.length >= 2, 20_000, 'two reply mails');
+  const reply = reportsTo(sink, 'team@example.org')[0]!.mail;
+  expect(reply.from?.text).toBe('79991234567@sms.example.test');
+  expect(reply.subject).toBe('Re: Page: web down');
+  expect(reply.inReplyTo).toBe('<page-7@example.org>');
+  expect(reply.references).toBe('<page-7@example.org>');
+  expect(reply.text).toMatch(/^Принято, еду\n\nOn .* said:\n> Page: web down/);
+  const other = reportsTo(sink, 'noc@example.org')[0]!.mail;
+  expect(other.subject).toBe('SMS from +79990000000');
+  expect(other.text).toContain('who is this?');
+}
+
 describe('SMS replies', () => {
-  it('a reply reaches the original sender (its Reply-To) in the thread; an unmatched one goes to replies.default_to', async () => {
-    const { sink, sim, daemon } = await start({}, { replies: { default_to: 'noc@example.org' } });
-    const body = 'Message-ID: <page-7@example.org>\r\nReply-To: Team <team@example.org>\r\nSubject: Page: web down\r\n\r\nweb1 down\r\n';
-    await sendMail(daemon.port, { from: 'pager@example.org', to: ['+79991234567@sms.example.test'], body });
-    await waitFor(() => sim.submits.length === 1 && sim.binds === 1, 10_000, 'the SMS');
-    await sim.sendMobileOriginated('79991234567', 'Alerts', 'Принято, еду');
-    await sim.sendMobileOriginated('79990000000', 'Alerts', 'who is this?');
-    await waitFor(() => sink.mails.length >= 2, 20_000, 'two reply mails');
-    const reply = reportsTo(sink, 'team@example.org')[0]!.mail;
-    expect(reply.from?.text).toBe('79991234567@sms.example.test');
-    expect(reply.subject).toBe('Re: Page: web down');
-    expect(reply.inReplyTo).toBe('<page-7@example.org>');
-    expect(reply.references).toBe('<page-7@example.org>');
-    expect(reply.text).toMatch(/^Принято, еду\n\nOn .* said:\n> Page: web down/);
-    const other = reportsTo(sink, 'noc@example.org')[0]!.mail;
-    expect(other.subject).toBe('SMS from +79990000000');
-    expect(other.text).toContain('who is this?');
+  it('a reply reaches the original sender (its Reply-To) in the thread; an unmatched one goes to replies.default_to', () =>
+    replyCase({}));
+});
+
+describe('on the PostgreSQL spool', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
   });
+  afterAll(async () => {
+    await db?.drop();
+  });
+  const pg = () => ({ spool: { backend: 'postgres', url: db.url, pool_size: 4, statement_timeout_ms: 2000 } });
+  it('undeliverable → a failed report; delivered with NOTIFY=SUCCESS', () => undeliverableCase(pg()));
+  it('a reply reaches the original sender in the thread; an unmatched one goes to replies.default_to', () => replyCase(pg()));
 });

@@ -122,6 +122,17 @@ export const CANDIDATE_COLUMNS = `s.id, s.queue_id, s.recipient, s.state, s.reas
   s.created_at, s.updated_at, s.first_submit_at, d.notify, d.orcpt, d.rcpt_address, d.report_state,
   m.envid, m.ret, m.subject, m.auto_submitted, m.headers, m.raw_base64`;
 
+/**
+ * The sweep: final (relayed, delayed) rows whose sms_dsn row is still pending become outbox rows. Why this keeps
+ * the issue's "written in the same transaction as the state change" promise without writing the report in the
+ * receipt's transaction: the durable part of "a report is owed" is the sms_dsn row, written in accept's own
+ * transaction, and the state change commits the row's final state; together they are the report, only not yet
+ * rendered. A crash before the sweep leaves both (the next sweep, after a restart, makes the report); the sweep
+ * inserts the outbox row and deletes (or advances) the sms_dsn row in one transaction, so a crash inside it makes
+ * nothing and a committed sweep never runs again for that row: never zero, never two. On PostgreSQL two nodes
+ * sweeping at once lock the sms_dsn rows FOR UPDATE SKIP LOCKED (a deleted or advanced row no longer qualifies).
+ * Tested: test/e2e/reports.test.ts (SIGKILL before any sweep) and the outbox contract's two-node cases.
+ */
 export function reportsDue(db: Database.Database, now: number, sweep: ReportSweep): { made: number; capped: number } {
   const relayedBefore = sweep.receiptsRequested ? now - sweep.relayedAfterMs : now;
   const rows = db
