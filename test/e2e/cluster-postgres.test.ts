@@ -262,7 +262,14 @@ describe('failover', () => {
     // Within failover_s (plus a bind's own time); the dead node's rows were taken over.
     expect(failover).toBeLessThan(CLUSTER.failover_s * 1000 + 2000);
     expect(await holderMetric(standby)).toBe(1);
-    const left = await rows(db.url, `SELECT id, owner FROM sms WHERE state = 'sending' OR owner = $1`, ['fo-' + (holder === a ? 'a' : 'b')]);
+    // The dead node's rows in flight at the kill are taken over once their lease has run out (then sent again).
+    const deadId = holder === a ? 'fo-a' : 'fo-b';
+    let left = await rows(db.url, `SELECT id, owner FROM sms WHERE state = 'sending' OR owner = $1`, [deadId]);
+    const leaseEnd = killedAt + (CLUSTER.lease_s + 2 * CLUSTER.lease_renew_s + 5) * 1000;
+    while (left.length > 0 && Date.now() < leaseEnd) {
+      await new Promise((r) => setTimeout(r, 250));
+      left = await rows(db.url, `SELECT id, owner FROM sms WHERE state = 'sending' OR owner = $1`, [deadId]);
+    }
     expect(left).toEqual([]);
     expect(standby.d.logs.some((x) => String(x.msg).startsWith('took over rows')) || inFlight.length === 0).toBe(true);
     // Sent twice only what was in flight at the kill: at most the binds' windows.
