@@ -55,7 +55,8 @@ export async function startDaemon(config: Config, baseLog: Logger, opts: DaemonO
     // Rows are requeued by their owner's id: two live nodes with one id would resend each other's rows.
     const nodeLock = await holdNodeId(config.spool, config.node.id, config.cluster.failover_s * 1000, log);
     try {
-      return await startLocked(config, log, opts, now, { path: spoolShown(config), release: () => void nodeLock.stop() });
+      const release = () => void nodeLock.stop();
+      return await startLocked(config, log, opts, now, { path: spoolShown(config), release });
     } catch (err) {
       await nodeLock.stop();
       throw err;

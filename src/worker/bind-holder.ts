@@ -39,7 +39,11 @@ export class BindHolder {
   constructor(private readonly o: BindHolderOptions) {
     const { cluster, node, spool } = o.config;
     const failoverMs = cluster.failover_s * 1000;
-    const { max: _max, idleTimeoutMillis: _idle, ...client } = poolConfig(spool, `smtp2sms ${node.id} binds`.slice(0, 63));
+    const {
+      max: _max,
+      idleTimeoutMillis: _idle,
+      ...client
+    } = poolConfig(spool, `smtp2sms ${node.id} binds`.slice(0, 63));
     this.lock = new SessionLock({
       client,
       space: LOCK_SPACE.binds,

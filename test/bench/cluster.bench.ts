@@ -20,7 +20,8 @@ const CONNECTIONS = 8;
 const CLK_TCK = Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
 
 const body = (id: number) =>
-  `From: bench@example.org\r\nSubject: \r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbench ${id} disk /var on db${id % 50} is 97% full, please check`;
+  'From: bench@example.org\r\nSubject: \r\nContent-Type: text/plain; charset=utf-8\r\n\r\n' +
+  `bench ${id} disk /var on db${id % 50} is 97% full, please check`;
 const rcpt = (id: number) => `+7999${String(1_000_000 + (id % 9_000_000)).padStart(7, '0')}@sms.example.test`;
 const toPerf = (epochMs: number) => epochMs - (Date.now() - performance.now());
 
@@ -142,7 +143,9 @@ async function run(name: string, pgUrl: string | undefined, nodeCount: number, p
       const seen3 = sim.received.length;
       const lone = await load([ports[1 - holder]!], 200, MAILS + 1000, 1, 10);
       await waitUntil(() => sim.received.length >= seen3 + lone.accepted, 60_000, 'standby-only SMS');
-      const at3 = new Map(sim.received.slice(seen3).map((s) => [Number(/bench (\d+)/.exec(s.text)?.[1]), toPerf(s.at)]));
+      const at3 = new Map(
+        sim.received.slice(seen3).map((s) => [Number(/bench (\d+)/.exec(s.text)?.[1]), toPerf(s.at)]),
+      );
       const loneLat = [...lone.dataEnd].map(([id, d]) => (at3.get(id) ?? NaN) - d.t).filter((x) => !Number.isNaN(x));
       result.paced = { holder: pair(of(true)), standby: pair(of(false)), standbyOnly: pair(loneLat) };
     }
@@ -156,7 +159,9 @@ async function run(name: string, pgUrl: string | undefined, nodeCount: number, p
 
 async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`bench:cluster: ${MAILS} mails per configuration over ${CONNECTIONS} connections; ${cpus().length} cores (${cpu})`);
+  console.log(
+    `bench:cluster: ${MAILS} mails per configuration over ${CONNECTIONS} connections; ${cpus().length} cores (${cpu})`,
+  );
   let pg: OwnPostgres | undefined;
   const results: Result[] = [];
   try {

@@ -163,7 +163,12 @@ export function openPool(spool: SpoolConfig, log: Logger, node: string): pg.Pool
  * is refused (exit 2 naming node.id), since a node requeues the rows of its id at start and would resend the
  * other's. If the lock's connection drops, the lock is taken again when the database answers.
  */
-export async function holdNodeId(spool: SpoolConfig, id: string, releaseAfterMs: number, log: Logger): Promise<SessionLock> {
+export async function holdNodeId(
+  spool: SpoolConfig,
+  id: string,
+  releaseAfterMs: number,
+  log: Logger,
+): Promise<SessionLock> {
   const { max: _max, idleTimeoutMillis: _idle, ...client } = poolConfig(spool, `smtp2sms ${id} node`.slice(0, 63));
   let started = false;
   const lock = new SessionLock({
@@ -174,7 +179,8 @@ export async function holdNodeId(spool: SpoolConfig, id: string, releaseAfterMs:
     retryMs: releaseAfterMs / 3,
     releaseAfterMs,
     log,
-    onLost: (reason) => log.warn({ node: id, reason }, 'lost the node id lock; taking it again when PostgreSQL answers'),
+    onLost: (reason) =>
+      log.warn({ node: id, reason }, 'lost the node id lock; taking it again when PostgreSQL answers'),
     onAcquired: () => {
       if (started) log.info({ node: id }, 'node id lock taken again');
     },
@@ -184,7 +190,8 @@ export async function holdNodeId(spool: SpoolConfig, id: string, releaseAfterMs:
     ok = await lock.tryAcquire();
   } catch (err) {
     await lock.stop();
-    throw new Error(`PostgreSQL spool: cannot lock node.id at ${maskUrl(spool.url ?? '')}: ${describe(err)}`, { cause: err });
+    const shown = maskUrl(spool.url ?? '');
+    throw new Error(`PostgreSQL spool: cannot lock node.id at ${shown}: ${describe(err)}`, { cause: err });
   }
   if (!ok) {
     await lock.stop();
