@@ -393,6 +393,11 @@ const replies = z
       .nullable()
       .default(null)
       .describe('Address for replies that match no sent SMS; unset: they are kept and shown by `smtp2sms queue`.'),
+    reassembly_timeout_s: z
+      .number()
+      .min(1)
+      .default(300)
+      .describe('Parts of a concatenated reply still missing after this long: the rest is handed over, gaps marked.'),
   })
   .strict()
   .prefault({});

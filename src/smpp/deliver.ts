@@ -4,7 +4,7 @@
  * resend it; only a spool failure asks the SMSC to try again later.
  */
 import type { Logger } from '../ops/log.js';
-import { decodeBytes } from '../sms/encode.js';
+import { readPart, Reassembler, type Reassembled } from '../sms/reassembly.js';
 import type { InboundSms, Spool } from '../spool/types.js';
 import { messageBytes, type PDU } from './pdu.js';
 import { isReceipt, parseReceipt, type Receipt } from './receipts.js';
@@ -21,7 +21,33 @@ export function deliverHandler(
   log: Logger,
   events: DeliverEvents = {},
   now: () => number = Date.now,
+  reassemblyTimeoutMs = 300_000,
 ): (pdu: PDU) => Promise<number> {
+  // Parts are held in memory: a restart loses a reply's parts that came before it (the SMSC had its acks).
+  const parts = new Reassembler(reassemblyTimeoutMs, systemType);
+  const handOver = async (r: Reassembled): Promise<void> => {
+    const msg = { sourceAddr: r.from, destinationAddr: r.to, dataCoding: r.dataCoding, text: r.text };
+    if (r.missing.length > 0) {
+      const why = 'concatenated SMS incomplete after replies.reassembly_timeout_s: handed over as it is';
+      log.warn({ from: r.from, to: r.to, missing: r.missing }, why);
+    }
+    if (events.inbound) return events.inbound(msg, now());
+    await spool.storeInbound(msg, now());
+    log.info({ from: r.from, to: r.to }, 'inbound SMS stored');
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    const at = parts.nextExpiry();
+    if (timer || at === undefined) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      for (const r of parts.expire(now())) {
+        handOver(r).catch((err: unknown) => log.error({ err, from: r.from }, 'incomplete SMS not stored'));
+      }
+      schedule();
+    }, Math.max(0, at - now()));
+    timer.unref();
+  };
   return async (pdu) => {
     const bytes = messageBytes(pdu as unknown as { short_message?: unknown; message_payload?: unknown });
     const esm = Number(pdu.esm_class ?? 0);
@@ -44,11 +70,10 @@ export function deliverHandler(
       return 0;
     }
     const dataCoding = Number(pdu.data_coding ?? 0);
-    const text = decodeBytes(bytes, dataCoding, { systemType });
-    const msg = { sourceAddr: String(pdu.source_addr ?? ''), destinationAddr: String(pdu.destination_addr ?? ''), dataCoding, text };
-    if (events.inbound) return events.inbound(msg, now()).then(() => 0);
-    await spool.storeInbound(msg, now());
-    log.info({ from: pdu.source_addr, to: pdu.destination_addr }, 'inbound SMS stored');
+    const meta = { from: String(pdu.source_addr ?? ''), to: String(pdu.destination_addr ?? ''), dataCoding };
+    const whole = parts.add(meta, readPart(esm, bytes, pdu as unknown as Record<string, unknown>), now());
+    if (whole) await handOver(whole);
+    else schedule();
     return 0;
   };
 }

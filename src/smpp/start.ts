@@ -29,7 +29,14 @@ export interface DeliveryEvents {
 
 export function startDelivery(config: Config, log: Logger, spool: Spool, events: DeliveryEvents = {}, now: () => number = Date.now): Delivery {
   const smpp = config.smpp;
-  const onDeliver = deliverHandler(spool, smpp.system_type, log.child({ component: 'receipts' }), events.deliver ?? {}, now);
+  const onDeliver = deliverHandler(
+    spool,
+    smpp.system_type,
+    log.child({ component: 'receipts' }),
+    events.deliver ?? {},
+    now,
+    config.replies.reassembly_timeout_s * 1000,
+  );
   const tls = {
     ...(smpp.tls.ca ? { ca: readFileSync(smpp.tls.ca) } : {}),
     rejectUnauthorized: smpp.tls.reject_unauthorized,
