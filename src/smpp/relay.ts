@@ -61,7 +61,19 @@ export class Relay {
       b.setMaxListeners(0);
       b.on('up', () => this.kick());
       b.on('slot', () => this.kick());
+      b.on('down', () => this.noBindLeft());
     }
+  }
+
+  /**
+   * The last bind able to submit went down: rows must wait in the queue, not here as 'sending', so that a sender
+   * can still cancel them (the web page) while the SMSC is away. The claim's wait for fresh mail ends now (mail
+   * stored meanwhile would be handed over 'sending'), and the loop puts back what it holds (see loop).
+   */
+  private noBindLeft(): void {
+    if (this.binds.some((b) => b.canSubmit)) return;
+    void this.spool.stopWaiting().catch(() => undefined);
+    this.kick();
   }
 
   /** A bind came up or a slot freed: look for work now. */
@@ -88,9 +100,11 @@ export class Relay {
   }
 
   /** Taken but never sent: back to the queue now rather than at the next start. */
-  private requeue(rows: SmsRow[]): void {
+  private requeue(rows: SmsRow[], reason?: string): void {
     const now = this.now();
-    for (const row of rows) this.track(this.spool.reschedule(row.id, row.reason ?? '', now, now, undefined, false));
+    for (const row of rows) {
+      this.track(this.spool.reschedule(row.id, reason ?? row.reason ?? '', now, now, undefined, false));
+    }
   }
 
   /**
@@ -125,6 +139,10 @@ export class Relay {
 
   private async loop(): Promise<void> {
     while (this.running) {
+      // Taken (or handed over) while the last bind went down: back to the queue, where they can be cancelled.
+      if (this.ready.length > 0 && !this.binds.some((b) => b.canSubmit)) {
+        this.requeue(this.ready.splice(0), 'no SMPP bind is up');
+      }
       const capacity = this.capacity();
       const room = capacity - this.active.size;
       if (room <= 0) {

@@ -197,7 +197,7 @@ export interface Spool {
    * `waitMs` for fresh mail (handed over as it is stored) or for a row to fall due.
    */
   claim(limit: number, now: number, waitMs?: number): Promise<SmsRow[]>;
-  /** End a claim's wait now (the relay is stopping). */
+  /** End a claim's wait now (the relay is stopping, or has no bind up to send what it would be handed). */
   stopWaiting(): Promise<void>;
   /** A part was accepted with this SMSC id; `last`: the whole message is now submitted. */
   submitted(id: number, part: number, smscId: string, last: boolean, now: number): Promise<void>;
