@@ -5,7 +5,8 @@
  * refuses destination prefixes, ignores ENQUIRE_LINK.
  */
 import type { AddressInfo } from 'node:net';
-import { decodeBytes } from '../sms/encode.js';
+import { atomsIn, decodeBytes, type Coding } from '../sms/encode.js';
+import { segment } from '../sms/segment.js';
 import { messageBytes, sendPdu, smpp, type PDU, type Session } from '../smpp/pdu.js';
 import { statusName } from '../smpp/status.js';
 
@@ -103,6 +104,17 @@ function receiptDate(d: Date): string {
   return `${p(d.getUTCFullYear() % 100)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}`;
 }
 
+/** A reply as a phone sends it (sendFromPhone). */
+export interface PhoneReply {
+  from: string;
+  to: string;
+  text: string;
+  coding?: Coding;
+  concat?: 'udh8' | 'udh16' | 'sar';
+  ref?: number;
+  splitAfterBytes?: number[];
+}
+
 export class SmscSimulator {
   readonly submits: RecordedSubmit[] = [];
   readonly received: ReceivedSms[] = [];
@@ -151,6 +163,48 @@ export class SmscSimulator {
           }),
       ),
     ).then((statuses) => statuses.filter((s) => s === 0).length);
+  }
+
+  /**
+   * A reply from a phone, segmented as a phone does (src/sms segmenting): one DELIVER_SM per part, UDH parts with
+   * esm_class 0x40, SAR parts with the three TLVs. `splitAfterBytes` cuts the text bytes at exact offsets instead
+   * (a phone that splits inside a UCS-2 surrogate pair). Resolves with the statuses of the last session's acks.
+   */
+  async sendFromPhone(m: PhoneReply): Promise<number[]> {
+    const coding: Coding = m.coding ?? 'gsm7';
+    const dataCoding = coding === 'ucs2' ? 8 : coding === 'latin1' ? 3 : 0;
+    const atoms = atomsIn(m.text, coding, undefined);
+    if (!atoms) throw new Error(`text cannot be written in ${coding}`);
+    const ref = m.ref ?? 0x2a;
+    let parts: { udh: Buffer; body: Buffer; sar?: { ref: number; total: number; seq: number } }[];
+    if (m.splitAfterBytes) {
+      const bytes = Buffer.concat(atoms.map((a) => Buffer.from(a.bytes)));
+      const cuts = [0, ...m.splitAfterBytes, bytes.length];
+      const bodies = cuts.slice(1).map((end, i) => bytes.subarray(cuts[i], end));
+      const concat = m.concat ?? 'udh8';
+      parts = bodies.map((body, i) => {
+        const seq = i + 1;
+        if (concat === 'sar') return { udh: Buffer.alloc(0), body, sar: { ref, total: bodies.length, seq } };
+        const head = concat === 'udh16' ? [6, 0x08, 4, ref >> 8, ref & 0xff] : [5, 0x00, 3, ref & 0xff];
+        return { udh: Buffer.from([...head, bodies.length, seq]), body };
+      });
+    } else {
+      parts = segment(atoms, coding, m.concat ?? 'udh8', ref).parts;
+    }
+    let statuses: number[] = [];
+    for (const part of parts) {
+      const fields = {
+        source_addr: m.from, source_addr_ton: 1, source_addr_npi: 1, destination_addr: m.to, data_coding: dataCoding,
+        esm_class: part.udh.length > 0 ? 0x40 : 0, short_message: Buffer.concat([part.udh, part.body]),
+        ...(part.sar ? { sar_msg_ref_num: part.sar.ref, sar_total_segments: part.sar.total, sar_segment_seqnum: part.sar.seq } : {}),
+      };
+      statuses = await Promise.all(
+        [...this.receivers].map(
+          (session) => new Promise<number>((resolve) => sendPdu(session, new smpp.PDU('deliver_sm', fields), (r: PDU) => resolve(r.command_status))),
+        ),
+      );
+    }
+    return statuses;
   }
 
   /** ENQUIRE_LINK from the SMSC side on every bound session; resolves with how many were answered. */

@@ -236,6 +236,27 @@ async function replyCase(spool: Record<string, unknown>): Promise<void> {
 }
 
 describe('SMS replies', () => {
+  it('concatenated replies (GSM UDH 8-bit, UCS-2 UDH 16-bit split inside a surrogate pair, SAR) arrive whole in the thread', async () => {
+    const { sink, sim, daemon } = await start({});
+    const body = 'Message-ID: <page-9@example.org>\r\nSubject: Page: db down\r\n\r\ndb1 down\r\n';
+    await sendMail(daemon.port, { from: 'pager@example.org', to: ['+79991234568@sms.example.test'], body });
+    await waitFor(() => sim.submits.length === 1 && sim.binds === 1, 10_000, 'the SMS');
+    const long = `ack ${'x'.repeat(170)} end €`;
+    await sim.sendFromPhone({ from: '79991234568', to: 'Alerts', text: long, concat: 'udh8', ref: 7 });
+    const emoji = 'Да 👍';
+    const cut = Buffer.from(emoji, 'utf16le').length - 2; // between the surrogates
+    await sim.sendFromPhone({ from: '79991234568', to: 'Alerts', text: emoji, coding: 'ucs2', concat: 'udh16', ref: 0x1234, splitAfterBytes: [cut] });
+    await sim.sendFromPhone({ from: '79991234568', to: 'Alerts', text: `sar ${'y'.repeat(200)}`, concat: 'sar', ref: 300 });
+    await waitFor(() => sink.mails.length >= 3, 20_000, 'three reply mails');
+    const texts = sink.mails.map((m) => m.mail.text?.split('\n\n')[0]);
+    expect(texts).toEqual([long, emoji, `sar ${'y'.repeat(200)}`]);
+    for (const m of sink.mails) {
+      expect([m.to, m.mail.subject, m.mail.inReplyTo, m.mail.from?.text]).toEqual([
+        ['pager@example.org'], 'Re: Page: db down', '<page-9@example.org>', '79991234568@sms.example.test',
+      ]);
+    }
+  });
+
   it('a reply reaches the original sender (its Reply-To) in the thread; an unmatched one goes to replies.default_to', () =>
     replyCase({}));
 });
