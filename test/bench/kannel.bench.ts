@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnDaemon, tempDir } from '../helpers/daemon-process.js';
 import { commitId, fmt, Lane, median, percentile, waitUntil, writeSection } from './lib.js';
+import { summarize } from './profile-summary.js';
 
 const MAILS = Number(process.env.BENCH_MAILS ?? 20_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -150,6 +151,8 @@ async function drive(
   return { start, sent };
 }
 
+let lastDaemonPid = 0;
+
 async function startSmtp2sms(smscPort: number): Promise<Gateway> {
   const dir = tempDir('smtp2sms-kannel-bench-');
   // Its defaults, apart from where to listen and send, the spool path, receipts and the flood rule (issue 17).
@@ -183,6 +186,9 @@ async function startSmtp2sms(smscPort: number): Promise<Gateway> {
       // SIGINT lets --cpu-prof write its profiles; otherwise the daemon is killed as a crash would.
       await d.kill(process.env.SMTP2SMS_DAEMON_NODE_ARGS ? 'SIGINT' : 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
+      // --perf-basic-prof's symbol map of this daemon: profileRound reads it after the daemon ends, then removes it.
+      lastDaemonPid = d.child.pid!;
+      if (!process.env.BENCH_PERF) rmSync(`/tmp/perf-${d.child.pid}.map`, { force: true });
     },
   };
 }
@@ -240,8 +246,10 @@ max-messages = 1
 }
 
 function spawnBox(bin: string, conf: string): ChildProcess {
-  // -v 3: errors only on the console too (its default is debug).
-  const child = spawn(bin, ['-v', '3', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // -v 3: errors only on the console too, as log-level 3 in the files (its default is debug: -v 0, which
+  // BENCH_KANNEL_CONSOLE=0 restores, to see what that costs).
+  const level = process.env.BENCH_KANNEL_CONSOLE ?? '3';
+  const child = spawn(bin, ['-v', level, conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   kannelChildren.add(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
@@ -394,6 +402,45 @@ async function round(smsc: CountingSmsc, start: (port: number) => Promise<Gatewa
   }
 }
 
+// ---- where smtp2sms's CPU goes ----
+
+type ProfileResult = { table: string[]; top: string[]; cpuUs: number } | { error: string };
+
+/**
+ * One more smtp2sms round, not counted in the figures, with `perf record` (on-CPU samples of every thread of the
+ * daemon over the full load) and --perf-basic-prof for JS names; test/bench/profile-summary.ts charges each sample to
+ * a part. Instruction counts (`perf stat -e instructions`) are what the issue suggests, but virtual machines often
+ * lack the counter: CPU-clock samples work everywhere perf does.
+ */
+async function profileRound(smsc: CountingSmsc): Promise<ProfileResult> {
+  if (spawnSync('perf', ['--version']).status !== 0) return { error: 'perf is not installed (Debian: linux-perf)' };
+  const dir = mkdtempSync(join(tmpdir(), 'smtp2sms-perf-'));
+  const saved = { args: process.env.SMTP2SMS_DAEMON_NODE_ARGS, perf: process.env.BENCH_PERF };
+  try {
+    process.env.SMTP2SMS_DAEMON_NODE_ARGS = `${saved.args ?? ''} --perf-basic-prof`.trim();
+    process.env.BENCH_PERF = join(dir, 'perf.data');
+    const r = await round(smsc, startSmtp2sms);
+    if (!existsSync(process.env.BENCH_PERF)) return { error: 'perf record wrote nothing (perf_event_paranoid?)' };
+    const text = join(dir, 'perf.txt');
+    const script = spawnSync('sh', ['-c', `perf script -i "${process.env.BENCH_PERF}" -F tid,period,ip,sym,dso > "${text}"`]);
+    if (script.status !== 0) return { error: `perf script failed: ${script.stderr.toString().slice(0, 200)}` };
+    return { ...summarize(MAILS, [text]), cpuUs: r.cpuUs };
+  } finally {
+    if (saved.args === undefined) delete process.env.SMTP2SMS_DAEMON_NODE_ARGS;
+    else process.env.SMTP2SMS_DAEMON_NODE_ARGS = saved.args;
+    if (saved.perf === undefined) delete process.env.BENCH_PERF;
+    else process.env.BENCH_PERF = saved.perf;
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(`/tmp/perf-${lastDaemonPid}.map`, { force: true });
+  }
+}
+
+/** The row of one part in the summary table, in µs per message (NaN when absent). */
+function partUs(table: string[], part: string): number {
+  const row = table.find((l) => l.startsWith(`| ${part}`));
+  return Number(row?.split('|')[5]?.trim() ?? NaN);
+}
+
 // ---- the report ----
 
 async function main(): Promise<void> {
@@ -426,10 +473,12 @@ async function main(): Promise<void> {
           : `${name} -`;
       console.log(`round ${i + 1}/${RUNS}: ${line('Kannel', k[i])}; ${line('smtp2sms', s[i])}`);
     }
-  } finally {
+  } catch (err) {
     smsc.stop();
+    throw err;
   }
   const load1 = loadavg()[0]!;
+  const profile = withSmtp2sms && process.env.BENCH_PROFILE !== '0' ? await profileRound(smsc) : undefined;
   const med = (rs: RoundResult[], f: (r: RoundResult) => number) => (rs.length ? median(rs.map(f)) : NaN);
   const fig = (rs: RoundResult[]) => ({
     perSec: med(rs, (r) => r.perSec),
@@ -450,6 +499,8 @@ async function main(): Promise<void> {
     `p99 at ${PACED_RATE}/s ${fmt(S.p99, 1)} ms vs Kannel's ${fmt(K.p99, 1)} ms (target ≤): ${met(S.p99 <= K.p99)}`,
   ];
   for (const t of targets) console.log(`bench:kannel: ${t.replaceAll('**', '')}`);
+  smsc.stop();
+  if (profile && 'table' in profile) console.log(profile.table.join('\n'));
   if (ONLY) return process.exit(0);
 
   const rows = (name: string, rs: RoundResult[]) =>
@@ -484,9 +535,55 @@ ${[...rows('Kannel', k), ...rows('smtp2sms', s)].join('\n')}
 
 Targets (issue 17, all in the same run): ${targets.map((t) => `\n- ${t}`).join('')}
 `;
-  writeSection('kannel', md);
+  writeSection('kannel', md + '\n' + whereTheCpuGoes(profile, S.cpuUs, K.cpuUs));
   console.log('written to BENCHMARKS.md');
   process.exit(0);
+}
+
+function whereTheCpuGoes(profile: ProfileResult | undefined, smtp2smsUs: number, kannelUs: number): string {
+  const head = '### Where smtp2sms\'s CPU goes, per message\n\n';
+  if (!profile) return `${head}Not profiled (BENCH_PROFILE=0).\n`;
+  if ('error' in profile) return `${head}Not profiled: ${profile.error}.\n`;
+  const t = profile.table;
+  const u = (part: string) => fmt(partUs(t, part));
+  const ownRuntime = partUs(t, 'GC') + partUs(t, 'JIT compiler') + partUs(t, 'other (Node.js and V8 runtime, malloc)');
+  return `${head}Measured: one more smtp2sms round after the figures (same load, ${fmt(MAILS)} messages, not counted
+above), the daemon run with \`--perf-basic-prof\` and \`perf record -e cpu-clock -F 1999 -g\` on all its threads over
+the full load; every on-CPU sample is charged to the nearest frame on its stack that belongs to a part
+(test/bench/profile-summary.ts: Node's buffer, malloc and syscall work counts for the part that called it). The
+daemon used ${fmt(profile.cpuUs)} µs per message in that round by /proc. Main thread: SMTP; work thread: parsing,
+rules, spool, SMPP; helpers: V8's GC and compiler threads, libuv's pool. (\`perf stat -e instructions\` is not
+supported on this virtual machine, and \`--cpu-prof\` counts a thread blocked in fsync as busy, so neither is used.)
+
+${t.join('\n')}
+
+Heaviest leaf functions (µs per message): ${profile.top.slice(0, 8).map((l) => l.trim().replace(/\s+/, ' ')).join('; ')}.
+
+Opportunities, largest first (estimates from this profile; Kannel's whole cost is ${fmt(kannelUs)} µs per message,
+smtp2sms's ${fmt(smtp2smsUs)}, so no one of them closes the gap alone):
+1. **Spool** (${u('spool (better-sqlite3, SQLite, src/spool)')} µs): a message is inserted at acceptance and rewritten at
+   submit (claim, then the part's record), each a transaction touching several indexes; about a third is the kernel's
+   fsync/write work and a third SQLite itself. One write per message at acceptance plus one batched update per claim
+   of many rows (group commit across connections) would save an estimated 40–60 µs.
+2. **V8 runtime: GC, JIT, property lookups and malloc** (${fmt(ownRuntime)} µs together): allocation per message
+   (row objects, log objects, structured clones between the threads). JIT falls with longer runs; fewer and flatter
+   objects per message would save an estimated 30–50 µs.
+3. **SMTP path on the main thread** (SMTP ${u('SMTP protocol (smtp-server)')} µs, socket I/O ${u('socket I/O (reads, writes, syscalls)')}
+   µs): smtp-server's per-command parsing (its address parser is the heaviest) and one socket write per reply;
+   answering a pipelined MAIL/RCPT/DATA group in one write would save an estimated 15–25 µs.
+4. **Hand-off between the threads** (${u('thread hand-off (src/worker, postMessage)')} µs, plus wake-ups in the event
+   loop row): calls are already batched per event-loop turn (src/worker/rpc.ts), but at 8 connections a turn holds
+   about one mail; the structured clone of each mail and answer is the cost: passing the body as a transferred
+   buffer and flat fields would save an estimated 10–15 µs.
+5. **SMS text** (${u('SMS text (src/sms, libphonenumber)')} µs): libphonenumber's parse of the recipient on the main
+   thread (about half: a cache of recent numbers, or a fast path for +E.164, would save most of it) and the text's
+   preparation and GSM encoding on the work thread.
+6. **SMPP** (${u('SMPP (node-smpp, src/smpp)')} µs): node-smpp's generic PDU codec; a fixed submit_sm encoder would
+   save an estimated 15–20 µs.
+7. **Logging** (${u('logging (pino, sonic-boom, src/log)')} µs at info, two lines per message): pino's wildcard
+   redaction of every logged object is about a third of it; redacting only where a secret can be logged and one line
+   per message at info would save an estimated 10–15 µs. Logging is not the fifth of the cost the issue assumed.
+`;
 }
 
 function kannelVersion(): string {
