@@ -32,8 +32,10 @@ function concatFromUdh(udh: Buffer): Concat | undefined {
     const iei = udh[i] as number;
     const len = udh[i + 1] as number;
     const data = udh.subarray(i + 2, i + 2 + len);
-    if (iei === 0x00 && len === 3) return valid({ ref: data[0] as number, total: data[1] as number, seq: data[2] as number });
-    if (iei === 0x08 && len === 4) return valid({ ref: data.readUInt16BE(0), total: data[2] as number, seq: data[3] as number });
+    if (iei === 0x00 && len === 3)
+      return valid({ ref: data[0] as number, total: data[1] as number, seq: data[2] as number });
+    if (iei === 0x08 && len === 4)
+      return valid({ ref: data.readUInt16BE(0), total: data[2] as number, seq: data[3] as number });
     i += 2 + len;
   }
   return undefined;
@@ -51,7 +53,10 @@ export function readPart(esmClass: number, bytes: Buffer, tlvs: SarTlvs = {}): I
   }
   const [ref, total, seq] = [tlvs.sar_msg_ref_num, tlvs.sar_total_segments, tlvs.sar_segment_seqnum].map(Number);
   const sar = Number.isInteger(ref) && Number.isInteger(total) && Number.isInteger(seq);
-  return { body: bytes, concat: sar ? valid({ ref: ref as number, total: total as number, seq: seq as number }) : undefined };
+  return {
+    body: bytes,
+    concat: sar ? valid({ ref: ref as number, total: total as number, seq: seq as number }) : undefined,
+  };
 }
 
 /** A whole message (or what came of one) ready to be handled as one reply. */
@@ -118,7 +123,8 @@ export class Reassembler {
   /** Earliest time expire() has something to give out. */
   nextExpiry(): number | undefined {
     let min: number | undefined;
-    for (const p of this.pending.values()) min = min === undefined ? p.firstAt + this.timeoutMs : Math.min(min, p.firstAt + this.timeoutMs);
+    for (const p of this.pending.values())
+      min = min === undefined ? p.firstAt + this.timeoutMs : Math.min(min, p.firstAt + this.timeoutMs);
     return min;
   }
 

@@ -15,23 +15,60 @@ export interface OutboxBackend extends Backend {
   another?(): SpoolStore;
 }
 
-const sweep: ReportSweep = { defaultNotify: ['failure'], delayAfterMs: 10_000, relayedAfterMs: 5_000, receiptsRequested: true, capPerHour: 0 };
+const sweep: ReportSweep = {
+  defaultNotify: ['failure'],
+  delayAfterMs: 10_000,
+  relayedAfterMs: 5_000,
+  receiptsRequested: true,
+  capPerHour: 0,
+};
 const replies: ReplySettings = { windowMs: 3_600_000, defaultTo: null, domain: 'sms.example' };
 
 const mailRow = (recipient: string, opts: { notify?: string | null; from?: string; text?: string } = {}): NewSms => {
   const text = opts.text ?? `t${recipient}`;
   return {
-    queueId: `q-${text}`, recipient, sourceAddr: '4915100', sourceTon: 1, sourceNpi: 1, text, comment: '', coding: 'gsm7',
-    dataCoding: 0, smsCount: 1, truncated: false, parts: [{ udh: '', body: '74', units: 1, payload: false }],
-    messageId: `<${text}@mail.example>`, smtpUser: null, mailFrom: opts.from ?? 'alice@example.org', clientIp: null,
-    fingerprint: `${recipient}|4915100|${text}`, state: 'queued', reason: null,
-    dsn: { rcptAddress: `${recipient}@sms.example`, notify: opts.notify === undefined ? null : opts.notify, orcpt: null },
-    mail: { ret: 'HDRS', envid: 'E1', subject: 'Disk full', replyTo: null, autoSubmitted: null, headers: 'Subject: Disk full\r\n', rawBase64: null },
+    queueId: `q-${text}`,
+    recipient,
+    sourceAddr: '4915100',
+    sourceTon: 1,
+    sourceNpi: 1,
+    text,
+    comment: '',
+    coding: 'gsm7',
+    dataCoding: 0,
+    smsCount: 1,
+    truncated: false,
+    parts: [{ udh: '', body: '74', units: 1, payload: false }],
+    messageId: `<${text}@mail.example>`,
+    smtpUser: null,
+    mailFrom: opts.from ?? 'alice@example.org',
+    clientIp: null,
+    fingerprint: `${recipient}|4915100|${text}`,
+    state: 'queued',
+    reason: null,
+    dsn: {
+      rcptAddress: `${recipient}@sms.example`,
+      notify: opts.notify === undefined ? null : opts.notify,
+      orcpt: null,
+    },
+    mail: {
+      ret: 'HDRS',
+      envid: 'E1',
+      subject: 'Disk full',
+      replyTo: null,
+      autoSubmitted: null,
+      headers: 'Subject: Disk full\r\n',
+      rawBase64: null,
+    },
   };
 };
 
 /** `shared`: several nodes open this backend at once (PostgreSQL); its backend must give `another`. */
-export function outboxContract(name: string, makeBackend: () => Promise<OutboxBackend>, opts: { shared?: boolean } = {}): void {
+export function outboxContract(
+  name: string,
+  makeBackend: () => Promise<OutboxBackend>,
+  opts: { shared?: boolean } = {},
+): void {
   describe(`outbox contract: ${name}`, () => {
     let b: OutboxBackend;
     let s: SpoolStore;
@@ -48,7 +85,9 @@ export function outboxContract(name: string, makeBackend: () => Promise<OutboxBa
     async function settle(rows: NewSms[], stat: string, err: string): Promise<void> {
       await s.accept(rows, 0);
       const claimed = await s.claim(rows.length, 0);
-      await s.record(claimed.map((r) => ({ op: 'submitted' as const, id: r.id, part: 0, smscId: `m${r.id}`, last: true, now: 1 })));
+      await s.record(
+        claimed.map((r) => ({ op: 'submitted' as const, id: r.id, part: 0, smscId: `m${r.id}`, last: true, now: 1 })),
+      );
       for (const r of claimed) await s.applyReceipt(`m${r.id}`, stat, err, 2);
     }
     const reports = async () => (await s.listOutbox(1000)).filter((r) => r.facts.kind === 'report');
@@ -60,13 +99,33 @@ export function outboxContract(name: string, makeBackend: () => Promise<OutboxBa
       s = await b.reopen();
       expect(await s.reportsDue(5, sweep)).toEqual({ made: 0, capped: 0 });
       const [r] = await reports();
-      expect(r?.facts).toMatchObject({ kind: 'report', action: 'failed', status: '5.1.1', to: 'alice@example.org', stat: 'UNDELIV', err: '001' });
-      expect(r?.facts).toMatchObject({ diagnostic: 'smpp; stat:UNDELIV err:001', envid: 'E1', messageId: '<t1@mail.example>' });
+      expect(r?.facts).toMatchObject({
+        kind: 'report',
+        action: 'failed',
+        status: '5.1.1',
+        to: 'alice@example.org',
+        stat: 'UNDELIV',
+        err: '001',
+      });
+      expect(r?.facts).toMatchObject({
+        diagnostic: 'smpp; stat:UNDELIV err:001',
+        envid: 'E1',
+        messageId: '<t1@mail.example>',
+      });
       expect(await s.outboxCounts()).toEqual({ pending: 1, sent: 0, dropped: 0 });
     });
 
     it('NOTIFY decides: NEVER, SUCCESS only, default (failures), and no report to <>', async () => {
-      await settle([mailRow('1', { notify: 'NEVER' }), mailRow('2', { notify: 'SUCCESS' }), mailRow('3'), mailRow('4', { from: '<>' })], 'UNDELIV', '001');
+      await settle(
+        [
+          mailRow('1', { notify: 'NEVER' }),
+          mailRow('2', { notify: 'SUCCESS' }),
+          mailRow('3'),
+          mailRow('4', { from: '<>' }),
+        ],
+        'UNDELIV',
+        '001',
+      );
       expect(await s.reportsDue(3, sweep)).toEqual({ made: 1, capped: 0 });
       expect((await reports()).map((r) => (r.facts.kind === 'report' ? r.facts.recipient : ''))).toEqual(['3']);
       expect(await s.reportsDue(4, sweep)).toEqual({ made: 0, capped: 0 });
@@ -88,8 +147,14 @@ export function outboxContract(name: string, makeBackend: () => Promise<OutboxBa
       expect(await s.reportsDue(25_001, sweep)).toEqual({ made: 1, capped: 0 });
       await s.applyReceipt('b', 'DELIVRD', '000', 25_002);
       expect(await s.reportsDue(25_003, sweep)).toEqual({ made: 0, capped: 0 });
-      const actions = (await reports()).map((r) => (r.facts.kind === 'report' ? [r.facts.recipient, r.facts.action] : []));
-      expect(actions.reverse()).toEqual([['1', 'delayed'], ['1', 'failed'], ['2', 'relayed']]);
+      const actions = (await reports()).map((r) =>
+        r.facts.kind === 'report' ? [r.facts.recipient, r.facts.action] : [],
+      );
+      expect(actions.reverse()).toEqual([
+        ['1', 'delayed'],
+        ['1', 'failed'],
+        ['2', 'relayed'],
+      ]);
     });
 
     it('the per-sender cap counts reports of the last hour', async () => {
@@ -122,7 +187,10 @@ export function outboxContract(name: string, makeBackend: () => Promise<OutboxBa
       const [back] = await s.claimOutbox(10, 5_000, 60_000, 'n1');
       expect([back?.id, back?.attempts, back?.lastError]).toEqual([a!.id, 2, '421 busy']);
       const listed = await s.listOutbox(10);
-      expect(listed.map((r) => [r.id, r.state, r.lastError])).toEqual([[c!.id, 'dropped', '550 no such user'], [a!.id, 'pending', '421 busy']]);
+      expect(listed.map((r) => [r.id, r.state, r.lastError])).toEqual([
+        [c!.id, 'dropped', '550 no such user'],
+        [a!.id, 'pending', '421 busy'],
+      ]);
       expect(await s.outboxCounts()).toEqual({ pending: 1, sent: 0, dropped: 1 });
     });
 
@@ -134,9 +202,17 @@ export function outboxContract(name: string, makeBackend: () => Promise<OutboxBa
       const mailed = await s.storeReply(sms, 20, replies);
       expect(mailed).toMatchObject({ kind: 'mailed', to: 'ops@example.org', queueId: 'q-new' });
       const [row] = await s.listOutbox(1);
-      expect(row?.facts).toMatchObject({ kind: 'reply', from: '4917@sms.example', text: 'on my way', original: { messageId: '<new@mail.example>' } });
+      expect(row?.facts).toMatchObject({
+        kind: 'reply',
+        from: '4917@sms.example',
+        text: 'on my way',
+        original: { messageId: '<new@mail.example>' },
+      });
       const other = { ...sms, sourceAddr: '4918' };
-      expect(await s.storeReply(other, 20, { ...replies, defaultTo: 'desk@example.org' })).toMatchObject({ kind: 'default', to: 'desk@example.org' });
+      expect(await s.storeReply(other, 20, { ...replies, defaultTo: 'desk@example.org' })).toMatchObject({
+        kind: 'default',
+        to: 'desk@example.org',
+      });
       expect(await s.storeReply(other, 20, replies)).toEqual({ kind: 'kept' });
       expect(await s.storeReply(sms, 10 + replies.windowMs + 1, replies)).toEqual({ kind: 'kept' }); // out of the window
       expect((await b.inbound()).map((m) => m.sourceAddr)).toEqual(['4918', '+4917']);
@@ -151,36 +227,49 @@ export function outboxContract(name: string, makeBackend: () => Promise<OutboxBa
       expect((await s.listOutbox(10)).map((r) => r.state)).toEqual(['pending']);
     });
 
-    if (opts.shared) describe('two nodes at once', () => {
-      const second = () => {
-        const o = b.another?.();
-        if (!o) throw new Error('backend has no second store');
-        others.push(o);
-        return o;
-      };
-      it('sweeping together makes each report exactly once', async () => {
-        const n = 60;
-        await settle(Array.from({ length: n }, (_, i) => mailRow(String(1000 + i))), 'UNDELIV', '001');
-        const t = second();
-        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? t : s).reportsDue(3 + i, sweep)));
-        expect(results.reduce((sum, r) => sum + r.made, 0)).toBe(n);
-        const byRecipient = new Set((await reports()).map((r) => (r.facts.kind === 'report' ? r.facts.recipient : '')));
-        expect([byRecipient.size, (await reports()).length]).toEqual([n, n]);
-      });
+    if (opts.shared)
+      describe('two nodes at once', () => {
+        const second = () => {
+          const o = b.another?.();
+          if (!o) throw new Error('backend has no second store');
+          others.push(o);
+          return o;
+        };
+        it('sweeping together makes each report exactly once', async () => {
+          const n = 60;
+          await settle(
+            Array.from({ length: n }, (_, i) => mailRow(String(1000 + i))),
+            'UNDELIV',
+            '001',
+          );
+          const t = second();
+          const results = await Promise.all(
+            Array.from({ length: 8 }, (_, i) => (i % 2 ? t : s).reportsDue(3 + i, sweep)),
+          );
+          expect(results.reduce((sum, r) => sum + r.made, 0)).toBe(n);
+          const byRecipient = new Set(
+            (await reports()).map((r) => (r.facts.kind === 'report' ? r.facts.recipient : '')),
+          );
+          expect([byRecipient.size, (await reports()).length]).toEqual([n, n]);
+        });
 
-      it('claiming together never hands one row to both', async () => {
-        const n = 60;
-        await settle(Array.from({ length: n }, (_, i) => mailRow(String(1000 + i))), 'UNDELIV', '001');
-        await s.reportsDue(3, sweep);
-        const t = second();
-        const claims: OutboxRow[][] = await Promise.all(
-          Array.from({ length: 12 }, (_, i) => (i % 2 ? t : s).claimOutbox(7, 10, 60_000, i % 2 ? 'n2' : 'n1')),
-        );
-        const all = claims.flat().map((r) => r.id);
-        expect(new Set(all).size).toBe(all.length);
-        expect(all.length).toBe(n);
-        expect(claims.flat().every((r) => r.attempts === 1)).toBe(true);
+        it('claiming together never hands one row to both', async () => {
+          const n = 60;
+          await settle(
+            Array.from({ length: n }, (_, i) => mailRow(String(1000 + i))),
+            'UNDELIV',
+            '001',
+          );
+          await s.reportsDue(3, sweep);
+          const t = second();
+          const claims: OutboxRow[][] = await Promise.all(
+            Array.from({ length: 12 }, (_, i) => (i % 2 ? t : s).claimOutbox(7, 10, 60_000, i % 2 ? 'n2' : 'n1')),
+          );
+          const all = claims.flat().map((r) => r.id);
+          expect(new Set(all).size).toBe(all.length);
+          expect(all.length).toBe(n);
+          expect(claims.flat().every((r) => r.attempts === 1)).toBe(true);
+        });
       });
-    });
   });
 }

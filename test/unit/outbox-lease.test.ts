@@ -4,7 +4,8 @@ import { LEASE_MS, MAX_COMMANDS, SEND_TIMEOUTS } from '../../src/outbox/sender.j
 
 describe('outbox lease', () => {
   it('is longer than connect + greeting + every command at its silence limit (no second node sends meanwhile)', () => {
-    const longest = SEND_TIMEOUTS.connectionTimeout + SEND_TIMEOUTS.greetingTimeout + MAX_COMMANDS * SEND_TIMEOUTS.socketTimeout;
+    const longest =
+      SEND_TIMEOUTS.connectionTimeout + SEND_TIMEOUTS.greetingTimeout + MAX_COMMANDS * SEND_TIMEOUTS.socketTimeout;
     expect(longest).toBeLessThan(LEASE_MS);
   });
 });

@@ -20,7 +20,9 @@ describe('readPart', () => {
     expect([q.body.toString(), q.concat]).toEqual(['A', undefined]);
   });
   it('SAR TLVs; without UDH flag or TLVs a part is whole; seq out of range is no concatenation', () => {
-    expect(readPart(0, Buffer.from('x'), { sar_msg_ref_num: 300, sar_total_segments: 2, sar_segment_seqnum: 2 }).concat).toEqual({ ref: 300, total: 2, seq: 2 });
+    expect(
+      readPart(0, Buffer.from('x'), { sar_msg_ref_num: 300, sar_total_segments: 2, sar_segment_seqnum: 2 }).concat,
+    ).toEqual({ ref: 300, total: 2, seq: 2 });
     expect(readPart(0, Buffer.concat([udh8(1, 2, 1), Buffer.from('x')])).body.length).toBe(7);
     expect(readPart(0x40, Buffer.concat([udh8(1, 2, 3), Buffer.from('x')])).concat).toBeUndefined();
   });
@@ -36,7 +38,9 @@ describe('Reassembler', () => {
   it('UDH 8-bit GSM, parts out of order; a GSM escape split over two parts reads as €', () => {
     const r = new Reassembler(60_000, undefined);
     // "ok €5": 6f 6b 20 | 1b | 65 35 — the escape ends part 2, its character starts part 3.
-    expect(r.add(meta(0), readPart(0x40, Buffer.concat([udh8(9, 3, 3), Buffer.from([0x65, 0x35])])), 0)).toBeUndefined();
+    expect(
+      r.add(meta(0), readPart(0x40, Buffer.concat([udh8(9, 3, 3), Buffer.from([0x65, 0x35])])), 0),
+    ).toBeUndefined();
     expect(r.add(meta(0), readPart(0x40, Buffer.concat([udh8(9, 3, 1), Buffer.from('ok ')])), 1)).toBeUndefined();
     const done = r.add(meta(0), readPart(0x40, Buffer.concat([udh8(9, 3, 2), Buffer.from([0x1b])])), 2);
     expect(done).toMatchObject({ text: 'ok €5', missing: [], from: '4917' });
@@ -66,8 +70,12 @@ describe('Reassembler', () => {
     const r = new Reassembler(60_000, undefined);
     r.add(meta(0, 'A'), readPart(0x40, Buffer.concat([udh8(1, 2, 1), Buffer.from('a1 ')])), 0);
     r.add(meta(0, 'B'), readPart(0x40, Buffer.concat([udh8(1, 2, 1), Buffer.from('b1 ')])), 0);
-    expect(r.add(meta(0, 'B'), readPart(0x40, Buffer.concat([udh8(1, 2, 2), Buffer.from('b2')])), 0)?.text).toBe('b1 b2');
-    expect(r.add(meta(0, 'A'), readPart(0x40, Buffer.concat([udh8(1, 2, 2), Buffer.from('a2')])), 0)?.text).toBe('a1 a2');
+    expect(r.add(meta(0, 'B'), readPart(0x40, Buffer.concat([udh8(1, 2, 2), Buffer.from('b2')])), 0)?.text).toBe(
+      'b1 b2',
+    );
+    expect(r.add(meta(0, 'A'), readPart(0x40, Buffer.concat([udh8(1, 2, 2), Buffer.from('a2')])), 0)?.text).toBe(
+      'a1 a2',
+    );
   });
 
   it('parts that never complete are given out after the timeout, in order, gaps marked', () => {
