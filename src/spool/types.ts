@@ -124,7 +124,15 @@ export interface SmsRow extends Omit<NewSms, 'state'> {
   smscIds: (string | null)[];
   /** Receipt stat per part (DELIVRD, UNDELIV, …), null until its receipt. */
   receipts: (string | null)[];
+  /** When each part's latest receipt came, with its err code (the timeline); may be shorter than `parts`. */
+  receiptFacts: (ReceiptFact | null)[];
   firstSubmitAt: number | null;
+}
+
+/** One part's latest receipt: when it came (ms) and its err code (null when it had none). */
+export interface ReceiptFact {
+  at: number;
+  err: string | null;
 }
 
 /** A fresh row as stored for a waiting claim ('sending', first attempt): what the relay is handed. */
@@ -140,6 +148,7 @@ export function takenRow(row: NewSms, id: number, now: number): SmsRow {
     nextAttemptAt: now,
     smscIds: none,
     receipts: [...none],
+    receiptFacts: [],
     firstSubmitAt: null,
   };
 }

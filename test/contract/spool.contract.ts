@@ -126,6 +126,31 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
         expect(await s.applyReceipt('ffff', 'DELIVRD', undefined, 7)).toBe('early');
       });
 
+      it("each part's latest receipt time and err are kept (the timeline); a whole resend forgets them", async () => {
+        await s.accept([row('1', { parts: 2 })], 0);
+        await s.claim(1, 0);
+        await submitted(1, 0, 'b1', 1);
+        expect((await byId(1)).receiptFacts).toEqual([]);
+        await s.applyReceipt('b1', 'ENROUTE', undefined, 3);
+        await s.applyReceipt('b1', 'UNDELIV', '001', 4);
+        expect((await byId(1)).receiptFacts).toEqual([{ at: 4, err: '001' }]);
+        const parts = [
+          { udh: '050003070201', body: '61', units: 1, payload: false },
+          { udh: '050003070202', body: '62', units: 1, payload: false },
+        ];
+        await s.record([{ op: 'reschedule', id: 1, reason: 'again', nextAt: 10, now: 5, parts }]);
+        expect((await byId(1)).receiptFacts).toEqual([]);
+        // A receipt that overtook its submit_sm_resp keeps the time it came, not the time it was applied.
+        await s.claim(1, 10);
+        expect(await s.applyReceipt('c2', 'DELIVRD', '000', 11)).toBe('early');
+        await submitted(1, 0, 'c1', 11);
+        await submitted(1, 1, 'c2', 12, true);
+        await s.applyReceipt('c1', 'DELIVRD', '000', 13);
+        s = await b.reopen();
+        const r = await byId(1);
+        expect([r.state, r.receiptFacts]).toEqual(['delivered', [{ at: 13, err: '000' }, { at: 11, err: '000' }]]);
+      });
+
       it('a lost part makes the recipient undeliverable, with the stat as reason', async () => {
         await s.accept([row('1', { parts: 2 })], 0);
         await s.claim(1, 0);

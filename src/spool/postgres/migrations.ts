@@ -127,6 +127,11 @@ CREATE INDEX sms_final ON sms (updated_at)
     what: 'delivery reports and replies: mail facts, DSN per recipient, the outbox',
     sql: OUTBOX_MIGRATION_SQL,
   },
+  {
+    version: 4,
+    what: "the web page's timeline: when each part's receipt came, with its err",
+    sql: `ALTER TABLE sms ADD COLUMN receipt_facts jsonb NOT NULL DEFAULT '[]'::jsonb;`,
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -14,12 +14,14 @@ import { applyReceiptTo, idKeys, normaliseId } from '../../delivery/receipt-stat
 import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
 import type { PolicyRules } from '../../policy/rules.js';
 import { cancelQuery, dailyQuery, listQuery, POSTGRES_DIALECT, stateQuery } from '../message-query.js';
+import { withReceiptFact } from '../receipt-facts.js';
 import type { SendOutcome, SpoolStore } from '../store.js';
 import {
   SpoolError,
   type AcceptOutcome,
   type InboundSms,
   type NewSms,
+  type ReceiptFact,
   type ReceiptUpdate,
   type SmsRow,
   type SmsState,
@@ -63,6 +65,7 @@ export interface PgRow {
   first_submit_at: string | null;
   smsc_ids: (string | null)[];
   receipts: (string | null)[];
+  receipt_facts: (ReceiptFact | null)[];
 }
 
 /** int8 columns come back as strings (pg keeps their full range); ours are ids and ms timestamps, safe as numbers. */
@@ -95,6 +98,7 @@ export function fromPg(r: PgRow): SmsRow {
     firstSubmitAt: r.first_submit_at === null ? null : Number(r.first_submit_at),
     smscIds: r.smsc_ids,
     receipts: r.receipts,
+    receiptFacts: r.receipt_facts,
   };
 }
 
@@ -363,6 +367,7 @@ export class PostgresStore implements SpoolStore {
              lease_until = NULL, attempts = attempts - $5,
              parts = COALESCE($6::jsonb, parts), smsc_ids = COALESCE($7::jsonb, smsc_ids),
              receipts = COALESCE($7::jsonb, receipts),
+             receipt_facts = CASE WHEN $7::jsonb IS NULL THEN receipt_facts ELSE '[]'::jsonb END,
              first_submit_at = CASE WHEN $6::jsonb IS NULL THEN first_submit_at END
            WHERE id = $1`,
           [o.id, o.reason, o.nextAt, o.now, o.countAttempt === false ? 1 : 0, parts, empty],
@@ -407,13 +412,15 @@ export class PostgresStore implements SpoolStore {
     const key = normaliseId(smscId);
     await c.query('INSERT INTO smsc_ids (key, sms_id, part) VALUES ($1, $2, $3)', [key, id, part]);
     // A receipt that overtook this part's submit_sm_resp was kept: apply it now.
-    const early = await c.query<{ id: string; stat: string; err: string | null }>(
+    const early = await c.query<{ id: string; stat: string; err: string | null; received_at: string }>(
       `DELETE FROM early_receipts WHERE id IN (SELECT id FROM early_receipts WHERE key = ANY($1::text[]))
-       RETURNING id, stat, err`,
+       RETURNING id, stat, err, received_at`,
       [[key, ...idKeys(smscId).alt]],
     );
     const ordered = [...early.rows].sort((a, b) => Number(a.id) - Number(b.id));
-    for (const r of ordered) await this.applyToPart(c, id, part, r.stat, r.err ?? undefined, now);
+    for (const r of ordered) {
+      await this.applyToPart(c, id, part, r.stat, r.err ?? undefined, now, Number(r.received_at));
+    }
   }
 
   private async applyToPart(
@@ -423,9 +430,12 @@ export class PostgresStore implements SpoolStore {
     stat: string,
     err: string | undefined,
     now: number,
+    /** When the receipt came (earlier than `now` for one kept until its part's id was known). */
+    receivedAt = now,
   ): Promise<ReceiptUpdate | undefined> {
-    const res = await c.query<Pick<PgRow, 'queue_id' | 'recipient' | 'state' | 'reason' | 'smsc_ids' | 'receipts'>>(
-      'SELECT queue_id, recipient, state, reason, smsc_ids, receipts FROM sms WHERE id = $1 FOR UPDATE',
+    type Read = Pick<PgRow, 'queue_id' | 'recipient' | 'state' | 'reason' | 'smsc_ids' | 'receipts' | 'receipt_facts'>;
+    const res = await c.query<Read>(
+      'SELECT queue_id, recipient, state, reason, smsc_ids, receipts, receipt_facts FROM sms WHERE id = $1 FOR UPDATE',
       [smsId],
     );
     const raw = res.rows[0];
@@ -436,13 +446,17 @@ export class PostgresStore implements SpoolStore {
       stat,
       err,
     );
-    await c.query('UPDATE sms SET receipts = $2, state = $3, reason = $4, updated_at = $5 WHERE id = $1', [
-      smsId,
-      JSON.stringify(effect.receipts),
-      effect.state,
-      effect.reason,
-      now,
-    ]);
+    await c.query(
+      'UPDATE sms SET receipts = $2, state = $3, reason = $4, updated_at = $5, receipt_facts = $6 WHERE id = $1',
+      [
+        smsId,
+        JSON.stringify(effect.receipts),
+        effect.state,
+        effect.reason,
+        now,
+        JSON.stringify(withReceiptFact(raw.receipt_facts, part, receivedAt, err)),
+      ],
+    );
     return { id: smsId, queueId: raw.queue_id, recipient: raw.recipient, part, state: effect.state };
   }
 

@@ -10,6 +10,7 @@ import { applyReceiptTo, idKeys, normaliseId } from '../../delivery/receipt-stat
 import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
 import type { PolicyRules } from '../../policy/rules.js';
 import { cancelQuery, dailyQuery, listQuery, SQLITE_DIALECT, stateQuery } from '../message-query.js';
+import { withReceiptFact } from '../receipt-facts.js';
 import type { SendOutcome, SpoolStore } from '../store.js';
 import type {
   AcceptOutcome, CancelOutcome, DailyCount, InboundSms, NewSms, ReceiptUpdate, SmsRow, SmsState, StoredPart,
@@ -18,7 +19,8 @@ import { FINAL_STATES, SpoolError } from '../types.js';
 import * as outbox from './outbox.js';
 import type { OutboxStore } from '../outbox-contract.js';
 
-const SCHEMA_VERSION = 1;
+// 2: sms.receipt_facts (when each part's receipt came, and its err).
+const SCHEMA_VERSION = 2;
 /** Longest a lazy write waits for a commit to ride on, and how many may wait. */
 const LAZY_COMMIT_MS = 5;
 const LAZY_MAX_WRITES = 512;
@@ -56,7 +58,8 @@ CREATE TABLE IF NOT EXISTS sms (
   next_attempt_at INTEGER NOT NULL,
   first_submit_at INTEGER,
   smsc_ids TEXT NOT NULL DEFAULT '[]',
-  receipts TEXT NOT NULL DEFAULT '[]'
+  receipts TEXT NOT NULL DEFAULT '[]',
+  receipt_facts TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS sms_due ON sms(state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS sms_recipient ON sms(recipient, created_at);
@@ -124,6 +127,7 @@ export interface RawRow {
   first_submit_at: number | null;
   smsc_ids: string;
   receipts: string;
+  receipt_facts: string;
 }
 
 export function fromRaw(r: RawRow): SmsRow {
@@ -155,6 +159,7 @@ export function fromRaw(r: RawRow): SmsRow {
     firstSubmitAt: r.first_submit_at,
     smscIds: JSON.parse(r.smsc_ids),
     receipts: JSON.parse(r.receipts),
+    receiptFacts: JSON.parse(r.receipt_facts),
   };
 }
 
@@ -210,6 +215,11 @@ export class SqliteSpool implements SpoolStore {
       throw new Error(`spool ${path} has schema version ${version}; this smtp2sms knows ${SCHEMA_VERSION}: upgrade smtp2sms`);
     }
     this.db.exec(SCHEMA);
+    // A version 1 file: CREATE TABLE IF NOT EXISTS left its sms table without the column.
+    const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('sms') as string[];
+    if (!columns.includes('receipt_facts')) {
+      this.db.exec(`ALTER TABLE sms ADD COLUMN receipt_facts TEXT NOT NULL DEFAULT '[]'`);
+    }
     this.db.exec(outbox.OUTBOX_SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     this.earlyReceipts = (this.db.prepare('SELECT COUNT(*) AS n FROM early_receipts').get() as { n: number }).n;
@@ -574,13 +584,13 @@ export class SqliteSpool implements SpoolStore {
     // A receipt that overtook this part's submit_sm_resp was kept: apply it now.
     if (this.earlyReceipts > 0) {
       const forms = [key, ...idKeys(smscId).alt];
-      const early = this.sql(`SELECT rowid, stat, err FROM early_receipts WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid`).all(
+      const early = this.sql(`SELECT rowid, stat, err, received_at FROM early_receipts WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid`).all(
         ...forms,
-      ) as { rowid: number; stat: string; err: string | null }[];
+      ) as { rowid: number; stat: string; err: string | null; received_at: number }[];
       for (const r of early) {
         this.sql('DELETE FROM early_receipts WHERE rowid = ?').run(r.rowid);
         this.earlyReceipts--;
-        this.applyToPart(id, part, r.stat, r.err ?? undefined, now);
+        this.applyToPart(id, part, r.stat, r.err ?? undefined, now, r.received_at);
       }
     }
   }
@@ -590,7 +600,9 @@ export class SqliteSpool implements SpoolStore {
    * with a new reference): the ids of the earlier attempt are forgotten.
    */
   private reschedule(id: number, reason: string, nextAt: number, now: number, parts: StoredPart[] | undefined, countAttempt: boolean): void {
-    const set = parts ? `, parts = @parts, smsc_ids = @empty, receipts = @empty, first_submit_at = NULL` : '';
+    const set = parts
+      ? `, parts = @parts, smsc_ids = @empty, receipts = @empty, receipt_facts = '[]', first_submit_at = NULL`
+      : '';
     this.sql(
       `UPDATE sms SET state = 'queued', reason = @reason, next_attempt_at = @nextAt, updated_at = @now${set}
        ${countAttempt ? '' : ', attempts = attempts - 1'} WHERE id = @id`,
@@ -624,17 +636,27 @@ export class SqliteSpool implements SpoolStore {
     return 'early';
   }
 
-  private applyToPart(smsId: number, part: number, stat: string, err: string | undefined, now: number): ReceiptUpdate | undefined {
+  /** `receivedAt`: when the receipt came (earlier than `now` for one kept until its part's id was known). */
+  private applyToPart(
+    smsId: number,
+    part: number,
+    stat: string,
+    err: string | undefined,
+    now: number,
+    receivedAt = now,
+  ): ReceiptUpdate | undefined {
     // Only what the receipt changes or reports: the whole row (text, parts) cost more to read than the update.
-    const raw = this.sql('SELECT queue_id, recipient, state, reason, smsc_ids, receipts FROM sms WHERE id = ?').get(smsId) as
-      | Pick<RawRow, 'queue_id' | 'recipient' | 'state' | 'reason' | 'smsc_ids' | 'receipts'>
-      | undefined;
+    type Read = Pick<RawRow, 'queue_id' | 'recipient' | 'state' | 'reason' | 'smsc_ids' | 'receipts' | 'receipt_facts'>;
+    const raw = this.sql(
+      'SELECT queue_id, recipient, state, reason, smsc_ids, receipts, receipt_facts FROM sms WHERE id = ?',
+    ).get(smsId) as Read | undefined;
     if (!raw) return undefined;
     const partCount = (JSON.parse(raw.smsc_ids) as unknown[]).length;
     const facts = { state: raw.state, reason: raw.reason, receipts: JSON.parse(raw.receipts) as (string | null)[], partCount };
     const effect = applyReceiptTo(facts, part, stat, err);
-    this.sql('UPDATE sms SET receipts = ?, state = ?, reason = ?, updated_at = ? WHERE id = ?')
-      .run(JSON.stringify(effect.receipts), effect.state, effect.reason, now, smsId);
+    const times = withReceiptFact(JSON.parse(raw.receipt_facts), part, receivedAt, err);
+    this.sql('UPDATE sms SET receipts = ?, receipt_facts = ?, state = ?, reason = ?, updated_at = ? WHERE id = ?')
+      .run(JSON.stringify(effect.receipts), JSON.stringify(times), effect.state, effect.reason, now, smsId);
     return { id: smsId, queueId: raw.queue_id, recipient: raw.recipient, part, state: effect.state };
   }
 
