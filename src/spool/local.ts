@@ -265,6 +265,7 @@ export class LocalSpool implements Spool {
   listMessages: Spool['listMessages'] = (filter) => this.store.listMessages(filter);
   dailyCounts: Spool['dailyCounts'] = (scope, since) => this.store.dailyCounts(scope, since);
   cancelQueued: Spool['cancelQueued'] = (id, scope, reason, now) => this.store.cancelQueued(id, scope, reason, now);
+  outboxFor: Spool['outboxFor'] = (queueId) => this.store.outboxFor(queueId);
   /** Kept outcomes get one last try; those that still cannot be recorded are named, as their SMS go out again. */
   close: Spool['close'] = async () => {
     this.endWait();

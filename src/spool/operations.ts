@@ -26,6 +26,7 @@ export const SPOOL_OPERATIONS = [
   'listMessages',
   'dailyCounts',
   'cancelQueued',
+  'outboxFor',
   'close',
 ] as const satisfies readonly (keyof Spool)[];
 

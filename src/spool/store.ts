@@ -7,6 +7,7 @@
  * SpoolError (→ 451 4.3.0) when it cannot be stored.
  */
 import type { PolicyRules } from '../policy/rules.js';
+import type { OutboxRow } from '../outbox/facts.js';
 import type { OutboxStore } from './outbox-contract.js';
 import type {
   AcceptOutcome, CancelOutcome, DailyCount, InboundSms, MessageFilter, NewSms, ReceiptUpdate, RowScope, SmsRow, SmsState,
@@ -64,6 +65,8 @@ export interface SpoolStore extends OutboxStore {
    * claiming it at the same moment either took it first (too-late, 'sending') or never sees it.
    */
   cancelQueued(id: number, scope: RowScope, reason: string, now: number): Promise<CancelOutcome>;
+  /** Outbox rows (reports, replies) about this queue id, oldest first: a report's queueId or a reply's original. */
+  outboxFor(queueId: string): Promise<OutboxRow[]>;
   /** For /healthz: can the store take writes now, and if not why. */
   writable(now?: number): Promise<{ writable: boolean; problem?: string }>;
   close(): Promise<void>;

@@ -5,6 +5,7 @@
 import type { Coding } from '../sms/encode.js';
 import type { PolicyRules } from '../policy/rules.js';
 import type { SarInfo } from '../sms/segment.js';
+import type { OutboxRow } from '../outbox/facts.js';
 
 export type SmsState =
   | 'queued'
@@ -225,5 +226,7 @@ export interface Spool {
   listMessages(filter: MessageFilter): Promise<SmsRow[]>;
   dailyCounts(scope: RowScope, since: number): Promise<DailyCount[]>;
   cancelQueued(id: number, scope: RowScope, reason: string, now: number): Promise<CancelOutcome>;
+  /** The reports and reply mails about one mail (its timeline), oldest first. */
+  outboxFor(queueId: string): Promise<OutboxRow[]>;
   close(): Promise<void>;
 }

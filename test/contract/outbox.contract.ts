@@ -218,6 +218,19 @@ export function outboxContract(
       expect((await b.inbound()).map((m) => m.sourceAddr)).toEqual(['4918', '+4917']);
     });
 
+    it("a mail's reports and the replies to it, by queue id (the web page's timeline), oldest first", async () => {
+      await settle([mailRow('1'), mailRow('2')], 'UNDELIV', '001');
+      await s.reportsDue(3, sweep);
+      await s.storeReply({ sourceAddr: '1', destinationAddr: '4915100', dataCoding: 0, text: 'who?' }, 4, replies);
+      const about1 = await s.outboxFor('q-t1');
+      expect(about1.map((r) => [r.facts.kind, r.facts.kind === 'report' ? r.facts.recipient : r.facts.text])).toEqual([
+        ['report', '1'],
+        ['reply', 'who?'],
+      ]);
+      expect((await s.outboxFor('q-t2')).map((r) => r.facts.kind)).toEqual(['report']);
+      expect(await s.outboxFor('q-none')).toEqual([]);
+    });
+
     it('prune removes settled outbox rows, keeps pending ones', async () => {
       await settle([mailRow('1'), mailRow('2')], 'UNDELIV', '001');
       await s.reportsDue(3, sweep);

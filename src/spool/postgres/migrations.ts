@@ -9,6 +9,7 @@
  */
 import type pg from 'pg';
 import { OUTBOX_MIGRATION_SQL } from './outbox.js';
+import { REPLY_PARTS_MIGRATION_SQL } from './reply-parts.js';
 
 export interface Migration {
   version: number;
@@ -130,7 +131,16 @@ CREATE INDEX sms_final ON sms (updated_at)
   {
     version: 4,
     what: "the web page's timeline: when each part's receipt came, with its err",
-    sql: `ALTER TABLE sms ADD COLUMN receipt_facts jsonb NOT NULL DEFAULT '[]'::jsonb;`,
+    sql: `
+ALTER TABLE sms ADD COLUMN receipt_facts jsonb NOT NULL DEFAULT '[]'::jsonb;
+-- A mail's reports and replies by the queue id in their facts (a report's own, or the SMS a reply answers).
+CREATE INDEX outbox_queue ON outbox ((COALESCE(facts->>'queueId', facts->'original'->>'queueId')));
+`,
+  },
+  {
+    version: 5,
+    what: 'parts of concatenated SMS replies wait in the spool (a restart between two parts loses none)',
+    sql: REPLY_PARTS_MIGRATION_SQL,
   },
 ];
 

@@ -28,6 +28,7 @@ import {
 } from '../types.js';
 import { FINAL_STATES_SQL } from './migrations.js';
 import * as outbox from './outbox.js';
+import { fromRawOutbox, type RawOutbox } from '../sqlite/outbox.js';
 import type { OutboxStore } from '../outbox-contract.js';
 
 /** The NOTIFY channel a standby node announces queued rows on. */
@@ -554,6 +555,13 @@ export class PostgresStore implements SpoolStore {
   claimOutbox: OutboxStore['claimOutbox'] = (limit, now, leaseMs, owner) =>
     this.tx((c) => outbox.claimOutbox(c, limit, now, leaseMs, owner));
   outboxDone: OutboxStore['outboxDone'] = (id, result, now) => this.tx((c) => outbox.outboxDone(c, id, result, now));
+  outboxFor: SpoolStore['outboxFor'] = async (queueId) =>
+    (
+      await this.read<RawOutbox>(
+        `SELECT * FROM outbox WHERE COALESCE(facts->>'queueId', facts->'original'->>'queueId') = $1 ORDER BY id`,
+        [queueId],
+      )
+    ).map(fromRawOutbox);
   listOutbox: OutboxStore['listOutbox'] = (limit) => outbox.listOutbox(this.pool, limit).catch((e: unknown) => Promise.reject(this.failed(e)));
   outboxCounts: OutboxStore['outboxCounts'] = () => outbox.outboxCounts(this.pool).catch((e: unknown) => Promise.reject(this.failed(e)));
 

@@ -234,7 +234,7 @@ export function storeReply(db: Database.Database, sms: InboundSms, now: number, 
   return match ? { kind: 'mailed', outboxId, to: facts.to, queueId: match.queue_id } : { kind: 'default', outboxId, to: facts.to };
 }
 
-interface RawOutbox {
+export interface RawOutbox {
   id: number;
   facts: string;
   created_at: number;

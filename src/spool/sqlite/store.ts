@@ -30,6 +30,9 @@ const LAZY_MAX_WRITES = 512;
  */
 const HEALTH_WINDOW_MS = 10_000;
 
+/** A report's queue id, or the queue id of the SMS a reply answers (the same expression as the index's). */
+const OUTBOX_QUEUE_ID_SQLITE = "coalesce(json_extract(facts, '$.queueId'), json_extract(facts, '$.original.queueId'))";
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sms (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -221,6 +224,8 @@ export class SqliteSpool implements SpoolStore {
       this.db.exec(`ALTER TABLE sms ADD COLUMN receipt_facts TEXT NOT NULL DEFAULT '[]'`);
     }
     this.db.exec(outbox.OUTBOX_SCHEMA);
+    // The web page's timeline finds a mail's reports and replies by the queue id in their facts.
+    this.db.exec(`CREATE INDEX IF NOT EXISTS outbox_queue ON outbox(${OUTBOX_QUEUE_ID_SQLITE})`);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     this.earlyReceipts = (this.db.prepare('SELECT COUNT(*) AS n FROM early_receipts').get() as { n: number }).n;
     this.insertStmt = this.db.prepare(`
@@ -495,6 +500,14 @@ export class SqliteSpool implements SpoolStore {
     this.batch(() => outbox.claimOutbox(this.db, limit, now, leaseMs, owner));
   outboxDone: OutboxStore['outboxDone'] = (id, result, now) => this.batch(() => outbox.outboxDone(this.db, id, result, now));
   listOutbox: OutboxStore['listOutbox'] = (limit) => Promise.resolve(outbox.listOutbox(this.db, limit));
+  outboxFor: SpoolStore['outboxFor'] = (queueId) =>
+    Promise.resolve(
+      (
+        this.sql(`SELECT * FROM outbox WHERE ${OUTBOX_QUEUE_ID_SQLITE} = ? ORDER BY id`).all(queueId) as Parameters<
+          typeof outbox.fromRawOutbox
+        >[0][]
+      ).map(outbox.fromRawOutbox),
+    );
   outboxCounts: OutboxStore['outboxCounts'] = () => Promise.resolve(outbox.outboxCounts(this.db));
 
   // ---- The writes, run inside a group commit's transaction ----
