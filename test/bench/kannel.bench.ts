@@ -48,7 +48,9 @@ class CountingSmsc {
   ) {}
   static async start(): Promise<CountingSmsc> {
     const script = fileURLToPath(new URL('./counting-smsc.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const port = await new Promise<number>((resolve, reject) => {
       child.once('message', (m) => resolve((m as { port: number }).port));
       child.once('exit', () => reject(new Error('bench: the counting SMSC exited')));
@@ -294,8 +296,10 @@ async function startKannel(smscPort: number): Promise<Gateway> {
     const agent = new http.Agent({ keepAlive: true, maxSockets: HTTP_CONNECTIONS });
     const sendsms = (id: number) =>
       new Promise<boolean>((resolve) => {
-        const q = `username=bench&password=bench&to=${encodeURIComponent(phone(id))}&text=${encodeURIComponent(text(id))}`;
-        const req = http.get({ host: '127.0.0.1', port: ports.sendsms, path: `/cgi-bin/sendsms?${q}`, agent }, (res) => {
+        const q = `username=bench&password=bench&to=${encodeURIComponent(phone(id))}` +
+          `&text=${encodeURIComponent(text(id))}`;
+        const path = `/cgi-bin/sendsms?${q}`;
+        const req = http.get({ host: '127.0.0.1', port: ports.sendsms, path, agent }, (res) => {
           res.resume();
           res.once('end', () => resolve(res.statusCode === 202));
         });
@@ -422,7 +426,8 @@ async function profileRound(smsc: CountingSmsc): Promise<ProfileResult> {
     const r = await round(smsc, startSmtp2sms);
     if (!existsSync(process.env.BENCH_PERF)) return { error: 'perf record wrote nothing (perf_event_paranoid?)' };
     const text = join(dir, 'perf.txt');
-    const script = spawnSync('sh', ['-c', `perf script -i "${process.env.BENCH_PERF}" -F tid,period,ip,sym,dso > "${text}"`]);
+    const fields = '-F tid,period,ip,sym,dso';
+    const script = spawnSync('sh', ['-c', `perf script -i "${process.env.BENCH_PERF}" ${fields} > "${text}"`]);
     if (script.status !== 0) return { error: `perf script failed: ${script.stderr.toString().slice(0, 200)}` };
     return { ...summarize(MAILS, [text]), cpuUs: r.cpuUs };
   } finally {
@@ -469,7 +474,8 @@ async function main(): Promise<void> {
       }
       const line = (name: string, r: RoundResult | undefined) =>
         r
-          ? `${name} ${fmt(r.perSec)}/s, ${fmt(r.cpuUs)} µs CPU/msg (${r.cpuSplit.map((x) => fmt(x)).join(' + ')}), p50/p99 ${fmt(r.p50, 1)}/${fmt(r.p99, 1)} ms`
+          ? `${name} ${fmt(r.perSec)}/s, ${fmt(r.cpuUs)} µs CPU/msg (${r.cpuSplit.map((x) => fmt(x)).join(' + ')}), ` +
+            `p50/p99 ${fmt(r.p50, 1)}/${fmt(r.p99, 1)} ms`
           : `${name} -`;
       console.log(`round ${i + 1}/${RUNS}: ${line('Kannel', k[i])}; ${line('smtp2sms', s[i])}`);
     }
@@ -508,7 +514,11 @@ async function main(): Promise<void> {
       (r, i) => `| ${i + 1} | ${name} | ${fmt(r.perSec)} | ${fmt(r.cpuUs)} | ${fmt(r.p50, 1)} / ${fmt(r.p99, 1)} | ` +
         `${fmt(r.benchUs)} |`,
     );
-  const cmd = `BENCH_MAILS=${MAILS} BENCH_RUNS=${RUNS} BENCH_PACED=${PACED} BENCH_WARMUP=${WARMUP} npm run bench:kannel`;
+  const sizes = `BENCH_MAILS=${MAILS} BENCH_RUNS=${RUNS} BENCH_PACED=${PACED} BENCH_WARMUP=${WARMUP}`;
+  const cmd = `${sizes} npm run bench:kannel`;
+  const kSplit = `bearerbox ${fmt(K.split[0]!)}, smsbox ${fmt(K.split[1]!)}`;
+  const sSplit = `main ${fmt(S.split[0]!)}, work ${fmt(S.split[1]!)}, other threads ${fmt(S.split[2]!)}`;
+  const lat = (f: { p50: number; p99: number }) => `${fmt(f.p50, 1)} / ${fmt(f.p99, 1)}`;
   const md = `## Side by side with Kannel (npm run bench:kannel)
 
 Command: \`${cmd}\`. Machine: ${cpus().length} cores (${cpu}), Node.js ${process.version}, commit ${commitId()},
@@ -518,20 +528,20 @@ ${withKannel ? '' : '\n**Kannel was not installed: smtp2sms measured alone.**\n'
 Set-up (issue 17): one counting SMSC for both (test/bench/counting-smsc.ts, its own process: a raw-socket SMPP
 responder that answers every submit_sm at once, no receipts, and stamps each arrival). Kannel ${kannelVersion()}
 (Debian): bearerbox + smsbox, \`store-type = file\` in a temp dir, one SMPP transceiver, \`max-pending-submits = 100\`,
-log-level 3, no receipts; HTTP sendsms over ${HTTP_CONNECTIONS} keep-alive connections (node's http.Agent). smtp2sms: dist/cli.js
-as installed, its default config apart from the SMTP listener, SMSC address and spool path, with
+log-level 3, no receipts; HTTP sendsms over ${HTTP_CONNECTIONS} keep-alive connections (node's http.Agent). smtp2sms:
+dist/cli.js as installed, its default config apart from the SMTP listener, SMSC address and spool path, with
 \`smpp.registered_delivery: 0\` and \`policy.flood_max: 0\`, log level as shipped (info, JSON lines to a pipe);
-${SMTP_CONNECTIONS} SMTP connections, one transaction at a time each (MAIL/RCPT/DATA pipelined). Each round starts both gateways
-afresh, in turn (the first alternating), warms each up with ${WARMUP} messages, then sends ${fmt(MAILS)} as fast as
-they go — rate: first request → last submit_sm at the SMSC; CPU: utime + stime of the gateway's processes (bearerbox
-+ smsbox; the daemon's threads) over that load, per message — then ${fmt(PACED)} at ${PACED_RATE}/s for the latency:
+${SMTP_CONNECTIONS} SMTP connections, one transaction at a time each (MAIL/RCPT/DATA pipelined). Each round starts both
+gateways afresh, in turn (the first alternating), warms each up with ${WARMUP} messages, then sends ${fmt(MAILS)} as
+fast as they go — rate: first request → last submit_sm at the SMSC; CPU: utime + stime of the gateway's processes
+(bearerbox + smsbox; the daemon's threads) over that load, per message — then ${fmt(PACED)} at ${PACED_RATE}/s for the latency:
 request sent (SMTP: MAIL FROM written; HTTP: GET written) → submit_sm at the SMSC.
 
 | round | gateway | messages/s | CPU µs/message | p50 / p99 ms at ${PACED_RATE}/s | load generator µs/message |
 | --- | --- | ---: | ---: | ---: | ---: |
 ${[...rows('Kannel', k), ...rows('smtp2sms', s)].join('\n')}
-| median | Kannel | ${fmt(K.perSec)} | ${fmt(K.cpuUs)} (bearerbox ${fmt(K.split[0]!)}, smsbox ${fmt(K.split[1]!)}) | ${fmt(K.p50, 1)} / ${fmt(K.p99, 1)} | ${fmt(K.benchUs)} |
-| median | smtp2sms | ${fmt(S.perSec)} | ${fmt(S.cpuUs)} (main ${fmt(S.split[0]!)}, work ${fmt(S.split[1]!)}, other threads ${fmt(S.split[2]!)}) | ${fmt(S.p50, 1)} / ${fmt(S.p99, 1)} | ${fmt(S.benchUs)} |
+| median | Kannel | ${fmt(K.perSec)} | ${fmt(K.cpuUs)} (${kSplit}) | ${lat(K)} | ${fmt(K.benchUs)} |
+| median | smtp2sms | ${fmt(S.perSec)} | ${fmt(S.cpuUs)} (${sSplit}) | ${lat(S)} | ${fmt(S.benchUs)} |
 
 Targets (issue 17, all in the same run): ${targets.map((t) => `\n- ${t}`).join('')}
 `;
@@ -545,6 +555,7 @@ function whereTheCpuGoes(profile: ProfileResult | undefined, smtp2smsUs: number,
   if (!profile) return `${head}Not profiled (BENCH_PROFILE=0).\n`;
   if ('error' in profile) return `${head}Not profiled: ${profile.error}.\n`;
   const t = profile.table;
+  const top = profile.top.slice(0, 8).map((l) => l.trim().replace(/\s+/, ' ')).join('; ');
   const u = (part: string) => fmt(partUs(t, part));
   const ownRuntime = partUs(t, 'GC') + partUs(t, 'JIT compiler') + partUs(t, 'other (Node.js and V8 runtime, malloc)');
   return `${head}Measured: one more smtp2sms round after the figures (same load, ${fmt(MAILS)} messages, not counted
@@ -557,20 +568,21 @@ supported on this virtual machine, and \`--cpu-prof\` counts a thread blocked in
 
 ${t.join('\n')}
 
-Heaviest leaf functions (µs per message): ${profile.top.slice(0, 8).map((l) => l.trim().replace(/\s+/, ' ')).join('; ')}.
+Heaviest leaf functions (µs per message): ${top}.
 
 Opportunities, largest first (estimates from this profile; Kannel's whole cost is ${fmt(kannelUs)} µs per message,
 smtp2sms's ${fmt(smtp2smsUs)}, so no one of them closes the gap alone):
-1. **Spool** (${u('spool (better-sqlite3, SQLite, src/spool)')} µs): a message is inserted at acceptance and rewritten at
-   submit (claim, then the part's record), each a transaction touching several indexes; about a third is the kernel's
-   fsync/write work and a third SQLite itself. One write per message at acceptance plus one batched update per claim
-   of many rows (group commit across connections) would save an estimated 40–60 µs.
+1. **Spool** (${u('spool (better-sqlite3, SQLite, src/spool)')} µs): a message is inserted at acceptance and
+   rewritten at submit (claim, then the part's record), each a transaction touching several indexes; about a third
+   is the kernel's fsync/write work and a third SQLite itself. One write per message at acceptance plus one batched
+   update per claim of many rows (group commit across connections) would save an estimated 40–60 µs.
 2. **V8 runtime: GC, JIT, property lookups and malloc** (${fmt(ownRuntime)} µs together): allocation per message
    (row objects, log objects, structured clones between the threads). JIT falls with longer runs; fewer and flatter
    objects per message would save an estimated 30–50 µs.
-3. **SMTP path on the main thread** (SMTP ${u('SMTP protocol (smtp-server)')} µs, socket I/O ${u('socket I/O (reads, writes, syscalls)')}
-   µs): smtp-server's per-command parsing (its address parser is the heaviest) and one socket write per reply;
-   answering a pipelined MAIL/RCPT/DATA group in one write would save an estimated 15–25 µs.
+3. **SMTP path on the main thread** (SMTP ${u('SMTP protocol (smtp-server)')} µs, socket I/O
+   ${u('socket I/O (reads, writes, syscalls)')} µs): smtp-server's per-command parsing (its address parser is the
+   heaviest) and one socket write per reply; answering a pipelined MAIL/RCPT/DATA group in one write would save an
+   estimated 15–25 µs.
 4. **Hand-off between the threads** (${u('thread hand-off (src/worker, postMessage)')} µs, plus wake-ups in the event
    loop row): calls are already batched per event-loop turn (src/worker/rpc.ts), but at 8 connections a turn holds
    about one mail; the structured clone of each mail and answer is the cost: passing the body as a transferred

@@ -27,14 +27,17 @@ interface Profile {
 /** First match wins, on the url (or the name, for V8's own entries). Order: the specific before the general. */
 const PARTS: Array<[string, RegExp]> = [
   ['idle', /^\(idle\)$/],
-  ['GC', /^\(garbage collector\)$|Scaveng|ConcurrentMarking|MarkCompact|Sweeper|IncrementalMarking|v8::internal::Heap::/],
+  ['GC', /^\(garbage collector\)$|Scaveng|ConcurrentMarking|MarkCompact|Sweeper|IncrementalMarking|internal::Heap::/],
   ['JIT compiler', /v8::internal::compiler::|v8::internal::maglev|v8::internal::Compiler::|Builtins_CompileLazy/],
-  ['logging (pino, sonic-boom, src/log)', /node_modules\/(pino|@pinojs|sonic-boom|thread-stream|fast-redact|quick-format)|\/(src|dist)\/ops\/log/],
+  ['logging (pino, sonic-boom, src/log)', /node_modules\/(pino|@pinojs|sonic-boom|fast-redact)|\/(src|dist)\/ops\/log/],
   ['SMTP protocol (smtp-server)', /node_modules\/smtp-server|\/(src|dist)\/smtp\//],
-  ['mail parsing (src/mail, mailparser, mailsplit, libmime, iconv)', /node_modules\/(mailparser|@zone-eu|libmime|libqp|libbase64|iconv|encoding-japanese)|\/(src|dist)\/mail\//],
+  [
+    'mail parsing (src/mail, mailparser, mailsplit, libmime, iconv)',
+    /node_modules\/(mailparser|@zone-eu|libmime|libqp|libbase64|iconv|encoding-japanese)|\/(src|dist)\/mail\//,
+  ],
   ['provider rules (src/policy)', /\/(src|dist)\/policy\//],
   ['SMS text (src/sms, libphonenumber)', /\/(src|dist)\/sms\/|libphonenumber/],
-  ['spool (better-sqlite3, SQLite, src/spool)', /node_modules\/better-sqlite3|\/(src|dist)\/spool\/|sqlite3|walChecksum/],
+  ['spool (better-sqlite3, SQLite, src/spool)', /better-sqlite3|\/(src|dist)\/spool\/|sqlite3|walChecksum/],
   ['SMPP (node-smpp, src/smpp)', /node_modules\/smpp\/|\/(src|dist)\/smpp\//],
   ['thread hand-off (src/worker, postMessage)', /\/(src|dist)\/worker\/|internal\/worker|MessagePort|worker::Message/],
   ['metrics (prom-client, src/metrics)', /prom-client|\/(src|dist)\/ops\/metric/],
@@ -88,7 +91,8 @@ export function summarize(messages: number, files: string[]): { table: string[];
       };
       p.samples.forEach((id, i) => {
         const f = node.get(id)!.callFrame;
-        const leaf = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules|src|dist)\//, '$1/')}:${f.lineNumber + 1}`;
+        const file = f.url.replace(/^.*\/(node_modules|src|dist)\//, '$1/');
+        const leaf = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
         // --cpu-prof names the main thread's file first (…001), the work thread's next.
         charge(ownerOf(id), Math.min(fileIndex, 1), p.timeDeltas[i] ?? 0, leaf);
       });
@@ -97,7 +101,8 @@ export function summarize(messages: number, files: string[]): { table: string[];
     // perf script -F tid,period,ip,sym,dso: "tid period" then one "\taddr symbol (dso)" line per frame, leaf first.
     const samples: Array<{ tid: number; us: number; frames: string[] }> = [];
     for (const line of readFileSync(files[0]!, 'utf8').split('\n')) {
-      if (line.startsWith('\t')) samples.at(-1)?.frames.push(line.trim().replace(/^[0-9a-f]+ /, '').replace(/ \([^)]*\)$/, ''));
+      const frame = () => line.trim().replace(/^[0-9a-f]+ /, '').replace(/ \([^)]*\)$/, '');
+      if (line.startsWith('\t')) samples.at(-1)?.frames.push(frame());
       else if (line.trim()) {
         const [tid, period] = line.trim().split(/\s+/);
         samples.push({ tid: Number(tid), us: Number(period) / 1000, frames: [] });
