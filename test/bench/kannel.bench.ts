@@ -534,8 +534,8 @@ dist/cli.js as installed, its default config apart from the SMTP listener, SMSC 
 ${SMTP_CONNECTIONS} SMTP connections, one transaction at a time each (MAIL/RCPT/DATA pipelined). Each round starts both
 gateways afresh, in turn (the first alternating), warms each up with ${WARMUP} messages, then sends ${fmt(MAILS)} as
 fast as they go — rate: first request → last submit_sm at the SMSC; CPU: utime + stime of the gateway's processes
-(bearerbox + smsbox; the daemon's threads) over that load, per message — then ${fmt(PACED)} at ${PACED_RATE}/s for the latency:
-request sent (SMTP: MAIL FROM written; HTTP: GET written) → submit_sm at the SMSC.
+(bearerbox + smsbox; the daemon's threads) over that load, per message — then ${fmt(PACED)} at ${PACED_RATE}/s for the
+latency: request sent (SMTP: MAIL FROM written; HTTP: GET written) → submit_sm at the SMSC.
 
 | round | gateway | messages/s | CPU µs/message | p50 / p99 ms at ${PACED_RATE}/s | load generator µs/message |
 | --- | --- | ---: | ---: | ---: | ---: |
