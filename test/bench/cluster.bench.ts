@@ -8,7 +8,7 @@
  */
 import { execSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import pgLib from 'pg';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
 import { spawnDaemon, tempDir, testConfig, type DaemonProcess } from '../helpers/daemon-process.js';
@@ -158,6 +158,7 @@ async function run(name: string, pgUrl: string | undefined, nodeCount: number, p
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = loadavg()[0]!;
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(
     `bench:cluster: ${MAILS} mails per configuration over ${CONNECTIONS} connections; ${cpus().length} cores (${cpu})`,
@@ -194,6 +195,7 @@ Command: \`npm run bench:cluster\` (size: \`BENCH_CLUSTER_MAILS=${MAILS}\`, one 
 one process). Machine: ${cpus().length} cores (${cpu}), Node.js ${process.version}, commit ${commitId()},
 ${new Date().toISOString().slice(0, 10)}. PostgreSQL: a private server started by the script on this machine
 (fsync on, synchronous commit), so its CPU competes with the daemons', the load generator's and the simulator's.
+Load average when the run started: ${fmt(loadAtStart, 1)} (other work shared the machine: compare the rows with each other).
 Each configuration: the daemon(s) as child processes, 2 binds × window 20, ${CONNECTIONS} SMTP connections (two nodes: 4 to
 each), plain-text single-part mails; throughput is first MAIL FROM → last SMS at the simulator; latency is DATA end →
 SMS at the simulator; CPU per mail is the daemons' processes together (not PostgreSQL's).
