@@ -4,7 +4,9 @@
  * resend it; only a spool failure asks the SMSC to try again later.
  */
 import type { Logger } from '../ops/log.js';
-import { readPart, Reassembler, type Reassembled } from '../sms/reassembly.js';
+import { logReply } from '../outbox/replies.js';
+import { readPart, single, type Reassembled } from '../sms/reassembly.js';
+import type { ReplySettings, WholeReply } from '../spool/outbox-contract.js';
 import type { InboundSms, Spool } from '../spool/types.js';
 import { messageBytes, type PDU } from './pdu.js';
 import { isReceipt, parseReceipt, type Receipt } from './receipts.js';
@@ -15,6 +17,9 @@ export interface DeliverEvents {
   inbound?(msg: InboundSms, now: number): Promise<void>;
 }
 
+/** How often waiting reply parts are checked for replies.reassembly_timeout_s (also right after a restart). */
+export const sweepEveryMs = (timeoutMs: number): number => Math.max(1000, Math.min(30_000, timeoutMs / 4));
+
 export function deliverHandler(
   spool: Spool,
   systemType: string,
@@ -22,33 +27,39 @@ export function deliverHandler(
   events: DeliverEvents = {},
   now: () => number = Date.now,
   reassemblyTimeoutMs = 300_000,
-): (pdu: PDU) => Promise<number> {
-  // Parts are held in memory: a restart loses a reply's parts that came before it (the SMSC had its acks).
-  const parts = new Reassembler(reassemblyTimeoutMs, systemType);
-  const handOver = async (r: Reassembled): Promise<void> => {
-    const msg = { sourceAddr: r.from, destinationAddr: r.to, dataCoding: r.dataCoding, text: r.text };
+  replies: ReplySettings | null = null,
+): { onDeliver: (pdu: PDU) => Promise<number>; stop(): void } {
+  // Parts of concatenated replies wait in the spool: the SMSC had its acks, so a restart must not lose them.
+  const how = { replies, systemType };
+  const settled = (w: WholeReply): void => {
+    const r = w.reply;
     if (r.missing.length > 0) {
       const why = 'concatenated SMS incomplete after replies.reassembly_timeout_s: handed over as it is';
       log.warn({ from: r.from, to: r.to, missing: r.missing }, why);
     }
+    if (replies) logReply(log, { from: r.from, to: r.to }, w.outcome);
+    else log.info({ from: r.from, to: r.to }, 'inbound SMS stored');
+  };
+  const handOver = async (r: Reassembled): Promise<void> => {
+    const msg = { sourceAddr: r.from, destinationAddr: r.to, dataCoding: r.dataCoding, text: r.text };
     if (events.inbound) return events.inbound(msg, now());
     await spool.storeInbound(msg, now());
     log.info({ from: r.from, to: r.to }, 'inbound SMS stored');
   };
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = () => {
-    const at = parts.nextExpiry();
-    if (timer || at === undefined) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      for (const r of parts.expire(now())) {
-        handOver(r).catch((err: unknown) => log.error({ err, from: r.from }, 'incomplete SMS not stored'));
-      }
-      schedule();
-    }, Math.max(0, at - now()));
-    timer.unref();
-  };
-  return async (pdu) => {
+  let sweeping = false;
+  const sweep = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    spool
+      .expireReplyParts(now(), reassemblyTimeoutMs, how)
+      .then((done) => done.forEach(settled))
+      .catch((err: unknown) => log.error({ err }, 'incomplete SMS replies not stored; tried again at the next sweep'))
+      .finally(() => {
+        sweeping = false;
+      });
+  }, sweepEveryMs(reassemblyTimeoutMs));
+  sweep.unref();
+  const onDeliver = async (pdu: PDU): Promise<number> => {
     const bytes = messageBytes(pdu as unknown as { short_message?: unknown; message_payload?: unknown });
     const esm = Number(pdu.esm_class ?? 0);
     if (isReceipt(esm)) {
@@ -71,9 +82,15 @@ export function deliverHandler(
     }
     const dataCoding = Number(pdu.data_coding ?? 0);
     const meta = { from: String(pdu.source_addr ?? ''), to: String(pdu.destination_addr ?? ''), dataCoding };
-    const whole = parts.add(meta, readPart(esm, bytes, pdu as unknown as Record<string, unknown>), now());
-    if (whole) await handOver(whole);
-    else schedule();
+    const part = readPart(esm, bytes, pdu as unknown as Record<string, unknown>);
+    if (!part.concat || part.concat.total === 1) {
+      await handOver(single(meta, part.body, systemType));
+      return 0;
+    }
+    const { ref, total, seq } = part.concat;
+    const whole = await spool.storeReplyPart({ ...meta, ref, total, seq, body: part.body }, now(), how);
+    if (whole) settled(whole);
     return 0;
   };
+  return { onDeliver, stop: () => clearInterval(sweep) };
 }

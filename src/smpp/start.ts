@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/log.js';
 import { createRefCounter } from '../sms/segment.js';
 import type { Spool } from '../spool/types.js';
+import { replySettings } from '../outbox/replies.js';
 import { deliverHandler, type DeliverEvents } from './deliver.js';
 import { Relay, type RelayEvents } from './relay.js';
 import { SmppBind, type BindMode } from './session.js';
@@ -29,14 +30,16 @@ export interface DeliveryEvents {
 
 export function startDelivery(config: Config, log: Logger, spool: Spool, events: DeliveryEvents = {}, now: () => number = Date.now): Delivery {
   const smpp = config.smpp;
-  const onDeliver = deliverHandler(
+  const replyIntake = deliverHandler(
     spool,
     smpp.system_type,
     log.child({ component: 'receipts' }),
     events.deliver ?? {},
     now,
     config.replies.reassembly_timeout_s * 1000,
+    replySettings(config),
   );
+  const onDeliver = replyIntake.onDeliver;
   const tls = {
     ...(smpp.tls.ca ? { ca: readFileSync(smpp.tls.ca) } : {}),
     rejectUnauthorized: smpp.tls.reject_unauthorized,
@@ -91,6 +94,7 @@ export function startDelivery(config: Config, log: Logger, spool: Spool, events:
     relay,
     binds,
     async stop(timeoutMs) {
+      replyIntake.stop();
       await relay.stop(timeoutMs);
       await Promise.all(binds.map((b) => b.stop(timeoutMs)));
     },

@@ -3,7 +3,8 @@
  * 8-bit or 0x08 16-bit reference, or the SAR TLVs), parts are kept until all have come, and the text is decoded
  * from the joined bytes, so a UCS-2 surrogate pair or a GSM escape split over two parts reads as one character and
  * header bytes are never read as text. Parts that never complete are given out as they are, in order with the gaps
- * marked, after a timeout. Pure apart from the parts held: the clock is passed in.
+ * marked, after a timeout. Pure: the parts waiting are held by the spool (a restart or crash between two parts
+ * loses none, the SMSC having had its acks), which hands them in here.
  */
 import { decodeBytes } from './encode.js';
 
@@ -78,81 +79,69 @@ export interface PartMeta {
 /** What marks the place of a part that never came in a reply given out incomplete. */
 export const GAP = ' […] ';
 
-interface Pending extends PartMeta {
-  total: number;
-  firstAt: number;
-  parts: Map<number, Buffer>;
+/** A part kept in the spool until its message is complete (the store holds them: a restart loses none). */
+export interface HeldPart {
+  seq: number;
+  body: Buffer;
 }
 
-export class Reassembler {
-  private readonly pending = new Map<string, Pending>();
+/** The key a concatenated message's parts are kept under: a phone's references restart and collide with another's. */
+export interface PartKey {
+  from: string;
+  to: string;
+  ref: number;
+  total: number;
+}
 
-  constructor(
-    private readonly timeoutMs: number,
-    private readonly systemType: string | undefined,
-  ) {}
+/** A message that is no concatenation, or of one part: whole by itself. */
+export function single(meta: PartMeta, body: Buffer, systemType: string | undefined): Reassembled {
+  return done(meta, [body], [], systemType);
+}
 
-  /** A part in: the message it completes (a part that is not concatenated is complete by itself), else nothing. */
-  add(meta: PartMeta, part: IncomingPart, now: number): Reassembled | undefined {
-    if (!part.concat || part.concat.total === 1) return this.done(meta, [part.body], []);
-    const { ref, total, seq } = part.concat;
-    // One phone's references restart and collide with another's: the key is the pair of addresses too.
-    const key = `${meta.from}\u0000${meta.to}\u0000${ref}\u0000${total}`;
-    let p = this.pending.get(key);
-    if (!p) {
-      p = { ...meta, total, firstAt: now, parts: new Map() };
-      this.pending.set(key, p);
+/**
+ * The parts held for one message (the newest included) → the whole message once every part 1..total has come,
+ * else nothing (wait for more). A resent part is held once (the store keeps one row per seq).
+ */
+export function complete(
+  meta: PartMeta,
+  total: number,
+  held: readonly HeldPart[],
+  systemType: string | undefined,
+): Reassembled | undefined {
+  const seqs = new Set(held.map((p) => p.seq).filter((s) => s >= 1 && s <= total));
+  return seqs.size < total ? undefined : assemble(meta, total, held, systemType);
+}
+
+/** Whether parts that first came at `firstAt` are given out as they are at `now`. */
+export const expired = (firstAt: number, now: number, timeoutMs: number): boolean => now - firstAt >= timeoutMs;
+
+/** The message as it is: runs of consecutive parts joined as bytes before decoding, gaps marked. */
+export function assemble(
+  meta: PartMeta,
+  total: number,
+  held: readonly HeldPart[],
+  systemType: string | undefined,
+): Reassembled {
+  const bySeq = new Map(held.map((p) => [p.seq, p.body]));
+  // Bytes, not text, are joined: a character may straddle two parts.
+  const runs: Buffer[] = [];
+  const missing: number[] = [];
+  let run: Buffer[] = [];
+  for (let seq = 1; seq <= total; seq++) {
+    const body = bySeq.get(seq);
+    if (body) run.push(body);
+    else {
+      // One mark for a run of missing parts.
+      if (!missing.includes(seq - 1)) runs.push(Buffer.concat(run));
+      missing.push(seq);
+      run = [];
     }
-    p.parts.set(seq, part.body); // a resent part replaces the earlier copy
-    if (p.parts.size < total) return undefined;
-    this.pending.delete(key);
-    return this.assemble(p);
   }
+  runs.push(Buffer.concat(run));
+  return done(meta, runs, missing, systemType);
+}
 
-  /** Messages whose first part came `timeoutMs` ago or more and are still incomplete: given out as they are. */
-  expire(now: number): Reassembled[] {
-    const out: Reassembled[] = [];
-    for (const [key, p] of this.pending) {
-      if (now - p.firstAt < this.timeoutMs) continue;
-      this.pending.delete(key);
-      out.push(this.assemble(p));
-    }
-    return out;
-  }
-
-  /** Earliest time expire() has something to give out. */
-  nextExpiry(): number | undefined {
-    let min: number | undefined;
-    for (const p of this.pending.values())
-      min = min === undefined ? p.firstAt + this.timeoutMs : Math.min(min, p.firstAt + this.timeoutMs);
-    return min;
-  }
-
-  get size(): number {
-    return this.pending.size;
-  }
-
-  private assemble(p: Pending): Reassembled {
-    // Runs of consecutive parts are joined as bytes before decoding (a character may straddle two parts).
-    const runs: Buffer[] = [];
-    const missing: number[] = [];
-    let run: Buffer[] = [];
-    for (let seq = 1; seq <= p.total; seq++) {
-      const body = p.parts.get(seq);
-      if (body) run.push(body);
-      else {
-        // One mark for a run of missing parts.
-        if (!missing.includes(seq - 1)) runs.push(Buffer.concat(run));
-        missing.push(seq);
-        run = [];
-      }
-    }
-    runs.push(Buffer.concat(run));
-    return this.done(p, runs, missing);
-  }
-
-  private done(meta: PartMeta, runs: Buffer[], missing: number[]): Reassembled {
-    const text = runs.map((b) => decodeBytes(b, meta.dataCoding, { systemType: this.systemType })).join(GAP);
-    return { from: meta.from, to: meta.to, dataCoding: meta.dataCoding, text, missing };
-  }
+function done(meta: PartMeta, runs: Buffer[], missing: number[], systemType: string | undefined): Reassembled {
+  const text = runs.map((b) => decodeBytes(b, meta.dataCoding, { systemType })).join(GAP);
+  return { from: meta.from, to: meta.to, dataCoding: meta.dataCoding, text, missing };
 }

@@ -255,6 +255,8 @@ export class LocalSpool implements Spool {
   finish: Spool['finish'] = (id, state, reason, now) => this.record(`${state}: ${reason}`, { op: 'finish', id, state, reason, now });
   applyReceipt: Spool['applyReceipt'] = (...a) => this.store.applyReceipt(...a);
   storeInbound: Spool['storeInbound'] = (...a) => this.store.storeInbound(...a);
+  storeReplyPart: Spool['storeReplyPart'] = (...a) => this.store.storeReplyPart(...a);
+  expireReplyParts: Spool['expireReplyParts'] = (...a) => this.store.expireReplyParts(...a);
   requeueSending: Spool['requeueSending'] = (now) => this.store.requeueSending(now);
   expireQueued: Spool['expireQueued'] = (...a) => this.store.expireQueued(...a);
   prune: Spool['prune'] = (before) => this.store.prune(before);

@@ -16,6 +16,8 @@ export const SPOOL_OPERATIONS = [
   'finish',
   'applyReceipt',
   'storeInbound',
+  'storeReplyPart',
+  'expireReplyParts',
   'requeueSending',
   'expireQueued',
   'prune',

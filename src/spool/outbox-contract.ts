@@ -4,6 +4,7 @@
  */
 import type { OutboxFacts, OutboxRow } from '../outbox/facts.js';
 import type { ReportRules } from '../outbox/plan.js';
+import type { PartKey, Reassembled } from '../sms/reassembly.js';
 import type { InboundSms } from './types.js';
 
 export interface ReportSweep extends ReportRules {
@@ -34,7 +35,36 @@ export interface OutboxCounts {
   dropped: number;
 }
 
-export interface OutboxStore {
+/** One part of a concatenated reply as it came: its text bytes (the header off) and its place. */
+export interface ReplyPart extends PartKey {
+  seq: number;
+  dataCoding: number;
+  body: Buffer;
+}
+
+/** How a whole reply is stored in the transaction that completes it: mailed (replies on) or only kept. */
+export interface WholeReplyHandling {
+  replies: ReplySettings | null;
+  systemType: string | undefined;
+}
+
+export interface WholeReply {
+  reply: Reassembled;
+  outcome: ReplyOutcome;
+}
+
+export interface ReplyPartsStore {
+  /**
+   * Keep a part of a concatenated reply; the part that completes its message (under a lock on its key, so parts
+   * arriving on two nodes at once cannot both wait) gives the whole reply, stored as storeReply (or kept) with
+   * its parts deleted in the same transaction: neither lost nor mailed twice.
+   */
+  storeReplyPart(part: ReplyPart, now: number, how: WholeReplyHandling): Promise<WholeReply | undefined>;
+  /** Messages whose first part came `timeoutMs` ago or more: stored as they are, gaps marked (one transaction). */
+  expireReplyParts(now: number, timeoutMs: number, how: WholeReplyHandling): Promise<WholeReply[]>;
+}
+
+export interface OutboxStore extends ReplyPartsStore {
   /** Make the reports due now (final, relayed, delayed) as outbox rows, in one transaction; counts made/capped. */
   reportsDue(now: number, sweep: ReportSweep): Promise<{ made: number; capped: number }>;
   /** A reply from a phone: matched to the latest SMS to that phone → an outbox mail; else default_to or kept. */

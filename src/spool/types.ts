@@ -6,6 +6,7 @@ import type { Coding } from '../sms/encode.js';
 import type { PolicyRules } from '../policy/rules.js';
 import type { SarInfo } from '../sms/segment.js';
 import type { OutboxRow } from '../outbox/facts.js';
+import type { ReplyPartsStore } from './outbox-contract.js';
 
 export type SmsState =
   | 'queued'
@@ -215,6 +216,9 @@ export interface Spool {
   finish(id: number, state: 'failed' | 'expired' | 'undeliverable' | 'delivered', reason: string, now: number): Promise<void>;
   applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): Promise<ReceiptUpdate | 'early'>;
   storeInbound(msg: InboundSms, now: number): Promise<void>;
+  /** Parts of concatenated replies, kept in the spool until complete or timed out (see ReplyPartsStore). */
+  storeReplyPart: ReplyPartsStore['storeReplyPart'];
+  expireReplyParts: ReplyPartsStore['expireReplyParts'];
   requeueSending(now: number): Promise<number>;
   expireQueued(before: number, now: number, reason: string): Promise<number>;
   prune(before: number): Promise<number>;

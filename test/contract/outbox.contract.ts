@@ -218,6 +218,39 @@ export function outboxContract(
       expect((await b.inbound()).map((m) => m.sourceAddr)).toEqual(['4918', '+4917']);
     });
 
+    /** Part `seq` of a `total`-part reply from 4917 (reference 7), its text bytes already off the UDH. */
+    const part = (seq: number, total: number, body: Buffer, from = '4917') =>
+      ({ from, to: '4915100', ref: 7, total, seq, dataCoding: 8, body }) as const;
+    const ucs2 = (t: string) => Buffer.from(t, 'utf16le').swap16();
+    const mailing = { replies, systemType: undefined };
+
+    it('reply parts wait in the spool: a restart between them loses none; the last makes one mail of the whole', async () => {
+      await s.accept([mailRow('4917', { text: 'disk full' })], 0);
+      // Cut between the two halves of a surrogate pair: joined as bytes, it reads as one emoji.
+      const bytes = ucs2('ack 👍 on my way');
+      expect(await s.storeReplyPart(part(1, 2, bytes.subarray(0, 10)), 10, mailing)).toBeUndefined();
+      s = await b.reopen();
+      const whole = await s.storeReplyPart(part(2, 2, bytes.subarray(10)), 20, mailing);
+      expect(whole).toMatchObject({ reply: { text: 'ack 👍 on my way', missing: [] }, outcome: { kind: 'mailed', queueId: 'q-disk full' } });
+      const mails = (await s.listOutbox(10)).filter((r) => r.facts.kind === 'reply');
+      expect(mails.map((r) => (r.facts.kind === 'reply' ? r.facts.text : ''))).toEqual(['ack 👍 on my way']);
+      expect(await s.expireReplyParts(1e12, 1, mailing)).toEqual([]); // nothing left waiting
+    });
+
+    it('parts that never complete are stored as they are after the timeout, once, gaps marked', async () => {
+      const kept = { replies: null, systemType: undefined };
+      await s.storeReplyPart(part(3, 3, ucs2('three')), 10, kept);
+      await s.storeReplyPart(part(1, 3, ucs2('one')), 20, kept);
+      await s.storeReplyPart(part(1, 2, ucs2('other')), 20, kept); // another message: same ref, other total
+      expect(await s.expireReplyParts(10 + 999, 1000, kept)).toEqual([]);
+      s = await b.reopen();
+      const late = await s.expireReplyParts(10 + 1000, 1000, kept);
+      expect(late.map((w) => [w.reply.text, w.reply.missing, w.outcome.kind])).toEqual([['one […] three', [2], 'kept']]);
+      expect(await s.expireReplyParts(10 + 1000, 1000, kept)).toEqual([]);
+      expect((await b.inbound()).map((m) => m.text)).toEqual(['one […] three']);
+      expect(await s.expireReplyParts(20 + 1000, 1000, kept)).toHaveLength(1);
+    });
+
     it("a mail's reports and the replies to it, by queue id (the web page's timeline), oldest first", async () => {
       await settle([mailRow('1'), mailRow('2')], 'UNDELIV', '001');
       await s.reportsDue(3, sweep);
@@ -264,6 +297,21 @@ export function outboxContract(
             (await reports()).map((r) => (r.facts.kind === 'report' ? r.facts.recipient : '')),
           );
           expect([byRecipient.size, (await reports()).length]).toEqual([n, n]);
+        });
+
+        it('parts of one reply arriving on two nodes at once complete it exactly once', async () => {
+          const t = second();
+          const n = 20;
+          const kept = { replies: null, systemType: undefined };
+          const results = await Promise.all(
+            Array.from({ length: n }, (_, i) => [
+              s.storeReplyPart(part(1, 2, ucs2('a'), `49${i}`), 10, kept),
+              t.storeReplyPart(part(2, 2, ucs2('b'), `49${i}`), 10, kept),
+            ]).flat(),
+          );
+          expect(results.filter((r) => r !== undefined).map((r) => r?.reply.text)).toEqual(Array(n).fill('ab'));
+          expect(await s.expireReplyParts(1e12, 1, kept)).toEqual([]);
+          expect(await b.inbound()).toHaveLength(n);
         });
 
         it('claiming together never hands one row to both', async () => {

@@ -34,7 +34,7 @@ async function sql<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
 
 async function backend() {
   // Each case starts empty, ids from 1, as a fresh SQLite file does.
-  await sql('TRUNCATE sms, smsc_ids, early_receipts, inbound, health_probe, sms_dsn, mail_facts, outbox RESTART IDENTITY');
+  await sql('TRUNCATE sms, smsc_ids, early_receipts, inbound, health_probe, sms_dsn, mail_facts, outbox, reply_parts RESTART IDENTITY');
   const open = () => new PostgresStore(openPool(spool(), log, 'contract'), 'contract');
   let store = open();
   return {

@@ -28,6 +28,7 @@ import {
 } from '../types.js';
 import { FINAL_STATES_SQL } from './migrations.js';
 import * as outbox from './outbox.js';
+import * as replyParts from './reply-parts.js';
 import { fromRawOutbox, type RawOutbox } from '../sqlite/outbox.js';
 import type { OutboxStore } from '../outbox-contract.js';
 
@@ -552,6 +553,9 @@ export class PostgresStore implements SpoolStore {
 
   reportsDue: OutboxStore['reportsDue'] = (now, sweep) => this.tx((c) => outbox.reportsDue(c, now, sweep, FINAL_STATES_SQL));
   storeReply: OutboxStore['storeReply'] = (sms, now, settings) => this.tx((c) => outbox.storeReply(c, sms, now, settings));
+  storeReplyPart: OutboxStore['storeReplyPart'] = (part, now, how) => this.tx((c) => replyParts.storeReplyPart(c, part, now, how));
+  expireReplyParts: OutboxStore['expireReplyParts'] = (now, timeoutMs, how) =>
+    this.tx((c) => replyParts.expireReplyParts(c, now, timeoutMs, how));
   claimOutbox: OutboxStore['claimOutbox'] = (limit, now, leaseMs, owner) =>
     this.tx((c) => outbox.claimOutbox(c, limit, now, leaseMs, owner));
   outboxDone: OutboxStore['outboxDone'] = (id, result, now) => this.tx((c) => outbox.outboxDone(c, id, result, now));

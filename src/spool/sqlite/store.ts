@@ -17,6 +17,7 @@ import type {
 } from '../types.js';
 import { FINAL_STATES, SpoolError } from '../types.js';
 import * as outbox from './outbox.js';
+import * as replyParts from './reply-parts.js';
 import type { OutboxStore } from '../outbox-contract.js';
 
 // 2: sms.receipt_facts (when each part's receipt came, and its err).
@@ -224,6 +225,7 @@ export class SqliteSpool implements SpoolStore {
       this.db.exec(`ALTER TABLE sms ADD COLUMN receipt_facts TEXT NOT NULL DEFAULT '[]'`);
     }
     this.db.exec(outbox.OUTBOX_SCHEMA);
+    this.db.exec(replyParts.REPLY_PARTS_SCHEMA);
     // The web page's timeline finds a mail's reports and replies by the queue id in their facts.
     this.db.exec(`CREATE INDEX IF NOT EXISTS outbox_queue ON outbox(${OUTBOX_QUEUE_ID_SQLITE})`);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
@@ -496,6 +498,10 @@ export class SqliteSpool implements SpoolStore {
 
   reportsDue: OutboxStore['reportsDue'] = (now, sweep) => this.batch(() => outbox.reportsDue(this.db, now, sweep));
   storeReply: OutboxStore['storeReply'] = (sms, now, settings) => this.batch(() => outbox.storeReply(this.db, sms, now, settings));
+  storeReplyPart: OutboxStore['storeReplyPart'] = (part, now, how) =>
+    this.batch(() => replyParts.storeReplyPart(this.db, part, now, how));
+  expireReplyParts: OutboxStore['expireReplyParts'] = (now, timeoutMs, how) =>
+    this.batch(() => replyParts.expireReplyParts(this.db, now, timeoutMs, how));
   claimOutbox: OutboxStore['claimOutbox'] = (limit, now, leaseMs, owner) =>
     this.batch(() => outbox.claimOutbox(this.db, limit, now, leaseMs, owner));
   outboxDone: OutboxStore['outboxDone'] = (id, result, now) => this.batch(() => outbox.outboxDone(this.db, id, result, now));
