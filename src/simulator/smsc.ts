@@ -113,6 +113,8 @@ export interface PhoneReply {
   concat?: 'udh8' | 'udh16' | 'sar';
   ref?: number;
   splitAfterBytes?: number[];
+  /** Send only these parts (1-based): the rest later, e.g. across a restart of the daemon. */
+  onlyParts?: number[];
 }
 
 export class SmscSimulator {
@@ -192,7 +194,8 @@ export class SmscSimulator {
       parts = segment(atoms, coding, m.concat ?? 'udh8', ref).parts;
     }
     let statuses: number[] = [];
-    for (const part of parts) {
+    for (const [i, part] of parts.entries()) {
+      if (m.onlyParts && !m.onlyParts.includes(i + 1)) continue;
       const fields = {
         source_addr: m.from, source_addr_ton: 1, source_addr_npi: 1, destination_addr: m.to, data_coding: dataCoding,
         esm_class: part.udh.length > 0 ? 0x40 : 0, short_message: Buffer.concat([part.udh, part.body]),

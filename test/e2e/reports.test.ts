@@ -257,6 +257,27 @@ describe('SMS replies', () => {
     }
   });
 
+  it('part 1 of a 2-part reply, SIGKILL, restart, part 2: one mail with the whole text', async () => {
+    const { sink, sim, daemon, config, dir } = await start({});
+    const body = 'Message-ID: <page-11@example.org>\r\nSubject: Page: mq down\r\n\r\nmq1 down\r\n';
+    await sendMail(daemon.port, { from: 'pager@example.org', to: ['+79991234569@sms.example.test'], body });
+    await waitFor(() => sim.submits.length === 1 && sim.binds === 1, 10_000, 'the SMS');
+    const long = `on it ${'z'.repeat(170)} done`;
+    const reply = { from: '79991234569', to: 'Alerts', text: long, concat: 'udh8' as const, ref: 11 };
+    // Acknowledged: the SMSC will not send part 1 again, so only the spool can still have it.
+    expect(await sim.sendFromPhone({ ...reply, onlyParts: [1] })).toEqual([0]);
+    await daemon.kill('SIGKILL');
+    const bindsBefore = sim.binds;
+    started.daemon(await spawnDaemon(config, dir));
+    await waitFor(() => sim.binds > bindsBefore, 10_000, 'the bind after the restart');
+    expect(await sim.sendFromPhone({ ...reply, onlyParts: [2] })).toEqual([0]);
+    await waitFor(() => sink.mails.length >= 1, 20_000, 'the reply mail');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(sink.mails.map((m) => [m.to, m.mail.inReplyTo, m.mail.text?.split('\n\n')[0]])).toEqual([
+      [['pager@example.org'], '<page-11@example.org>', long],
+    ]);
+  });
+
   it('a reply reaches the original sender (its Reply-To) in the thread; an unmatched one goes to replies.default_to', () =>
     replyCase({}));
 });
