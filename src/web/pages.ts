@@ -8,6 +8,8 @@ import { dailyChart } from './chart.js';
 import { explainReason, STATE_WORDS } from './explain.js';
 import { html, type Html } from './html.js';
 import type { Query } from './query.js';
+import { timelineOf } from './timeline.js';
+import type { OutboxRow } from '../outbox/facts.js';
 
 const when = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
 
@@ -79,7 +81,13 @@ export function listPage(rows: readonly SmsRow[], q: Query, next: string | undef
   ${next && html`<p class="more"><a href="/?${keep({ after: next })}">Older messages →</a></p>`}`;
 }
 
-export function messagePage(rows: readonly SmsRow[], viewer: Viewer, csrf: string, notice?: string): Html {
+export function messagePage(
+  rows: readonly SmsRow[],
+  viewer: Viewer,
+  csrf: string,
+  notice?: string,
+  outbox: readonly OutboxRow[] = [],
+): Html {
   const first = rows[0]!;
   return html`<p><a href="/">← Messages</a></p><h1>Message ${first.queueId}</h1>
   ${notice && html`<p class="notice" role="status">${notice}</p>`}
@@ -93,29 +101,19 @@ export function messagePage(rows: readonly SmsRow[], viewer: Viewer, csrf: strin
   </dl>
   <h2>Text</h2><pre class="sms-text">${first.text}</pre>
   ${first.comment && html`<h2>Comment <small>(kept here, never sent)</small></h2><pre class="comment">${first.comment}</pre>`}
-  ${rows.map((r) => recipientSection(r, csrf))}`;
+  ${rows.map((r) => recipientSection(r, csrf, outbox))}`;
 }
 
-function recipientSection(r: SmsRow, csrf: string): Html {
+function recipientSection(r: SmsRow, csrf: string, outbox: readonly OutboxRow[]): Html {
   const why = r.state === 'delivered' ? undefined : explainReason(r.reason);
-  const timeline: Array<[number | null, string]> = [
-    [r.createdAt, `accepted${r.state === 'refused' ? ' and refused' : ''}`],
-    [r.firstSubmitAt, 'first part submitted to the SMSC'],
-    [
-      r.updatedAt,
-      `last change: ${r.state}${STATE_WORDS[r.state] !== r.state ? ` — ${STATE_WORDS[r.state] ?? ''}` : ''}`,
-    ],
-  ];
   return html`<section class="recipient"><h2>To +${r.recipient} ${stateBadge(r.state)}</h2>
   ${why && html`<p class="reason">${why}</p>`}
   <table class="parts"><thead><tr><th>Part</th><th>SMSC id</th><th>Receipt</th></tr></thead><tbody>${r.parts.map(
     (_p, i) => html`<tr><td>${i + 1} of ${r.parts.length}</td><td class="mono">${r.smscIds[i] ?? '—'}</td>
-      <td>${r.receipts[i] ?? '—'}</td></tr>`,
+      <td>${r.receipts[i] ?? '—'}${receiptTime(r, i)}</td></tr>`,
   )}</tbody></table>
   <p class="meta">${r.smsCount} part(s), ${CODING_NAMES[r.coding]}${r.truncated && ', truncated'}; attempts: ${r.attempts}</p>
-  <ol class="timeline">${timeline
-    .filter((t): t is [number, string] => t[0] !== null)
-    .map(([t, what]) => html`<li><time>${when(t)}</time> ${what}</li>`)}</ol>
+  <ol class="timeline">${timelineOf(r, outbox).map((e) => html`<li><time>${when(e.at)}</time> ${e.what}</li>`)}</ol>
   ${
     r.state === 'queued' &&
     html`<form class="cancel" method="post" action="/messages/${encodeURIComponent(r.queueId)}/cancel"
@@ -123,6 +121,12 @@ function recipientSection(r: SmsRow, csrf: string): Html {
       <input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="id" value="${r.id}">
       <button class="danger">Cancel this SMS</button></form>`
   }</section>`;
+}
+
+/** When a part's receipt came, beside its stat; nothing before its receipt. */
+function receiptTime(r: SmsRow, part: number): Html | undefined {
+  const fact = r.receiptFacts[part];
+  return fact ? html` <time class="receipt-at">${when(fact.at)}</time>` : undefined;
 }
 
 export function dailyPage(counts: readonly DailyCount[], now: number): Html {

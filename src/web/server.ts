@@ -36,7 +36,7 @@ declare module 'fastify' {
 }
 
 export interface WebSources {
-  spool: Pick<Spool, 'listMessages' | 'byQueueId' | 'dailyCounts' | 'cancelQueued' | 'countsByState'>;
+  spool: Pick<Spool, 'listMessages' | 'byQueueId' | 'dailyCounts' | 'cancelQueued' | 'countsByState' | 'outboxFor'>;
   binds(): Promise<BindHealth[]>;
   /** This node's id when several nodes share the spool. */
   node?: string | undefined;
@@ -81,7 +81,12 @@ export function messageJson(r: SmsRow, admin: boolean): Record<string, unknown> 
     smsCount: r.smsCount,
     truncated: r.truncated,
     attempts: r.attempts,
-    parts: r.smscIds.map((smscId, i) => ({ smscId, receipt: r.receipts[i] ?? null })),
+    parts: r.smscIds.map((smscId, i) => ({
+      smscId,
+      receipt: r.receipts[i] ?? null,
+      receiptAt: iso(r.receiptFacts[i]?.at ?? null),
+      err: r.receiptFacts[i]?.err ?? null,
+    })),
     acceptedAt: iso(r.createdAt),
     firstSubmitAt: iso(r.firstSubmitAt),
     updatedAt: iso(r.updatedAt),
@@ -193,11 +198,12 @@ export async function startWeb(config: Config, log: Logger, src: WebSources): Pr
     if (!v) return reply;
     const rows = await ownRows(req.params.queueId, v);
     if (rows.length === 0) return page(reply, 404, 'Not found', notFoundPage(), v);
+    const outbox = await src.spool.outboxFor(req.params.queueId);
     return page(
       reply,
       200,
       `Message ${req.params.queueId}`,
-      messagePage(rows, v, reply.generateCsrf(), NOTICES[req.query.done ?? '']),
+      messagePage(rows, v, reply.generateCsrf(), NOTICES[req.query.done ?? ''], outbox),
       v,
     );
   });

@@ -68,7 +68,11 @@ describe('web API', () => {
     expect(String(failed.reasonText)).toContain('per-number limit');
     const first = mine.messages.find((m) => m.queueId === ids.a1)!;
     expect([first.text, first.comment, first.state]).toEqual(['disk full\non db1', 'ticket 42', 'delivered']);
-    expect(first.parts).toEqual([{ smscId: expect.any(String), receipt: 'DELIVRD' }]);
+    expect(first.parts).toEqual([
+      { smscId: expect.any(String), receipt: 'DELIVRD', receiptAt: expect.any(String), err: '000' },
+    ]);
+    const receiptAt = Date.parse((first.parts as Array<{ receiptAt: string }>)[0]!.receiptAt);
+    expect(receiptAt).toBeGreaterThanOrEqual(Date.parse(first.acceptedAt as string));
     expect(first).not.toHaveProperty('clientIp');
     expect((await list(d, '', bob)).messages.map((m) => m.queueId)).toEqual([ids.b1]);
   });

@@ -113,7 +113,13 @@ describe('web page in a browser', () => {
     const disk = await page.locator('main').innerText();
     expect(disk).toContain('DELIVRD');
     expect(disk).toContain('ticket OPS-42, on call: Ann');
-    expect(disk).toContain('first part submitted to the SMSC');
+    expect(disk).toMatch(/part 1 of 1 submitted \(SMSC id \S+\)/);
+    // The receipt with the time it came, in the parts table and in the timeline, then the final state.
+    const timeline = await page.locator('ol.timeline').innerText();
+    const at = /(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) receipt for part 1 of 1: delivered to the phone/.exec(timeline)?.[1];
+    expect(at, timeline).toBeDefined();
+    expect(await page.locator('time.receipt-at').innerText()).toBe(at);
+    expect(timeline).toMatch(/final: delivered/);
     await page.screenshot({ path: `${SHOTS}web-message.png`, fullPage: true });
     await page.goto(`${d.web}/messages/${ids.hostile}`);
     expect(await page.locator('pre.sms-text').innerText()).toContain(HOSTILE);

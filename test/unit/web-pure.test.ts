@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { explainReason } from '../../src/web/explain.js';
 import { html } from '../../src/web/html.js';
 import { filterFrom, QueryError } from '../../src/web/query.js';
+import { timelineOf } from '../../src/web/timeline.js';
+import type { OutboxRow, ReportFacts } from '../../src/outbox/facts.js';
+import { takenRow, type SmsRow } from '../../src/spool/types.js';
 
 describe('html template', () => {
   it('escapes every value, keeps markup made by the template, joins arrays, drops null/false', () => {
@@ -74,5 +77,105 @@ describe('list parameters', () => {
       expect(() => filterFrom(q, scope)).toThrow(QueryError);
       expect(() => filterFrom(q, scope)).toThrow(new RegExp(`^${param}:`));
     }
+  });
+});
+
+describe('timeline', () => {
+  const row: SmsRow = {
+    ...takenRow(
+      {
+        queueId: 'q1',
+        recipient: '4917',
+        sourceAddr: '',
+        sourceTon: 0,
+        sourceNpi: 0,
+        text: 't',
+        comment: '',
+        coding: 'gsm7',
+        dataCoding: 0,
+        smsCount: 2,
+        truncated: false,
+        messageId: null,
+        smtpUser: 'alice',
+        mailFrom: 'alice@example.org',
+        clientIp: null,
+        fingerprint: 'f',
+        state: 'queued',
+        reason: null,
+        parts: [1, 2].map(() => ({ udh: '', body: '74', units: 1, payload: false })),
+      },
+      1,
+      1_000,
+    ),
+    state: 'undeliverable',
+    reason: 'receipt stat:UNDELIV err:001',
+    firstSubmitAt: 2_000,
+    updatedAt: 4_000,
+    smscIds: ['a1', 'a2'],
+    receipts: ['DELIVRD', 'UNDELIV'],
+    receiptFacts: [
+      { at: 3_000, err: '000' },
+      { at: 4_000, err: '001' },
+    ],
+  };
+  const report: OutboxRow = {
+    id: 1,
+    createdAt: 5_000,
+    attempts: 1,
+    nextAttemptAt: 5_000,
+    state: 'sent',
+    lastError: null,
+    facts: {
+      kind: 'report',
+      action: 'failed',
+      to: 'alice@example.org',
+      recipient: '4917',
+      queueId: 'q1',
+    } as ReportFacts,
+  };
+  const reply: OutboxRow = {
+    id: 2,
+    createdAt: 6_500,
+    attempts: 0,
+    nextAttemptAt: 6_500,
+    state: 'pending',
+    lastError: null,
+    facts: {
+      kind: 'reply',
+      to: 'alice@example.org',
+      from: '4917@sms',
+      phone: '+4917',
+      text: 'on my way',
+      receivedAt: 6_000,
+      original: null,
+    },
+  };
+  it('accepted, each part submitted, each receipt at its time with err in words, final, report and reply', () => {
+    expect(timelineOf(row, [reply, report]).map((e) => [e.at, e.what])).toEqual([
+      [1_000, 'accepted'],
+      [2_000, 'part 1 of 2 submitted (SMSC id a1)'],
+      [2_000, 'part 2 of 2 submitted (SMSC id a2)'],
+      [3_000, 'receipt for part 1 of 2: delivered to the phone (stat:DELIVRD err:000)'],
+      [4_000, 'receipt for part 2 of 2: could not be delivered: the subscriber does not exist (stat:UNDELIV err:001)'],
+      [
+        4_000,
+        expect.stringMatching(/^final: undeliverable \(could not be delivered\): could not be delivered: the subs/),
+      ],
+      [5_000, 'report sent to alice@example.org (failed)'],
+      [6_000, 'reply from +4917: on my way (mailed to alice@example.org)'],
+    ]);
+  });
+  it('a queued row shows only its acceptance; reports about another recipient are not its own', () => {
+    const queued = {
+      ...row,
+      state: 'queued' as const,
+      firstSubmitAt: null,
+      smscIds: [null, null],
+      receipts: [null, null],
+      receiptFacts: [],
+    };
+    expect(timelineOf(queued, [{ ...report, facts: { ...report.facts, recipient: '4918' } as ReportFacts }])).toEqual([
+      { at: 1_000, what: 'accepted' },
+    ]);
   });
 });
