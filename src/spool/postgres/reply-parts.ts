@@ -34,8 +34,9 @@ const keyParams = (k: PartKey) => [k.from, k.to, k.ref, k.total];
 const keyName = (k: PartKey) => JSON.stringify([k.from, k.to, k.ref, k.total]);
 
 async function held(c: Client, key: PartKey): Promise<{ parts: HeldPart[]; dataCoding: number } | undefined> {
-  const rows = (await c.query(`SELECT seq, body, data_coding FROM reply_parts WHERE ${KEY_WHERE} ORDER BY seq`, keyParams(key)))
-    .rows as { seq: number; body: Buffer; data_coding: number }[];
+  const rows = (
+    await c.query(`SELECT seq, body, data_coding FROM reply_parts WHERE ${KEY_WHERE} ORDER BY seq`, keyParams(key))
+  ).rows as { seq: number; body: Buffer; data_coding: number }[];
   const first = rows[0];
   if (!first) return undefined;
   return { parts: rows.map((r) => ({ seq: Number(r.seq), body: r.body })), dataCoding: Number(first.data_coding) };
@@ -44,17 +45,19 @@ async function held(c: Client, key: PartKey): Promise<{ parts: HeldPart[]; dataC
 async function settle(c: Client, reply: Reassembled, now: number, how: WholeReplyHandling): Promise<ReplyOutcome> {
   const sms = { sourceAddr: reply.from, destinationAddr: reply.to, dataCoding: reply.dataCoding, text: reply.text };
   if (how.replies) return storeReply(c, sms, now, how.replies);
-  await c.query('INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES ($1, $2, $3, $4, $5)', [
-    now,
-    sms.sourceAddr,
-    sms.destinationAddr,
-    sms.dataCoding,
-    sms.text,
-  ]);
+  await c.query(
+    'INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES ($1, $2, $3, $4, $5)',
+    [now, sms.sourceAddr, sms.destinationAddr, sms.dataCoding, sms.text],
+  );
   return { kind: 'kept' };
 }
 
-export async function storeReplyPart(c: Client, part: ReplyPart, now: number, how: WholeReplyHandling): Promise<WholeReply | undefined> {
+export async function storeReplyPart(
+  c: Client,
+  part: ReplyPart,
+  now: number,
+  how: WholeReplyHandling,
+): Promise<WholeReply | undefined> {
   await c.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2))', [REPLY_PARTS_SPACE, keyName(part)]);
   // A resent part replaces the earlier copy; the first arrival time stays (the timeout counts from it).
   await c.query(
@@ -71,7 +74,12 @@ export async function storeReplyPart(c: Client, part: ReplyPart, now: number, ho
   return { reply, outcome: await settle(c, reply, now, how) };
 }
 
-export async function expireReplyParts(c: Client, now: number, timeoutMs: number, how: WholeReplyHandling): Promise<WholeReply[]> {
+export async function expireReplyParts(
+  c: Client,
+  now: number,
+  timeoutMs: number,
+  how: WholeReplyHandling,
+): Promise<WholeReply[]> {
   const keys = (
     await c.query(
       `SELECT source_addr, destination_addr, ref, total FROM reply_parts
@@ -83,11 +91,19 @@ export async function expireReplyParts(c: Client, now: number, timeoutMs: number
   for (const k of keys) {
     const key = { from: k.source_addr, to: k.destination_addr, ref: Number(k.ref), total: Number(k.total) };
     // A key another transaction holds (a part arriving, another node's sweep) is left to it or the next sweep.
-    const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1::int4, hashtext($2)) AS ok', [REPLY_PARTS_SPACE, keyName(key)]);
+    const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1::int4, hashtext($2)) AS ok', [
+      REPLY_PARTS_SPACE,
+      keyName(key),
+    ]);
     if (!got.rows[0]?.ok) continue;
     const h = await held(c, key);
     if (!h) continue;
-    const reply = assemble({ from: key.from, to: key.to, dataCoding: h.dataCoding }, key.total, h.parts, how.systemType);
+    const reply = assemble(
+      { from: key.from, to: key.to, dataCoding: h.dataCoding },
+      key.total,
+      h.parts,
+      how.systemType,
+    );
     await c.query(`DELETE FROM reply_parts WHERE ${KEY_WHERE}`, keyParams(key));
     out.push({ reply, outcome: await settle(c, reply, now, how) });
   }

@@ -32,7 +32,9 @@ interface RawPart {
 }
 
 function held(db: Database.Database, key: PartKey): { parts: HeldPart[]; dataCoding: number } | undefined {
-  const rows = db.prepare(`SELECT seq, body, data_coding FROM reply_parts WHERE ${KEY_WHERE} ORDER BY seq`).all(...keyParams(key)) as RawPart[];
+  const rows = db
+    .prepare(`SELECT seq, body, data_coding FROM reply_parts WHERE ${KEY_WHERE} ORDER BY seq`)
+    .all(...keyParams(key)) as RawPart[];
   const first = rows[0];
   if (!first) return undefined;
   return { parts: rows.map((r) => ({ seq: Number(r.seq), body: r.body })), dataCoding: Number(first.data_coding) };
@@ -42,17 +44,18 @@ function held(db: Database.Database, key: PartKey): { parts: HeldPart[]; dataCod
 function settle(db: Database.Database, reply: Reassembled, now: number, how: WholeReplyHandling): ReplyOutcome {
   const sms = { sourceAddr: reply.from, destinationAddr: reply.to, dataCoding: reply.dataCoding, text: reply.text };
   if (how.replies) return storeReply(db, sms, now, how.replies);
-  db.prepare('INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES (?, ?, ?, ?, ?)').run(
-    now,
-    sms.sourceAddr,
-    sms.destinationAddr,
-    sms.dataCoding,
-    sms.text,
-  );
+  db.prepare(
+    'INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES (?, ?, ?, ?, ?)',
+  ).run(now, sms.sourceAddr, sms.destinationAddr, sms.dataCoding, sms.text);
   return { kind: 'kept' };
 }
 
-export function storeReplyPart(db: Database.Database, part: ReplyPart, now: number, how: WholeReplyHandling): WholeReply | undefined {
+export function storeReplyPart(
+  db: Database.Database,
+  part: ReplyPart,
+  now: number,
+  how: WholeReplyHandling,
+): WholeReply | undefined {
   // A resent part replaces the earlier copy; the first arrival time stays (the timeout counts from it).
   db.prepare(
     `INSERT INTO reply_parts (source_addr, destination_addr, ref, total, seq, data_coding, body, arrived_at)
@@ -74,11 +77,17 @@ interface RawKey {
   total: number;
 }
 
-export function expireReplyParts(db: Database.Database, now: number, timeoutMs: number, how: WholeReplyHandling): WholeReply[] {
+export function expireReplyParts(
+  db: Database.Database,
+  now: number,
+  timeoutMs: number,
+  how: WholeReplyHandling,
+): WholeReply[] {
   const keys = db
     .prepare(
       `SELECT source_addr, destination_addr, ref, total FROM reply_parts
-       GROUP BY source_addr, destination_addr, ref, total HAVING MIN(arrived_at) <= ? ORDER BY MIN(arrived_at) LIMIT 100`,
+       GROUP BY source_addr, destination_addr, ref, total HAVING MIN(arrived_at) <= ?
+       ORDER BY MIN(arrived_at) LIMIT 100`,
     )
     .all(now - timeoutMs) as RawKey[];
   const out: WholeReply[] = [];
@@ -86,7 +95,12 @@ export function expireReplyParts(db: Database.Database, now: number, timeoutMs: 
     const key = { from: k.source_addr, to: k.destination_addr, ref: Number(k.ref), total: Number(k.total) };
     const h = held(db, key);
     if (!h) continue;
-    const reply = assemble({ from: key.from, to: key.to, dataCoding: h.dataCoding }, key.total, h.parts, how.systemType);
+    const reply = assemble(
+      { from: key.from, to: key.to, dataCoding: h.dataCoding },
+      key.total,
+      h.parts,
+      how.systemType,
+    );
     db.prepare(`DELETE FROM reply_parts WHERE ${KEY_WHERE}`).run(...keyParams(key));
     out.push({ reply, outcome: settle(db, reply, now, how) });
   }
