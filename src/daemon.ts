@@ -154,6 +154,7 @@ async function startLocked(config: Config, log: Logger, opts: DaemonOptions, now
       : await startWeb(config, log, {
           spool,
           binds: async () => (await spool.health()).binds,
+          cluster: () => spool.cluster(),
           node: config.spool.backend === 'postgres' ? config.node.id : undefined,
         });
   if (web) log.info({ port: web.port(), host: config.web.host, tls: config.web.tls }, 'web page and API listening');

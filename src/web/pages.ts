@@ -2,7 +2,7 @@
 import { QUEUE_STATES } from '../commands/queue.js';
 import { CODING_NAMES } from '../sms/encode.js';
 import type { DailyCount, SmsRow } from '../spool/types.js';
-import type { BindHealth } from '../worker/entry.js';
+import type { BindHealth, ClusterStatus } from '../worker/entry.js';
 import type { Viewer } from './access.js';
 import { dailyChart } from './chart.js';
 import { explainReason, STATE_WORDS } from './explain.js';
@@ -155,14 +155,40 @@ export function statusPage(
   node: string | undefined,
   binds: readonly BindHealth[],
   counts: Record<string, number>,
+  cluster?: ClusterStatus,
 ): Html {
   return html`<h1>Status</h1>${node && html`<p>Node <strong>${node}</strong></p>`}
-  <h2>SMPP binds</h2>
+  ${cluster && clusterSection(cluster, binds)}
+  <h2>SMPP binds${cluster && ' of this node'}</h2>
+  ${binds.length === 0 && html`<p>None: this node stands by while another holds the binds.</p>`}
   <table class="messages"><thead><tr><th>Bind</th><th>Mode</th><th>State</th></tr></thead><tbody>${binds.map(
     (b) =>
       html`<tr><td>${b.name}</td><td>${b.mode}</td><td>${b.up ? html`<span class="state s-delivered">up</span>` : html`<span class="state s-failed">down</span>`}</td></tr>`,
   )}</tbody></table>
   <h2>Spool</h2><p>${Object.entries(counts).map(([s, n]) => html`${stateBadge(s)} ${n} `)}</p>`;
+}
+
+/** Several nodes on one database: who holds the binds and what each live node has, as far as this node knows. */
+function clusterSection(c: ClusterStatus, binds: readonly BindHealth[]): Html {
+  const up = binds.filter((b) => b.up).length;
+  const bindsOf = (n: string) =>
+    n === c.node
+      ? `${up} of ${binds.length} up`
+      : n === c.holder
+        ? 'bound (it holds the lock; its binds are on its own status page)'
+        : 'none (standby)';
+  return html`<h2>Cluster</h2>
+  <p class="holder">${
+    c.holder === null
+      ? html`<strong>No node holds the SMPP binds right now</strong> (a failover is in progress, or none can bind).`
+      : html`SMPP binds held by node <strong>${c.holder}</strong>${c.holder === c.node && ' (this node)'}.`
+  }</p>
+  <table class="messages cluster"><thead><tr><th>Node</th><th>Role</th><th>SMPP binds</th></tr></thead>
+  <tbody>${c.nodes.map(
+    (n) => html`<tr><td>${n}${n === c.node && ' (this node)'}</td>
+      <td>${n === c.holder ? 'holds the binds, relays for the cluster' : 'stands by (accepts mail)'}</td>
+      <td>${bindsOf(n)}</td></tr>`,
+  )}</tbody></table>`;
 }
 
 export function notFoundPage(): Html {

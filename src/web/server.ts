@@ -22,7 +22,7 @@ import { cleartextAuthAllowed } from '../smtp/auth.js';
 import { isLoopback } from '../smtp/networks.js';
 import { DAY_MS } from '../spool/message-query.js';
 import type { SmsRow, Spool } from '../spool/types.js';
-import type { BindHealth } from '../worker/entry.js';
+import type { BindHealth, ClusterStatus } from '../worker/entry.js';
 import { Accounts, scopeOf, type Viewer, type WebUser } from './access.js';
 import { explainReason } from './explain.js';
 import { dailyPage, errorPage, layout, listPage, messagePage, notFoundPage, signInPage, statusPage } from './pages.js';
@@ -38,6 +38,8 @@ declare module 'fastify' {
 export interface WebSources {
   spool: Pick<Spool, 'listMessages' | 'byQueueId' | 'dailyCounts' | 'cancelQueued' | 'countsByState' | 'outboxFor'>;
   binds(): Promise<BindHealth[]>;
+  /** Several nodes on PostgreSQL: the bind holder and the live nodes; undefined with one node (SQLite). */
+  cluster?: (() => Promise<ClusterStatus | undefined>) | undefined;
   /** This node's id when several nodes share the spool. */
   node?: string | undefined;
   now?: () => number;
@@ -235,8 +237,12 @@ export async function startWeb(config: Config, log: Logger, src: WebSources): Pr
     const v = viewerOr(req, reply);
     if (!v) return reply;
     if (!v.admin) return page(reply, 404, 'Not found', notFoundPage(), v);
-    const [binds, counts] = await Promise.all([src.binds(), src.spool.countsByState()]);
-    return page(reply, 200, 'Status', statusPage(src.node, binds, counts), v);
+    const [binds, counts, cluster] = await Promise.all([
+      src.binds(),
+      src.spool.countsByState(),
+      src.cluster ? src.cluster() : undefined,
+    ]);
+    return page(reply, 200, 'Status', statusPage(src.node, binds, counts, cluster), v);
   });
 
   async function ownRows(queueId: string, v: Viewer): Promise<SmsRow[]> {

@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { IntakeResult, Submission } from '../smtp/intake.js';
 import { RemoteSpool } from './spool-proxy.js';
-import type { BindHealth, WorkThreadOptions } from './entry.js';
+import type { BindHealth, ClusterStatus, WorkThreadOptions } from './entry.js';
 import { RpcClient } from './rpc.js';
 
 export interface Health {
@@ -83,6 +83,11 @@ export class WorkThread extends RemoteSpool {
       this.rpc.call<BindHealth[]>('binds'),
     ]);
     return { spoolWritable: spool.writable, ...(spool.problem ? { spoolProblem: spool.problem } : {}), binds };
+  }
+
+  /** Several nodes on PostgreSQL: who holds the SMPP binds, which nodes are live (undefined with SQLite). */
+  cluster(): Promise<ClusterStatus | undefined> {
+    return this.rpc.call('cluster');
   }
 
   /** Turn a received mail into spooled SMS on the work thread; resolves with the SMTP reply. */

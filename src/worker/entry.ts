@@ -19,6 +19,7 @@ import { openPool } from '../spool/postgres/connect.js';
 import { PostgresStore } from '../spool/postgres/store.js';
 import { SqliteSpool } from '../spool/sqlite/store.js';
 import { BindHolder } from './bind-holder.js';
+import { clusterView, type ClusterView } from '../spool/postgres/cluster-view.js';
 import { OutboxSender } from '../outbox/sender.js';
 import { replyHandler } from '../outbox/replies.js';
 import { serveRpc, type Ops } from './rpc.js';
@@ -29,6 +30,13 @@ export interface WorkThreadOptions {
   config: Config;
   logLevel: string;
   logPretty: boolean;
+}
+
+/** The status page's view of several nodes on one database (undefined with SQLite: one node, its own binds). */
+export interface ClusterStatus extends ClusterView {
+  node: string;
+  /** This node relays (holds the binds) now. */
+  holding: boolean;
 }
 
 export interface BindHealth {
@@ -141,6 +149,10 @@ serveRpc(
     writable: () => spool.store.writable(),
     metrics: () => m.registry.metrics(),
     binds: (): BindHealth[] => bindList().map(({ name, mode, up }) => ({ name, mode, up })),
+    cluster: async (): Promise<ClusterStatus | undefined> =>
+      store instanceof PostgresStore
+        ? { node: config.node.id, holding: holder?.holding ?? false, ...(await clusterView(store.pool)) }
+        : undefined,
     stopDelivery: async (timeoutMs: number) => {
       await Promise.all([holder ? holder.stop(timeoutMs) : delivery?.stop(timeoutMs), outboxSender?.stop()]);
     },
