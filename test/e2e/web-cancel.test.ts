@@ -82,7 +82,7 @@ describe('cancel while the SMSC is down', () => {
     const waiting = await mail(d, '+79991110001', 'waits for the SMSC');
     // The binds have tried (and failed) meanwhile: the SMSC is down, not merely not yet asked.
     await waitFor(() => d.logs.filter((l) => l.msg === 'SMPP connection error').length >= 2, 20_000, 'connect tries');
-    expect((await row(d, waiting)).parts).toEqual([{ smscId: null, receipt: null }]);
+    expect((await row(d, waiting)).parts).toEqual([{ smscId: null, receipt: null, receiptAt: null, err: null }]);
     expect(await cancel(d, cookie, waiting)).toBe('cancelled');
     expect((await row(d, waiting)).state).toBe('cancelled');
 
