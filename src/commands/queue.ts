@@ -2,6 +2,8 @@
 import { existsSync } from 'node:fs';
 import { CODING_NAMES } from '../sms/encode.js';
 import { SpoolReader } from '../spool/sqlite/reader.js';
+import type { OutboxRow } from '../outbox/facts.js';
+import type { KeptReply, OutboxCounts } from '../spool/outbox-contract.js';
 import type { SmsRow, SmsState } from '../spool/types.js';
 import { UsageError } from './usage-error.js';
 
@@ -69,6 +71,24 @@ export interface QueueSource {
   list(filter: { state?: SmsState; since?: number; limit: number }): SmsRow[] | Promise<SmsRow[]>;
   byId(id: number): SmsRow | undefined | Promise<SmsRow | undefined>;
   byQueueId(queueId: string): SmsRow[] | Promise<SmsRow[]>;
+  /** Reports and reply mails waiting for, sent to or given up by the smarthost. */
+  outboxCounts(): OutboxCounts | Promise<OutboxCounts>;
+  listOutbox(limit: number): OutboxRow[] | Promise<OutboxRow[]>;
+  keptReplies(limit: number): KeptReply[] | Promise<KeptReply[]>;
+}
+
+function outboxSummary(row: OutboxRow) {
+  const f = row.facts;
+  return {
+    id: row.id,
+    kind: f.kind === 'report' ? `report (${f.action})` : 'reply',
+    to: f.to,
+    about: f.kind === 'report' ? `${f.queueId} +${f.recipient}` : `from +${f.phone}`,
+    state: row.state,
+    attempts: row.attempts,
+    nextAttemptAt: row.state === 'pending' ? new Date(row.nextAttemptAt).toISOString() : null,
+    lastError: row.lastError,
+  };
 }
 
 export async function queueReport(spool: QueueSource, opts: QueueOptions): Promise<string> {
@@ -88,7 +108,14 @@ export async function queueReport(spool: QueueSource, opts: QueueOptions): Promi
       ...(opts.sinceMs !== undefined ? { since: opts.now - opts.sinceMs } : {}),
     })
   ).map(summary);
-  if (opts.json) return JSON.stringify({ counts, recent });
+  const outbox = { counts: await spool.outboxCounts(), recent: (await spool.listOutbox(opts.limit)).map(outboxSummary) };
+  const kept = (await spool.keptReplies(opts.limit)).map((r) => ({
+    receivedAt: new Date(r.receivedAt).toISOString(),
+    from: `+${r.sourceAddr}`,
+    to: r.destinationAddr,
+    text: r.text,
+  }));
+  if (opts.json) return JSON.stringify({ counts, recent, outbox, keptReplies: kept });
   const lines = ['state counts: ' + (Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(', ') || 'empty')];
   for (const r of recent) {
     const extra = [r.reason ? `reason: ${r.reason}` : '', r.comment ? `comment: ${r.comment}` : ''].filter(Boolean).join('; ');
@@ -96,5 +123,14 @@ export async function queueReport(spool: QueueSource, opts: QueueOptions): Promi
   }
   const filtered = opts.state !== undefined || opts.sinceMs !== undefined;
   if (recent.length === 0 && filtered) lines.push('no message matches --state/--since');
+  const o = outbox.counts;
+  lines.push(`outbox (reports and reply mails): pending ${o.pending}, sent ${o.sent}, dropped ${o.dropped}`);
+  for (const r of outbox.recent) {
+    const next = r.nextAttemptAt ? ` next try ${r.nextAttemptAt}` : '';
+    const error = r.lastError ? `  last error: ${r.lastError}` : '';
+    lines.push(`${String(r.id).padStart(6)} ${r.kind.padEnd(20)} to ${r.to} about ${r.about} ${r.state} ×${r.attempts}${next}${error}`);
+  }
+  if (kept.length > 0) lines.push('replies from phones that matched no message (kept; set replies.default_to to mail them):');
+  for (const r of kept) lines.push(`  ${r.receivedAt} ${r.from} → ${r.to}: ${JSON.stringify(r.text)}`);
   return lines.join('\n');
 }

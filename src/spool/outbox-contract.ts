@@ -24,6 +24,14 @@ export type ReplyOutcome =
   | { kind: 'default'; outboxId: number; to: string }
   | { kind: 'kept' };
 
+/** An SMS from a phone that matched no sent message and had nowhere to go (no replies.default_to): kept. */
+export interface KeptReply {
+  receivedAt: number;
+  sourceAddr: string;
+  destinationAddr: string;
+  text: string;
+}
+
 export type OutboxResult =
   | { kind: 'sent' }
   | { kind: 'retry'; nextAt: number; error: string }

@@ -162,11 +162,11 @@ export async function outboxDone(c: Client, id: number, result: OutboxResult, no
   }
 }
 
-export async function listOutbox(c: pg.Pool | Client, limit: number): Promise<OutboxRow[]> {
+export async function listOutbox(c: pg.Pool | pg.ClientBase, limit: number): Promise<OutboxRow[]> {
   return (await c.query('SELECT * FROM outbox ORDER BY id DESC LIMIT $1', [limit])).rows.map(fromRawOutbox);
 }
 
-export async function outboxCounts(c: pg.Pool | Client): Promise<OutboxCounts> {
+export async function outboxCounts(c: pg.Pool | pg.ClientBase): Promise<OutboxCounts> {
   const rows = (await c.query<{ state: string; n: string }>('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state')).rows;
   const get = (s: string) => Number(rows.find((r) => r.state === s)?.n ?? 0);
   return { pending: get('pending'), sent: get('sent'), dropped: get('dropped') };

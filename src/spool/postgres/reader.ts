@@ -5,7 +5,10 @@
 import pg from 'pg';
 import type { Config } from '../../config/schema.js';
 import { UsageError } from '../../commands/usage-error.js';
+import type { OutboxRow } from '../../outbox/facts.js';
+import type { KeptReply, OutboxCounts } from '../outbox-contract.js';
 import type { SmsRow } from '../types.js';
+import { listOutbox, outboxCounts } from './outbox.js';
 import { poolConfig } from './connect.js';
 import { schemaVersion, SCHEMA_VERSION } from './migrations.js';
 import { fromPg } from './store.js';
@@ -72,6 +75,28 @@ export class PostgresReader {
     return (await this.client.query<PgRow>('SELECT * FROM sms WHERE queue_id = $1 ORDER BY id', [queueId])).rows.map(
       fromPg,
     );
+  }
+
+  outboxCounts(): Promise<OutboxCounts> {
+    return outboxCounts(this.client);
+  }
+
+  listOutbox(limit: number): Promise<OutboxRow[]> {
+    return listOutbox(this.client, limit);
+  }
+
+  async keptReplies(limit: number): Promise<KeptReply[]> {
+    const sql = `SELECT received_at, source_addr, destination_addr, text FROM inbound ORDER BY id DESC LIMIT $1`;
+    const r = await this.client.query<{ received_at: string; source_addr: string; destination_addr: string; text: string }>(
+      sql,
+      [limit],
+    );
+    return r.rows.map((x) => ({
+      receivedAt: Number(x.received_at),
+      sourceAddr: x.source_addr,
+      destinationAddr: x.destination_addr,
+      text: x.text,
+    }));
   }
 
   async close(): Promise<void> {

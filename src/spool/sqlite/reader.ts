@@ -6,8 +6,11 @@
  * blocks the writer, and a read-only connection cannot create the file, its directory, or change anything.
  */
 import Database from 'better-sqlite3';
-import { fromRaw, type RawRow } from './store.js';
+import type { OutboxRow } from '../../outbox/facts.js';
+import type { KeptReply, OutboxCounts } from '../outbox-contract.js';
 import type { SmsRow, SmsState } from '../types.js';
+import { listOutbox, outboxCounts } from './outbox.js';
+import { fromRaw, type RawRow } from './store.js';
 
 export interface ListFilter {
   state?: SmsState;
@@ -58,6 +61,25 @@ export class SpoolReader {
 
   byQueueId(queueId: string): SmsRow[] {
     return (this.db.prepare('SELECT * FROM sms WHERE queue_id = ? ORDER BY id').all(queueId) as RawRow[]).map(fromRaw);
+  }
+
+  /** A spool an older daemon made and the current one has not opened yet has no outbox: nothing to show. */
+  private has(table: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table) !== undefined;
+  }
+
+  outboxCounts(): OutboxCounts {
+    return this.has('outbox') ? outboxCounts(this.db) : { pending: 0, sent: 0, dropped: 0 };
+  }
+
+  listOutbox(limit: number): OutboxRow[] {
+    return this.has('outbox') ? listOutbox(this.db, limit) : [];
+  }
+
+  keptReplies(limit: number): KeptReply[] {
+    const sql = `SELECT received_at AS receivedAt, source_addr AS sourceAddr, destination_addr AS destinationAddr, text
+      FROM inbound ORDER BY id DESC LIMIT ?`;
+    return this.db.prepare(sql).all(limit) as KeptReply[];
   }
 
   close(): void {
