@@ -22,7 +22,8 @@ export function nodeOfApplication(app: string, role: 'node' | 'binds'): string |
 }
 
 export async function clusterView(pool: pg.Pool, bindsLockName = 'smpp-binds'): Promise<ClusterView> {
-  // Two-key advisory locks show as classid = key 1, objid = key 2 (as oid: hashtext's negative values wrap), objsubid 2.
+  // Two-key advisory locks show as classid = key 1, objid = key 2 (as oid: negative hashtext values wrap),
+  // objsubid = 2.
   const res = await pool.query<{ app: string; binds: boolean }>(
     `SELECT a.application_name AS app, l.classid = $2::int4::oid AS binds
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
