@@ -202,7 +202,8 @@ program
   .option('--hex', 'print each part’s short_message bytes (UDH included)')
   .option('--json', 'one JSON object: { encoding, data_coding, replacements, parts: [{ units, bytes, hex }] }')
   .action((words: string[], flags: EncodeFlags) => {
-    const text = words.length === 0 || (words.length === 1 && words[0] === '-') ? readFileSync(0, 'utf8') : words.join(' ');
+    const text =
+      words.length === 0 || (words.length === 1 && words[0] === '-') ? readFileSync(0, 'utf8') : words.join(' ');
     const base = smsOptionsFrom(loadConfig(flags.config, process.env));
     const opts: SmsOptions = {
       ...base,
@@ -216,7 +217,9 @@ program
       allowLatin1: flags.latin1 ?? base.allowLatin1,
     };
     const sms = prepareSms(text, opts, createRefCounter()());
-    process.stdout.write(flags.json ? `${JSON.stringify(encodeReportJson(sms))}\n` : `${encodeReportText(sms, flags.hex ?? false)}\n`);
+    process.stdout.write(
+      flags.json ? `${JSON.stringify(encodeReportJson(sms))}\n` : `${encodeReportText(sms, flags.hex ?? false)}\n`,
+    );
   });
 
 try {

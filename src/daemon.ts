@@ -78,7 +78,13 @@ export async function startDaemon(config: Config, baseLog: Logger, opts: DaemonO
   }
 }
 
-async function startLocked(config: Config, log: Logger, opts: DaemonOptions, now: () => number, lock: SpoolLock): Promise<Daemon> {
+async function startLocked(
+  config: Config,
+  log: Logger,
+  opts: DaemonOptions,
+  now: () => number,
+  lock: SpoolLock,
+): Promise<Daemon> {
   let simulator: SmscSimulator | undefined;
   if (config.simulator.enabled) {
     const simLog = log.child({ component: 'simulator' });
@@ -122,20 +128,39 @@ async function startLocked(config: Config, log: Logger, opts: DaemonOptions, now
     // Parsing and spooling happen on the work thread; this thread only speaks SMTP.
     accept: async (sub, slog) => {
       const result = await spool.intake(sub, slog.bindings());
-      if (floodOn) sub.recipients.forEach((r, i) => result.perRecipient[i]!.code < 400 && recent.note(r.phone.digits));
+      if (floodOn) {
+        sub.recipients.forEach((r, i) => {
+          if (result.perRecipient[i]!.code < 400) recent.note(r.phone.digits);
+        });
+      }
       return result;
     },
     // Only a subscriber messaged within the last gap can be in a streak: only then ask the spool.
     checkRecipient: async (phone) =>
-      floodOn && recent.mayBeInStreak(phone.digits) && floodRefused(await spool.recentAccepted(phone.digits, rules.floodMax), now(), rules)
+      floodOn &&
+      recent.mayBeInStreak(phone.digits) &&
+      floodRefused(await spool.recentAccepted(phone.digits, rules.floodMax), now(), rules)
         ? floodReply(phone.digits, rules)
         : undefined,
     admission: () =>
       depth >= config.spool.max_queued
-        ? { code: 452, enhanced: '4.3.1', text: `Queue full (${config.spool.max_queued} messages waiting for the SMSC); try again later` }
+        ? {
+            code: 452,
+            enhanced: '4.3.1',
+            text: `Queue full (${config.spool.max_queued} messages waiting for the SMSC); try again later`,
+          }
         : undefined,
   });
-  log.info({ ports: smtp.ports(), host: config.smtp.host, lmtp: config.smtp.lmtp, spool: spoolShown(config), smsc: config.smpp.url }, 'smtp2sms listening');
+  log.info(
+    {
+      ports: smtp.ports(),
+      host: config.smtp.host,
+      lmtp: config.smtp.lmtp,
+      spool: spoolShown(config),
+      smsc: config.smpp.url,
+    },
+    'smtp2sms listening',
+  );
 
   let stopping = false;
   const ops =
@@ -147,7 +172,8 @@ async function startLocked(config: Config, log: Logger, opts: DaemonOptions, now
           health: () => spool.health(),
           ready: () => !stopping,
         });
-  if (ops) log.info({ port: ops.port(), host: config.metrics.host }, 'metrics and health on /metrics, /healthz, /readyz');
+  if (ops)
+    log.info({ port: ops.port(), host: config.metrics.host }, 'metrics and health on /metrics, /healthz, /readyz');
   const web: WebServer | undefined =
     config.web.port === 0
       ? undefined
@@ -165,7 +191,11 @@ async function startLocked(config: Config, log: Logger, opts: DaemonOptions, now
     const t = now();
     recent.prune();
     (async () => {
-      const expired = await spool.expireQueued(t - config.spool.max_age_s * 1000, t, `not sent within spool.max_age_s (${config.spool.max_age_s} s)`);
+      const expired = await spool.expireQueued(
+        t - config.spool.max_age_s * 1000,
+        t,
+        `not sent within spool.max_age_s (${config.spool.max_age_s} s)`,
+      );
       if (expired > 0) log.warn({ expired }, 'queued messages expired');
       if (config.spool.keep_days > 0) await spool.prune(t - config.spool.keep_days * DAY_MS);
     })().catch((err: unknown) => log.error({ err }, 'spool maintenance failed'));

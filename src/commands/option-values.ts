@@ -6,8 +6,9 @@ export function parseDuration(text: string): number {
   const m = /^(\d+)([smhd])$/.exec(text.trim());
   const n = m ? Number(m[1]) : 0;
   if (!m || n === 0 || !Number.isSafeInteger(n * UNIT_MS[m[2] as keyof typeof UNIT_MS])) {
-    throw new Error(`"${text}" is not a duration: expected a whole number above 0 and a unit s, m, h or d ` +
-      '(30s, 15m, 2h, 7d)');
+    throw new Error(
+      `"${text}" is not a duration: expected a whole number above 0 and a unit s, m, h or d (30s, 15m, 2h, 7d)`,
+    );
   }
   return n * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }

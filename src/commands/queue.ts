@@ -98,7 +98,15 @@ export async function queueReport(spool: QueueSource, opts: QueueOptions): Promi
     const rows = byRowId ? [byRowId] : await spool.byQueueId(opts.id);
     if (rows.length === 0) throw new Error(`no message with id or queue id "${opts.id}"`);
     const full = rows.map((r) => ({ ...summary(r), text: r.text }));
-    return opts.json ? JSON.stringify(full) : full.map((r) => Object.entries(r).map(([k, v]) => `${k.padEnd(10)} ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n')).join('\n\n');
+    return opts.json
+      ? JSON.stringify(full)
+      : full
+          .map((r) =>
+            Object.entries(r)
+              .map(([k, v]) => `${k.padEnd(10)} ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+              .join('\n'),
+          )
+          .join('\n\n');
   }
   const counts = await spool.countsByState();
   const recent = (
@@ -108,7 +116,10 @@ export async function queueReport(spool: QueueSource, opts: QueueOptions): Promi
       ...(opts.sinceMs !== undefined ? { since: opts.now - opts.sinceMs } : {}),
     })
   ).map(summary);
-  const outbox = { counts: await spool.outboxCounts(), recent: (await spool.listOutbox(opts.limit)).map(outboxSummary) };
+  const outbox = {
+    counts: await spool.outboxCounts(),
+    recent: (await spool.listOutbox(opts.limit)).map(outboxSummary),
+  };
   const kept = (await spool.keptReplies(opts.limit)).map((r) => ({
     receivedAt: new Date(r.receivedAt).toISOString(),
     from: `+${r.sourceAddr}`,
@@ -116,10 +127,19 @@ export async function queueReport(spool: QueueSource, opts: QueueOptions): Promi
     text: r.text,
   }));
   if (opts.json) return JSON.stringify({ counts, recent, outbox, keptReplies: kept });
-  const lines = ['state counts: ' + (Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(', ') || 'empty')];
+  const lines = [
+    'state counts: ' +
+      (Object.entries(counts)
+        .map(([s, n]) => `${s} ${n}`)
+        .join(', ') || 'empty'),
+  ];
   for (const r of recent) {
-    const extra = [r.reason ? `reason: ${r.reason}` : '', r.comment ? `comment: ${r.comment}` : ''].filter(Boolean).join('; ');
-    lines.push(`${String(r.id).padStart(6)} ${r.queueId} ${r.recipient.padEnd(16)} ${r.state.padEnd(13)} ${r.parts}×${r.encoding} ids ${JSON.stringify(r.smscIds)}${extra ? `  ${extra}` : ''}`);
+    const extra = [r.reason ? `reason: ${r.reason}` : '', r.comment ? `comment: ${r.comment}` : '']
+      .filter(Boolean)
+      .join('; ');
+    lines.push(
+      `${String(r.id).padStart(6)} ${r.queueId} ${r.recipient.padEnd(16)} ${r.state.padEnd(13)} ${r.parts}×${r.encoding} ids ${JSON.stringify(r.smscIds)}${extra ? `  ${extra}` : ''}`,
+    );
   }
   const filtered = opts.state !== undefined || opts.sinceMs !== undefined;
   if (recent.length === 0 && filtered) lines.push('no message matches --state/--since');
@@ -128,9 +148,12 @@ export async function queueReport(spool: QueueSource, opts: QueueOptions): Promi
   for (const r of outbox.recent) {
     const next = r.nextAttemptAt ? ` next try ${r.nextAttemptAt}` : '';
     const error = r.lastError ? `  last error: ${r.lastError}` : '';
-    lines.push(`${String(r.id).padStart(6)} ${r.kind.padEnd(20)} to ${r.to} about ${r.about} ${r.state} ×${r.attempts}${next}${error}`);
+    lines.push(
+      `${String(r.id).padStart(6)} ${r.kind.padEnd(20)} to ${r.to} about ${r.about} ${r.state} ×${r.attempts}${next}${error}`,
+    );
   }
-  if (kept.length > 0) lines.push('replies from phones that matched no message (kept; set replies.default_to to mail them):');
+  if (kept.length > 0)
+    lines.push('replies from phones that matched no message (kept; set replies.default_to to mail them):');
   for (const r of kept) lines.push(`  ${r.receivedAt} ${r.from} → ${r.to}: ${JSON.stringify(r.text)}`);
   return lines.join('\n');
 }

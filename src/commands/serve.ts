@@ -10,7 +10,8 @@ const RELOADABLE = new Set(['smtp.auth.users', 'smtp.domains', 'smtp.allow_netwo
 function leaves(value: unknown, path = ''): Map<string, string> {
   const out = new Map<string, string>();
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) for (const [p, s] of leaves(v, path ? `${path}.${k}` : k)) out.set(p, s);
+    for (const [k, v] of Object.entries(value))
+      for (const [p, s] of leaves(v, path ? `${path}.${k}` : k)) out.set(p, s);
   } else out.set(path, JSON.stringify(value));
   return out;
 }
@@ -37,11 +38,24 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
     try {
       const next = loadConfig(configPath, process.env);
       const changed = changedKeys(current, next);
-      const later = changed.filter((k) => ![...RELOADABLE].some((r) => k === r || k.startsWith(`${r}.`) || k.startsWith(`${r}[`)));
+      const later = changed.filter(
+        (k) => ![...RELOADABLE].some((r) => k === r || k.startsWith(`${r}.`) || k.startsWith(`${r}[`)),
+      );
       running.smtp.reload(next);
-      current = { ...current, smtp: { ...current.smtp, domains: next.smtp.domains, allow_networks: next.smtp.allow_networks, auth: { ...current.smtp.auth, users: next.smtp.auth.users } } };
+      current = {
+        ...current,
+        smtp: {
+          ...current.smtp,
+          domains: next.smtp.domains,
+          allow_networks: next.smtp.allow_networks,
+          auth: { ...current.smtp.auth, users: next.smtp.auth.users },
+        },
+      };
       for (const w of configWarnings(next)) log.warn(w);
-      log.info({ applied: changed.filter((k) => !later.includes(k)) }, 'configuration reloaded (users, domains, allow_networks)');
+      log.info(
+        { applied: changed.filter((k) => !later.includes(k)) },
+        'configuration reloaded (users, domains, allow_networks)',
+      );
       if (later.length > 0) log.warn({ keys: later }, 'these changes need a restart to take effect');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'SIGHUP: configuration not reloaded; the running one stays');

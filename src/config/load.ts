@@ -22,7 +22,6 @@ export const ENV_PREFIX = 'SMTP2SMS_';
 /** Variables with the prefix that are not config keys. */
 const ENV_RESERVED = new Set(['SMTP2SMS_CONFIG']);
 
-
 export function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, key) => {
     if (typeof key === 'number') return `${acc}[${key}]`;
@@ -101,7 +100,10 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
 }
 
 /** Apply SMTP2SMS_* variables over the file's values. Returns the problems (unknown variables). */
-function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): { problems: string[]; fromEnv: Map<string, string> } {
+function applyEnv(
+  raw: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): { problems: string[]; fromEnv: Map<string, string> } {
   const problems: string[] = [];
   const fromEnv = new Map<string, string>();
   for (const [name, value] of Object.entries(env)) {
@@ -109,7 +111,9 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): { probl
     const tokens = name.slice(ENV_PREFIX.length).toLowerCase().split('_');
     const found = envPath(tokens, configSchema);
     if (!found) {
-      problems.push(`${name}: no such configuration key (expected SMTP2SMS_<SECTION>_<KEY>, e.g. SMTP2SMS_SMPP_PASSWORD)`);
+      problems.push(
+        `${name}: no such configuration key (expected SMTP2SMS_<SECTION>_<KEY>, e.g. SMTP2SMS_SMPP_PASSWORD)`,
+      );
       continue;
     }
     setPath(raw, found.path, envValue(value, found.leaf));
@@ -151,7 +155,11 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
     throw new ConfigError(path, [`cannot read the file: ${(e as Error).message}`]);
   }
   const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) throw new ConfigError(path, doc.errors.map((e) => `YAML: ${e.message}`));
+  if (doc.errors.length > 0)
+    throw new ConfigError(
+      path,
+      doc.errors.map((e) => `YAML: ${e.message}`),
+    );
   return parseConfig(doc.toJS(), env, path);
 }
 
@@ -162,7 +170,10 @@ export function maskSecrets<T>(value: T): T {
   if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i.test(value)) return maskUrl(value) as T;
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.has(k) && typeof v === 'string' && v !== '' ? '***' : maskSecrets(v)]),
+    Object.entries(value).map(([k, v]) => [
+      k,
+      SECRET_KEYS.has(k) && typeof v === 'string' && v !== '' ? '***' : maskSecrets(v),
+    ]),
   ) as T;
 }
 
@@ -171,7 +182,9 @@ export function configWarnings(config: Config): string[] {
   const warnings: string[] = [];
   config.smtp.auth.users.forEach((u, i) => {
     if (u.password !== undefined) {
-      warnings.push(`smtp.auth.users[${i}].password: plaintext password for "${u.username}"; store a hash made by \`smtp2sms hash-password\` in password_hash`);
+      warnings.push(
+        `smtp.auth.users[${i}].password: plaintext password for "${u.username}"; store a hash made by \`smtp2sms hash-password\` in password_hash`,
+      );
     }
   });
   return warnings;

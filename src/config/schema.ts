@@ -38,12 +38,17 @@ const user = z
       .array(sender.refine((v) => v !== '', 'empty sender'))
       .default([])
       .describe('Senders this user may ask for with the X-SMS-Sender header.'),
-    admin: z.boolean().default(false).describe("The web page and API show this user everyone's messages and the binds."),
+    admin: z
+      .boolean()
+      .default(false)
+      .describe("The web page and API show this user everyone's messages and the binds."),
     api_token_hash: z
       .string()
       .regex(/^scrypt\$/, 'expected a hash made by `smtp2sms hash-password` (starts with "scrypt$")')
       .optional()
-      .describe('scrypt hash of this user\'s API token (Bearer), made by `smtp2sms hash-password`; no token when unset.'),
+      .describe(
+        "scrypt hash of this user's API token (Bearer), made by `smtp2sms hash-password`; no token when unset.",
+      ),
   })
   .strict()
   .refine((u) => (u.password === undefined) !== (u.password_hash === undefined), {
@@ -55,16 +60,29 @@ const smtp = z
     host: z.string().default('127.0.0.1').describe('Address the SMTP listener binds to.'),
     port: port.default(2525).describe('SMTP (or LMTP) port.'),
     domains: z
-      .array(z.string().min(1).transform((d) => d.toLowerCase()))
+      .array(
+        z
+          .string()
+          .min(1)
+          .transform((d) => d.toLowerCase()),
+      )
       .min(1)
       .default(['sms.localhost'])
-      .describe('Mail domains whose local part is a phone number: mail to <phone>@<domain>. Others are relaying and refused.'),
+      .describe(
+        'Mail domains whose local part is a phone number: mail to <phone>@<domain>. Others are relaying and refused.',
+      ),
     name: z
       .string()
       .default(hostname())
       // The reference is generated on a build machine: its host name is no one's default.
-      .meta({ description: 'Server name in the banner and EHLO reply.', defaultDoc: "the host's name (os.hostname())" }),
-    lmtp: z.boolean().default(false).describe('Speak LMTP instead of SMTP (Postfix `lmtp:` transport): one reply per recipient.'),
+      .meta({
+        description: 'Server name in the banner and EHLO reply.',
+        defaultDoc: "the host's name (os.hostname())",
+      }),
+    lmtp: z
+      .boolean()
+      .default(false)
+      .describe('Speak LMTP instead of SMTP (Postfix `lmtp:` transport): one reply per recipient.'),
     allow_networks: z
       .array(z.string())
       .default(['127.0.0.0/8', '::1/128'])
@@ -113,14 +131,24 @@ const smtp = z
       .number()
       .min(1)
       .default(60)
-      .describe('Seconds a command line may take from its first byte to its end; then 421 4.4.2 and close (slowloris).'),
+      .describe(
+        'Seconds a command line may take from its first byte to its end; then 421 4.4.2 and close (slowloris).',
+      ),
     data_timeout_s: z
       .number()
       .min(1)
       .default(600)
       .describe('Seconds the message data may take from the 354 to the final "."; then 421 4.4.2 and close.'),
-    max_html_chars: z.number().int().min(1000).default(2_000_000).describe('HTML-only bodies larger than this are refused (550 5.6.0).'),
-    comment_prefix: z.string().default('').describe('Lines starting with this are comments, like the text after a "~~~" line. Empty: off.'),
+    max_html_chars: z
+      .number()
+      .int()
+      .min(1000)
+      .default(2_000_000)
+      .describe('HTML-only bodies larger than this are refused (550 5.6.0).'),
+    comment_prefix: z
+      .string()
+      .default('')
+      .describe('Lines starting with this are comments, like the text after a "~~~" line. Empty: off.'),
     default_charset: z
       .string()
       .default('utf-8')
@@ -129,7 +157,9 @@ const smtp = z
     subject: z
       .enum(['prepend', 'ignore', 'only'])
       .default('prepend')
-      .describe('prepend: "subject\\nbody" (subject alone when the body is empty); ignore: body only; only: subject only.'),
+      .describe(
+        'prepend: "subject\\nbody" (subject alone when the body is empty); ignore: body only; only: subject only.',
+      ),
   })
   .strict()
   .prefault({});
@@ -141,8 +171,16 @@ const smpp = z
       .regex(/^s?smpp:\/\/[^/\s]+$/, 'expected smpp://host:port or ssmpp://host:port (TLS)')
       .default('smpp://127.0.0.1:2775')
       .describe('SMSC address: smpp://host:port, or ssmpp://host:port for TLS.'),
-    system_id: z.string().default('smtp2sms').describe('SMPP login (system_id); SMPP 3.4 allows 15 characters, some SMSCs more.'),
-    password: z.string().default('').describe('SMPP password (SMPP 3.4 allows 8 characters, some SMSCs more). Secret: prefer SMTP2SMS_SMPP_PASSWORD.'),
+    system_id: z
+      .string()
+      .default('smtp2sms')
+      .describe('SMPP login (system_id); SMPP 3.4 allows 15 characters, some SMSCs more.'),
+    password: z
+      .string()
+      .default('')
+      .describe(
+        'SMPP password (SMPP 3.4 allows 8 characters, some SMSCs more). Secret: prefer SMTP2SMS_SMPP_PASSWORD.',
+      ),
     system_type: z
       .string()
       .max(12)
@@ -150,9 +188,25 @@ const smpp = z
       .describe('SMPP system_type. SMS Center: "ISO" makes data_coding 0 carry ISO-8859-1 bytes instead of GSM.'),
     source_addr: sender
       .default('')
-      .describe('Default sender: up to 11 characters with a letter (TON 5), up to 15 digits (TON 1), 3–8 digits (short code, TON 3). Empty: the SMSC decides.'),
-    source_ton: z.number().int().min(0).max(6).nullable().default(null).describe('Force source_addr_ton (null: from the sender form).'),
-    source_npi: z.number().int().min(0).max(18).nullable().default(null).describe('Force source_addr_npi (null: from the sender form).'),
+      .describe(
+        'Default sender: up to 11 characters with a letter (TON 5), up to 15 digits (TON 1), 3–8 digits (short code, TON 3). Empty: the SMSC decides.',
+      ),
+    source_ton: z
+      .number()
+      .int()
+      .min(0)
+      .max(6)
+      .nullable()
+      .default(null)
+      .describe('Force source_addr_ton (null: from the sender form).'),
+    source_npi: z
+      .number()
+      .int()
+      .min(0)
+      .max(18)
+      .nullable()
+      .default(null)
+      .describe('Force source_addr_npi (null: from the sender form).'),
     window: z.number().int().min(1).max(1000).default(10).describe('SUBMIT_SM outstanding at once per bind.'),
     throughput: z.number().min(0).default(0).describe('Most SUBMIT_SM per second over all binds; 0 = no limit.'),
     registered_delivery: z
@@ -169,38 +223,79 @@ const smpp = z
     concatenation: z
       .enum(['udh8', 'udh16', 'sar', 'payload'])
       .default('udh8')
-      .describe('Long texts: udh8/udh16 concatenation header, sar TLVs, or payload (one message_payload; the SMSC splits).'),
-    binds: z.number().int().min(1).max(16).default(1).describe('Parallel SMPP sessions (each a bind_transceiver, or a transmitter and a receiver).'),
+      .describe(
+        'Long texts: udh8/udh16 concatenation header, sar TLVs, or payload (one message_payload; the SMSC splits).',
+      ),
+    binds: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .default(1)
+      .describe('Parallel SMPP sessions (each a bind_transceiver, or a transmitter and a receiver).'),
     bind_mode: z
       .enum(['transceiver', 'transmitter_receiver'])
       .default('transceiver')
       .describe('transceiver: one session sends and receives receipts; transmitter_receiver: a bind of each.'),
     tls: z
       .object({
-        ca: z.string().nullable().default(null).describe('PEM CA file to verify the SMSC certificate (ssmpp://); null: system CAs.'),
+        ca: z
+          .string()
+          .nullable()
+          .default(null)
+          .describe('PEM CA file to verify the SMSC certificate (ssmpp://); null: system CAs.'),
         reject_unauthorized: z.boolean().default(true).describe('Refuse an SMSC certificate that does not verify.'),
-        servername: z.string().nullable().default(null).describe('TLS server name (SNI and verification) when it differs from the URL host.'),
+        servername: z
+          .string()
+          .nullable()
+          .default(null)
+          .describe('TLS server name (SNI and verification) when it differs from the URL host.'),
       })
       .strict()
       .prefault({})
       .describe('TLS for ssmpp:// URLs.'),
-    enquire_link_s: z.number().min(1).default(30).describe('ENQUIRE_LINK interval (SMS Center drops a link idle for 2 minutes: keep ≤ 60).'),
-    response_timeout_s: z.number().min(0.1).default(10).describe('Wait for a *_resp (and for connect) before the request counts as lost.'),
-    reconnect_min_s: z.number().min(0.01).default(1).describe('First reconnect delay; doubles per failure (with jitter).'),
+    enquire_link_s: z
+      .number()
+      .min(1)
+      .default(30)
+      .describe('ENQUIRE_LINK interval (SMS Center drops a link idle for 2 minutes: keep ≤ 60).'),
+    response_timeout_s: z
+      .number()
+      .min(0.1)
+      .default(10)
+      .describe('Wait for a *_resp (and for connect) before the request counts as lost.'),
+    reconnect_min_s: z
+      .number()
+      .min(0.01)
+      .default(1)
+      .describe('First reconnect delay; doubles per failure (with jitter).'),
     reconnect_max_s: z.number().min(0.01).default(60).describe('Longest reconnect delay.'),
-    bind_refused_retry_s: z.number().min(0.01).default(60).describe('Wait after the SMSC refused the bind (bad credentials) before trying again.'),
+    bind_refused_retry_s: z
+      .number()
+      .min(0.01)
+      .default(60)
+      .describe('Wait after the SMSC refused the bind (bad credentials) before trying again.'),
     max_attempts: z.number().int().min(1).default(10).describe('SUBMIT attempts per message before it is expired.'),
     retry_base_s: z.number().min(0.01).default(5).describe('First retry delay of a message; doubles per attempt.'),
     retry_max_s: z.number().min(0.01).default(300).describe('Longest retry delay of a message.'),
     status_overrides: z
-      .record(z.string().regex(/^(0x[0-9a-fA-F]+|\d+)$/, 'expected a command_status such as 0x45 or 69'), z.enum(['throttle', 'retry', 'fail']))
+      .record(
+        z.string().regex(/^(0x[0-9a-fA-F]+|\d+)$/, 'expected a command_status such as 0x45 or 69'),
+        z.enum(['throttle', 'retry', 'fail']),
+      )
       .default({})
       .describe('command_status → throttle | retry | fail, overriding the built-in table (e.g. { "0x45": retry }).'),
-    shutdown_timeout_s: z.number().min(0).default(10).describe('On SIGTERM: how long to wait for SUBMIT_SMs in flight before unbinding.'),
+    shutdown_timeout_s: z
+      .number()
+      .min(0)
+      .default(10)
+      .describe('On SIGTERM: how long to wait for SUBMIT_SMs in flight before unbinding.'),
     comments: z
       .enum(['strip', 'smsc'])
       .default('strip')
-      .describe('Comments (after a "~~~" line): strip never sends them; smsc appends "\\n~~~\\n"+comment for SMS Center\'s history.'),
+      .describe(
+        'Comments (after a "~~~" line): strip never sends them; smsc appends "\\n~~~\\n"+comment for SMS Center\'s history.',
+      ),
   })
   .strict()
   .prefault({});
@@ -218,17 +313,29 @@ const sms = z
     on_too_long: z
       .enum(['reject', 'truncate'])
       .default('truncate')
-      .describe('Over max_parts: reject (550 5.3.4) or truncate with a final "…" (an alert cut short beats an alert lost).'),
-    smart_encoding: z.boolean().default(true).describe('Replace typographic quotes, dashes, odd spaces… by GSM look-alikes when that avoids UCS-2.'),
+      .describe(
+        'Over max_parts: reject (550 5.3.4) or truncate with a final "…" (an alert cut short beats an alert lost).',
+      ),
+    smart_encoding: z
+      .boolean()
+      .default(true)
+      .describe('Replace typographic quotes, dashes, odd spaces… by GSM look-alikes when that avoids UCS-2.'),
     transliterate: z.boolean().default(false).describe('Cyrillic → Latin when that lets the text go as GSM.'),
-    allow_latin1: z.boolean().default(false).describe('Send text GSM cannot carry but ISO-8859-1 can as Latin-1 (140 per part) instead of UCS-2 (70).'),
+    allow_latin1: z
+      .boolean()
+      .default(false)
+      .describe('Send text GSM cannot carry but ISO-8859-1 can as Latin-1 (140 per part) instead of UCS-2 (70).'),
   })
   .strict()
   .prefault({});
 
 const policy = z
   .object({
-    duplicate_window_s: z.number().min(0).default(60).describe('Refuse an identical SMS (recipient, text, sender) within this many seconds; 0 = off.'),
+    duplicate_window_s: z
+      .number()
+      .min(0)
+      .default(60)
+      .describe('Refuse an identical SMS (recipient, text, sender) within this many seconds; 0 = off.'),
     duplicate_action: z
       .enum(['reject', 'drop'])
       .default('reject')
@@ -237,14 +344,23 @@ const policy = z
       .number()
       .min(0)
       .default(86_400)
-      .describe('The same Message-ID for the same recipient within this many seconds is a client resending: 250 with the first queue id, no second SMS; 0 = off.'),
-    flood_max: z.number().int().min(0).default(50).describe('Messages one subscriber may get in a streak of gaps under flood_gap_s; 0 = off.'),
+      .describe(
+        'The same Message-ID for the same recipient within this many seconds is a client resending: 250 with the first queue id, no second SMS; 0 = off.',
+      ),
+    flood_max: z
+      .number()
+      .int()
+      .min(0)
+      .default(50)
+      .describe('Messages one subscriber may get in a streak of gaps under flood_gap_s; 0 = off.'),
     flood_gap_s: z.number().min(0).default(30).describe('A gap this long (seconds) ends a streak.'),
     composite_window_s: z
       .number()
       .min(0)
       .default(60)
-      .describe('All parts of a long SMS must reach the SMSC within this many seconds of the first, else it is sent again whole; 0 = off.'),
+      .describe(
+        'All parts of a long SMS must reach the SMSC within this many seconds of the first, else it is sent again whole; 0 = off.',
+      ),
   })
   .strict()
   .prefault({});
@@ -261,14 +377,34 @@ const spool = z
         'SQLite spool file; its directory is created. A relative path is taken from the working directory ' +
           '(systemd: WorkingDirectory), not from the config file’s directory.',
       ),
-    busy_timeout_ms: z.number().int().min(0).default(5000).describe('How long a write waits for a locked spool before the mail gets 451 4.3.0.'),
-    keep_days: z.number().min(0).default(30).describe('Final rows (delivered, failed, …) are deleted after this many days; 0 = keep.'),
-    max_age_s: z.number().min(1).default(86_400).describe('A message not submitted within this many seconds of acceptance is expired.'),
-    max_queued: z.number().int().min(1).default(100_000).describe('Messages waiting for the SMSC above which new mail gets 452 4.3.1.'),
+    busy_timeout_ms: z
+      .number()
+      .int()
+      .min(0)
+      .default(5000)
+      .describe('How long a write waits for a locked spool before the mail gets 451 4.3.0.'),
+    keep_days: z
+      .number()
+      .min(0)
+      .default(30)
+      .describe('Final rows (delivered, failed, …) are deleted after this many days; 0 = keep.'),
+    max_age_s: z
+      .number()
+      .min(1)
+      .default(86_400)
+      .describe('A message not submitted within this many seconds of acceptance is expired.'),
+    max_queued: z
+      .number()
+      .int()
+      .min(1)
+      .default(100_000)
+      .describe('Messages waiting for the SMSC above which new mail gets 452 4.3.1.'),
     backend: z
       .enum(['sqlite', 'postgres'])
       .default('sqlite')
-      .describe('Where the queue lives: `sqlite` (spool.path, one daemon) or `postgres` (spool.url; see "PostgreSQL spool").'),
+      .describe(
+        'Where the queue lives: `sqlite` (spool.path, one daemon) or `postgres` (spool.url; see "PostgreSQL spool").',
+      ),
     url: z
       .string()
       .nullable()
@@ -284,19 +420,25 @@ const spool = z
     password: z
       .string()
       .optional()
-      .describe("PostgreSQL password, used instead of the one in spool.url (keeps it out of the URL and the file)."),
+      .describe('PostgreSQL password, used instead of the one in spool.url (keeps it out of the URL and the file).'),
     pool_size: z.number().int().min(1).max(1000).default(10).describe('Most PostgreSQL connections the daemon opens.'),
     statement_timeout_ms: z
       .number()
       .int()
       .min(0)
       .default(10_000)
-      .describe('PostgreSQL statement_timeout of the spool’s sessions: a statement past it fails (mail gets 451 4.3.0); 0 = none.'),
+      .describe(
+        'PostgreSQL statement_timeout of the spool’s sessions: a statement past it fails (mail gets 451 4.3.0); 0 = none.',
+      ),
   })
   .strict()
   .superRefine((s, ctx) => {
     if (s.backend === 'postgres' && s.url === null) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'required when spool.backend is postgres (postgres://user:password@host:5432/db)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'required when spool.backend is postgres (postgres://user:password@host:5432/db)',
+      });
     }
   })
   .prefault({});
@@ -313,10 +455,7 @@ const web = z
   .object({
     host: z.string().default('127.0.0.1').describe('Address of the web page and JSON API.'),
     port: port.default(8025).describe('Port of the web page and JSON API (see "Web page and API"); 0 = off.'),
-    tls: z
-      .boolean()
-      .default(false)
-      .describe('Serve HTTPS with smtp.tls.key and smtp.tls.cert (cookies then Secure).'),
+    tls: z.boolean().default(false).describe('Serve HTTPS with smtp.tls.key and smtp.tls.cert (cookies then Secure).'),
     session_hours: z.number().min(0.1).default(12).describe('A sign-in lasts this long without use.'),
   })
   .strict()
@@ -328,7 +467,9 @@ const outbound = z
       .string()
       .nullable()
       .default(null)
-      .refine((u) => u === null || /^smtps?:\/\/[^/]+/.test(u), { message: 'expected smtp://host:25 or smtps://user:password@host:465' })
+      .refine((u) => u === null || /^smtps?:\/\/[^/]+/.test(u), {
+        message: 'expected smtp://host:25 or smtps://user:password@host:465',
+      })
       .describe(
         'Smarthost for delivery reports and reply mails: `smtp://host:25` (STARTTLS when offered), ' +
           '`smtps://user:password@host:465`. Unset: no reports, no reply mails.',
@@ -344,7 +485,9 @@ const outbound = z
       .number()
       .min(1)
       .default(5 * 86_400)
-      .describe('An outbox mail not sent this long after it was made (refused or smarthost down) is logged and dropped.'),
+      .describe(
+        'An outbox mail not sent this long after it was made (refused or smarthost down) is logged and dropped.',
+      ),
   })
   .strict()
   .prefault({});
@@ -378,11 +521,10 @@ const reports = z
 
 const replies = z
   .object({
-    enabled: z
-      .boolean()
-      .nullable()
-      .default(null)
-      .meta({ description: 'Mail SMS replies from phones to the sender of the SMS they answer.', defaultDoc: 'on when outbound.smtp_url is set' }),
+    enabled: z.boolean().nullable().default(null).meta({
+      description: 'Mail SMS replies from phones to the sender of the SMS they answer.',
+      defaultDoc: 'on when outbound.smtp_url is set',
+    }),
     window_s: z
       .number()
       .min(1)
@@ -404,7 +546,10 @@ const replies = z
 
 const simulator = z
   .object({
-    enabled: z.boolean().default(false).describe('Run the embedded SMSC simulator (demo mode): it prints every SMS it receives.'),
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('Run the embedded SMSC simulator (demo mode): it prints every SMS it receives.'),
     host: z.string().default('127.0.0.1').describe('Simulator listen address.'),
     port: port.default(2775).describe('Simulator port; point smpp.url at it.'),
   })
@@ -437,8 +582,14 @@ const cluster = z
       .min(1)
       .max(3600)
       .default(15)
-      .describe('A row being sent is this node’s for this long, renewed while it relays; a dead node’s rows are taken over after it.'),
-    lease_renew_s: z.number().min(0.2).default(5).describe('How often the relaying node renews the leases of the rows it is sending.'),
+      .describe(
+        'A row being sent is this node’s for this long, renewed while it relays; a dead node’s rows are taken over after it.',
+      ),
+    lease_renew_s: z
+      .number()
+      .min(0.2)
+      .default(5)
+      .describe('How often the relaying node renews the leases of the rows it is sending.'),
     failover_s: z
       .number()
       .min(1)

@@ -13,9 +13,14 @@ export type NotifyRequest = readonly NotifyKind[] | 'never' | null;
 /** NOTIFY as stored with a row: null when the client gave none, 'NEVER', or e.g. 'SUCCESS,FAILURE'. */
 export function parseNotify(stored: string | null | undefined): NotifyRequest {
   if (stored === null || stored === undefined || stored === '') return null;
-  const words = stored.toUpperCase().split(',').map((w) => w.trim());
+  const words = stored
+    .toUpperCase()
+    .split(',')
+    .map((w) => w.trim());
   if (words.includes('NEVER')) return 'never';
-  return words.flatMap((w): NotifyKind[] => (w === 'SUCCESS' ? ['success'] : w === 'FAILURE' ? ['failure'] : w === 'DELAY' ? ['delay'] : []));
+  return words.flatMap((w): NotifyKind[] =>
+    w === 'SUCCESS' ? ['success'] : w === 'FAILURE' ? ['failure'] : w === 'DELAY' ? ['delay'] : [],
+  );
 }
 
 /** smtp-server's rcptTo[i].dsn.notify (an array of words) → the stored form. */
@@ -23,10 +28,19 @@ export function storedNotify(notify: readonly string[] | undefined): string | nu
   return notify && notify.length > 0 ? notify.map((n) => n.toUpperCase()).join(',') : null;
 }
 
-const KIND_OF: Record<ReportAction, NotifyKind> = { delivered: 'success', relayed: 'success', failed: 'failure', delayed: 'delay' };
+const KIND_OF: Record<ReportAction, NotifyKind> = {
+  delivered: 'success',
+  relayed: 'success',
+  failed: 'failure',
+  delayed: 'delay',
+};
 
 /** Did the sender ask for this report (or, without NOTIFY, does the configured default say so)? */
-export function wantsReport(action: ReportAction, notify: NotifyRequest, defaultNotify: readonly NotifyKind[]): boolean {
+export function wantsReport(
+  action: ReportAction,
+  notify: NotifyRequest,
+  defaultNotify: readonly NotifyKind[],
+): boolean {
   if (notify === 'never') return false;
   return (notify ?? defaultNotify).includes(KIND_OF[action]);
 }
@@ -134,6 +148,10 @@ function local(reason: string | null): string | null {
 }
 
 /** After submission without a final receipt: relayed (the SMSC took it and may never confirm). */
-export const RELAYED: ReportDecision = { action: 'relayed', status: '2.0.0', diagnostic: 'smpp; submit_sm_resp command_status:0' };
+export const RELAYED: ReportDecision = {
+  action: 'relayed',
+  status: '2.0.0',
+  diagnostic: 'smpp; submit_sm_resp command_status:0',
+};
 /** Still not handed to the SMSC: delayed, once (RFC 3464 4.x.x: transient). */
 export const DELAYED: ReportDecision = { action: 'delayed', status: '4.4.1', diagnostic: null };

@@ -5,7 +5,10 @@
  * receipt (case, leading zeros, hex vs decimal), so ids are matched through every form they can take.
  */
 export function normaliseId(id: string): string {
-  return id.trim().toLowerCase().replace(/^0+(?=.)/, '');
+  return id
+    .trim()
+    .toLowerCase()
+    .replace(/^0+(?=.)/, '');
 }
 
 /**
@@ -68,7 +71,12 @@ export interface ReceiptEffect<S extends string> {
  * A receipt for one part → the row's new receipts, state and reason. A receipt never reopens a final state; it can
  * only settle 'submitted' (or a 'sending' racing it).
  */
-export function applyReceiptTo<S extends string>(row: ReceiptFacts<S>, part: number, stat: string, err: string | undefined): ReceiptEffect<S> {
+export function applyReceiptTo<S extends string>(
+  row: ReceiptFacts<S>,
+  part: number,
+  stat: string,
+  err: string | undefined,
+): ReceiptEffect<S> {
   const receipts = [...row.receipts];
   receipts[part] = stat;
   const outcome = aggregate(receipts.slice(0, row.partCount));

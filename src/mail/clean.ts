@@ -33,7 +33,8 @@ const HEADER_FROM = /^\*?(From|От|Von|De|Van|Da|Od)\s*:\*?\s+\S/i;
 const HEADER_SENT = /^\*?(Sent|Date|Отправлено|Дата|Gesendet|Datum|Envoyé|Enviado|Inviato|Verzonden)\s*:\*?\s+\S/i;
 
 /** The line introducing a quoted reply, e.g. "On Tue, Nov 24, 2026 at 11:02 AM NOC <noc@example.org> wrote:". */
-const ATTRIBUTION = /(wrote|writes|пишет|написал|написала|написал\(а\)|писал\(а\)|schrieb|a écrit|escribió|ha scritto|schreef)\s*:\s*$/i;
+const ATTRIBUTION =
+  /(wrote|writes|пишет|написал|написала|написал\(а\)|писал\(а\)|schrieb|a écrit|escribió|ha scritto|schreef)\s*:\s*$/i;
 const ATTRIBUTION_START = /^(On|Am|Le|El|Il|Op|\d{1,2}[./]\d{1,2}[./]\d{2,4})\b/i;
 
 /** Legal disclaimers: start of the paragraph. */
@@ -62,7 +63,13 @@ export function splitComments(text: string, commentPrefix: string): CleanedBody 
   const lines = text.split('\n');
   const marker = lines.findIndex((l) => COMMENT_MARKER.test(l));
   const body = marker === -1 ? lines : lines.slice(0, marker);
-  const section = marker === -1 ? '' : lines.slice(marker + 1).join('\n').trim();
+  const section =
+    marker === -1
+      ? ''
+      : lines
+          .slice(marker + 1)
+          .join('\n')
+          .trim();
   const kept: string[] = [];
   const prefixed: string[] = [];
   for (const line of body) {
@@ -101,7 +108,10 @@ function dropQuotes(lines: string[]): string[] {
       while (j >= 0 && isBlank(out[j])) j--;
       if (j >= 0 && ATTRIBUTION.test(out[j] as string)) {
         // Gmail wraps long attributions: "On …, NOC <noc@…>" / "wrote:".
-        const start = !ATTRIBUTION_START.test(out[j] as string) && j > 0 && ATTRIBUTION_START.test(out[j - 1] as string) ? j - 1 : j;
+        const start =
+          !ATTRIBUTION_START.test(out[j] as string) && j > 0 && ATTRIBUTION_START.test(out[j - 1] as string)
+            ? j - 1
+            : j;
         out.length = start;
       }
       continue;
@@ -137,22 +147,24 @@ const CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
  * an encoded word would otherwise reach the phone and force UCS-2), space runs become one.
  */
 export function cleanSubject(subject: string): string {
-  return subject.replace(/[\t\r\n]/g, ' ').replace(CONTROLS, '').replace(/\s+/g, ' ').trim();
+  return subject
+    .replace(/[\t\r\n]/g, ' ')
+    .replace(CONTROLS, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** Trailing spaces off, tabs and stray control characters out, blank-line runs down to one, ends trimmed. */
 export function tidy(text: string): string {
-  return (
-    text
-      .replace(/\r\n?/g, '\n')
-      .replace(/\t/g, ' ')
-      .replace(CONTROLS, '')
-      .split('\n')
-      .map((l) => l.trimEnd())
-      .join('\n')
-      .replace(/\n{3,}/g, '\n\n')
-      .trim()
-  );
+  return text
+    .replace(/\r\n?/g, '\n')
+    .replace(/\t/g, ' ')
+    .replace(CONTROLS, '')
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }
 
 /** The whole cleaning, in order. */
@@ -160,7 +172,10 @@ export function cleanBody(raw: string, opts: CleanOptions): CleanedBody {
   const normalised = raw.replace(/\r\n?/g, '\n');
   const { text, comment } = splitComments(normalised, opts.commentPrefix);
   let lines = text.split('\n');
-  lines = cutAt(lines, lines.findIndex((l) => SIGNATURE.test(l)));
+  lines = cutAt(
+    lines,
+    lines.findIndex((l) => SIGNATURE.test(l)),
+  );
   lines = cutAt(lines, originalMessageStart(lines));
   lines = dropQuotes(lines);
   lines = cutAt(lines, disclaimerStart(lines));

@@ -51,7 +51,8 @@ function startThread(): Worker {
 }
 
 function convertOnce(html: string, deadlineMs: number): Promise<string> {
-  const worker = (thread ??= startThread());
+  thread ??= startThread();
+  const worker = thread;
   return new Promise<string>((resolve, reject) => {
     const settle = (fn: () => void) => {
       clearTimeout(timer);
@@ -65,20 +66,29 @@ function convertOnce(html: string, deadlineMs: number): Promise<string> {
     const onMessage = (reply: HtmlThreadReply) =>
       settle(() => {
         if ('text' in reply) resolve(reply.text);
-        else if ('refused' in reply) reject(new ReplyError(reply.refused.code, reply.refused.enhanced, reply.refused.message));
+        else if ('refused' in reply)
+          reject(new ReplyError(reply.refused.code, reply.refused.enhanced, reply.refused.message));
         else reject(new Error(reply.failed));
       });
     const onError = (err: Error) =>
       settle(() => {
         drop();
-        reject(new ReplyError(550, '5.6.0', `HTML body could not be converted to text (${err.message}); send text/plain`));
+        reject(
+          new ReplyError(550, '5.6.0', `HTML body could not be converted to text (${err.message}); send text/plain`),
+        );
       });
     const onExit = (code: number) => onError(new Error(`the HTML thread exited with code ${code}`));
     const timer = setTimeout(
       () =>
         settle(() => {
           drop();
-          reject(new ReplyError(550, '5.6.0', `HTML body took longer than ${deadlineMs / 1000} s to convert to text; send text/plain`));
+          reject(
+            new ReplyError(
+              550,
+              '5.6.0',
+              `HTML body took longer than ${deadlineMs / 1000} s to convert to text; send text/plain`,
+            ),
+          );
         }),
       deadlineMs,
     );

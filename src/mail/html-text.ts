@@ -74,7 +74,11 @@ function joinCells(line: string): string | undefined {
 export function htmlToSmsText(html: string): string {
   const { html: bounded, elements } = capNesting(html.replaceAll(CELL_MARK, '').replaceAll(BR_MARK, ''));
   if (elements > HTML_MAX_ELEMENTS) {
-    throw new ReplyError(550, '5.6.0', `HTML body has too many elements (${elements}, at most ${HTML_MAX_ELEMENTS}); send text/plain`);
+    throw new ReplyError(
+      550,
+      '5.6.0',
+      `HTML body has too many elements (${elements}, at most ${HTML_MAX_ELEMENTS}); send text/plain`,
+    );
   }
   const text = convert(bounded, {
     wordwrap: false,

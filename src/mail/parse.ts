@@ -72,12 +72,14 @@ interface SplitNode {
   charset: string | false;
   disposition: string | false;
   parentNode: SplitNode | false;
-  headers: {
-    lines: false | Array<{ key: string; line: string }>;
-    getFirst(key: string): string;
-    update(key: string, value: string): void;
-    remove(key: string): void;
-  } | false;
+  headers:
+    | {
+        lines: false | Array<{ key: string; line: string }>;
+        getFirst(key: string): string;
+        update(key: string, value: string): void;
+        remove(key: string): void;
+      }
+    | false;
   setContentType(type: string): void;
   setCharset(charset: string): void;
 }
@@ -120,12 +122,16 @@ function fixRawHeaders(node: SplitNode, defaultCharset: string): void {
     if (!value || !/[\x80-\xff]/.test(value)) continue;
     const bytes = Buffer.from(value, 'binary');
     if (isUtf8(bytes)) continue;
-    const charset = iconv.encodingExists(defaultCharset) && !/^utf-?8$/i.test(defaultCharset) ? defaultCharset : 'windows-1252';
+    const charset =
+      iconv.encodingExists(defaultCharset) && !/^utf-?8$/i.test(defaultCharset) ? defaultCharset : 'windows-1252';
     headers.update(key, encodedWord(iconv.decode(bytes, charset)));
   }
 }
 
-async function normaliseCharsets(raw: Buffer, defaultCharset: string): Promise<{ bytes: Buffer; report: PrePassReport }> {
+async function normaliseCharsets(
+  raw: Buffer,
+  defaultCharset: string,
+): Promise<{ bytes: Buffer; report: PrePassReport }> {
   const report: PrePassReport = { unknownCharsets: new Set(), depth: 0 };
   const chunks: Buffer[] = [];
   const sink = new Transform({
@@ -134,7 +140,13 @@ async function normaliseCharsets(raw: Buffer, defaultCharset: string): Promise<{
       done();
     },
   });
-  await pipeline(Readable.from([raw]), new Splitter({ maxHeadSize: 1024 * 1024 }), charsetPrePass(defaultCharset, report), new Joiner(), sink);
+  await pipeline(
+    Readable.from([raw]),
+    new Splitter({ maxHeadSize: 1024 * 1024 }),
+    charsetPrePass(defaultCharset, report),
+    new Joiner(),
+    sink,
+  );
   return { bytes: Buffer.concat(chunks), report };
 }
 
@@ -156,7 +168,10 @@ const IS_UTF8_OR_ASCII = /^(utf-?8|us-?ascii|ascii)$/i;
 function needsPrePass(raw: Buffer, defaultCharset: string): boolean {
   if (!IS_UTF8_OR_ASCII.test(defaultCharset)) return true;
   const headerEnd = raw.indexOf('\r\n\r\n');
-  const head = raw.subarray(0, headerEnd === -1 ? raw.indexOf('\n\n') === -1 ? raw.length : raw.indexOf('\n\n') : headerEnd);
+  const head = raw.subarray(
+    0,
+    headerEnd === -1 ? (raw.indexOf('\n\n') === -1 ? raw.length : raw.indexOf('\n\n')) : headerEnd,
+  );
   if (head.some((b) => b >= 0x80)) return true;
   const text = raw.toString('latin1');
   for (const m of text.matchAll(/charset\s*=\s*"?([^";\s]+)/gi)) {
@@ -178,7 +193,11 @@ export interface MailParts {
 }
 
 /** The plain fast path (mail/plain.ts) when the mail is one it reads; undefined sends it to mailparser. */
-export function readPlain(raw: Buffer, defaultCharset: string, prePass = needsPrePass(raw, defaultCharset)): MailParts | undefined {
+export function readPlain(
+  raw: Buffer,
+  defaultCharset: string,
+  prePass = needsPrePass(raw, defaultCharset),
+): MailParts | undefined {
   if (prePass) return undefined;
   let plain: ReturnType<typeof parsePlainMail>;
   try {
@@ -190,7 +209,11 @@ export function readPlain(raw: Buffer, defaultCharset: string, prePass = needsPr
 }
 
 /** Any mail, through the charset pre-pass when needed and mailparser. */
-export async function readWithMailparser(raw: Buffer, opts: MailOptions, prePass = needsPrePass(raw, opts.defaultCharset)): Promise<MailParts> {
+export async function readWithMailparser(
+  raw: Buffer,
+  opts: MailOptions,
+  prePass = needsPrePass(raw, opts.defaultCharset),
+): Promise<MailParts> {
   let prepared: Awaited<ReturnType<typeof normaliseCharsets>>;
   try {
     prepared = prePass
@@ -201,10 +224,18 @@ export async function readWithMailparser(raw: Buffer, opts: MailOptions, prePass
   }
   const { bytes, report } = prepared;
   if (report.depth > MAX_PARSE_DEPTH) {
-    throw new ReplyError(550, '5.6.0', `Malformed message: MIME parts nested ${report.depth} deep (at most ${MAX_PARSE_DEPTH})`);
+    throw new ReplyError(
+      550,
+      '5.6.0',
+      `Malformed message: MIME parts nested ${report.depth} deep (at most ${MAX_PARSE_DEPTH})`,
+    );
   }
   if (report.unknownCharsets.size > 0) {
-    throw new ReplyError(550, '5.6.0', `Unknown charset ${[...report.unknownCharsets].map((c) => `"${c}"`).join(', ')}: the text cannot be decoded`);
+    throw new ReplyError(
+      550,
+      '5.6.0',
+      `Unknown charset ${[...report.unknownCharsets].map((c) => `"${c}"`).join(', ')}: the text cannot be decoded`,
+    );
   }
   let parsed: Awaited<ReturnType<typeof simpleParser>>;
   try {
@@ -243,7 +274,11 @@ export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailCon
       bodyText = await htmlToSmsTextOffThread(html);
     } catch (e) {
       if (isReplyError(e)) throw e;
-      throw new ReplyError(550, '5.6.0', `HTML body could not be converted to text (${(e as Error).message}); send text/plain`);
+      throw new ReplyError(
+        550,
+        '5.6.0',
+        `HTML body could not be converted to text (${(e as Error).message}); send text/plain`,
+      );
     }
   }
   const subject = cleanSubject(parts.subject ?? '');

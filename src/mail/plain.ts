@@ -71,7 +71,8 @@ function runDecoder(decoder: Transform, chunks: Buffer[]): Buffer[] {
   const out: Buffer[] = [];
   let failure: unknown;
   decoder.push = (chunk: unknown) => {
-    if (chunk !== null && chunk !== undefined) out.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, 'binary'));
+    if (chunk !== null && chunk !== undefined)
+      out.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, 'binary'));
     return true;
   };
   const done = (err?: Error | null) => {
@@ -86,7 +87,10 @@ function runDecoder(decoder: Transform, chunks: Buffer[]): Buffer[] {
 
 /** A structured header (Content-Type, Content-Disposition) as mailsplit parses it: value and params, no comments. */
 function structured(line: string): { value: string; params: Record<string, string | undefined> } {
-  return libmime.parseHeaderValue(libmime.decodeHeader(line).value, { stripComments: true }) as { value: string; params: Record<string, string | undefined> };
+  return libmime.parseHeaderValue(libmime.decodeHeader(line).value, { stripComments: true }) as {
+    value: string;
+    params: Record<string, string | undefined>;
+  };
 }
 
 function decodeWords(value: string): string {
@@ -104,7 +108,14 @@ function messageIdFormat(value: string): string | undefined {
 
 export function parsePlainMail(raw: Buffer): PlainMail | undefined {
   // An mbox "From " line, a header block without an end or starting empty: mailsplit's special cases.
-  if (raw.length === 0 || raw.length > PLAIN_MAX_BYTES || raw[0] === 0x0d || raw[0] === 0x0a || raw.subarray(0, 5).toString('latin1') === 'From ') return undefined;
+  if (
+    raw.length === 0 ||
+    raw.length > PLAIN_MAX_BYTES ||
+    raw[0] === 0x0d ||
+    raw[0] === 0x0a ||
+    raw.subarray(0, 5).toString('latin1') === 'From '
+  )
+    return undefined;
   const start = bodyStart(raw);
   // A header block near mailsplit's size accounting (1 MB, 64 bytes a line at least) is mailparser's to refuse.
   if (start === undefined || start > HEAD_MAX_BYTES) return undefined;
@@ -131,7 +142,8 @@ export function parsePlainMail(raw: Buffer): PlainMail | undefined {
   const disposition = structure.get('content-disposition');
   if (disposition !== undefined) {
     const parsed = structured(disposition);
-    if ((parsed.value || '').toLowerCase().trim() !== 'inline' || Object.keys(parsed.params).length > 0) return undefined;
+    if ((parsed.value || '').toLowerCase().trim() !== 'inline' || Object.keys(parsed.params).length > 0)
+      return undefined;
   }
   const contentType = structure.get('content-type');
   let charset = 'utf-8';
@@ -150,7 +162,8 @@ export function parsePlainMail(raw: Buffer): PlainMail | undefined {
   else if (encoding === 'base64') chunks = runDecoder(new Base64Decoder(), chunks);
   else if (!PASS_THROUGH.has(encoding)) return undefined;
   // mailparser reads UTF-8 and ASCII as they are and every other charset through libmime's decoder.
-  if (!UTF8_CHARSETS.has(charset.toLowerCase().replace(/[^a-z0-9]+/g, ''))) chunks = runDecoder(libmime.createDecodeStream(charset), chunks);
+  if (!UTF8_CHARSETS.has(charset.toLowerCase().replace(/[^a-z0-9]+/g, '')))
+    chunks = runDecoder(libmime.createDecodeStream(charset), chunks);
   const bytes = Buffer.concat(chunks);
 
   return {

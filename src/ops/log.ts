@@ -10,7 +10,11 @@ export function createLogger(level: string, opts: { pretty?: boolean; destinatio
     base: { service: 'smtp2sms' },
     redact: { paths: ['password', '*.password', 'password_hash', '*.password_hash'], censor: '***' },
   };
-  if (opts.pretty) return pino(options, pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service,hostname,pid' }));
+  if (opts.pretty)
+    return pino(
+      options,
+      pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service,hostname,pid' }),
+    );
   return pino(options, pino.destination({ dest: opts.destination ?? 1, sync: false }));
 }
 

@@ -20,7 +20,11 @@ export function smtpMetrics(registry = new Registry()) {
       labelNames: ['outcome', 'code'] as const,
       registers: [registry],
     }),
-    sessions: new Counter({ name: 'smtp2sms_smtp_sessions_total', help: 'SMTP connections accepted', registers: [registry] }),
+    sessions: new Counter({
+      name: 'smtp2sms_smtp_sessions_total',
+      help: 'SMTP connections accepted',
+      registers: [registry],
+    }),
   };
 }
 export type SmtpMetrics = ReturnType<typeof smtpMetrics>;
@@ -47,7 +51,11 @@ export function deliveryMetrics(facts: DeliveryFacts, registry = new Registry())
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    throttled: new Counter({ name: 'smtp2sms_smpp_throttled_total', help: 'Throttling answers from the SMSC (0x58, 0x14)', registers: [registry] }),
+    throttled: new Counter({
+      name: 'smtp2sms_smpp_throttled_total',
+      help: 'Throttling answers from the SMSC (0x58, 0x14)',
+      registers: [registry],
+    }),
     finished: new Counter({
       name: 'smtp2sms_messages_finished_total',
       help: 'Messages that reached a final state in the relay, by state',
@@ -60,7 +68,11 @@ export function deliveryMetrics(facts: DeliveryFacts, registry = new Registry())
       labelNames: ['stat'] as const,
       registers: [registry],
     }),
-    spoolErrors: new Counter({ name: 'smtp2sms_spool_errors_total', help: 'Failed spool operations', registers: [registry] }),
+    spoolErrors: new Counter({
+      name: 'smtp2sms_spool_errors_total',
+      help: 'Failed spool operations',
+      registers: [registry],
+    }),
     queue: new Gauge({
       name: 'smtp2sms_queue_messages',
       help: 'Messages in the spool, by state',

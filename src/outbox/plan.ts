@@ -2,7 +2,16 @@
  * Which report a recipient's row calls for now, from the facts a backend read in its transaction: the same rule
  * for every backend. A row is reported once when final (or relayed), and may get one `delayed` report before.
  */
-import { DELAYED, mayReportTo, parseNotify, RELAYED, reportFor, receiptOf, wantsReport, type NotifyKind } from '../delivery/dsn.js';
+import {
+  DELAYED,
+  mayReportTo,
+  parseNotify,
+  RELAYED,
+  reportFor,
+  receiptOf,
+  wantsReport,
+  type NotifyKind,
+} from '../delivery/dsn.js';
 import type { ReportFacts } from './facts.js';
 
 /** A recipient row with its DSN facts, as a backend reads it. */

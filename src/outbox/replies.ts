@@ -19,13 +19,23 @@ export function replySettings(config: Config): ReplySettings | null {
 
 export function logReply(log: Logger, at: { from: string; to: string }, outcome: ReplyOutcome): void {
   if (outcome.kind === 'mailed') {
-    log.info({ ...at, mailTo: outcome.to, queueId: outcome.queueId, outboxId: outcome.outboxId }, 'SMS reply mailed to the sender');
+    log.info(
+      { ...at, mailTo: outcome.to, queueId: outcome.queueId, outboxId: outcome.outboxId },
+      'SMS reply mailed to the sender',
+    );
   } else if (outcome.kind === 'default') {
-    log.info({ ...at, mailTo: outcome.to, outboxId: outcome.outboxId }, 'SMS reply matched nothing: mailed to replies.default_to');
+    log.info(
+      { ...at, mailTo: outcome.to, outboxId: outcome.outboxId },
+      'SMS reply matched nothing: mailed to replies.default_to',
+    );
   } else log.info(at, 'SMS reply matched nothing: kept (smtp2sms queue shows it)');
 }
 
-export function replyHandler(store: OutboxStore, config: Config, log: Logger): (msg: InboundSms, now: number) => Promise<void> {
+export function replyHandler(
+  store: OutboxStore,
+  config: Config,
+  log: Logger,
+): (msg: InboundSms, now: number) => Promise<void> {
   const off = { windowMs: config.replies.window_s * 1000, defaultTo: null, domain: 'localhost' };
   const settings = replySettings(config) ?? off;
   return async (msg, now) => {

@@ -51,7 +51,8 @@ function humanText(f: ReportFacts): string {
   lines.push('', `  Text:      "${firstWords(f.text)}"`, `  Parts:     ${f.smsCount}`, `  Queue id:  ${f.queueId}`);
   lines.push(`  Accepted:  ${mailDate(f.acceptedAt)}`);
   if (f.submittedAt !== null) lines.push(`  Submitted: ${mailDate(f.submittedAt)}`);
-  if (f.action !== 'delayed') lines.push(`  ${f.action === 'relayed' ? 'Reported' : 'Final'}:     ${mailDate(f.finalAt)}`);
+  if (f.action !== 'delayed')
+    lines.push(`  ${f.action === 'relayed' ? 'Reported' : 'Final'}:     ${mailDate(f.finalAt)}`);
   if (f.stat) lines.push(`  SMSC:      ${describeReceipt(f.stat, f.err ?? undefined)}`);
   else if (f.diagnostic && f.action === 'failed') lines.push(`  Reason:    ${f.diagnostic.replace(/^smtp2sms; /, '')}`);
   if (f.subject) lines.push(`  Subject:   ${f.subject}`);
@@ -90,7 +91,8 @@ export async function buildReport(f: ReportFacts, s: ReportSettings, now: number
   }
   root.createChild('text/plain; charset=utf-8').setContent(humanText(f));
   root.createChild('message/delivery-status').setContent(deliveryStatus(f, s));
-  if (f.ret === 'FULL' && f.rawBase64) root.createChild('message/rfc822').setContent(Buffer.from(f.rawBase64, 'base64'));
+  if (f.ret === 'FULL' && f.rawBase64)
+    root.createChild('message/rfc822').setContent(Buffer.from(f.rawBase64, 'base64'));
   else root.createChild('text/rfc822-headers').setContent(f.headers);
   return root.build();
 }

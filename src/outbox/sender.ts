@@ -53,7 +53,6 @@ export class OutboxSender {
   private stopped = false;
   private readonly transport: Transporter<SMTPTransport.SentMessageInfo>;
   private readonly owner = `${hostname()}:${process.pid}`;
-  private readonly depth: Gauge;
   private readonly sent: Counter;
   private readonly failed: Counter;
 
@@ -66,7 +65,8 @@ export class OutboxSender {
   ) {
     this.transport = nodemailer.createTransport({ url: config.outbound.smtp_url as string, ...SEND_TIMEOUTS });
     const counts = () => store.outboxCounts();
-    this.depth = new Gauge({
+    // Read at each scrape; the registry keeps it.
+    new Gauge({
       name: 'smtp2sms_outbox_depth',
       help: 'Reports and reply mails waiting for the smarthost',
       registers: [registry],
@@ -74,7 +74,12 @@ export class OutboxSender {
         this.set((await counts()).pending);
       },
     });
-    this.sent = new Counter({ name: 'smtp2sms_outbox_sent_total', help: 'Outbox mails the smarthost took', labelNames: ['kind'], registers: [registry] });
+    this.sent = new Counter({
+      name: 'smtp2sms_outbox_sent_total',
+      help: 'Outbox mails the smarthost took',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
     this.failed = new Counter({
       name: 'smtp2sms_outbox_failed_total',
       help: 'Outbox sends that failed (retried later, or dropped)',
@@ -106,7 +111,11 @@ export class OutboxSender {
   async pass(): Promise<void> {
     const { made, capped } = await this.store.reportsDue(this.now(), reportSweep(this.config));
     if (made > 0) this.log.info({ made }, 'delivery reports made');
-    if (capped > 0) this.log.warn({ capped, cap: this.config.reports.max_per_sender_per_hour }, 'delivery reports not sent: reports.max_per_sender_per_hour reached');
+    if (capped > 0)
+      this.log.warn(
+        { capped, cap: this.config.reports.max_per_sender_per_hour },
+        'delivery reports not sent: reports.max_per_sender_per_hour reached',
+      );
     for (;;) {
       const rows = await this.store.claimOutbox(BATCH, this.now(), LEASE_MS, this.owner);
       if (rows.length === 0) return;
@@ -119,7 +128,12 @@ export class OutboxSender {
 
   private async send(row: OutboxRow): Promise<void> {
     const f = row.facts;
-    const log = this.log.child({ outboxId: row.id, kind: f.kind, to: f.to, ...(f.kind === 'report' ? { queueId: f.queueId, action: f.action } : {}) });
+    const log = this.log.child({
+      outboxId: row.id,
+      kind: f.kind,
+      to: f.to,
+      ...(f.kind === 'report' ? { queueId: f.queueId, action: f.action } : {}),
+    });
     try {
       const from = outboundFrom(this.config);
       const raw =
@@ -142,10 +156,15 @@ export class OutboxSender {
         await this.store.outboxDone(row.id, { kind: 'dropped', error }, now);
         return;
       }
-      const nextAt = now + retryDelayMs(row.attempts, this.config.outbound.retry_min_s, this.config.outbound.retry_max_s);
+      const nextAt =
+        now + retryDelayMs(row.attempts, this.config.outbound.retry_min_s, this.config.outbound.retry_max_s);
       this.failed.inc({ kind: f.kind, outcome: 'retry' });
-      log[permanent ? 'error' : 'warn']({ error, attempts: row.attempts, nextAt: new Date(nextAt).toISOString() },
-        permanent ? 'smarthost refused an outbox mail; retried until outbound.drop_after_s' : 'outbox mail not sent; will retry');
+      log[permanent ? 'error' : 'warn'](
+        { error, attempts: row.attempts, nextAt: new Date(nextAt).toISOString() },
+        permanent
+          ? 'smarthost refused an outbox mail; retried until outbound.drop_after_s'
+          : 'outbox mail not sent; will retry',
+      );
       await this.store.outboxDone(row.id, { kind: 'retry', nextAt, error }, now);
     }
   }

@@ -12,15 +12,25 @@ export interface PolicyRules {
 }
 
 /** Same recipient, text and sender accepted less than the window ago (SMS Center refuses it). */
-export function duplicateAge(lastAcceptedAt: number | undefined, now: number, rules: Pick<PolicyRules, 'duplicateWindowMs'>): number | undefined {
+export function duplicateAge(
+  lastAcceptedAt: number | undefined,
+  now: number,
+  rules: Pick<PolicyRules, 'duplicateWindowMs'>,
+): number | undefined {
   if (rules.duplicateWindowMs <= 0 || lastAcceptedAt === undefined) return undefined;
   const age = now - lastAcceptedAt;
   return age < rules.duplicateWindowMs ? age : undefined;
 }
 
 /** A client that lost our 250 sends the same Message-ID again: the first acceptance stands. */
-export function isRetransmission(firstAcceptedAt: number | undefined, now: number, rules: Pick<PolicyRules, 'retransmitWindowMs'>): boolean {
-  return rules.retransmitWindowMs > 0 && firstAcceptedAt !== undefined && now - firstAcceptedAt < rules.retransmitWindowMs;
+export function isRetransmission(
+  firstAcceptedAt: number | undefined,
+  now: number,
+  rules: Pick<PolicyRules, 'retransmitWindowMs'>,
+): boolean {
+  return (
+    rules.retransmitWindowMs > 0 && firstAcceptedAt !== undefined && now - firstAcceptedAt < rules.retransmitWindowMs
+  );
 }
 
 /**
@@ -39,12 +49,19 @@ export function streakLength(acceptedNewestFirst: readonly number[], now: number
 }
 
 /** SMS Center blocks more than `floodMax` messages to one subscriber sent less than `floodGap` apart. */
-export function floodRefused(acceptedNewestFirst: readonly number[], now: number, rules: Pick<PolicyRules, 'floodMax' | 'floodGapMs'>): boolean {
+export function floodRefused(
+  acceptedNewestFirst: readonly number[],
+  now: number,
+  rules: Pick<PolicyRules, 'floodMax' | 'floodGapMs'>,
+): boolean {
   if (rules.floodMax <= 0 || rules.floodGapMs <= 0) return false;
   return streakLength(acceptedNewestFirst, now, rules.floodGapMs) >= rules.floodMax;
 }
 
-export function floodReply(phoneDigits: string, rules: Pick<PolicyRules, 'floodMax' | 'floodGapMs'>): { code: number; enhanced: string; text: string } {
+export function floodReply(
+  phoneDigits: string,
+  rules: Pick<PolicyRules, 'floodMax' | 'floodGapMs'>,
+): { code: number; enhanced: string; text: string } {
   const gap = Math.round(rules.floodGapMs / 1000);
   return {
     code: 450,
@@ -53,7 +70,11 @@ export function floodReply(phoneDigits: string, rules: Pick<PolicyRules, 'floodM
   };
 }
 
-export function duplicateText(phoneDigits: string, ageMs: number, rules: Pick<PolicyRules, 'duplicateWindowMs'>): string {
+export function duplicateText(
+  phoneDigits: string,
+  ageMs: number,
+  rules: Pick<PolicyRules, 'duplicateWindowMs'>,
+): string {
   return `Duplicate: an identical SMS to +${phoneDigits} was accepted ${Math.floor(ageMs / 1000)} s ago; identical messages are refused for ${Math.round(rules.duplicateWindowMs / 1000)} s`;
 }
 

@@ -86,15 +86,31 @@ function udhConcat(bytes: Buffer): { concat?: Concat; udhLength: number } {
   while (i < len + 1) {
     const iei = bytes[i] as number;
     const l = bytes[i + 1] as number;
-    if (iei === 0x00 && l === 3) return { concat: { ref: bytes[i + 2] as number, total: bytes[i + 3] as number, seq: bytes[i + 4] as number }, udhLength: len + 1 };
-    if (iei === 0x08 && l === 4) return { concat: { ref: bytes.readUInt16BE(i + 2), total: bytes[i + 4] as number, seq: bytes[i + 5] as number }, udhLength: len + 1 };
+    if (iei === 0x00 && l === 3)
+      return {
+        concat: { ref: bytes[i + 2] as number, total: bytes[i + 3] as number, seq: bytes[i + 4] as number },
+        udhLength: len + 1,
+      };
+    if (iei === 0x08 && l === 4)
+      return {
+        concat: { ref: bytes.readUInt16BE(i + 2), total: bytes[i + 4] as number, seq: bytes[i + 5] as number },
+        udhLength: len + 1,
+      };
     i += 2 + l;
   }
   return { udhLength: len + 1 };
 }
 
 const ENCODING_NAME: Record<number, string> = { 0: 'GSM', 3: 'Latin-1', 4: 'Latin-1', 8: 'UCS-2' };
-const MESSAGE_STATE: Record<string, number> = { DELIVRD: 2, EXPIRED: 3, DELETED: 4, UNDELIV: 5, ACCEPTD: 6, UNKNOWN: 7, REJECTD: 8 };
+const MESSAGE_STATE: Record<string, number> = {
+  DELIVRD: 2,
+  EXPIRED: 3,
+  DELETED: 4,
+  UNDELIV: 5,
+  ACCEPTD: 6,
+  UNKNOWN: 7,
+  REJECTD: 8,
+};
 
 /** "ESME_RINVPASWD (0x0000000e)": a command_status as a log reads it. */
 const statusText = (status: number) => `${statusName(status)} (0x${status.toString(16).padStart(8, '0')})`;
@@ -160,7 +176,15 @@ export class SmscSimulator {
       sessions.map(
         (session) =>
           new Promise<number>((resolve) => {
-            const pdu = new smpp.PDU('deliver_sm', { source_addr: from, source_addr_ton: 1, source_addr_npi: 1, destination_addr: to, esm_class: 0, data_coding: 8, short_message: body });
+            const pdu = new smpp.PDU('deliver_sm', {
+              source_addr: from,
+              source_addr_ton: 1,
+              source_addr_npi: 1,
+              destination_addr: to,
+              esm_class: 0,
+              data_coding: 8,
+              short_message: body,
+            });
             sendPdu(session, pdu, (resp: PDU) => resolve(resp.command_status));
           }),
       ),
@@ -197,13 +221,23 @@ export class SmscSimulator {
     for (const [i, part] of parts.entries()) {
       if (m.onlyParts && !m.onlyParts.includes(i + 1)) continue;
       const fields = {
-        source_addr: m.from, source_addr_ton: 1, source_addr_npi: 1, destination_addr: m.to, data_coding: dataCoding,
-        esm_class: part.udh.length > 0 ? 0x40 : 0, short_message: Buffer.concat([part.udh, part.body]),
-        ...(part.sar ? { sar_msg_ref_num: part.sar.ref, sar_total_segments: part.sar.total, sar_segment_seqnum: part.sar.seq } : {}),
+        source_addr: m.from,
+        source_addr_ton: 1,
+        source_addr_npi: 1,
+        destination_addr: m.to,
+        data_coding: dataCoding,
+        esm_class: part.udh.length > 0 ? 0x40 : 0,
+        short_message: Buffer.concat([part.udh, part.body]),
+        ...(part.sar
+          ? { sar_msg_ref_num: part.sar.ref, sar_total_segments: part.sar.total, sar_segment_seqnum: part.sar.seq }
+          : {}),
       };
       statuses = await Promise.all(
         [...this.receivers].map(
-          (session) => new Promise<number>((resolve) => sendPdu(session, new smpp.PDU('deliver_sm', fields), (r: PDU) => resolve(r.command_status))),
+          (session) =>
+            new Promise<number>((resolve) =>
+              sendPdu(session, new smpp.PDU('deliver_sm', fields), (r: PDU) => resolve(r.command_status)),
+            ),
         ),
       );
     }
@@ -255,7 +289,9 @@ export class SmscSimulator {
           case 'bind_transmitter':
           case 'bind_receiver': {
             const b = this.behaviour;
-            const ok = (b.systemId === undefined || pdu.system_id === b.systemId) && (b.password === undefined || pdu.password === b.password);
+            const ok =
+              (b.systemId === undefined || pdu.system_id === b.systemId) &&
+              (b.password === undefined || pdu.password === b.password);
             if (!ok) {
               this.bindRefusals++;
               const status = smpp.errors.ESME_RINVPASWD ?? 0x0e;
@@ -399,7 +435,11 @@ export class SmscSimulator {
       const u = udhConcat(p.short_message);
       concat = u.concat;
       body = p.short_message.subarray(u.udhLength);
-    } else if (p.sar_msg_ref_num !== undefined && p.sar_total_segments !== undefined && p.sar_segment_seqnum !== undefined) {
+    } else if (
+      p.sar_msg_ref_num !== undefined &&
+      p.sar_total_segments !== undefined &&
+      p.sar_segment_seqnum !== undefined
+    ) {
       concat = { ref: p.sar_msg_ref_num, total: p.sar_total_segments, seq: p.sar_segment_seqnum };
     }
     const decode = (bytes: Buffer) => decodeBytes(bytes, p.data_coding, { systemType: r.systemType });
@@ -415,9 +455,14 @@ export class SmscSimulator {
         ref,
       };
       this.received.push(sms);
-      this.print?.(`SMS to +${sms.to}${sms.from ? ` from ${sms.from}` : ''}: ${sms.encoding}, ${parts} part${parts === 1 ? '' : 's'}: ${JSON.stringify(text)}`);
+      this.print?.(
+        `SMS to +${sms.to}${sms.from ? ` from ${sms.from}` : ''}: ${sms.encoding}, ${parts} part${parts === 1 ? '' : 's'}: ${JSON.stringify(text)}`,
+      );
     };
-    if (!concat || concat.total <= 1) return done(decode(body), 1, concat?.ref);
+    if (!concat || concat.total <= 1) {
+      done(decode(body), 1, concat?.ref);
+      return;
+    }
     const key = `${p.destination_addr}/${p.source_addr}/${concat.ref}/${concat.total}`;
     const got = this.fragments.get(key) ?? new Map<number, Buffer>();
     got.set(concat.seq, body);

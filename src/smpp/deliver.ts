@@ -71,11 +71,21 @@ export function deliverHandler(
       const update = await spool.applyReceipt(receipt.id, receipt.stat, receipt.err, now());
       events.receipt?.(receipt, update !== 'early');
       if (update === 'early') {
-        log.info({ smscId: receipt.id, stat: receipt.stat }, 'receipt for a message id not known (yet): kept until it is');
+        log.info(
+          { smscId: receipt.id, stat: receipt.stat },
+          'receipt for a message id not known (yet): kept until it is',
+        );
         return 0;
       }
       log.info(
-        { queueId: update.queueId, recipient: update.recipient, part: update.part, stat: receipt.stat, err: receipt.err, state: update.state },
+        {
+          queueId: update.queueId,
+          recipient: update.recipient,
+          part: update.part,
+          stat: receipt.stat,
+          err: receipt.err,
+          state: update.state,
+        },
         'receipt',
       );
       return 0;

@@ -26,7 +26,16 @@ const MESSAGE_STATE: Record<number, ReceiptStat> = {
   8: 'REJECTD',
 };
 
-const STATS = new Set<ReceiptStat>(['DELIVRD', 'EXPIRED', 'DELETED', 'UNDELIV', 'ACCEPTD', 'UNKNOWN', 'REJECTD', 'ENROUTE']);
+const STATS = new Set<ReceiptStat>([
+  'DELIVRD',
+  'EXPIRED',
+  'DELETED',
+  'UNDELIV',
+  'ACCEPTD',
+  'UNKNOWN',
+  'REJECTD',
+  'ENROUTE',
+]);
 
 /** esm_class bits 2–5: 0x04 = SMSC delivery receipt (0x20 intermediate notification counts too). */
 export function isReceipt(esmClass: number): boolean {

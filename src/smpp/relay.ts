@@ -170,7 +170,9 @@ export class Relay {
       for (const row of rows) {
         const task = this.send(row).catch((err: unknown) => {
           this.log.error({ err, queueId: row.queueId, id: row.id }, 'sending failed unexpectedly; will retry');
-          return this.retry(row, 'internal error').catch((e: unknown) => this.log.error({ err: e }, 'could not reschedule; the row is requeued at the next start'));
+          return this.retry(row, 'internal error').catch((e: unknown) =>
+            this.log.error({ err: e }, 'could not reschedule; the row is requeued at the next start'),
+          );
         });
         this.active.add(task);
         void task.finally(() => {
@@ -229,7 +231,10 @@ export class Relay {
     const delay = countAttempt ? this.backoffMs(row.attempts) : PART_RETRY_MS;
     const parts = wholeAgain ? withNewReference(row.parts, this.nextRef()) : undefined;
     await this.spool.reschedule(row.id, reason, now + delay, now, parts, countAttempt);
-    this.log.info({ queueId: row.queueId, recipient: row.recipient, reason, retryInMs: delay, wholeAgain }, 'message will be retried');
+    this.log.info(
+      { queueId: row.queueId, recipient: row.recipient, reason, retryInMs: delay, wholeAgain },
+      'message will be retried',
+    );
   }
 
   private async send(row: SmsRow): Promise<void> {
@@ -245,7 +250,11 @@ export class Relay {
     for (let part = 0; part < fields.length; part++) {
       for (;;) {
         if (firstAt !== undefined && !compositeOpen(firstAt, this.now(), this.opts.compositeWindowMs)) {
-          await this.retry(row, `parts could not all be sent within the ${this.opts.compositeWindowMs / 1000} s composite window`, true);
+          await this.retry(
+            row,
+            `parts could not all be sent within the ${this.opts.compositeWindowMs / 1000} s composite window`,
+            true,
+          );
           return;
         }
         const wait = this.limiter.take();
@@ -274,7 +283,8 @@ export class Relay {
           }
           outcome = err;
         }
-        const action: StatusAction = outcome instanceof TransientSmppError ? 'retry' : statusAction(outcome.status, this.opts.statusOverrides);
+        const action: StatusAction =
+          outcome instanceof TransientSmppError ? 'retry' : statusAction(outcome.status, this.opts.statusOverrides);
         const reason = outcome instanceof TransientSmppError ? outcome.message : statusName(outcome.status);
         if (action === 'ok' && !(outcome instanceof TransientSmppError)) {
           const { messageId } = outcome;

@@ -203,7 +203,10 @@ export class SmppBind extends EventEmitter {
     if (pdu.isResponse() || pdu.command === 'generic_nack') {
       const p = this.pending.get(pdu.sequence_number);
       if (!p) {
-        this.log.warn({ command: pdu.command, seq: pdu.sequence_number }, 'response to no request in flight (after its timeout?)');
+        this.log.warn(
+          { command: pdu.command, seq: pdu.sequence_number },
+          'response to no request in flight (after its timeout?)',
+        );
         return;
       }
       this.pending.delete(pdu.sequence_number);
@@ -234,11 +237,12 @@ export class SmppBind extends EventEmitter {
         sendPdu(session, pdu.response());
         session.close();
         return;
-      default:
+      default: {
         // An unknown command_id gets generic_nack (node-smpp makes it for command 'unknown'), a known one its _resp.
         const { command, command_id: commandId, sequence_number: seq } = pdu;
         this.log.warn({ command, commandId, seq }, 'SMSC sent an unsupported command');
         sendPdu(session, pdu.response({ command_status: smpp.errors.ESME_RINVCMDID ?? 3 }));
+      }
     }
   }
 

@@ -28,7 +28,13 @@ export interface DeliveryEvents {
   deliver?: DeliverEvents;
 }
 
-export function startDelivery(config: Config, log: Logger, spool: Spool, events: DeliveryEvents = {}, now: () => number = Date.now): Delivery {
+export function startDelivery(
+  config: Config,
+  log: Logger,
+  spool: Spool,
+  events: DeliveryEvents = {},
+  now: () => number = Date.now,
+): Delivery {
   const smpp = config.smpp;
   const replyIntake = deliverHandler(
     spool,

@@ -21,7 +21,11 @@ function fitComment(comment: string, coding: Coding, systemType: string | undefi
   return [...plain].map((ch) => (ok(ch) ? ch : '?')).join('');
 }
 
-export function withSmscComment(sms: PreparedSms, comment: string, opts: Pick<EncodeOptions, 'systemType'>): PreparedSms {
+export function withSmscComment(
+  sms: PreparedSms,
+  comment: string,
+  opts: Pick<EncodeOptions, 'systemType'>,
+): PreparedSms {
   if (comment.trim() === '') return sms;
   const full = `${sms.text}${COMMENT_SEPARATOR}${fitComment(comment, sms.coding, opts.systemType)}`;
   const atoms = atomsIn(full, sms.coding, opts.systemType);

@@ -176,4 +176,3 @@ function decodeUcs2(buf: Buffer): string {
   for (let i = 0; i + 1 < buf.length; i += 2) out += String.fromCharCode(buf.readUInt16BE(i));
   return out;
 }
-

@@ -2,7 +2,12 @@
  * Recipient numbers: whatever form a person types into a mail client's To: field becomes international digits
  * (`79991234567`, TON 1 / NPI 1), or an error that says what is wrong with it.
  */
-import { parsePhoneNumberWithError, ParseError, validatePhoneNumberLength, type CountryCode } from 'libphonenumber-js/max';
+import {
+  parsePhoneNumberWithError,
+  ParseError,
+  validatePhoneNumberLength,
+  type CountryCode,
+} from 'libphonenumber-js/max';
 import { ReplyError } from '../errors.js';
 
 export interface Phone {
@@ -33,7 +38,7 @@ const LENGTH_REASONS: Record<string, string> = {
 };
 
 /** Separators people and address books put in numbers. Anything else (letters above all) is refused. */
-const ALLOWED = /^[+\d\s().\-]+$/;
+const ALLOWED = /^[+\d\s().-]+$/;
 
 function tryParse(text: string, region: CountryCode) {
   try {

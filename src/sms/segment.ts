@@ -105,7 +105,8 @@ export function segment(atoms: readonly Atom[], coding: Coding, concat: Concaten
   if (groups.length > 255) throw new RangeError(`text needs ${groups.length} parts; concatenation allows 255`);
   if (concat === 'payload') {
     const body = bytesOf(atoms);
-    if (body.length > MAX_PAYLOAD_BYTES) throw new RangeError(`text is ${body.length} bytes; message_payload allows ${MAX_PAYLOAD_BYTES}`);
+    if (body.length > MAX_PAYLOAD_BYTES)
+      throw new RangeError(`text is ${body.length} bytes; message_payload allows ${MAX_PAYLOAD_BYTES}`);
     return { parts: [{ udh: Buffer.alloc(0), body, units: total, payload: true }], smsCount: groups.length };
   }
   const parts = groups.map((group, i): SmsPart => {

@@ -41,8 +41,10 @@ function classify(input: string): Omit<Sender, 'addr'> & { addr: string } {
     return { addr: digits, ton: 1, npi: 1, kind: 'international' };
   }
   if (!/[A-Za-z]/.test(s)) throw new SenderError(input, 'an alphanumeric sender needs at least one Latin letter');
-  if (s.length > 11) throw new SenderError(input, `an alphanumeric sender has at most 11 characters, this one has ${s.length}`);
-  if (!ALPHANUMERIC.test(s)) throw new SenderError(input, 'an alphanumeric sender may hold only Latin letters, digits, space and . - _ &');
+  if (s.length > 11)
+    throw new SenderError(input, `an alphanumeric sender has at most 11 characters, this one has ${s.length}`);
+  if (!ALPHANUMERIC.test(s))
+    throw new SenderError(input, 'an alphanumeric sender may hold only Latin letters, digits, space and . - _ &');
   return { addr: s, ton: 5, npi: 0, kind: 'alphanumeric' };
 }
 

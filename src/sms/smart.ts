@@ -12,7 +12,7 @@ export interface Replacement {
 
 const GROUPS: ReadonlyArray<readonly [string, string]> = [
   // Single quotes, primes, apostrophe look-alikes.
-  ["\u2018\u2019\u201A\u201B\u2032\u2035\u02BC\u02B9\u02BB\u02C8\u00B4\u0060\uFF07", "'"],
+  ['\u2018\u2019\u201A\u201B\u2032\u2035\u02BC\u02B9\u02BB\u02C8\u00B4\u0060\uFF07', "'"],
   // Double quotes and guillemets (GSM has none of « »).
   ['\u201C\u201D\u201E\u201F\u2033\u2036\u00AB\u00BB\u02BA\u3003\uFF02', '"'],
   ['\u2039', '<'],

@@ -44,7 +44,9 @@ export function submitFields(
     registered_delivery: registeredDelivery,
     data_coding: sms.dataCoding,
     short_message: part.payload ? Buffer.alloc(0) : Buffer.concat([part.udh, part.body]),
-    ...(part.sar ? { sar_msg_ref_num: part.sar.ref, sar_total_segments: part.sar.total, sar_segment_seqnum: part.sar.seq } : {}),
+    ...(part.sar
+      ? { sar_msg_ref_num: part.sar.ref, sar_total_segments: part.sar.total, sar_segment_seqnum: part.sar.seq }
+      : {}),
     ...(part.payload ? { message_payload: part.body } : {}),
   }));
 }

@@ -4,11 +4,45 @@
  * word: `Щука` → `Schuka`, `ЩУКА` → `SCHUKA`.
  */
 const TABLE: Record<string, string> = {
-  а: 'a', б: 'b', в: 'v', г: 'g', д: 'd', е: 'e', ё: 'yo', ж: 'zh', з: 'z', и: 'i', й: 'j', к: 'k', л: 'l',
-  м: 'm', н: 'n', о: 'o', п: 'p', р: 'r', с: 's', т: 't', у: 'u', ф: 'f', х: 'h', ц: 'c', ч: 'ch', ш: 'sh',
-  щ: 'sch', ъ: '', ы: 'y', ь: "'", э: 'e', ю: 'yu', я: 'ya',
+  а: 'a',
+  б: 'b',
+  в: 'v',
+  г: 'g',
+  д: 'd',
+  е: 'e',
+  ё: 'yo',
+  ж: 'zh',
+  з: 'z',
+  и: 'i',
+  й: 'j',
+  к: 'k',
+  л: 'l',
+  м: 'm',
+  н: 'n',
+  о: 'o',
+  п: 'p',
+  р: 'r',
+  с: 's',
+  т: 't',
+  у: 'u',
+  ф: 'f',
+  х: 'h',
+  ц: 'c',
+  ч: 'ch',
+  ш: 'sh',
+  щ: 'sch',
+  ъ: '',
+  ы: 'y',
+  ь: "'",
+  э: 'e',
+  ю: 'yu',
+  я: 'ya',
   // Ukrainian and Belarusian letters.
-  і: 'i', ї: 'yi', є: 'ye', ґ: 'g', ў: 'u',
+  і: 'i',
+  ї: 'yi',
+  є: 'ye',
+  ґ: 'g',
+  ў: 'u',
 };
 
 const CYRILLIC = /[\u0400-\u04FF]/u;
@@ -34,7 +68,11 @@ export function transliterate(text: string): string {
     }
     if (ch === lower || latin.length === 0) {
       out += latin;
-    } else if (latin.length === 1 || isUpper(chars[i + 1]) || (isUpper(chars[i - 1]) && !chars[i + 1]?.match(/\p{L}/u))) {
+    } else if (
+      latin.length === 1 ||
+      isUpper(chars[i + 1]) ||
+      (isUpper(chars[i - 1]) && !chars[i + 1]?.match(/\p{L}/u))
+    ) {
       // A capital inside an all-caps word stays all caps: "ЩИ" → "SCHI", a lone "Ж." → "ZH." is ambiguous; caps win.
       out += latin.toUpperCase();
     } else {

@@ -8,7 +8,9 @@ const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 
 function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scryptCb(password, salt, keylen, { ...opts, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key))),
+    scryptCb(password, salt, keylen, { ...opts, maxmem: 64 * 1024 * 1024 }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
   );
 }
 
@@ -23,7 +25,11 @@ export async function verifyHash(password: string, encoded: string): Promise<boo
   const [tag, n, r, p, salt, hash] = encoded.split('$');
   if (tag !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64');
-  const key = await scrypt(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p) });
+  const key = await scrypt(password, Buffer.from(salt, 'base64'), expected.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+  });
   return timingSafeEqual(key, expected);
 }
 
@@ -47,13 +53,20 @@ export interface AuthUser {
 }
 
 /** The user these credentials belong to, or undefined. Unknown users cost a hash too (no timing oracle). */
-export async function authenticate(users: readonly AuthUser[], username: string, password: string): Promise<AuthUser | undefined> {
+export async function authenticate(
+  users: readonly AuthUser[],
+  username: string,
+  password: string,
+): Promise<AuthUser | undefined> {
   const user = users.find((u) => u.username === username);
   if (!user) {
     await verifyHash(password, DUMMY_HASH);
     return undefined;
   }
-  const ok = user.password_hash !== undefined ? await verifyHash(password, user.password_hash) : sameText(password, user.password ?? '');
+  const ok =
+    user.password_hash !== undefined
+      ? await verifyHash(password, user.password_hash)
+      : sameText(password, user.password ?? '');
   return ok ? user : undefined;
 }
 
@@ -69,7 +82,12 @@ export interface ThrottleOptions {
   maxEntries: number;
 }
 
-export const DEFAULT_THROTTLE: ThrottleOptions = { baseDelayMs: 500, maxDelayMs: 15_000, forgetAfterMs: 15 * 60_000, maxEntries: 10_000 };
+export const DEFAULT_THROTTLE: ThrottleOptions = {
+  baseDelayMs: 500,
+  maxDelayMs: 15_000,
+  forgetAfterMs: 15 * 60_000,
+  maxEntries: 10_000,
+};
 
 /** Per-IP failure counter: how long to wait before answering a failed AUTH. */
 export class AuthThrottle {

@@ -17,7 +17,12 @@ type Send = (code: number, data?: unknown, context?: unknown) => void;
 const proto = SMTPConnection.prototype as unknown as { send: Send & { enhancedShim?: true } };
 if (!proto.send.enhancedShim) {
   const original = proto.send;
-  const send: Send & { enhancedShim?: true } = function (this: { _socket?: { cork(): void; uncork(): void } }, code, data, context) {
+  const send: Send & { enhancedShim?: true } = function (
+    this: { _socket?: { cork(): void; uncork(): void } },
+    code,
+    data,
+    context,
+  ) {
     corkSocket(this._socket, 'tick');
     const text = typeof data === 'string' ? data : undefined;
     const m = text ? ENHANCED.exec(text) : null;

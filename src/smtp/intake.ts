@@ -68,9 +68,18 @@ export function fingerprint(recipient: string, sender: string, text: string): st
 function senderFor(requested: string | undefined, user: AuthUser | undefined, config: Config): Sender | undefined {
   const force = { ton: config.smpp.source_ton, npi: config.smpp.source_npi };
   if (requested !== undefined) {
-    if (!user) throw new ReplyError(550, '5.7.1', `Sender "${requested}" (X-SMS-Sender) needs an authenticated user allowed to use it`);
+    if (!user)
+      throw new ReplyError(
+        550,
+        '5.7.1',
+        `Sender "${requested}" (X-SMS-Sender) needs an authenticated user allowed to use it`,
+      );
     if (!user.allowed_senders.includes(requested)) {
-      throw new ReplyError(550, '5.7.1', `Sender "${requested}" (X-SMS-Sender) is not allowed for user "${user.username}"`);
+      throw new ReplyError(
+        550,
+        '5.7.1',
+        `Sender "${requested}" (X-SMS-Sender) is not allowed for user "${user.username}"`,
+      );
     }
     return parseSender(requested, force);
   }
@@ -89,7 +98,10 @@ function recipientDsn(r: Submission['recipients'][number] | undefined): Recipien
   return { rcptAddress: r.address, notify: storedNotify(r.notify ?? undefined), orcpt: r.orcpt ?? null };
 }
 
-const uniform = (reply: Reply, n: number): IntakeResult => ({ reply, perRecipient: Array.from({ length: n }, () => reply) });
+const uniform = (reply: Reply, n: number): IntakeResult => ({
+  reply,
+  perRecipient: Array.from({ length: n }, () => reply),
+});
 
 /**
  * Per-recipient outcomes → one reply per recipient (LMTP) and one SMTP reply: 250 when anything was accepted
@@ -117,14 +129,24 @@ function repliesFor(
         reply = { code: 250, enhanced: '2.0.0', text: acceptedText(queueId, 1, sms) };
         break;
       case 'retransmission':
-        reply = { code: 250, enhanced: '2.0.0', text: `Queued as ${o.queueId}: 1 recipient × ${describeSms(o)} (already accepted; not sent again)` };
+        reply = {
+          code: 250,
+          enhanced: '2.0.0',
+          text: `Queued as ${o.queueId}: 1 recipient × ${describeSms(o)} (already accepted; not sent again)`,
+        };
         notes.push(`${to} already queued as ${o.queueId}`);
         break;
       case 'duplicate':
         reply = o.dropped
-          ? { code: 250, enhanced: '2.0.0', text: `Dropped, nothing sent: ${duplicateText(row.recipient, o.ageMs, rules)}` }
+          ? {
+              code: 250,
+              enhanced: '2.0.0',
+              text: `Dropped, nothing sent: ${duplicateText(row.recipient, o.ageMs, rules)}`,
+            }
           : { code: 550, enhanced: '5.7.1', text: duplicateText(row.recipient, o.ageMs, rules) };
-        notes.push(`${to} ${o.dropped ? 'dropped' : 'refused'} (duplicate, accepted ${Math.floor(o.ageMs / 1000)} s ago)`);
+        notes.push(
+          `${to} ${o.dropped ? 'dropped' : 'refused'} (duplicate, accepted ${Math.floor(o.ageMs / 1000)} s ago)`,
+        );
         if (!o.dropped) refusals.push(reply);
         break;
       case 'flood':
@@ -141,12 +163,23 @@ function repliesFor(
     const temporary = refusals.some((r) => r.code < 500);
     const first = refusals[0] as Reply;
     const reply: Reply =
-      rows.length === 1 ? first : { code: temporary ? 450 : 550, enhanced: temporary ? '4.7.1' : '5.7.1', text: refusals.map((r) => r.text).join('; ') };
+      rows.length === 1
+        ? first
+        : {
+            code: temporary ? 450 : 550,
+            enhanced: temporary ? '4.7.1' : '5.7.1',
+            text: refusals.map((r) => r.text).join('; '),
+          };
     return { reply, perRecipient };
   }
-  if (rows.length === 1) return { reply: perRecipient[0] as Reply, perRecipient, ...(queued.length ? { queueId } : {}) };
+  if (rows.length === 1)
+    return { reply: perRecipient[0] as Reply, perRecipient, ...(queued.length ? { queueId } : {}) };
   const head = queued.length > 0 ? acceptedText(queueId, queued.length, sms) : `Nothing new queued`;
-  return { reply: { code: 250, enhanced: '2.0.0', text: [head, ...notes].join('; ') }, perRecipient, ...(queued.length ? { queueId } : {}) };
+  return {
+    reply: { code: 250, enhanced: '2.0.0', text: [head, ...notes].join('; ') },
+    perRecipient,
+    ...(queued.length ? { queueId } : {}),
+  };
 }
 
 export async function acceptMail(sub: Submission, deps: IntakeDeps): Promise<IntakeResult> {
@@ -215,7 +248,10 @@ export async function acceptMail(sub: Submission, deps: IntakeDeps): Promise<Int
     if (typeof err.responseCode === 'number' && typeof err.enhanced === 'string') {
       const level = err.responseCode >= 500 ? 'info' : 'error';
       log[level]({ code: err.responseCode, enhanced: err.enhanced, reason: err.message }, 'mail refused');
-      const text = err.responseCode === 451 ? 'Temporary local problem storing the message; try again later' : (err.message as string);
+      const text =
+        err.responseCode === 451
+          ? 'Temporary local problem storing the message; try again later'
+          : (err.message as string);
       return uniform({ code: err.responseCode, enhanced: err.enhanced, text }, n);
     }
     log.error({ err: e }, 'mail failed with an unexpected error');

@@ -19,7 +19,8 @@ export function parseNetworks(cidrs: readonly string[]): NetworkList {
     const family = isIPv4(addr) ? 'ipv4' : 'ipv6';
     const max = family === 'ipv4' ? 32 : 128;
     const prefix = bits === undefined ? max : Number(bits);
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new Error(`bad network "${cidr}": prefix must be 0–${max}`);
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > max)
+      throw new Error(`bad network "${cidr}": prefix must be 0–${max}`);
     try {
       list.addSubnet(addr, prefix, family);
     } catch {

@@ -11,9 +11,13 @@ export function parseRecipient(address: string, domains: readonly string[], regi
   const at = address.lastIndexOf('@');
   if (at <= 0) throw new ReplyError(550, '5.1.3', `Bad recipient address "${address}": expected <phone>@<domain>`);
   const local = address.slice(0, at);
-  const domain = address.slice(at + 1).toLowerCase().replace(/\.$/, '');
+  const domain = address
+    .slice(at + 1)
+    .toLowerCase()
+    .replace(/\.$/, '');
   if (!domains.includes(domain)) throw relayDenied(`"${domain}" is not an SMS domain of this server`);
   // Source routes (@a:x@dom), %-hack (a%b@dom), bang paths (a!b@dom), quoted or nested addresses ("x@y"@dom).
-  if (/[@%!:"\\]/.test(local) || local.startsWith('@')) throw relayDenied(`"${address}" is not a plain <phone>@${domain} address`);
+  if (/[@%!:"\\]/.test(local) || local.startsWith('@'))
+    throw relayDenied(`"${address}" is not a plain <phone>@${domain} address`);
   return parsePhone(local, region);
 }

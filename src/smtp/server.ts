@@ -62,7 +62,8 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
   const { config, log } = deps;
   const smtp = config.smtp;
   const throttle = deps.throttle ?? new AuthThrottle();
-  const tls = smtp.tls.key && smtp.tls.cert ? { key: readFileSync(smtp.tls.key), cert: readFileSync(smtp.tls.cert) } : undefined;
+  const tls =
+    smtp.tls.key && smtp.tls.cert ? { key: readFileSync(smtp.tls.key), cert: readFileSync(smtp.tls.cert) } : undefined;
   const sessions = new Map<string, Logger>();
   /** The number each accepted RCPT TO is, parsed once at RCPT and reused at DATA. */
   const phones = new WeakMap<object, Phone>();
@@ -146,7 +147,8 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
 
     onRcptTo(address, session, callback) {
       const slog = sessionLog(session);
-      const count = (code: number) => deps.metrics?.recipients.inc({ outcome: code < 400 ? 'accepted' : 'refused', code: String(code) });
+      const count = (code: number) =>
+        deps.metrics?.recipients.inc({ outcome: code < 400 ? 'accepted' : 'refused', code: String(code) });
       const refuse = (e: unknown) => {
         count(isReplyError(e) ? e.responseCode : 451);
         if (!isReplyError(e)) {
@@ -205,7 +207,11 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
             slog,
           );
           const toSmtp = (r: Reply): string | Error => (r.code < 400 ? `${r.enhanced} ${r.text}` : errorOf(r));
-          deps.metrics?.mails.inc({ outcome: result.reply.code < 400 ? 'accepted' : 'refused', code: String(result.reply.code), enhanced: result.reply.enhanced });
+          deps.metrics?.mails.inc({
+            outcome: result.reply.code < 400 ? 'accepted' : 'refused',
+            code: String(result.reply.code),
+            enhanced: result.reply.enhanced,
+          });
           if (smtp.lmtp) return callback(null, result.perRecipient.map(toSmtp));
           const reply = toSmtp(result.reply);
           return typeof reply === 'string' ? callback(null, reply) : callback(reply);
@@ -261,7 +267,11 @@ function disabledCommands(haveUsers: boolean, haveTls: boolean): string[] {
 }
 
 function liveSettings(config: Config): LiveSettings {
-  return { users: config.smtp.auth.users as AuthUser[], domains: config.smtp.domains, networks: parseNetworks(config.smtp.allow_networks) };
+  return {
+    users: config.smtp.auth.users as AuthUser[],
+    domains: config.smtp.domains,
+    networks: parseNetworks(config.smtp.allow_networks),
+  };
 }
 
 function listenOne(server: SMTPServer, port: number, host: string): Promise<void> {
@@ -288,8 +298,10 @@ export async function startSmtp(deps: SmtpDeps): Promise<SmtpListener> {
       Object.assign(live, liveSettings(config));
       const tls = deps.config.smtp.tls.key !== null;
       // smtp-server reads disabledCommands per command: users added to an AUTH-less server make AUTH appear.
-      for (const s of servers) (s.options as { disabledCommands?: string[] }).disabledCommands = disabledCommands(live.users.length > 0, tls);
+      for (const s of servers)
+        (s.options as { disabledCommands?: string[] }).disabledCommands = disabledCommands(live.users.length > 0, tls);
     },
-    close: () => Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined),
+    close: () =>
+      Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined),
   };
 }

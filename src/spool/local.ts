@@ -134,7 +134,13 @@ export class LocalSpool implements Spool {
       if (w) this.handOver(w, []);
       throw err;
     }
-    if (w) this.handOver(w, outcomes.flatMap((o, i) => (o.kind === 'queued' && rows[i]?.state === 'queued' ? [takenRow(rows[i], o.id, now)] : [])));
+    if (w)
+      this.handOver(
+        w,
+        outcomes.flatMap((o, i) =>
+          o.kind === 'queued' && rows[i]?.state === 'queued' ? [takenRow(rows[i], o.id, now)] : [],
+        ),
+      );
     else if (outcomes.some((o) => o.kind === 'queued')) this.endWait();
     return outcomes;
   };
@@ -245,14 +251,22 @@ export class LocalSpool implements Spool {
   acceptedSince: Spool['acceptedSince'] = (since) => this.store.acceptedSince(since);
   // The relay never waits for its bookkeeping's commit: see record.
   submitted: Spool['submitted'] = (id, part, smscId, last, now) =>
-    this.record(`part ${part} submitted as ${smscId}${last ? ' (last)' : ''}`, { op: 'submitted', id, part, smscId, last, now });
+    this.record(`part ${part} submitted as ${smscId}${last ? ' (last)' : ''}`, {
+      op: 'submitted',
+      id,
+      part,
+      smscId,
+      last,
+      now,
+    });
   reschedule: Spool['reschedule'] = async (id, reason, nextAt, now, parts, countAttempt) => {
     const outcome: SendOutcome = { op: 'reschedule', id, reason, nextAt, now, ...(parts ? { parts } : {}) };
     if (countAttempt !== undefined) outcome.countAttempt = countAttempt;
     await this.record(`rescheduled: ${reason}`, outcome);
     this.dueAt(nextAt);
   };
-  finish: Spool['finish'] = (id, state, reason, now) => this.record(`${state}: ${reason}`, { op: 'finish', id, state, reason, now });
+  finish: Spool['finish'] = (id, state, reason, now) =>
+    this.record(`${state}: ${reason}`, { op: 'finish', id, state, reason, now });
   applyReceipt: Spool['applyReceipt'] = (...a) => this.store.applyReceipt(...a);
   storeInbound: Spool['storeInbound'] = (...a) => this.store.storeInbound(...a);
   storeReplyPart: Spool['storeReplyPart'] = (...a) => this.store.storeReplyPart(...a);

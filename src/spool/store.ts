@@ -10,15 +10,38 @@ import type { PolicyRules } from '../policy/rules.js';
 import type { OutboxRow } from '../outbox/facts.js';
 import type { OutboxStore } from './outbox-contract.js';
 import type {
-  AcceptOutcome, CancelOutcome, DailyCount, InboundSms, MessageFilter, NewSms, ReceiptUpdate, RowScope, SmsRow, SmsState,
+  AcceptOutcome,
+  CancelOutcome,
+  DailyCount,
+  InboundSms,
+  MessageFilter,
+  NewSms,
+  ReceiptUpdate,
+  RowScope,
+  SmsRow,
+  SmsState,
   StoredPart,
 } from './types.js';
 
 /** A relay's send outcome, as data: it can be kept in memory while the store refuses writes and written later. */
 export type SendOutcome =
   | { op: 'submitted'; id: number; part: number; smscId: string; last: boolean; now: number }
-  | { op: 'reschedule'; id: number; reason: string; nextAt: number; now: number; parts?: StoredPart[]; countAttempt?: boolean }
-  | { op: 'finish'; id: number; state: Extract<SmsState, 'failed' | 'expired' | 'undeliverable' | 'delivered'>; reason: string; now: number };
+  | {
+      op: 'reschedule';
+      id: number;
+      reason: string;
+      nextAt: number;
+      now: number;
+      parts?: StoredPart[];
+      countAttempt?: boolean;
+    }
+  | {
+      op: 'finish';
+      id: number;
+      state: Extract<SmsState, 'failed' | 'expired' | 'undeliverable' | 'delivered'>;
+      reason: string;
+      now: number;
+    };
 
 export interface SpoolStore extends OutboxStore {
   /**

@@ -19,7 +19,14 @@ export type SmsState =
   | 'refused'
   | 'cancelled';
 
-export const FINAL_STATES: readonly SmsState[] = ['delivered', 'undeliverable', 'failed', 'expired', 'refused', 'cancelled'];
+export const FINAL_STATES: readonly SmsState[] = [
+  'delivered',
+  'undeliverable',
+  'failed',
+  'expired',
+  'refused',
+  'cancelled',
+];
 
 /** Whose rows a reader may see: one SMTP AUTH user's, or every row (an admin). */
 export type RowScope = { user: string } | 'all';
@@ -212,8 +219,20 @@ export interface Spool {
   stopWaiting(): Promise<void>;
   /** A part was accepted with this SMSC id; `last`: the whole message is now submitted. */
   submitted(id: number, part: number, smscId: string, last: boolean, now: number): Promise<void>;
-  reschedule(id: number, reason: string, nextAt: number, now: number, parts?: StoredPart[], countAttempt?: boolean): Promise<void>;
-  finish(id: number, state: 'failed' | 'expired' | 'undeliverable' | 'delivered', reason: string, now: number): Promise<void>;
+  reschedule(
+    id: number,
+    reason: string,
+    nextAt: number,
+    now: number,
+    parts?: StoredPart[],
+    countAttempt?: boolean,
+  ): Promise<void>;
+  finish(
+    id: number,
+    state: 'failed' | 'expired' | 'undeliverable' | 'delivered',
+    reason: string,
+    now: number,
+  ): Promise<void>;
   applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): Promise<ReceiptUpdate | 'early'>;
   storeInbound(msg: InboundSms, now: number): Promise<void>;
   /** Parts of concatenated replies, kept in the spool until complete or timed out (see ReplyPartsStore). */

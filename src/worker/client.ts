@@ -47,14 +47,21 @@ export class WorkThread extends RemoteSpool {
   /** Start the thread; rejects with the reason when the spool cannot be opened. */
   static start(options: WorkThreadOptions): Promise<WorkThread> {
     // Under vitest this module runs from src/ (TypeScript); a worker needs the built JavaScript in dist/.
-    const file = import.meta.url.endsWith('.ts') ? new URL('../../dist/worker/entry.js', import.meta.url) : new URL('./entry.js', import.meta.url);
+    const file = import.meta.url.endsWith('.ts')
+      ? new URL('../../dist/worker/entry.js', import.meta.url)
+      : new URL('./entry.js', import.meta.url);
     const worker = new Worker(file, {
       workerData: options,
-      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, maxOldGenerationSizeMb: oldGenerationMb(options.config.smtp) },
+      resourceLimits: {
+        maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,
+        maxOldGenerationSizeMb: oldGenerationMb(options.config.smtp),
+      },
     });
     return new Promise((resolve, reject) => {
       worker.once('message', (msg: { ready: boolean; error?: string }) =>
-        msg.ready ? resolve(new WorkThread(worker)) : reject(new Error(`cannot open the spool ${options.path}: ${msg.error}`)),
+        msg.ready
+          ? resolve(new WorkThread(worker))
+          : reject(new Error(`cannot open the spool ${options.path}: ${msg.error}`)),
       );
       worker.once('error', reject);
     });

@@ -59,7 +59,8 @@ try {
     store = new PostgresStore(openPool(config.spool, log, node), node, config.cluster.lease_s * 1000);
   } else {
     const sqlite = new SqliteSpool(path, busyTimeoutMs);
-    sqlite.onLost = (reason) => log.error({ spool: path }, `${reason}: mail gets 451 4.3.0 and /healthz fails until a restart`);
+    sqlite.onLost = (reason) =>
+      log.error({ spool: path }, `${reason}: mail gets 451 4.3.0 and /healthz fails until a restart`);
     store = sqlite;
   }
   spool = new LocalSpool(store, Date.now, log);
@@ -71,7 +72,13 @@ try {
 }
 
 const nextRef = createRefCounter();
-const bindList = () => (delivery?.binds ?? []).map((b) => ({ name: b.opts.name, mode: b.opts.mode, up: b.isBound, reconnects: b.reconnects }));
+const bindList = () =>
+  (delivery?.binds ?? []).map((b) => ({
+    name: b.opts.name,
+    mode: b.opts.mode,
+    up: b.isBound,
+    reconnects: b.reconnects,
+  }));
 const m = deliveryMetrics({
   counts: () => spool.countsByState(),
   oldestQueuedAt: () => spool.oldestQueuedAt(),
@@ -160,7 +167,10 @@ serveRpc(
     intake: async (sub: Submission, bindings: Record<string, unknown>) => {
       // The mail arrives as a Uint8Array (structured clone): a Buffer view of it, not a copy.
       const raw = Buffer.from(sub.raw.buffer, sub.raw.byteOffset, sub.raw.byteLength);
-      const result = await acceptMail({ ...sub, raw }, { config, spool, now: Date.now, nextRef, log: log.child(bindings) });
+      const result = await acceptMail(
+        { ...sub, raw },
+        { config, spool, now: Date.now, nextRef, log: log.child(bindings) },
+      );
       // The intake answers a spool failure with 451 instead of throwing it: count it here.
       if (result.reply.code === 451) m.spoolErrors.inc();
       return result;

@@ -35,7 +35,10 @@ export class RpcClient {
         if (!p) continue;
         this.pending.delete(a.id);
         if (!a.error) p.resolve(a.value);
-        else p.reject(a.error.name === 'SpoolError' ? new SpoolError(new Error(a.error.message)) : new Error(a.error.message));
+        else
+          p.reject(
+            a.error.name === 'SpoolError' ? new SpoolError(new Error(a.error.message)) : new Error(a.error.message),
+          );
       }
     });
   }

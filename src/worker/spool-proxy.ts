@@ -7,10 +7,9 @@ import type { Spool } from '../spool/types.js';
 import type { RpcClient } from './rpc.js';
 
 // The methods are made in the constructor from the list; this declaration gives the class their types.
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface RemoteSpool extends Spool {}
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor defines every method the interface names
 export class RemoteSpool {
   constructor(readonly rpc: RpcClient) {
     const self = this as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;

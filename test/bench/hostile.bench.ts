@@ -102,7 +102,10 @@ async function main(): Promise<void> {
     const worst = Math.max(...alertLatency);
     const p99 = percentile(alertLatency, 99);
     const p50 = percentile(alertLatency, 50);
-    const answers = [...codes].sort().map(([c, n]) => `${c}: ${n}`).join(', ');
+    const answers = [...codes]
+      .sort()
+      .map(([c, n]) => `${c}: ${n}`)
+      .join(', ');
     console.log(`answers to the hostile mails: ${answers}`);
     console.log(
       `alerts: ${alertLatency.length}, every one reached the SMSC; DATA end → 250 p50 ${fmt(p50, 1)} ms, ` +

@@ -197,7 +197,10 @@ async function startSmtp2sms(smscPort: number): Promise<Gateway> {
 
 const kannelInstalled = () =>
   ['bearerbox', 'smsbox'].every((bin) =>
-    (process.env.PATH ?? '').split(':').concat('/usr/sbin', '/usr/bin').some((p) => existsSync(join(p, bin))),
+    (process.env.PATH ?? '')
+      .split(':')
+      .concat('/usr/sbin', '/usr/bin')
+      .some((p) => existsSync(join(p, bin))),
   );
 
 /** Kannel processes started by this bench, killed on any exit (an error included) so none outlives it. */
@@ -296,8 +299,8 @@ async function startKannel(smscPort: number): Promise<Gateway> {
     const agent = new http.Agent({ keepAlive: true, maxSockets: HTTP_CONNECTIONS });
     const sendsms = (id: number) =>
       new Promise<boolean>((resolve) => {
-        const q = `username=bench&password=bench&to=${encodeURIComponent(phone(id))}` +
-          `&text=${encodeURIComponent(text(id))}`;
+        const q =
+          `username=bench&password=bench&to=${encodeURIComponent(phone(id))}` + `&text=${encodeURIComponent(text(id))}`;
         const path = `/cgi-bin/sendsms?${q}`;
         const req = http.get({ host: '127.0.0.1', port: ports.sendsms, path, agent }, (res) => {
           res.resume();
@@ -354,8 +357,11 @@ async function round(smsc: CountingSmsc, start: (port: number) => Promise<Gatewa
     // --perf-basic-prof for JS names), for test/bench/profile-summary.ts.
     const perf =
       process.env.BENCH_PERF && gw.name === 'smtp2sms'
-        ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', '1999', '-g', '-o', process.env.BENCH_PERF, '-p',
-            String(gw.pids[0])], { stdio: 'ignore' })
+        ? spawn(
+            'perf',
+            ['record', '-e', 'cpu-clock', '-F', '1999', '-g', '-o', process.env.BENCH_PERF, '-p', String(gw.pids[0])],
+            { stdio: 'ignore' },
+          )
         : undefined;
     if (perf) await new Promise((r) => setTimeout(r, 500));
     const cpuBefore = gw.pids.map(processCpu);
@@ -397,7 +403,7 @@ async function round(smsc: CountingSmsc, start: (port: number) => Promise<Gatewa
       perSec: n / ((last - full.start) / 1000),
       cpuUs: perProcess.reduce((a, b) => a + b, 0),
       cpuSplit,
-      benchUs: ((bench.user + bench.system) / n),
+      benchUs: (bench.user + bench.system) / n,
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
     };
@@ -458,8 +464,10 @@ async function main(): Promise<void> {
       `${cpus().length} cores (${cpu}), node ${process.version}; load average ${fmt(load0, 2)}`,
   );
   if (!withKannel && ONLY !== 'smtp2sms') {
-    console.log('bench:kannel: Kannel is not installed (bearerbox/smsbox not found; Debian: apt-get install kannel): ' +
-      'measuring smtp2sms alone');
+    console.log(
+      'bench:kannel: Kannel is not installed (bearerbox/smsbox not found; Debian: apt-get install kannel): ' +
+        'measuring smtp2sms alone',
+    );
   }
   const smsc = await CountingSmsc.start();
   const k: RoundResult[] = [];
@@ -511,7 +519,8 @@ async function main(): Promise<void> {
 
   const rows = (name: string, rs: RoundResult[]) =>
     rs.map(
-      (r, i) => `| ${i + 1} | ${name} | ${fmt(r.perSec)} | ${fmt(r.cpuUs)} | ${fmt(r.p50, 1)} / ${fmt(r.p99, 1)} | ` +
+      (r, i) =>
+        `| ${i + 1} | ${name} | ${fmt(r.perSec)} | ${fmt(r.cpuUs)} | ${fmt(r.p50, 1)} / ${fmt(r.p99, 1)} | ` +
         `${fmt(r.benchUs)} |`,
     );
   const sizes = `BENCH_MAILS=${MAILS} BENCH_RUNS=${RUNS} BENCH_PACED=${PACED} BENCH_WARMUP=${WARMUP}`;
@@ -545,17 +554,20 @@ ${[...rows('Kannel', k), ...rows('smtp2sms', s)].join('\n')}
 
 Targets (issue 17, all in the same run): ${targets.map((t) => `\n- ${t}`).join('')}
 `;
-  writeSection('kannel', md + '\n' + whereTheCpuGoes(profile, S.cpuUs, K.cpuUs));
+  writeSection('kannel', `${md}\n${whereTheCpuGoes(profile, S.cpuUs, K.cpuUs)}`);
   console.log('written to BENCHMARKS.md');
   process.exit(0);
 }
 
 function whereTheCpuGoes(profile: ProfileResult | undefined, smtp2smsUs: number, kannelUs: number): string {
-  const head = '### Where smtp2sms\'s CPU goes, per message\n\n';
+  const head = "### Where smtp2sms's CPU goes, per message\n\n";
   if (!profile) return `${head}Not profiled (BENCH_PROFILE=0).\n`;
   if ('error' in profile) return `${head}Not profiled: ${profile.error}.\n`;
   const t = profile.table;
-  const top = profile.top.slice(0, 8).map((l) => l.trim().replace(/\s+/, ' ')).join('; ');
+  const top = profile.top
+    .slice(0, 8)
+    .map((l) => l.trim().replace(/\s+/, ' '))
+    .join('; ');
   const u = (part: string) => fmt(partUs(t, part));
   const ownRuntime = partUs(t, 'GC') + partUs(t, 'JIT compiler') + partUs(t, 'other (Node.js and V8 runtime, malloc)');
   return `${head}Measured: one more smtp2sms round after the figures (same load, ${fmt(MAILS)} messages, not counted

@@ -21,8 +21,7 @@ export class Lane {
     );
     socket.on('data', (d: Buffer) => {
       this.buf += d.toString('latin1');
-      let nl: number;
-      while ((nl = this.buf.indexOf('\r\n')) >= 0) {
+      for (let nl = this.buf.indexOf('\r\n'); nl >= 0; nl = this.buf.indexOf('\r\n')) {
         const line = this.buf.slice(0, nl);
         this.buf = this.buf.slice(nl + 2);
         if (line[3] === ' ') this.waiting.shift()?.(Number(line.slice(0, 3)));
@@ -83,8 +82,8 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number, what: st
   }
 }
 
-export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
+export const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 export function commitId(): string {
   try {

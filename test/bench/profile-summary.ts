@@ -101,7 +101,11 @@ export function summarize(messages: number, files: string[]): { table: string[];
     // perf script -F tid,period,ip,sym,dso: "tid period" then one "\taddr symbol (dso)" line per frame, leaf first.
     const samples: Array<{ tid: number; us: number; frames: string[] }> = [];
     for (const line of readFileSync(files[0]!, 'utf8').split('\n')) {
-      const frame = () => line.trim().replace(/^[0-9a-f]+ /, '').replace(/ \([^)]*\)$/, '');
+      const frame = () =>
+        line
+          .trim()
+          .replace(/^[0-9a-f]+ /, '')
+          .replace(/ \([^)]*\)$/, '');
       if (line.startsWith('\t')) samples.at(-1)?.frames.push(frame());
       else if (line.trim()) {
         const [tid, period] = line.trim().split(/\s+/);

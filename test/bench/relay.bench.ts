@@ -19,15 +19,29 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
 type BodyOf = (id: number) => string;
 /** The usual alert mail: plain UTF-8 text, which the daemon reads without mailparser (src/mail/plain.ts). */
-const mailBody: BodyOf = (id) => `From: bench@example.org\r\nSubject: \r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbench ${id} disk /var on db${id % 50} is 97% full, please check`;
+const mailBody: BodyOf = (id) =>
+  `From: bench@example.org\r\nSubject: \r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbench ${id} disk /var on db${id % 50} is 97% full, please check`;
 /** A mail only mailparser reads (multipart/alternative, windows-1252 quoted-printable, as Outlook sends). */
 const mimeBody: BodyOf = (id) => {
   const text = `bench ${id} disk /var on db${id % 50} is 97% full =96 please check`;
   return [
-    'From: bench@example.org', 'Subject: ', 'MIME-Version: 1.0', 'Content-Type: multipart/alternative; boundary="b1"', '',
-    '--b1', 'Content-Type: text/plain; charset=windows-1252', 'Content-Transfer-Encoding: quoted-printable', '', text,
-    '--b1', 'Content-Type: text/html; charset=windows-1252', 'Content-Transfer-Encoding: quoted-printable', '', `<p>${text}</p>`,
-    '--b1--', '',
+    'From: bench@example.org',
+    'Subject: ',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/alternative; boundary="b1"',
+    '',
+    '--b1',
+    'Content-Type: text/plain; charset=windows-1252',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    text,
+    '--b1',
+    'Content-Type: text/html; charset=windows-1252',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    `<p>${text}</p>`,
+    '--b1--',
+    '',
   ].join('\r\n');
 };
 const rcpt = (id: number) => `+7999${String(1_000_000 + (id % 9_000_000)).padStart(7, '0')}@sms.example.test`;
@@ -40,7 +54,14 @@ interface LoadResult {
 }
 
 /** `count` mails over `lanes` connections, as fast as they go, or paced at `rate` mails/s. */
-async function load(port: number, count: number, offset: number, lanes = CONNECTIONS, rate?: number, body: BodyOf = mailBody): Promise<LoadResult> {
+async function load(
+  port: number,
+  count: number,
+  offset: number,
+  lanes = CONNECTIONS,
+  rate?: number,
+  body: BodyOf = mailBody,
+): Promise<LoadResult> {
   const conns = await Promise.all(Array.from({ length: lanes }, () => Lane.open(port)));
   const dataEnd = new Map<number, number>();
   let accepted = 0;
@@ -113,7 +134,10 @@ function cpuMeter(pid: number): (mails: number) => { daemon: ReturnType<typeof c
   const benchBefore = process.cpuUsage();
   return (mails) => {
     const bench = process.cpuUsage(benchBefore);
-    return { daemon: cpuPerMail(pid, before, threadCpu(pid), mails), benchUsPerMail: (bench.user + bench.system) / mails };
+    return {
+      daemon: cpuPerMail(pid, before, threadCpu(pid), mails),
+      benchUsPerMail: (bench.user + bench.system) / mails,
+    };
   };
 }
 
@@ -122,8 +146,14 @@ const toPerf = (epochMs: number) => epochMs - (Date.now() - performance.now());
 
 /** The ceiling server runs in its own process, as the daemon does, so both face the same load generator. */
 async function ceiling(body: BodyOf = mailBody): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./ceiling-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./ceiling-server.ts', import.meta.url))],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise<number>((resolve) =>
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+  );
   const r = await load(port, MAILS, 0, CONNECTIONS, undefined, body);
   const seconds = (performance.now() - r.start) / 1000;
   child.kill('SIGKILL');
@@ -171,7 +201,9 @@ async function full(body: BodyOf = mailBody, paced = true): Promise<FullResult> 
       const before = sim.received.length;
       const slow = await load(d.port, 1000, MAILS, 2, 100);
       await waitUntil(() => sim.received.length >= before + slow.accepted, 60_000, 'paced SMS');
-      const pacedById = new Map(sim.received.slice(before).map((s) => [Number(/bench (\d+)/.exec(s.text)?.[1]), toPerf(s.at)]));
+      const pacedById = new Map(
+        sim.received.slice(before).map((s) => [Number(/bench (\d+)/.exec(s.text)?.[1]), toPerf(s.at)]),
+      );
       pacedLat = [...slow.dataEnd].map(([id, t]) => (pacedById.get(id) ?? NaN) - t).filter((x) => !Number.isNaN(x));
     }
     if (r.refused > 0) throw new Error(`bench: ${r.refused} mails refused`);
@@ -198,12 +230,31 @@ async function full(body: BodyOf = mailBody, paced = true): Promise<FullResult> 
  */
 function smppCodecUs(rounds = 20_000): number {
   const text = Buffer.from('bench 123 disk /var on db12 is 97% full, please check');
-  const receipt = Buffer.from('id:0123456789 sub:001 dlvrd:001 submit date:2611250800 done date:2611250800 stat:DELIVRD err:000 text:bench 123');
+  const receipt = Buffer.from(
+    'id:0123456789 sub:001 dlvrd:001 submit date:2611250800 done date:2611250800 stat:DELIVRD err:000 text:bench 123',
+  );
   const once = () => {
     const pdus = [
-      new smpp.PDU('submit_sm', { sequence_number: 7, source_addr: 'Bench', source_addr_ton: 5, destination_addr: '79991234567', destination_addr_ton: 1, destination_addr_npi: 1, registered_delivery: 1, short_message: text }),
+      new smpp.PDU('submit_sm', {
+        sequence_number: 7,
+        source_addr: 'Bench',
+        source_addr_ton: 5,
+        destination_addr: '79991234567',
+        destination_addr_ton: 1,
+        destination_addr_npi: 1,
+        registered_delivery: 1,
+        short_message: text,
+      }),
       new smpp.PDU('submit_sm_resp', { sequence_number: 7, message_id: '0123456789' }),
-      new smpp.PDU('deliver_sm', { sequence_number: 9, source_addr: '79991234567', destination_addr: 'Bench', esm_class: 4, short_message: receipt, receipted_message_id: '0123456789', message_state: 2 }),
+      new smpp.PDU('deliver_sm', {
+        sequence_number: 9,
+        source_addr: '79991234567',
+        destination_addr: 'Bench',
+        esm_class: 4,
+        short_message: receipt,
+        receipted_message_id: '0123456789',
+        message_state: 2,
+      }),
       new smpp.PDU('deliver_sm_resp', { sequence_number: 9 }),
     ];
     for (const pdu of pdus) smpp.PDU.fromBuffer(pdu.toBuffer());
@@ -259,7 +310,9 @@ async function backlog(): Promise<BacklogResult> {
 async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const commit = commitId();
-  console.log(`bench: ${MAILS} mails over ${CONNECTIONS} connections; backlog ${BACKLOG}; ${cpus().length} cores (${cpu}), node ${process.version}`);
+  console.log(
+    `bench: ${MAILS} mails over ${CONNECTIONS} connections; backlog ${BACKLOG}; ${cpus().length} cores (${cpu}), node ${process.version}`,
+  );
   // The machine is shared and noisy (±10% between runs of one build): throughput is the median of RUNS runs,
   // ceiling and full path taken in turn so both see the same background.
   const ceilRuns: number[] = [];
@@ -267,21 +320,33 @@ async function main(): Promise<void> {
   for (let i = 0; i < RUNS; i++) {
     ceilRuns.push(process.env.BENCH_SKIP_CEILING ? NaN : await ceiling());
     fullRuns.push(await full(mailBody, i === 0));
-    console.log(`run ${i + 1}/${RUNS}: ceiling ${fmt(ceilRuns[i]!)} mails/s, full path ${fmt(fullRuns[i]!.mailsPerSec)} mails/s`);
+    console.log(
+      `run ${i + 1}/${RUNS}: ceiling ${fmt(ceilRuns[i]!)} mails/s, full path ${fmt(fullRuns[i]!.mailsPerSec)} mails/s`,
+    );
   }
   const ceil = median(ceilRuns);
-  const f = { ...fullRuns[0]!, mailsPerSec: median(fullRuns.map((r) => r.mailsPerSec)), peakMb: Math.max(...fullRuns.map((r) => r.peakMb)) };
+  const f = {
+    ...fullRuns[0]!,
+    mailsPerSec: median(fullRuns.map((r) => r.mailsPerSec)),
+    peakMb: Math.max(...fullRuns.map((r) => r.peakMb)),
+  };
   const mimeCeil = process.env.BENCH_SKIP_CEILING ? NaN : await ceiling(mimeBody);
   const mime = await full(mimeBody, false);
   // How busy the full-load run kept the cores (daemon, load generator and simulator together), 0–1.
   const busy = ((f.cpu.total + f.benchUsPerMail) * fullRuns[0]!.mailsPerSec) / 1e6 / cpus().length;
   const spread = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
   console.log(`ceiling (bare smtp-server + mailparser): ${fmt(ceil)} mails/s (runs ${spread(ceilRuns)})`);
-  console.log(`full path: ${fmt(f.mailsPerSec)} mails/s (first MAIL FROM → last submit_sm_resp; runs ${spread(fullRuns.map((r) => r.mailsPerSec))}); ratio ${fmt(f.mailsPerSec / ceil, 2)}`);
-  console.log(`full path, mails only mailparser reads (multipart/alternative, windows-1252): ${fmt(mime.mailsPerSec)} mails/s; ceiling for these mails ${fmt(mimeCeil)}; ratio ${fmt(mime.mailsPerSec / mimeCeil, 2)}`);
+  console.log(
+    `full path: ${fmt(f.mailsPerSec)} mails/s (first MAIL FROM → last submit_sm_resp; runs ${spread(fullRuns.map((r) => r.mailsPerSec))}); ratio ${fmt(f.mailsPerSec / ceil, 2)}`,
+  );
+  console.log(
+    `full path, mails only mailparser reads (multipart/alternative, windows-1252): ${fmt(mime.mailsPerSec)} mails/s; ceiling for these mails ${fmt(mimeCeil)}; ratio ${fmt(mime.mailsPerSec / mimeCeil, 2)}`,
+  );
   console.log(`latency DATA end → submit_sm_resp at full load: p50 ${fmt(f.p50, 1)} ms, p99 ${fmt(f.p99, 1)} ms`);
   console.log(`latency at 100 mails/s: p50 ${fmt(f.paced.p50, 1)} ms, p99 ${fmt(f.paced.p99, 1)} ms`);
-  console.log(`daemon peak RSS: ${fmt(f.peakMb, 1)} MB (highest of ${RUNS + 1} daemons: ${fmt(mime.peakMb, 1)} MB on the mailparser path)`);
+  console.log(
+    `daemon peak RSS: ${fmt(f.peakMb, 1)} MB (highest of ${RUNS + 1} daemons: ${fmt(mime.peakMb, 1)} MB on the mailparser path)`,
+  );
   console.log(`CPU used during the full-load run: ${fmt(busy * 100)}% of ${cpus().length} cores`);
   console.log(
     `CPU per mail at full load: daemon ${fmt(f.cpu.total)} µs (main thread ${fmt(f.cpu.main)}, work thread ${fmt(f.cpu.work)}, V8/libuv helper threads ${fmt(f.cpu.helpers)}); load generator + simulator ${fmt(f.benchUsPerMail)} µs`,

@@ -231,7 +231,10 @@ export function outboxContract(
       expect(await s.storeReplyPart(part(1, 2, bytes.subarray(0, 10)), 10, mailing)).toBeUndefined();
       s = await b.reopen();
       const whole = await s.storeReplyPart(part(2, 2, bytes.subarray(10)), 20, mailing);
-      expect(whole).toMatchObject({ reply: { text: 'ack 👍 on my way', missing: [] }, outcome: { kind: 'mailed', queueId: 'q-disk full' } });
+      expect(whole).toMatchObject({
+        reply: { text: 'ack 👍 on my way', missing: [] },
+        outcome: { kind: 'mailed', queueId: 'q-disk full' },
+      });
       const mails = (await s.listOutbox(10)).filter((r) => r.facts.kind === 'reply');
       expect(mails.map((r) => (r.facts.kind === 'reply' ? r.facts.text : ''))).toEqual(['ack 👍 on my way']);
       expect(await s.expireReplyParts(1e12, 1, mailing)).toEqual([]); // nothing left waiting
@@ -245,7 +248,9 @@ export function outboxContract(
       expect(await s.expireReplyParts(10 + 999, 1000, kept)).toEqual([]);
       s = await b.reopen();
       const late = await s.expireReplyParts(10 + 1000, 1000, kept);
-      expect(late.map((w) => [w.reply.text, w.reply.missing, w.outcome.kind])).toEqual([['one […] three', [2], 'kept']]);
+      expect(late.map((w) => [w.reply.text, w.reply.missing, w.outcome.kind])).toEqual([
+        ['one […] three', [2], 'kept'],
+      ]);
       expect(await s.expireReplyParts(10 + 1000, 1000, kept)).toEqual([]);
       expect((await b.inbound()).map((m) => m.text)).toEqual(['one […] three']);
       expect(await s.expireReplyParts(20 + 1000, 1000, kept)).toHaveLength(1);

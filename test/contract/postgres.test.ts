@@ -34,7 +34,9 @@ async function sql<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
 
 async function backend() {
   // Each case starts empty, ids from 1, as a fresh SQLite file does.
-  await sql('TRUNCATE sms, smsc_ids, early_receipts, inbound, health_probe, sms_dsn, mail_facts, outbox, reply_parts RESTART IDENTITY');
+  await sql(
+    'TRUNCATE sms, smsc_ids, early_receipts, inbound, health_probe, sms_dsn, mail_facts, outbox, reply_parts RESTART IDENTITY',
+  );
   const open = () => new PostgresStore(openPool(spool(), log, 'contract'), 'contract');
   let store = open();
   return {
@@ -57,6 +59,9 @@ async function backend() {
 spoolContract('postgres', backend);
 outboxContract(
   'postgres',
-  async () => Object.assign(await backend(), { another: () => new PostgresStore(openPool(spool(), log, 'contract-2'), 'contract-2') }),
+  async () =>
+    Object.assign(await backend(), {
+      another: () => new PostgresStore(openPool(spool(), log, 'contract-2'), 'contract-2'),
+    }),
   { shared: true },
 );

@@ -16,16 +16,36 @@ export interface Backend {
   inbound(): Promise<InboundSms[]>;
 }
 
-const rules: PolicyRules = { duplicateWindowMs: 60_000, duplicateAction: 'reject', retransmitWindowMs: 86_400_000, floodMax: 50, floodGapMs: 30_000 };
+const rules: PolicyRules = {
+  duplicateWindowMs: 60_000,
+  duplicateAction: 'reject',
+  retransmitWindowMs: 86_400_000,
+  floodMax: 50,
+  floodGapMs: 30_000,
+};
 
 const row = (recipient: string, opts: { parts?: number; text?: string; messageId?: string | null } = {}): NewSms => {
   const text = opts.text ?? 't';
   return {
-    queueId: `q-${text}`, recipient, sourceAddr: 'Alerts', sourceTon: 5, sourceNpi: 0, text, comment: '', coding: 'gsm7',
-    dataCoding: 0, smsCount: opts.parts ?? 1, truncated: false,
+    queueId: `q-${text}`,
+    recipient,
+    sourceAddr: 'Alerts',
+    sourceTon: 5,
+    sourceNpi: 0,
+    text,
+    comment: '',
+    coding: 'gsm7',
+    dataCoding: 0,
+    smsCount: opts.parts ?? 1,
+    truncated: false,
     parts: Array.from({ length: opts.parts ?? 1 }, () => ({ udh: '', body: '74', units: 1, payload: false })),
-    messageId: opts.messageId ?? null, smtpUser: null, mailFrom: null, clientIp: null,
-    fingerprint: `${recipient}|Alerts|${text}`, state: 'queued', reason: null,
+    messageId: opts.messageId ?? null,
+    smtpUser: null,
+    mailFrom: null,
+    clientIp: null,
+    fingerprint: `${recipient}|Alerts|${text}`,
+    state: 'queued',
+    reason: null,
   };
 };
 const ids = (o: AcceptOutcome[]) => o.map((x) => (x as { id: number }).id);
@@ -51,7 +71,10 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
         await s.accept([row('1'), row('2'), row('3')], 100);
         await s.record([{ op: 'reschedule', id: 1, reason: 'later', nextAt: 500, now: 100 }]);
         const claimed = await s.claim(10, 200);
-        expect(claimed.map((r) => [r.id, r.state, r.attempts])).toEqual([[2, 'sending', 1], [3, 'sending', 1]]);
+        expect(claimed.map((r) => [r.id, r.state, r.attempts])).toEqual([
+          [2, 'sending', 1],
+          [3, 'sending', 1],
+        ]);
         expect(await s.claim(10, 200)).toEqual([]);
         expect(await s.nextDue()).toBe(500);
         expect(await s.pendingCount()).toBe(3);
@@ -82,7 +105,12 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
         ];
         await s.record([{ op: 'reschedule', id: 1, reason: 'again', nextAt: 10, now: 5, parts }]);
         const r1 = await byId(1);
-        expect([r1.state, r1.smscIds, r1.firstSubmitAt, r1.parts[0]!.udh]).toEqual(['queued', [null, null], null, '050003070201']);
+        expect([r1.state, r1.smscIds, r1.firstSubmitAt, r1.parts[0]!.udh]).toEqual([
+          'queued',
+          [null, null],
+          null,
+          '050003070201',
+        ]);
         await s.record([{ op: 'finish', id: 2, state: 'failed', reason: 'SMSC refused', now: 6 }]);
         expect(await s.expireQueued(1, 7, 'too old')).toBe(1);
         expect(await s.countsByState()).toEqual({ expired: 1, failed: 1, sending: 1 });
@@ -98,7 +126,11 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
           { op: 'reschedule', id: 1, reason: 'throttled', nextAt: 1, now: 1, countAttempt: false },
           { op: 'finish', id: 1, state: 'failed', reason: 'gave up', now: 2 },
         ]);
-        expect([(await byId(1)).attempts, (await byId(1)).state, (await byId(1)).reason]).toEqual([0, 'failed', 'gave up']);
+        expect([(await byId(1)).attempts, (await byId(1)).state, (await byId(1)).reason]).toEqual([
+          0,
+          'failed',
+          'gave up',
+        ]);
       });
 
       it('byQueueId lists a mail’s rows in order', async () => {
@@ -108,7 +140,9 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
 
       it('inbound messages are kept', async () => {
         await s.storeInbound({ sourceAddr: '7999', destinationAddr: 'Alerts', dataCoding: 8, text: 'ok' }, 1);
-        expect(await b.inbound()).toEqual([{ sourceAddr: '7999', destinationAddr: 'Alerts', dataCoding: 8, text: 'ok' }]);
+        expect(await b.inbound()).toEqual([
+          { sourceAddr: '7999', destinationAddr: 'Alerts', dataCoding: 8, text: 'ok' },
+        ]);
       });
     });
 
@@ -148,7 +182,13 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
         await s.applyReceipt('c1', 'DELIVRD', '000', 13);
         s = await b.reopen();
         const r = await byId(1);
-        expect([r.state, r.receiptFacts]).toEqual(['delivered', [{ at: 13, err: '000' }, { at: 11, err: '000' }]]);
+        expect([r.state, r.receiptFacts]).toEqual([
+          'delivered',
+          [
+            { at: 13, err: '000' },
+            { at: 11, err: '000' },
+          ],
+        ]);
       });
 
       it('a lost part makes the recipient undeliverable, with the stat as reason', async () => {
@@ -190,14 +230,24 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
 
     describe('the provider’s rules at acceptance', () => {
       it('duplicate: 59.999 s refused and stored as refused; 60 s queued; state read back after a restart', async () => {
-        expect(await s.accept([row('7999', { text: 'disk full' })], 0, rules)).toEqual([{ kind: 'queued', id: expect.any(Number) }]);
+        expect(await s.accept([row('7999', { text: 'disk full' })], 0, rules)).toEqual([
+          { kind: 'queued', id: expect.any(Number) },
+        ]);
         s = await b.reopen();
-        expect(await s.accept([row('7999', { text: 'disk full' })], 59_999, rules)).toEqual([{ kind: 'duplicate', ageMs: 59_999, dropped: false }]);
+        expect(await s.accept([row('7999', { text: 'disk full' })], 59_999, rules)).toEqual([
+          { kind: 'duplicate', ageMs: 59_999, dropped: false },
+        ]);
         expect(await s.countsByState()).toEqual({ queued: 1, refused: 1 });
         // A refused duplicate does not restart the window.
-        expect(await s.accept([row('7999', { text: 'disk full' })], 60_000, rules)).toEqual([{ kind: 'queued', id: expect.any(Number) }]);
+        expect(await s.accept([row('7999', { text: 'disk full' })], 60_000, rules)).toEqual([
+          { kind: 'queued', id: expect.any(Number) },
+        ]);
         // Another recipient, sender or text is not a duplicate.
-        const other = await s.accept([row('7998', { text: 'disk full' }), row('7999', { text: 'disk ok' })], 60_001, rules);
+        const other = await s.accept(
+          [row('7998', { text: 'disk full' }), row('7999', { text: 'disk ok' })],
+          60_001,
+          rules,
+        );
         expect(other.map((o) => o.kind)).toEqual(['queued', 'queued']);
       });
 
@@ -220,12 +270,17 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
         expect(await s.accept([row('7999', { text: 'a', messageId: '<m1@x>' })], 10 * 60_000, rules)).toEqual([
           { kind: 'retransmission', queueId: 'q-a', smsCount: 1, coding: 'gsm7' },
         ]);
-        expect((await s.accept([row('7998', { text: 'a', messageId: '<m1@x>' })], 10 * 60_000, rules))[0]!.kind).toBe('queued');
-        expect((await s.accept([row('7999', { text: 'b', messageId: '<m1@x>' })], 86_400_000, rules))[0]!.kind).toBe('queued');
+        expect((await s.accept([row('7998', { text: 'a', messageId: '<m1@x>' })], 10 * 60_000, rules))[0]!.kind).toBe(
+          'queued',
+        );
+        expect((await s.accept([row('7999', { text: 'b', messageId: '<m1@x>' })], 86_400_000, rules))[0]!.kind).toBe(
+          'queued',
+        );
       });
 
       it('flood: 50 messages 1 s apart, a restart, then the 51st is refused; after 30 s quiet it is allowed', async () => {
-        for (let i = 0; i < 50; i++) expect((await s.accept([row('7999', { text: `m${i}` })], i * 1000, rules))[0]!.kind).toBe('queued');
+        for (let i = 0; i < 50; i++)
+          expect((await s.accept([row('7999', { text: `m${i}` })], i * 1000, rules))[0]!.kind).toBe('queued');
         s = await b.reopen();
         expect(await s.recentAccepted('7999', 50)).toHaveLength(50);
         expect(await s.accept([row('7999', { text: 'm50' })], 50_000, rules)).toEqual([{ kind: 'flood' }]);
@@ -237,7 +292,9 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
       it('0 disables each rule', async () => {
         const off = { ...rules, duplicateWindowMs: 0, floodMax: 0, retransmitWindowMs: 0 };
         for (let i = 0; i < 60; i++) {
-          expect((await s.accept([row('7999', { text: 'same', messageId: '<same@x>' })], i, off))[0]!.kind).toBe('queued');
+          expect((await s.accept([row('7999', { text: 'same', messageId: '<same@x>' })], i, off))[0]!.kind).toBe(
+            'queued',
+          );
         }
       });
     });
@@ -267,8 +324,12 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
 
     describe('the web page: list, daily counts, cancel', () => {
       const DAY = 86_400_000;
-      const mine = (recipient: string, user: string | null, text: string, comment = ''): NewSms =>
-        ({ ...row(recipient, { text }), smtpUser: user, comment, queueId: `q-${user}-${text}` });
+      const mine = (recipient: string, user: string | null, text: string, comment = ''): NewSms => ({
+        ...row(recipient, { text }),
+        smtpUser: user,
+        comment,
+        queueId: `q-${user}-${text}`,
+      });
       /** alice: 4 rows over two days (two at the same ms); bob: 1; no AUTH: 1. */
       async function seed(): Promise<void> {
         await s.accept([mine('111', 'alice', 'disk full on db1', 'ticket 42')], DAY + 1000);
@@ -282,12 +343,22 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
 
       it('a user sees only their rows, newest first; all sees every row, including mail without AUTH', async () => {
         await seed();
-        expect(texts(await s.listMessages({ scope: alice, limit: 50 }))).toEqual(
-          ['50%_off', 'load high', 'Ошибка: ДИСК', 'disk full on db1']);
+        expect(texts(await s.listMessages({ scope: alice, limit: 50 }))).toEqual([
+          '50%_off',
+          'load high',
+          'Ошибка: ДИСК',
+          'disk full on db1',
+        ]);
         expect(texts(await s.listMessages({ scope: { user: 'bob' }, limit: 50 }))).toEqual(['bob secret']);
         expect(texts(await s.listMessages({ scope: { user: 'nobody' }, limit: 50 }))).toEqual([]);
-        expect((await s.listMessages({ scope: 'all', limit: 50 })).map((r) => r.smtpUser)).toEqual(
-          ['alice', null, 'bob', 'alice', 'alice', 'alice']);
+        expect((await s.listMessages({ scope: 'all', limit: 50 })).map((r) => r.smtpUser)).toEqual([
+          'alice',
+          null,
+          'bob',
+          'alice',
+          'alice',
+          'alice',
+        ]);
       });
 
       it('keyset pages: each row once, ties on the same millisecond split by id', async () => {
@@ -306,7 +377,8 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
 
       it('filters: state, recipient, date range, text (case-folded beyond ASCII, the comment too, % literal)', async () => {
         await seed();
-        const list = (f: Partial<Parameters<SpoolStore['listMessages']>[0]>) => s.listMessages({ scope: alice, limit: 50, ...f });
+        const list = (f: Partial<Parameters<SpoolStore['listMessages']>[0]>) =>
+          s.listMessages({ scope: alice, limit: 50, ...f });
         await s.claim(1, DAY + 5000);
         expect(texts(await list({ state: 'sending' }))).toEqual(['disk full on db1']);
         expect(texts(await list({ recipient: '222' }))).toEqual(['Ошибка: ДИСК']);
@@ -324,7 +396,9 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
         await s.accept([{ ...mine('111', 'alice', 'load high'), state: 'refused', reason: 'duplicate' }], DAY + 2500);
         const [first] = ids(await s.accept([{ ...mine('444', 'alice', 'two parts'), smsCount: 2 }], DAY + 4000));
         await s.record([{ op: 'finish', id: first!, state: 'delivered', reason: '', now: DAY + 5000 }]);
-        await s.record([{ op: 'finish', id: 1, state: 'undeliverable', reason: 'receipt stat:UNDELIV err:1', now: DAY + 5000 }]);
+        await s.record([
+          { op: 'finish', id: 1, state: 'undeliverable', reason: 'receipt stat:UNDELIV err:1', now: DAY + 5000 },
+        ]);
         expect(await s.dailyCounts(alice, 0)).toEqual([
           { day: DAY, messages: 4, parts: 5, delivered: 1, failed: 1 },
           { day: 2 * DAY, messages: 1, parts: 1, delivered: 0, failed: 0 },
@@ -342,7 +416,10 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
         const claimed = await s.claim(10, 3 * DAY);
         expect(claimed.map((r) => r.id)).not.toContain(1);
         // Claimed meanwhile: the relay has it, too late to cancel.
-        expect(await s.cancelQueued(claimed[0]!.id, 'all', 'admin', 12)).toEqual({ kind: 'too-late', state: 'sending' });
+        expect(await s.cancelQueued(claimed[0]!.id, 'all', 'admin', 12)).toEqual({
+          kind: 'too-late',
+          state: 'sending',
+        });
         expect([(await byId(1)).state, (await byId(1)).reason]).toEqual(['cancelled', 'cancelled by alice']);
         expect(await s.prune(100)).toBe(1);
         expect(await s.byId(1)).toBeUndefined();

@@ -37,7 +37,7 @@ describe('smtp2sms encode', () => {
   });
 
   it('--json gives { encoding, data_coding, replacements, parts: [{ units, bytes, hex }] }', () => {
-    const r = runCli(['encode', '--json', '--profile', 'smsc', '--concat', 'udh16', 'я'.repeat(70) + '€']);
+    const r = runCli(['encode', '--json', '--profile', 'smsc', '--concat', 'udh16', `${'я'.repeat(70)}€`]);
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ encoding: 'UCS-2', data_coding: 8, replacements: [], sms_count: 2 });

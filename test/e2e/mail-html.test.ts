@@ -24,7 +24,9 @@ async function start() {
  */
 function hostileMail(): Buffer {
   const html = `<html><body>${'<b>'.repeat(400_000)}${'<span>x</span> '.repeat(49_000)}</body></html>`;
-  return Buffer.from(`Subject: hostile\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n${html}\r\n`);
+  return Buffer.from(
+    `Subject: hostile\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n${html}\r\n`,
+  );
 }
 
 describe('HTML mail through the daemon', () => {
@@ -42,7 +44,10 @@ describe('HTML mail through the daemon', () => {
     });
     // The hostile mail is on the wire (loopback: a few ms) before the alert follows on another connection.
     await new Promise((r) => setTimeout(r, 50));
-    const normal = await sendMail(daemon.port, { to: ['+79991230002@sms.example.test'], body: 'Subject: disk full\r\n\r\ndb1 /var 97%\r\n' });
+    const normal = await sendMail(daemon.port, {
+      to: ['+79991230002@sms.example.test'],
+      body: 'Subject: disk full\r\n\r\ndb1 /var 97%\r\n',
+    });
     events.push(`normal ${normal.data[0]?.code}`);
     await waitFor(() => sim.received.some((s) => s.to.endsWith('79991230002')), 20_000, 'the alert at the SMSC');
     events.push('normal at the SMSC');

@@ -7,7 +7,15 @@ import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../src/ops/metrics.js';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
 import { CLI, cliNodeEnv, cliNodeFlags } from '../helpers/cli.js';
-import { freePort, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import {
+  freePort,
+  spawnDaemon,
+  stopAfterEach,
+  tempDir,
+  testConfig,
+  waitFor,
+  type DaemonProcess,
+} from '../helpers/daemon-process.js';
 import { authPlain, RawSmtp, sendMail } from '../helpers/smtp-client.js';
 
 let sim: SmscSimulator | undefined;
@@ -19,11 +27,22 @@ describe('systemd unit', () => {
 
   it('has the hardening and lifecycle directives', () => {
     for (const line of [
-      'DynamicUser=yes', 'StateDirectory=smtp2sms', 'ConfigurationDirectory=smtp2sms', 'ProtectSystem=strict', 'ProtectHome=yes',
-      'PrivateTmp=yes', 'NoNewPrivileges=yes', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE', 'AmbientCapabilities=CAP_NET_BIND_SERVICE',
-      'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX', 'SystemCallFilter=@system-service', 'Restart=on-failure', 'ExecReload=/bin/kill -HUP $MAINPID',
+      'DynamicUser=yes',
+      'StateDirectory=smtp2sms',
+      'ConfigurationDirectory=smtp2sms',
+      'ProtectSystem=strict',
+      'ProtectHome=yes',
+      'PrivateTmp=yes',
+      'NoNewPrivileges=yes',
+      'CapabilityBoundingSet=CAP_NET_BIND_SERVICE',
+      'AmbientCapabilities=CAP_NET_BIND_SERVICE',
+      'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX',
+      'SystemCallFilter=@system-service',
+      'Restart=on-failure',
+      'ExecReload=/bin/kill -HUP $MAINPID',
       'RestartForceExitStatus=SIGHUP',
-    ]) expect(unit).toContain(line);
+    ])
+      expect(unit).toContain(line);
     // The stop timeout leaves room for the default drain (smpp.shutdown_timeout_s: 10) and SMTP's 421.
     expect(Number(/TimeoutStopSec=(\d+)/.exec(unit)![1])).toBeGreaterThan(10 + 5);
   });
@@ -32,10 +51,13 @@ describe('systemd unit', () => {
     const flags = cliNodeFlags();
     expect(flags).toContain('--max-semi-space-size=2');
     expect(cliNodeEnv()).toEqual({ MALLOC_ARENA_MAX: '2' });
-    const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+    const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts
+      .start!;
     // exec: the shell becomes node (env execs it in turn), so what npm forwards (SIGTERM, SIGINT) reaches the daemon.
     expect(start).toMatch(new RegExp(`^exec env MALLOC_ARENA_MAX=2 node ${flags.join(' ')} dist/cli\\.js serve `));
-    expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/node ${flags.join(' ')} /opt/smtp2sms/dist/cli\\.js serve `, 'm'));
+    expect(unit).toMatch(
+      new RegExp(`^ExecStart=/usr/bin/node ${flags.join(' ')} /opt/smtp2sms/dist/cli\\.js serve `, 'm'),
+    );
     expect(unit).toMatch(/^Environment=MALLOC_ARENA_MAX=2$/m);
   });
 
@@ -45,7 +67,9 @@ describe('systemd unit', () => {
   });
 
   it.runIf(existsSync('/usr/bin/systemd-analyze'))('systemd-analyze security rates it 2.0 or lower', () => {
-    const out = execFileSync('systemd-analyze', ['security', '--offline=true', 'systemd/smtp2sms.service'], { encoding: 'utf8' });
+    const out = execFileSync('systemd-analyze', ['security', '--offline=true', 'systemd/smtp2sms.service'], {
+      encoding: 'utf8',
+    });
     const level = Number(/Overall exposure level for smtp2sms\.service: ([\d.]+)/.exec(out)![1]);
     expect(level).toBeLessThanOrEqual(2.0);
   });
@@ -54,7 +78,10 @@ describe('systemd unit', () => {
 describe('demo mode', () => {
   it('the example config starts with the embedded simulator, which prints the SMS', async () => {
     const dir = tempDir();
-    const config = YAML.parse(readFileSync('config/smtp2sms.example.yaml', 'utf8')) as Record<string, Record<string, unknown>>;
+    const config = YAML.parse(readFileSync('config/smtp2sms.example.yaml', 'utf8')) as Record<
+      string,
+      Record<string, unknown>
+    >;
     const smtpPort = await freePort();
     const smscPort = await freePort();
     config.smtp!.port = smtpPort;
@@ -64,14 +91,23 @@ describe('demo mode', () => {
     config.metrics!.port = 0;
     const file = join(dir, 'demo.yaml');
     writeFileSync(file, YAML.stringify(config));
-    const child = spawn(process.execPath, [CLI, 'serve', '--config', file, '--log-pretty'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--config', file, '--log-pretty'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
       await waitFor(() => out.includes('smtp2sms listening'), 15_000, 'the daemon');
-      const r = await sendMail(smtpPort, { to: ['+79991234567@sms.localhost'], body: 'Subject: hello\r\n\r\nfrom the demo\r\n' });
+      const r = await sendMail(smtpPort, {
+        to: ['+79991234567@sms.localhost'],
+        body: 'Subject: hello\r\n\r\nfrom the demo\r\n',
+      });
       expect(r.data[0]!.code).toBe(250);
-      await waitFor(() => out.includes('SMS to +79991234567: GSM, 1 part: "hello\\nfrom the demo"'), 15_000, 'the printed SMS');
+      await waitFor(
+        () => out.includes('SMS to +79991234567: GSM, 1 part: "hello\\nfrom the demo"'),
+        15_000,
+        'the printed SMS',
+      );
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
@@ -105,11 +141,19 @@ describe('metrics and health', () => {
 
     const healthy = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
     expect(healthy.status).toBe(200);
-    expect(await healthy.json()).toEqual({ ok: true, spoolWritable: true, binds: [{ name: '1', mode: 'transceiver', up: true }] });
+    expect(await healthy.json()).toEqual({
+      ok: true,
+      spoolWritable: true,
+      binds: [{ name: '1', mode: 'transceiver', up: true }],
+    });
     expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(200);
     await sim.close();
     sim = undefined;
-    await waitFor(() => daemon!.logs.some((l) => l.msg === 'connection lost; reconnecting'), 10_000, 'the bind to drop');
+    await waitFor(
+      () => daemon!.logs.some((l) => l.msg === 'connection lost; reconnecting'),
+      10_000,
+      'the bind to drop',
+    );
     const down = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
     expect(down.status).toBe(503);
     expect(((await down.json()) as { binds: Array<{ up: boolean }> }).binds[0]!.up).toBe(false);
@@ -128,17 +172,28 @@ describe('SIGHUP', () => {
     expect((await client.cmd(`AUTH PLAIN ${authPlain('zabbix', 'two')}`)).code).toBe(535);
 
     const smtp = cfg.smtp as Record<string, unknown>;
-    smtp.auth = { users: [{ username: 'ops', password: 'one' }, { username: 'zabbix', password: 'two' }] };
+    smtp.auth = {
+      users: [
+        { username: 'ops', password: 'one' },
+        { username: 'zabbix', password: 'two' },
+      ],
+    };
     (cfg.smpp as Record<string, unknown>).window = 99;
     writeFileSync(daemon.configPath, YAML.stringify(cfg));
     daemon.child.kill('SIGHUP');
-    await waitFor(() => daemon!.logs.some((l) => l.msg === 'configuration reloaded (users, domains, allow_networks)'), 10_000, 'the reload');
+    await waitFor(
+      () => daemon!.logs.some((l) => l.msg === 'configuration reloaded (users, domains, allow_networks)'),
+      10_000,
+      'the reload',
+    );
 
     const ok = await client.cmd(`AUTH PLAIN ${authPlain('zabbix', 'two')}`);
     expect(ok.code).toBe(235);
     expect((await client.cmd('MAIL FROM:<z@example.org>')).code).toBe(250);
     client.close();
-    expect(daemon.logs.find((l) => l.msg === 'these changes need a restart to take effect')?.keys).toEqual(['smpp.window']);
+    expect(daemon.logs.find((l) => l.msg === 'these changes need a restart to take effect')?.keys).toEqual([
+      'smpp.window',
+    ]);
   });
 
   it('a SIGHUP while the daemon starts is not fatal: the config is re-read once it has started', async () => {
@@ -146,18 +201,30 @@ describe('SIGHUP', () => {
     const port = await sim.listen();
     const dir = tempDir();
     daemon = started.daemon(
-      await spawnDaemon(testConfig(port, dir), dir, { onLog: (line, child) => line.msg === 'starting' && child.kill('SIGHUP') }),
+      await spawnDaemon(testConfig(port, dir), dir, {
+        onLog: (line, child) => line.msg === 'starting' && child.kill('SIGHUP'),
+      }),
     );
-    await waitFor(() => daemon!.logs.some((l) => l.msg === 'configuration reloaded (users, domains, allow_networks)'), 10_000, 'the reload');
+    await waitFor(
+      () => daemon!.logs.some((l) => l.msg === 'configuration reloaded (users, domains, allow_networks)'),
+      10_000,
+      'the reload',
+    );
     expect(daemon.logs.some((l) => l.msg === 'SIGHUP during start-up: the config is re-read once started')).toBe(true);
-    expect((await sendMail(daemon.port, { to: ['+79991234567@sms.example.test'], body: 'Subject: s\r\n\r\nup\r\n' })).data[0]!.code).toBe(250);
+    expect(
+      (await sendMail(daemon.port, { to: ['+79991234567@sms.example.test'], body: 'Subject: s\r\n\r\nup\r\n' }))
+        .data[0]!.code,
+    ).toBe(250);
   });
 
   it('a SIGTERM while the daemon starts stops it cleanly once it has started (exit 0)', async () => {
     sim = started.simulator(new SmscSimulator());
     const port = await sim.listen();
     const dir = tempDir();
-    const opts = { waitListening: false, onLog: (line: Record<string, unknown>, child: ChildProcess) => line.msg === 'starting' && child.kill('SIGTERM') };
+    const opts = {
+      waitListening: false,
+      onLog: (line: Record<string, unknown>, child: ChildProcess) => line.msg === 'starting' && child.kill('SIGTERM'),
+    };
     daemon = started.daemon(await spawnDaemon(testConfig(port, dir), dir, opts));
     expect(await daemon.exited).toEqual({ code: 0, signal: null });
     expect(daemon.logs.find((l) => l.msg === 'stopping')).toMatchObject({ signal: 'SIGTERM', starting: true });
@@ -171,7 +238,14 @@ describe('SIGHUP', () => {
     daemon = started.daemon(await spawnDaemon(testConfig(port, dir), dir));
     writeFileSync(daemon.configPath, 'smtp: { port: "nope" }\n');
     daemon.child.kill('SIGHUP');
-    await waitFor(() => daemon!.logs.some((l) => l.msg === 'SIGHUP: configuration not reloaded; the running one stays'), 10_000, 'the refusal');
-    expect((await sendMail(daemon.port, { to: ['+79991234567@sms.example.test'], body: 'Subject: s\r\n\r\nstill up\r\n' })).data[0]!.code).toBe(250);
+    await waitFor(
+      () => daemon!.logs.some((l) => l.msg === 'SIGHUP: configuration not reloaded; the running one stays'),
+      10_000,
+      'the refusal',
+    );
+    expect(
+      (await sendMail(daemon.port, { to: ['+79991234567@sms.example.test'], body: 'Subject: s\r\n\r\nstill up\r\n' }))
+        .data[0]!.code,
+    ).toBe(250);
   });
 });

@@ -4,7 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
-import { readSpool, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import {
+  readSpool,
+  spawnDaemon,
+  stopAfterEach,
+  tempDir,
+  testConfig,
+  waitFor,
+  type DaemonProcess,
+} from '../helpers/daemon-process.js';
 import { RawSmtp, sendMail } from '../helpers/smtp-client.js';
 
 let sim: SmscSimulator | undefined;
@@ -21,7 +29,8 @@ async function start(overrides: Record<string, unknown> = {}) {
 
 const A = '+79991230001@sms.example.test';
 const B = '+79991230002@sms.example.test';
-const mail = (text: string, messageId?: string) => `${messageId ? `Message-ID: ${messageId}\r\n` : ''}Subject: \r\n\r\n${text}\r\n`;
+const mail = (text: string, messageId?: string) =>
+  `${messageId ? `Message-ID: ${messageId}\r\n` : ''}Subject: \r\n\r\n${text}\r\n`;
 const settle = () => new Promise((r) => setTimeout(r, 500));
 
 describe('duplicates', () => {
@@ -30,7 +39,9 @@ describe('duplicates', () => {
     expect((await sendMail(d.port, { to: [A], body: mail('Disk full on db1') })).data[0]!.code).toBe(250);
     const again = await sendMail(d.port, { to: [A], body: mail('Disk full on db1') });
     expect(again.data[0]!.code).toBe(550);
-    expect(again.data[0]!.text).toMatch(/^5\.7\.1 Duplicate: an identical SMS to \+79991230001 was accepted \d+ s ago; identical messages are refused for 60 s$/);
+    expect(again.data[0]!.text).toMatch(
+      /^5\.7\.1 Duplicate: an identical SMS to \+79991230001 was accepted \d+ s ago; identical messages are refused for 60 s$/,
+    );
     await waitFor(() => sim.received.length >= 1, 10_000, 'the first SMS');
     await settle();
     expect(sim.received.map((s) => s.text)).toEqual(['Disk full on db1']);
@@ -53,7 +64,9 @@ describe('duplicates', () => {
     await sendMail(d.port, { to: [A], body: mail('backup failed') });
     const mixed = await sendMail(d.port, { to: [A, B], body: mail('backup failed') });
     expect(mixed.data[0]!.code).toBe(250);
-    expect(mixed.data[0]!.text).toMatch(/^2\.0\.0 Queued as [0-9a-f]{12}: 1 recipient × 1 part \(GSM\); \+79991230001 refused \(duplicate, accepted \d+ s ago\)$/);
+    expect(mixed.data[0]!.text).toMatch(
+      /^2\.0\.0 Queued as [0-9a-f]{12}: 1 recipient × 1 part \(GSM\); \+79991230001 refused \(duplicate, accepted \d+ s ago\)$/,
+    );
     const all = await sendMail(d.port, { to: [A, B], body: mail('backup failed') });
     expect(all.data[0]!.code).toBe(550);
     expect(all.data[0]!.text).toMatch(/^5\.7\.1 Duplicate: .*\+79991230001.*; Duplicate: .*\+79991230002/);
@@ -77,7 +90,9 @@ describe('retransmission', () => {
     const again = await sendMail(d.port, { to: [A], body: mail('reset password code 4711', '<retry-1@example.org>') });
     const id = /Queued as ([0-9a-f]{12})/.exec(first.data[0]!.text)![1];
     expect(again.data[0]!.code).toBe(250);
-    expect(again.data[0]!.text).toBe(`2.0.0 Queued as ${id}: 1 recipient × 1 part (GSM) (already accepted; not sent again)`);
+    expect(again.data[0]!.text).toBe(
+      `2.0.0 Queued as ${id}: 1 recipient × 1 part (GSM) (already accepted; not sent again)`,
+    );
     await waitFor(() => sim.received.length >= 1, 10_000, 'the SMS');
     await settle();
     expect(sim.received).toHaveLength(1);
@@ -88,7 +103,8 @@ describe('retransmission', () => {
 describe('flood', () => {
   it('at flood_max the next RCPT TO gets 450 4.7.1; other recipients are unaffected; nothing extra is sent', async () => {
     const { d, sim } = await start({ policy: { flood_max: 3, flood_gap_s: 30 } });
-    for (let i = 0; i < 3; i++) expect((await sendMail(d.port, { to: [A], body: mail(`alert ${i}`) })).data[0]!.code).toBe(250);
+    for (let i = 0; i < 3; i++)
+      expect((await sendMail(d.port, { to: [A], body: mail(`alert ${i}`) })).data[0]!.code).toBe(250);
     const { client } = await RawSmtp.connect(d.port);
     await client.cmd('EHLO x');
     await client.cmd('MAIL FROM:<a@example.org>');

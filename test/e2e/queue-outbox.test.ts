@@ -14,7 +14,14 @@ const started = stopAfterEach();
 interface QueueJson {
   outbox: {
     counts: { pending: number; sent: number; dropped: number };
-    recent: Array<{ kind: string; to: string; about: string; state: string; attempts: number; lastError: string | null }>;
+    recent: Array<{
+      kind: string;
+      to: string;
+      about: string;
+      state: string;
+      attempts: number;
+      lastError: string | null;
+    }>;
   };
   keptReplies: Array<{ from: string; to: string; text: string }>;
 }
@@ -57,12 +64,16 @@ async function outboxCase(spool: Record<string, unknown>): Promise<void> {
     state: 'pending',
     attempts: 1,
   });
-  expect(report!.keptReplies).toEqual([{ from: '+79995550000', to: '79990001111', text: 'who is this?', receivedAt: expect.any(String) }]);
+  expect(report!.keptReplies).toEqual([
+    { from: '+79995550000', to: '79990001111', text: 'who is this?', receivedAt: expect.any(String) },
+  ]);
 
   const human = await runCliAsync(['queue', '--config', d.configPath]);
   expect(human.status).toBe(0);
   expect(human.stdout).toContain('outbox (reports and reply mails): pending 1, sent 0, dropped 0');
-  expect(human.stdout).toMatch(/report \(failed\)\s+to alerts@example\.org about \S+ \+79991234567 pending ×1 next try \S+ {2}last error: /);
+  expect(human.stdout).toMatch(
+    /report \(failed\)\s+to alerts@example\.org about \S+ \+79991234567 pending ×1 next try \S+ {2}last error: /,
+  );
   expect(human.stdout).toContain('+79995550000 → 79990001111: "who is this?"');
 }
 

@@ -39,7 +39,12 @@ describe('smtp2sms queue beside a running daemon', () => {
     const queueId = /Queued as (\S+?):/.exec(replies[0]!.text)?.[1];
     expect(queueId).toBeDefined();
 
-    const kinds = [['queue'], ['queue', '--json'], ['queue', '--id', queueId!], ['queue', '--state', 'submitted', '--since', '1h']];
+    const kinds = [
+      ['queue'],
+      ['queue', '--json'],
+      ['queue', '--id', queueId!],
+      ['queue', '--state', 'submitted', '--since', '1h'],
+    ];
     const runs = kinds.map((args) => [...args, '--config', d.configPath]);
     for (let i = 0; i < 20; i++) {
       const r = await runCliAsync(runs[i % runs.length]!);
@@ -59,10 +64,24 @@ describe('smtp2sms queue beside a running daemon', () => {
 });
 
 const row = (recipient: string): NewSms => ({
-  queueId: `q${recipient}`, recipient, sourceAddr: '', sourceTon: 0, sourceNpi: 0, text: 't', comment: '',
+  queueId: `q${recipient}`,
+  recipient,
+  sourceAddr: '',
+  sourceTon: 0,
+  sourceNpi: 0,
+  text: 't',
+  comment: '',
   coding: 'gsm7',
-  dataCoding: 0, smsCount: 1, truncated: false, parts: [{ udh: '', body: '74', units: 1, payload: false }],
-  messageId: null, smtpUser: null, mailFrom: null, clientIp: null, fingerprint: recipient, state: 'queued',
+  dataCoding: 0,
+  smsCount: 1,
+  truncated: false,
+  parts: [{ udh: '', body: '74', units: 1, payload: false }],
+  messageId: null,
+  smtpUser: null,
+  mailFrom: null,
+  clientIp: null,
+  fingerprint: recipient,
+  state: 'queued',
   reason: null,
 });
 

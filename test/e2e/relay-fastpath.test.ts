@@ -97,7 +97,11 @@ describe('fresh mail and the relay', () => {
     await waitFor(() => delivery.binds.some((b) => b.canSubmit), 5000, 'bound');
     await new Promise((r) => setTimeout(r, 50));
     const now = Date.now();
-    const ids = (await Promise.all(Array.from({ length: 12 }, (_, i) => spool.accept([row(`7999000010${String(i).padStart(2, '0')}`)], now)))).map(idOf);
+    const ids = (
+      await Promise.all(
+        Array.from({ length: 12 }, (_, i) => spool.accept([row(`7999000010${String(i).padStart(2, '0')}`)], now)),
+      )
+    ).map(idOf);
     const rows = ids.map((id) => rowOf(store, id)!);
     // The relay asked for room for 4 (2 × window 2): no more were taken at once; the others waited in the queue.
     expect(rows.filter((r) => r.attempts === 1 && r.state !== 'queued').length).toBeLessThanOrEqual(4);
@@ -111,7 +115,13 @@ describe('fresh mail and the relay', () => {
   it('a refused recipient is not handed over, and the next fresh mail still is', async () => {
     const { sim, store, spool, delivery } = await setup(true, 2);
     await waitFor(() => delivery.binds.some((b) => b.canSubmit), 5000, 'bound');
-    const rules: PolicyRules = { duplicateWindowMs: 60_000, duplicateAction: 'reject', retransmitWindowMs: 0, floodMax: 50, floodGapMs: 30_000 };
+    const rules: PolicyRules = {
+      duplicateWindowMs: 60_000,
+      duplicateAction: 'reject',
+      retransmitWindowMs: 0,
+      floodMax: 50,
+      floodGapMs: 30_000,
+    };
     const first = idOf(await spool.accept([row('79990000201', 'same text')], Date.now(), rules));
     await waitFor(() => stateOf(store, first) === 'delivered', 5000, 'first delivered');
     const again = await spool.accept([row('79990000201', 'same text')], Date.now(), rules);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SmscSimulator, type SimulatorBehaviour } from '../../src/simulator/smsc.js';
-import { readSpool, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import { readSpool, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor } from '../helpers/daemon-process.js';
 import { RawSmtp, sendMail } from '../helpers/smtp-client.js';
 
 const started = stopAfterEach();
@@ -19,14 +19,18 @@ async function daemonFor(port: number, overrides: Record<string, unknown> = {}, 
   return d;
 }
 
-const body = (i: number, long = false) => `Subject: m${i}\r\n\r\nmessage ${i}${long ? ` ${'long text '.repeat(30)}` : ''}\r\n`;
+const body = (i: number, long = false) =>
+  `Subject: m${i}\r\n\r\nmessage ${i}${long ? ` ${'long text '.repeat(30)}` : ''}\r\n`;
 const subjectOf = (text: string) => text.split('\n')[0];
 
 /** Send `n` mails over one connection; returns the subjects that got 250. */
 async function mails(port: number, n: number, offset = 0, long = (i: number) => i % 3 === 0): Promise<string[]> {
   const ok: string[] = [];
   for (let i = offset; i < offset + n; i++) {
-    const r = await sendMail(port, { to: [`+7999${String(1000000 + i).padStart(7, '0')}@sms.example.test`], body: body(i, long(i)) });
+    const r = await sendMail(port, {
+      to: [`+7999${String(1000000 + i).padStart(7, '0')}@sms.example.test`],
+      body: body(i, long(i)),
+    });
     if (r.data[0]?.code === 250) ok.push(`m${i}`);
   }
   return ok;
@@ -67,7 +71,11 @@ describe('SMSC faults', () => {
     const { sim, port } = await simulator({ delayMs: 1500 });
     const d = await daemonFor(port, { smpp: { response_timeout_s: 0.5 } });
     const sent = await mails(d.port, 5, 0, () => false);
-    await waitFor(() => d.logs.some((l) => String(l.reason ?? '').includes('no submit_sm_resp within 500 ms')), 15_000, 'a timeout');
+    await waitFor(
+      () => d.logs.some((l) => String(l.reason ?? '').includes('no submit_sm_resp within 500 ms')),
+      15_000,
+      'a timeout',
+    );
     sim.behaviour.delayMs = 0;
     await waitFor(() => sent.every((s) => tally(sim).has(s)), 30_000, 'all SMS');
     await waitFor(() => readSpool(d.spoolPath).every((r) => r.state === 'delivered'), 15_000, 'all delivered');
@@ -133,7 +141,10 @@ describe('daemon stops and crashes', () => {
       for (let i = 0; !killed; i++) {
         const id = lane * 10_000 + i;
         try {
-          const r = await sendMail(first.port, { to: [`+7999${String(2000000 + id).padStart(7, '0')}@sms.example.test`], body: body(id, id % 4 === 0) });
+          const r = await sendMail(first.port, {
+            to: [`+7999${String(2000000 + id).padStart(7, '0')}@sms.example.test`],
+            body: body(id, id % 4 === 0),
+          });
           if (r.data[0]?.code === 250) accepted.push(`m${id}`);
         } catch {
           return;

@@ -56,26 +56,30 @@ describe('a hostile SMSC', () => {
   it.each([
     ['inside the header', 10],
     ['right after the header, before the body', 16],
-  ])('closes in the middle of a submit_sm_resp (%s): reconnect at once, the SMS goes again', async (_where, cut) => {
-    const smsc = await rawSmsc((pdu, conn) => {
-      if (pdu.command !== 'submit_sm') return;
-      if (conn.n === 1) {
-        conn.socket.end(okResp(pdu, 'cut-off-id').subarray(0, cut));
-        return;
-      }
-      conn.socket.write(okResp(pdu, 'abc123'));
-    });
-    const dir = tempDir();
-    const d = started.daemon(await spawnDaemon(testConfig(smsc.port, dir, { smpp: slow }), dir));
-    expect((await sendMail(d.port, { to: [TO], body: 'Subject: cut\r\n\r\nhello\r\n' })).data[0]!.code).toBe(250);
-    const sent = () => readSpool(d.spoolPath).some((r) => r.state === 'submitted' || r.state === 'delivered');
-    await waitFor(sent, 15_000, 'submitted');
-    const submitsOn = (n: number) => smsc.conns[n - 1]?.got.filter((p) => p.command === 'submit_sm').length ?? 0;
-    expect([submitsOn(1), submitsOn(2)]).toEqual([1, 1]);
-    // The cut-off response was not taken for an answer: the id is the one of the whole response.
-    expect(JSON.stringify(readSpool(d.spoolPath))).toContain('abc123');
-    expect(JSON.stringify(readSpool(d.spoolPath))).not.toContain('cut-off-id');
-  }, 30_000);
+  ])(
+    'closes in the middle of a submit_sm_resp (%s): reconnect at once, the SMS goes again',
+    async (_where, cut) => {
+      const smsc = await rawSmsc((pdu, conn) => {
+        if (pdu.command !== 'submit_sm') return;
+        if (conn.n === 1) {
+          conn.socket.end(okResp(pdu, 'cut-off-id').subarray(0, cut));
+          return;
+        }
+        conn.socket.write(okResp(pdu, 'abc123'));
+      });
+      const dir = tempDir();
+      const d = started.daemon(await spawnDaemon(testConfig(smsc.port, dir, { smpp: slow }), dir));
+      expect((await sendMail(d.port, { to: [TO], body: 'Subject: cut\r\n\r\nhello\r\n' })).data[0]!.code).toBe(250);
+      const sent = () => readSpool(d.spoolPath).some((r) => r.state === 'submitted' || r.state === 'delivered');
+      await waitFor(sent, 15_000, 'submitted');
+      const submitsOn = (n: number) => smsc.conns[n - 1]?.got.filter((p) => p.command === 'submit_sm').length ?? 0;
+      expect([submitsOn(1), submitsOn(2)]).toEqual([1, 1]);
+      // The cut-off response was not taken for an answer: the id is the one of the whole response.
+      expect(JSON.stringify(readSpool(d.spoolPath))).toContain('abc123');
+      expect(JSON.stringify(readSpool(d.spoolPath))).not.toContain('cut-off-id');
+    },
+    30_000,
+  );
 
   it('an unknown command gets generic_nack (ESME_RINVCMDID, its sequence_number); the bind stays up', async () => {
     const smsc = await rawSmsc(() => undefined);

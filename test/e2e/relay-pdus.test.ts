@@ -1,7 +1,14 @@
 /** Mail in over SMTP to the daemon (a child process), exact SUBMIT_SM PDUs out at the simulator. */
 import { describe, expect, it } from 'vitest';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
-import { spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import {
+  spawnDaemon,
+  stopAfterEach,
+  tempDir,
+  testConfig,
+  waitFor,
+  type DaemonProcess,
+} from '../helpers/daemon-process.js';
 import { sendMail } from '../helpers/smtp-client.js';
 
 const LONG_RU = 'Внимание: сервер db1 недоступен с 03:14, идёт переключение на резерв. '.repeat(2).trim();
@@ -11,7 +18,12 @@ let sim: SmscSimulator | undefined;
 let daemon: DaemonProcess | undefined;
 const started = stopAfterEach();
 
-async function run(smpp: Record<string, unknown>, body: string, to = '+79991234567@sms.example.test', extra: Record<string, unknown> = {}) {
+async function run(
+  smpp: Record<string, unknown>,
+  body: string,
+  to = '+79991234567@sms.example.test',
+  extra: Record<string, unknown> = {},
+) {
   sim = started.simulator(new SmscSimulator());
   const port = await sim.listen();
   const dir = tempDir();
@@ -22,14 +34,28 @@ async function run(smpp: Record<string, unknown>, body: string, to = '+799912345
   return { sim, submits: sim.submits, sms: sim.received[0]! };
 }
 
-const mail = (text: string) => `Subject: \r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${text}\r\n`;
+const mail = (text: string) =>
+  `Subject: \r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${text}\r\n`;
 
 describe('SUBMIT_SM as sent, per concatenation mode and profile', () => {
   it('udh8, generic, UCS-2: esm_class 0x40, UDH 05 00 03, data_coding 8, TON/NPI', async () => {
-    const { submits, sms } = await run({ concatenation: 'udh8', profile: 'generic', source_addr: 'Alerts' }, mail(LONG_RU));
+    const { submits, sms } = await run(
+      { concatenation: 'udh8', profile: 'generic', source_addr: 'Alerts' },
+      mail(LONG_RU),
+    );
     expect(submits).toHaveLength(3);
     for (const [i, s] of submits.entries()) {
-      expect(s.pdu).toMatchObject({ esm_class: 0x40, data_coding: 8, dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: '79991234567', source_addr: 'Alerts', source_addr_ton: 5, source_addr_npi: 0, registered_delivery: 1 });
+      expect(s.pdu).toMatchObject({
+        esm_class: 0x40,
+        data_coding: 8,
+        dest_addr_ton: 1,
+        dest_addr_npi: 1,
+        destination_addr: '79991234567',
+        source_addr: 'Alerts',
+        source_addr_ton: 5,
+        source_addr_npi: 0,
+        registered_delivery: 1,
+      });
       expect([...s.pdu.short_message.subarray(0, 3)]).toEqual([0x05, 0x00, 0x03]);
       expect([s.pdu.short_message[4], s.pdu.short_message[5]]).toEqual([3, i + 1]);
       expect(s.pdu.short_message[3]).toBe(submits[0]!.pdu.short_message[3]);
@@ -38,7 +64,10 @@ describe('SUBMIT_SM as sent, per concatenation mode and profile', () => {
   });
 
   it('udh16, smsc profile, GSM with extension characters: UDH 06 08 04, data_coding 0', async () => {
-    const { submits, sms } = await run({ concatenation: 'udh16', profile: 'smsc', source_addr: '4242' }, mail(LONG_GSM));
+    const { submits, sms } = await run(
+      { concatenation: 'udh16', profile: 'smsc', source_addr: '4242' },
+      mail(LONG_GSM),
+    );
     expect(submits.length).toBe(2);
     for (const s of submits) {
       expect(s.pdu).toMatchObject({ esm_class: 0x40, data_coding: 0, source_addr_ton: 3, source_addr_npi: 0 });
@@ -49,7 +78,11 @@ describe('SUBMIT_SM as sent, per concatenation mode and profile', () => {
 
   it('sar: TLVs, no UDH, esm_class 0', async () => {
     const { submits, sms } = await run({ concatenation: 'sar', profile: 'smsc' }, mail(LONG_RU));
-    expect(submits.map((s) => [s.pdu.esm_class, s.pdu.sar_total_segments, s.pdu.sar_segment_seqnum])).toEqual([[0, 3, 1], [0, 3, 2], [0, 3, 3]]);
+    expect(submits.map((s) => [s.pdu.esm_class, s.pdu.sar_total_segments, s.pdu.sar_segment_seqnum])).toEqual([
+      [0, 3, 1],
+      [0, 3, 2],
+      [0, 3, 3],
+    ]);
     expect(new Set(submits.map((s) => s.pdu.sar_msg_ref_num)).size).toBe(1);
     expect(submits.every((s) => s.pdu.data_coding === 8)).toBe(true);
     expect(sms.text).toBe(LONG_RU);
@@ -64,7 +97,9 @@ describe('SUBMIT_SM as sent, per concatenation mode and profile', () => {
   });
 
   it('Latin-1: data_coding 3 (generic) and 4 (smsc)', async () => {
-    const generic = await run({ profile: 'generic' }, mail('Crème brûlée à 5 €?'.replace('€', 'EUR')), undefined, { sms: { allow_latin1: true } });
+    const generic = await run({ profile: 'generic' }, mail('Crème brûlée à 5 €?'.replace('€', 'EUR')), undefined, {
+      sms: { allow_latin1: true },
+    });
     expect(generic.submits[0]!.pdu.data_coding).toBe(3);
     expect(generic.sms.text).toBe('Crème brûlée à 5 EUR?');
     await daemon!.kill('SIGKILL');

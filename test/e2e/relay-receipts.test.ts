@@ -2,7 +2,15 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SmscSimulator, type SimulatorBehaviour } from '../../src/simulator/smsc.js';
-import { readSpool, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import {
+  readSpool,
+  spawnDaemon,
+  stopAfterEach,
+  tempDir,
+  testConfig,
+  waitFor,
+  type DaemonProcess,
+} from '../helpers/daemon-process.js';
 import { sendMail } from '../helpers/smtp-client.js';
 
 let sim: SmscSimulator | undefined;
@@ -30,15 +38,25 @@ const STATS: Array<[string, string]> = [
 describe('receipts', () => {
   it.each([
     ['hex ids, same form in receipts', { idFormat: 'hex', receiptIdFormat: 'same' }],
-    ['decimal ids, receipts in upper-case hex with leading zeros', { idFormat: 'decimal', receiptIdFormat: 'hex-upper-zeros' }],
+    [
+      'decimal ids, receipts in upper-case hex with leading zeros',
+      { idFormat: 'decimal', receiptIdFormat: 'hex-upper-zeros' },
+    ],
     ['hex ids, receipts in decimal', { idFormat: 'hex', receiptIdFormat: 'decimal' }],
   ] as const)('every stat value is understood (%s)', async (_name, ids) => {
     const d = await start({ ...ids, receiptStat: (dest) => STATS[Number(dest.slice(-1))]![0] });
     for (let i = 0; i < STATS.length; i++) {
-      const r = await sendMail(d.port, { to: [`+7999123000${i}@sms.example.test`], body: `Subject: s${i}\r\n\r\nbody\r\n` });
+      const r = await sendMail(d.port, {
+        to: [`+7999123000${i}@sms.example.test`],
+        body: `Subject: s${i}\r\n\r\nbody\r\n`,
+      });
       expect(r.data[0]!.code).toBe(250);
     }
-    await waitFor(() => readSpool(d.spoolPath).filter((r) => r.receipts[0] !== null).length === STATS.length, 15_000, 'all receipts');
+    await waitFor(
+      () => readSpool(d.spoolPath).filter((r) => r.receipts[0] !== null).length === STATS.length,
+      15_000,
+      'all receipts',
+    );
     const rows = readSpool(d.spoolPath);
     expect(rows.map((r) => [r.receipts[0], r.state])).toEqual(STATS);
     expect(rows[3]!.reason).toBe('receipt stat:UNDELIV err:251');
@@ -50,7 +68,11 @@ describe('receipts', () => {
     const long = `Subject: s\r\n\r\n${'part text '.repeat(40)}\r\n`;
     await sendMail(d.port, { to: ['+79991230001@sms.example.test'], body: long });
     await sendMail(d.port, { to: ['+79991230002@sms.example.test'], body: long });
-    await waitFor(() => readSpool(d.spoolPath).every((r) => r.receipts.every((x) => x !== null)), 15_000, 'receipts for all parts');
+    await waitFor(
+      () => readSpool(d.spoolPath).every((r) => r.receipts.every((x) => x !== null)),
+      15_000,
+      'receipts for all parts',
+    );
     const [ok, lost] = readSpool(d.spoolPath);
     expect([ok!.parts.length, ok!.receipts, ok!.state]).toEqual([3, ['DELIVRD', 'DELIVRD', 'DELIVRD'], 'delivered']);
     expect([lost!.receipts, lost!.state]).toEqual([['DELIVRD', 'UNDELIV', 'DELIVRD'], 'undeliverable']);

@@ -7,7 +7,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SmscSimulator, type SimulatorBehaviour } from '../../src/simulator/smsc.js';
-import { spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor, type DaemonProcess } from '../helpers/daemon-process.js';
+import { spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor } from '../helpers/daemon-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { RawSmtp, sendMail } from '../helpers/smtp-client.js';
 
@@ -35,7 +35,12 @@ class Sink {
           const raw = Buffer.concat(chunks);
           simpleParser(raw).then((mail) => {
             const env = session.envelope;
-            this.mails.push({ from: env.mailFrom ? env.mailFrom.address : '', to: env.rcptTo.map((r) => r.address), raw, mail });
+            this.mails.push({
+              from: env.mailFrom ? env.mailFrom.address : '',
+              to: env.rcptTo.map((r) => r.address),
+              raw,
+              mail,
+            });
             cb();
           }, cb);
         });
@@ -65,13 +70,23 @@ async function start(behaviour: SimulatorBehaviour, overrides: Record<string, un
   const sim = started.simulator(new SmscSimulator(behaviour));
   const port = await sim.listen();
   const dir = tempDir();
-  const config = testConfig(port, dir, { outbound: { smtp_url: `smtp://127.0.0.1:${sink.port}`, retry_min_s: 0.3, retry_max_s: 1 }, ...overrides });
+  const config = testConfig(port, dir, {
+    outbound: { smtp_url: `smtp://127.0.0.1:${sink.port}`, retry_min_s: 0.3, retry_max_s: 1 },
+    ...overrides,
+  });
   const daemon = started.daemon(await spawnDaemon(config, dir));
   return { sink, sim, daemon, config, dir };
 }
 
 /** One mail with DSN parameters on MAIL FROM and RCPT TO ('' from: the null sender). */
-async function sendDsn(port: number, from: string, mailParams: string, to: string, rcptParams: string, body: string): Promise<number> {
+async function sendDsn(
+  port: number,
+  from: string,
+  mailParams: string,
+  to: string,
+  rcptParams: string,
+  body: string,
+): Promise<number> {
   const { client } = await RawSmtp.connect(port);
   try {
     await client.cmd('EHLO test.example');
@@ -88,7 +103,10 @@ async function sendDsn(port: number, from: string, mailParams: string, to: strin
 /** A report's part by type, read from the raw mail (mailparser does not hand message/delivery-status out). */
 function part(r: Received, type: string): string {
   const { boundary } = (r.mail.headers.get('content-type') as { params: { boundary: string } }).params;
-  const section = r.raw.toString('utf8').split(`--${boundary}`).find((x) => x.includes(`Content-Type: ${type}`));
+  const section = r.raw
+    .toString('utf8')
+    .split(`--${boundary}`)
+    .find((x) => x.includes(`Content-Type: ${type}`));
   return section ? section.slice(section.search(/\r?\n\r?\n/)).trim() : '';
 }
 
@@ -102,17 +120,32 @@ const reportsTo = (sink: Sink, to: string) => sink.mails.filter((m) => m.to.incl
 async function undeliverableCase(spool: Record<string, unknown>): Promise<void> {
   const { sink, daemon } = await start({ receiptStat: (dest) => (dest.endsWith('1') ? 'REJECTD' : 'DELIVRD') }, spool);
 
-  const body = 'Message-ID: <alert-1@example.org>\r\nSubject: Disk full\r\nFrom: alerts@example.org\r\n\r\ndb1 is at 99 percent\r\n';
+  const body =
+    'Message-ID: <alert-1@example.org>\r\nSubject: Disk full\r\nFrom: alerts@example.org\r\n\r\ndb1 is at 99 percent\r\n';
   const rcpt = '+79991230001@sms.example.test';
-  expect(await sendDsn(daemon.port, 'ops@example.org', 'RET=HDRS ENVID=env-42', rcpt, `NOTIFY=FAILURE ORCPT=rfc822;${rcpt.replace('+', '+2B')}`, body)).toBe(250);
+  expect(
+    await sendDsn(
+      daemon.port,
+      'ops@example.org',
+      'RET=HDRS ENVID=env-42',
+      rcpt,
+      `NOTIFY=FAILURE ORCPT=rfc822;${rcpt.replace('+', '+2B')}`,
+      body,
+    ),
+  ).toBe(250);
   const body2 = body.replace('alert-1', 'alert-2');
-  expect(await sendDsn(daemon.port, 'ops2@example.org', '', '+79991230002@sms.example.test', 'NOTIFY=SUCCESS', body2)).toBe(250);
+  expect(
+    await sendDsn(daemon.port, 'ops2@example.org', '', '+79991230002@sms.example.test', 'NOTIFY=SUCCESS', body2),
+  ).toBe(250);
   await waitFor(() => sink.mails.length >= 2, 20_000, 'two reports');
   const failed = reportsTo(sink, 'ops@example.org')[0]!;
   expect(failed.from).toBe('');
   const m = failed.mail;
   const status = part(failed, 'message/delivery-status');
-  expect(m.headers.get('content-type')).toMatchObject({ value: 'multipart/report', params: { 'report-type': 'delivery-status' } });
+  expect(m.headers.get('content-type')).toMatchObject({
+    value: 'multipart/report',
+    params: { 'report-type': 'delivery-status' },
+  });
   expect(m.headers.get('auto-submitted')).toBe('auto-replied');
   expect(m.inReplyTo).toBe('<alert-1@example.org>');
   expect(m.references).toBe('<alert-1@example.org>');
@@ -134,7 +167,11 @@ async function undeliverableCase(spool: Record<string, unknown>): Promise<void> 
 
   const delivered = reportsTo(sink, 'ops2@example.org')[0]!;
   const st2 = part(delivered, 'message/delivery-status');
-  expect([field(st2, 'Action'), field(st2, 'Status'), field(st2, 'Diagnostic-Code')]).toEqual(['delivered', '2.0.0', 'smpp; stat:DELIVRD']);
+  expect([field(st2, 'Action'), field(st2, 'Status'), field(st2, 'Diagnostic-Code')]).toEqual([
+    'delivered',
+    '2.0.0',
+    'smpp; stat:DELIVRD',
+  ]);
   expect(delivered.mail.inReplyTo).toBe('<alert-2@example.org>');
 }
 
@@ -142,26 +179,51 @@ describe('delivery reports', () => {
   it('undeliverable → a failed report with every field, in the thread, from <>; delivered with NOTIFY=SUCCESS', () =>
     undeliverableCase({}));
 
-
   it('RET=FULL carries the whole original; expired is failed 5.4.7; NOTIFY=NEVER, <> and default (delivered) get nothing', async () => {
     const { sink, daemon } = await start({ receiptStat: (dest) => (dest.endsWith('3') ? 'EXPIRED' : 'DELIVRD') });
     const body = 'Subject: late\r\n\r\nexpiring text\r\n';
-    expect(await sendDsn(daemon.port, 'full@example.org', 'RET=FULL', '+79991230003@sms.example.test', '', body)).toBe(250);
-    expect(await sendDsn(daemon.port, 'never@example.org', '', '+79991230003@sms.example.test', 'NOTIFY=NEVER', `${body}2\r\n`)).toBe(250);
+    expect(await sendDsn(daemon.port, 'full@example.org', 'RET=FULL', '+79991230003@sms.example.test', '', body)).toBe(
+      250,
+    );
+    expect(
+      await sendDsn(
+        daemon.port,
+        'never@example.org',
+        '',
+        '+79991230003@sms.example.test',
+        'NOTIFY=NEVER',
+        `${body}2\r\n`,
+      ),
+    ).toBe(250);
     expect(await sendDsn(daemon.port, '', '', '+79991230003@sms.example.test', '', `${body}3\r\n`)).toBe(250);
-    expect(await sendDsn(daemon.port, 'default@example.org', '', '+79991230004@sms.example.test', '', `${body}4\r\n`)).toBe(250);
+    expect(
+      await sendDsn(daemon.port, 'default@example.org', '', '+79991230004@sms.example.test', '', `${body}4\r\n`),
+    ).toBe(250);
     await waitFor(() => sink.mails.length >= 1, 20_000, 'the report');
     // Every other row is final by now; give the sweep a few passes to (wrongly) make more.
     await new Promise((r) => setTimeout(r, 3000));
     expect(sink.mails.map((x) => x.to)).toEqual([['full@example.org']]);
     const st = part(sink.mails[0]!, 'message/delivery-status');
-    expect([field(st, 'Action'), field(st, 'Status'), field(st, 'Diagnostic-Code')]).toEqual(['failed', '5.4.7', 'smpp; stat:EXPIRED err:001']);
+    expect([field(st, 'Action'), field(st, 'Status'), field(st, 'Diagnostic-Code')]).toEqual([
+      'failed',
+      '5.4.7',
+      'smpp; stat:EXPIRED err:001',
+    ]);
     expect(part(sink.mails[0]!, 'message/rfc822')).toContain('expiring text');
   });
 
   it('relayed when no receipt is requested (NOTIFY=SUCCESS)', async () => {
     const { sink, daemon } = await start({}, { smpp: { registered_delivery: 0 } });
-    expect(await sendDsn(daemon.port, 'r@example.org', '', '+79991230005@sms.example.test', 'NOTIFY=SUCCESS', 'Subject: x\r\n\r\nhi\r\n')).toBe(250);
+    expect(
+      await sendDsn(
+        daemon.port,
+        'r@example.org',
+        '',
+        '+79991230005@sms.example.test',
+        'NOTIFY=SUCCESS',
+        'Subject: x\r\n\r\nhi\r\n',
+      ),
+    ).toBe(250);
     await waitFor(() => sink.mails.length >= 1, 20_000, 'the relayed report');
     const st = part(sink.mails[0]!, 'message/delivery-status');
     expect([field(st, 'Action'), field(st, 'Status')]).toEqual(['relayed', '2.0.0']);
@@ -171,7 +233,9 @@ describe('delivery reports', () => {
     // The SMSC refuses every bind: nothing is submitted.
     const { sink, daemon } = await start({ systemId: 'someone-else' }, { reports: { delay_after_s: 1 } });
     const slow = 'Subject: x\r\n\r\nslow\r\n';
-    expect(await sendDsn(daemon.port, 'd@example.org', '', '+79991230006@sms.example.test', 'NOTIFY=DELAY,FAILURE', slow)).toBe(250);
+    expect(
+      await sendDsn(daemon.port, 'd@example.org', '', '+79991230006@sms.example.test', 'NOTIFY=DELAY,FAILURE', slow),
+    ).toBe(250);
     await waitFor(() => sink.mails.length >= 1, 20_000, 'the delayed report');
     await new Promise((r) => setTimeout(r, 2500));
     expect(sink.mails).toHaveLength(1);
@@ -186,13 +250,23 @@ describe('delivery reports', () => {
     const port = await sim.listen();
     const dir = tempDir();
     const first = started.daemon(await spawnDaemon(testConfig(port, dir), dir));
-    await sendMail(first.port, { from: 'k2@example.org', to: ['+79991230008@sms.example.test'], body: 'Subject: x\r\n\r\nkilled\r\n' });
-    await waitFor(() => first.logs.some((l) => l.msg === 'receipt' && l.state === 'undeliverable'), 20_000, 'the final receipt');
+    await sendMail(first.port, {
+      from: 'k2@example.org',
+      to: ['+79991230008@sms.example.test'],
+      body: 'Subject: x\r\n\r\nkilled\r\n',
+    });
+    await waitFor(
+      () => first.logs.some((l) => l.msg === 'receipt' && l.state === 'undeliverable'),
+      20_000,
+      'the final receipt',
+    );
     await first.kill('SIGKILL');
     const sink = new Sink();
     sinks.push(sink);
     await sink.listen();
-    const config = testConfig(port, dir, { outbound: { smtp_url: `smtp://127.0.0.1:${sink.port}`, retry_min_s: 0.3, retry_max_s: 1 } });
+    const config = testConfig(port, dir, {
+      outbound: { smtp_url: `smtp://127.0.0.1:${sink.port}`, retry_min_s: 0.3, retry_max_s: 1 },
+    });
     started.daemon(await spawnDaemon(config, dir));
     await waitFor(() => sink.mails.length >= 1, 20_000, 'the report after the restart');
     await new Promise((r) => setTimeout(r, 2500));
@@ -204,21 +278,32 @@ describe('delivery reports', () => {
     const first = await start({ receiptStat: () => 'UNDELIV' });
     const sinkPort = first.sink.port;
     await first.sink.close();
-    await sendMail(first.daemon.port, { from: 'k@example.org', to: ['+79991230007@sms.example.test'], body: 'Subject: x\r\n\r\nkilled\r\n' });
-    await waitFor(() => first.daemon.logs.some((l) => l.msg === 'outbox mail not sent; will retry'), 20_000, 'a failed send');
+    await sendMail(first.daemon.port, {
+      from: 'k@example.org',
+      to: ['+79991230007@sms.example.test'],
+      body: 'Subject: x\r\n\r\nkilled\r\n',
+    });
+    await waitFor(
+      () => first.daemon.logs.some((l) => l.msg === 'outbox mail not sent; will retry'),
+      20_000,
+      'a failed send',
+    );
     await first.daemon.kill('SIGKILL');
     const sink = new Sink();
     sinks.push(sink);
     await sink.listen(sinkPort);
     started.daemon(await spawnDaemon(first.config, first.dir));
     await waitFor(() => sink.mails.length >= 1, 20_000, 'the report after the restart');
-    expect(field(part(sink.mails[0]!, 'message/delivery-status'), 'Diagnostic-Code')).toBe('smpp; stat:UNDELIV err:251');
+    expect(field(part(sink.mails[0]!, 'message/delivery-status'), 'Diagnostic-Code')).toBe(
+      'smpp; stat:UNDELIV err:251',
+    );
   });
 });
 
 async function replyCase(spool: Record<string, unknown>): Promise<void> {
   const { sink, sim, daemon } = await start({}, { replies: { default_to: 'noc@example.org' }, ...spool });
-  const body = 'Message-ID: <page-7@example.org>\r\nReply-To: Team <team@example.org>\r\nSubject: Page: web down\r\n\r\nweb1 down\r\n';
+  const body =
+    'Message-ID: <page-7@example.org>\r\nReply-To: Team <team@example.org>\r\nSubject: Page: web down\r\n\r\nweb1 down\r\n';
   await sendMail(daemon.port, { from: 'pager@example.org', to: ['+79991234567@sms.example.test'], body });
   await waitFor(() => sim.submits.length === 1 && sim.binds === 1, 10_000, 'the SMS');
   await sim.sendMobileOriginated('79991234567', 'Alerts', 'Принято, еду');
@@ -245,14 +330,31 @@ describe('SMS replies', () => {
     await sim.sendFromPhone({ from: '79991234568', to: 'Alerts', text: long, concat: 'udh8', ref: 7 });
     const emoji = 'Да 👍';
     const cut = Buffer.from(emoji, 'utf16le').length - 2; // between the surrogates
-    await sim.sendFromPhone({ from: '79991234568', to: 'Alerts', text: emoji, coding: 'ucs2', concat: 'udh16', ref: 0x1234, splitAfterBytes: [cut] });
-    await sim.sendFromPhone({ from: '79991234568', to: 'Alerts', text: `sar ${'y'.repeat(200)}`, concat: 'sar', ref: 300 });
+    await sim.sendFromPhone({
+      from: '79991234568',
+      to: 'Alerts',
+      text: emoji,
+      coding: 'ucs2',
+      concat: 'udh16',
+      ref: 0x1234,
+      splitAfterBytes: [cut],
+    });
+    await sim.sendFromPhone({
+      from: '79991234568',
+      to: 'Alerts',
+      text: `sar ${'y'.repeat(200)}`,
+      concat: 'sar',
+      ref: 300,
+    });
     await waitFor(() => sink.mails.length >= 3, 20_000, 'three reply mails');
     const texts = sink.mails.map((m) => m.mail.text?.split('\n\n')[0]);
     expect(texts).toEqual([long, emoji, `sar ${'y'.repeat(200)}`]);
     for (const m of sink.mails) {
       expect([m.to, m.mail.subject, m.mail.inReplyTo, m.mail.from?.text]).toEqual([
-        ['pager@example.org'], 'Re: Page: db down', '<page-9@example.org>', '79991234568@sms.example.test',
+        ['pager@example.org'],
+        'Re: Page: db down',
+        '<page-9@example.org>',
+        '79991234568@sms.example.test',
       ]);
     }
   });
@@ -292,5 +394,6 @@ describe('on the PostgreSQL spool', () => {
   });
   const pg = () => ({ spool: { backend: 'postgres', url: db.url, pool_size: 4, statement_timeout_ms: 2000 } });
   it('undeliverable → a failed report; delivered with NOTIFY=SUCCESS', () => undeliverableCase(pg()));
-  it('a reply reaches the original sender in the thread; an unmatched one goes to replies.default_to', () => replyCase(pg()));
+  it('a reply reaches the original sender in the thread; an unmatched one goes to replies.default_to', () =>
+    replyCase(pg()));
 });

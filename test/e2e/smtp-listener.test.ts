@@ -20,7 +20,9 @@ describe('connection, capabilities, recipients (open server)', () => {
     expect(greeting.text).toContain('smtp2sms');
     const ehlo = await client.cmd('EHLO client.example');
     const caps = ehlo.lines.map((l) => l.slice(4));
-    expect(caps).toEqual(expect.arrayContaining(['PIPELINING', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'SIZE 4096']));
+    expect(caps).toEqual(
+      expect.arrayContaining(['PIPELINING', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'SIZE 4096']),
+    );
     expect(caps.some((c) => c.startsWith('AUTH'))).toBe(false);
     expect(caps).not.toContain('STARTTLS');
     client.close();
@@ -167,7 +169,11 @@ describe('AUTH', () => {
     const { client } = await RawSmtp.connect(h.port);
     await client.cmd('EHLO x');
     const times: number[] = [];
-    for (const [u, p] of [['zabbix', 'wrong'], ['nobody', 'x'], ['zabbix', 'wrong2']] as const) {
+    for (const [u, p] of [
+      ['zabbix', 'wrong'],
+      ['nobody', 'x'],
+      ['zabbix', 'wrong2'],
+    ] as const) {
       const t0 = Date.now();
       const r = await client.cmd(`AUTH PLAIN ${authPlain(u, p)}`);
       times.push(Date.now() - t0);

@@ -18,7 +18,10 @@ const sentText = (row: SmsRow) =>
   row.parts.map((p) => decodeBytes(Buffer.from(p.body, 'hex'), row.dataCoding, {})).join('');
 
 const mime = (headers: string, body: string | Buffer) =>
-  Buffer.concat([Buffer.from(`${headers.trim().replace(/\n/g, '\r\n')}\r\n\r\n`, 'latin1'), Buffer.isBuffer(body) ? body : Buffer.from(body, 'latin1')]);
+  Buffer.concat([
+    Buffer.from(`${headers.trim().replace(/\n/g, '\r\n')}\r\n\r\n`, 'latin1'),
+    Buffer.isBuffer(body) ? body : Buffer.from(body, 'latin1'),
+  ]);
 
 describe('mail → spool over SMTP (default config)', () => {
   let h: Harness;
@@ -28,11 +31,20 @@ describe('mail → spool over SMTP (default config)', () => {
   afterAll(() => h.stop());
 
   it.each([
-    ['cron-output.eml', 'Cron <root@backup1> /usr/local/bin/nightly-backup\nrsync: write failed on "/mnt/backup/db1.tar": No space left on device (28)\nbackup FAILED after 312 s'],
+    [
+      'cron-output.eml',
+      'Cron <root@backup1> /usr/local/bin/nightly-backup\nrsync: write failed on "/mnt/backup/db1.tar": No space left on device (28)\nbackup FAILED after 312 s',
+    ],
     ['gmail-reply-quoted.eml', 'Re: r1 BGP down\nYes, switching to the standby router now.'],
     ['iphone-with-attachment.eml', 'Door sensor in server room B triggered, checking camera.'],
-    ['thunderbird-flowed-signature.eml', 'import done\nThe nightly import finished with 3 warnings, see the log on import2 under /var/log/import. Nothing to do tonight.'],
-    ['outlook-reply-disclaimer.eml', "RE: payment service degraded\nPlease restart the payment service now - it's urgent.\n\nBest regards,\nJohn Smith\nHead of Operations"],
+    [
+      'thunderbird-flowed-signature.eml',
+      'import done\nThe nightly import finished with 3 warnings, see the log on import2 under /var/log/import. Nothing to do tonight.',
+    ],
+    [
+      'outlook-reply-disclaimer.eml',
+      "RE: payment service degraded\nPlease restart the payment service now - it's urgent.\n\nBest regards,\nJohn Smith\nHead of Operations",
+    ],
   ])('%s', async (file, expected) => {
     const r = await sendMail(h.port, { to: [TO], body: sample(file) });
     const [row] = await rowsFor(h, r.data[0]!);
@@ -58,21 +70,46 @@ describe('mail → spool over SMTP (default config)', () => {
   });
 
   it.each([
-    ['KOI8-R, quoted-printable, RFC 2047 subject in KOI8-R', mime(
-      'Subject: =?koi8-r?Q?=F4=C5=D3=D4?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=koi8-r\nContent-Transfer-Encoding: quoted-printable',
-      '=F0=D2=C9=D7=C5=D4 =CD=C9=D2\r\n'), 'Тест\nПривет мир'],
-    ['windows-1251, base64', mime(
-      'Subject: =?windows-1251?B?0uXx8g==?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=windows-1251\nContent-Transfer-Encoding: base64',
-      `${Buffer.from([0xcf, 0xf0, 0xe8, 0xe2, 0xe5, 0xf2]).toString('base64')}\r\n`), 'Тест\nПривет'],
-    ['ISO-8859-2, quoted-printable', mime(
-      'Subject: =?iso-8859-2?Q?Zg=B3oszenie?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-2\nContent-Transfer-Encoding: quoted-printable',
-      'Awaria serwera =B3=B1cza\r\n'), 'Zgłoszenie\nAwaria serwera łącza'],
-    ['ISO-8859-1, 8bit', mime(
-      'Subject: Caf\xe9\nMIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit',
-      'Men\xfc: cr\xe8me\r\n'), 'Café\nMenü: crème'],
-    ['UTF-8 base64 with emoji', mime(
-      'Subject: =?UTF-8?B?8J+aqCBhbGVydA==?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64',
-      `${Buffer.from('Сервер упал 🔥').toString('base64')}\r\n`), '🚨 alert\nСервер упал 🔥'],
+    [
+      'KOI8-R, quoted-printable, RFC 2047 subject in KOI8-R',
+      mime(
+        'Subject: =?koi8-r?Q?=F4=C5=D3=D4?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=koi8-r\nContent-Transfer-Encoding: quoted-printable',
+        '=F0=D2=C9=D7=C5=D4 =CD=C9=D2\r\n',
+      ),
+      'Тест\nПривет мир',
+    ],
+    [
+      'windows-1251, base64',
+      mime(
+        'Subject: =?windows-1251?B?0uXx8g==?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=windows-1251\nContent-Transfer-Encoding: base64',
+        `${Buffer.from([0xcf, 0xf0, 0xe8, 0xe2, 0xe5, 0xf2]).toString('base64')}\r\n`,
+      ),
+      'Тест\nПривет',
+    ],
+    [
+      'ISO-8859-2, quoted-printable',
+      mime(
+        'Subject: =?iso-8859-2?Q?Zg=B3oszenie?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-2\nContent-Transfer-Encoding: quoted-printable',
+        'Awaria serwera =B3=B1cza\r\n',
+      ),
+      'Zgłoszenie\nAwaria serwera łącza',
+    ],
+    [
+      'ISO-8859-1, 8bit',
+      mime(
+        'Subject: Caf\xe9\nMIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit',
+        'Men\xfc: cr\xe8me\r\n',
+      ),
+      'Café\nMenü: crème',
+    ],
+    [
+      'UTF-8 base64 with emoji',
+      mime(
+        'Subject: =?UTF-8?B?8J+aqCBhbGVydA==?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64',
+        `${Buffer.from('Сервер упал 🔥').toString('base64')}\r\n`,
+      ),
+      '🚨 alert\nСервер упал 🔥',
+    ],
   ])('%s', async (_name, body, expected) => {
     const r = await sendMail(h.port, { to: [TO], body });
     const [row] = await rowsFor(h, r.data[0]!);
@@ -84,12 +121,16 @@ describe('mail → spool over SMTP (default config)', () => {
       'Subject: s\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="b1"',
       '--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain version\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>html <b>version</b></p>\r\n--b1--\r\n',
     );
-    expect((await rowsFor(h, (await sendMail(h.port, { to: [TO], body: alt })).data[0]!))[0]!.text).toBe('s\nplain version');
+    expect((await rowsFor(h, (await sendMail(h.port, { to: [TO], body: alt })).data[0]!))[0]!.text).toBe(
+      's\nplain version',
+    );
     const html = mime(
       'Subject: s\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8',
       '<html><head><style>p{color:red}</style></head><body><p>Disk &amp; CPU &lt;high&gt;</p><p><a href="http://x.example/very/long">Details</a></p><script>x()</script></body></html>\r\n',
     );
-    expect((await rowsFor(h, (await sendMail(h.port, { to: [TO], body: html })).data[0]!))[0]!.text).toBe('s\nDisk & CPU <high>\nDetails');
+    expect((await rowsFor(h, (await sendMail(h.port, { to: [TO], body: html })).data[0]!))[0]!.text).toBe(
+      's\nDisk & CPU <high>\nDetails',
+    );
   });
 
   it('comments are stored with the message and not sent (smpp.comments: strip)', async () => {
@@ -122,7 +163,10 @@ describe('mail → spool over SMTP (default config)', () => {
 
   it('X-SMS-Sender needs an authenticated user allowed to use it', async () => {
     const r = await sendMail(h.port, { to: [TO], body: 'X-SMS-Sender: Bank\r\nSubject: x\r\n\r\nhi\r\n' });
-    expect([r.data[0]!.code, r.data[0]!.text]).toEqual([550, '5.7.1 Sender "Bank" (X-SMS-Sender) needs an authenticated user allowed to use it']);
+    expect([r.data[0]!.code, r.data[0]!.text]).toEqual([
+      550,
+      '5.7.1 Sender "Bank" (X-SMS-Sender) needs an authenticated user allowed to use it',
+    ]);
   });
 });
 
@@ -147,13 +191,24 @@ describe('per-user senders, subject modes, comments for SMS Center, reject when 
 
   it('user source_addr, an allowed X-SMS-Sender, a refused one, the default', async () => {
     const body = (hdr: string) => `${hdr}Subject: s\r\n\r\nb\r\n`;
-    const own = (await rowsFor(h, (await sendMail(h.port, { to: [TO], body: body(''), auth: ['ops', 'pw'] })).data[0]!))[0]!;
+    const own = (
+      await rowsFor(h, (await sendMail(h.port, { to: [TO], body: body(''), auth: ['ops', 'pw'] })).data[0]!)
+    )[0]!;
     expect([own.sourceAddr, own.sourceTon, own.sourceNpi]).toEqual(['OpsTeam', 5, 0]);
-    const asked = (await rowsFor(h, (await sendMail(h.port, { to: [TO], body: body('X-SMS-Sender: 4242\r\n'), auth: ['ops', 'pw'] })).data[0]!))[0]!;
+    const asked = (
+      await rowsFor(
+        h,
+        (
+          await sendMail(h.port, { to: [TO], body: body('X-SMS-Sender: 4242\r\n'), auth: ['ops', 'pw'] })
+        ).data[0]!,
+      )
+    )[0]!;
     expect([asked.sourceAddr, asked.sourceTon, asked.sourceNpi]).toEqual(['4242', 3, 0]);
     const refused = await sendMail(h.port, { to: [TO], body: body('X-SMS-Sender: Bank\r\n'), auth: ['ops', 'pw'] });
     expect(refused.data[0]!.text).toBe('5.7.1 Sender "Bank" (X-SMS-Sender) is not allowed for user "ops"');
-    const dflt = (await rowsFor(h, (await sendMail(h.port, { to: [TO], body: body(''), auth: ['other', 'pw'] })).data[0]!))[0]!;
+    const dflt = (
+      await rowsFor(h, (await sendMail(h.port, { to: [TO], body: body(''), auth: ['other', 'pw'] })).data[0]!)
+    )[0]!;
     expect(dflt.sourceAddr).toBe('Default');
   });
 
@@ -163,7 +218,10 @@ describe('per-user senders, subject modes, comments for SMS Center, reject when 
   });
 
   it('comments: smsc sends "\\n~~~\\n" + comment, parts counted on the visible text', async () => {
-    const r = await sendMail(h.port, { to: [TO], body: 'Subject: Code 4711\r\n\r\nignored body\r\n~~~\r\norder 77\r\n' });
+    const r = await sendMail(h.port, {
+      to: [TO],
+      body: 'Subject: Code 4711\r\n\r\nignored body\r\n~~~\r\norder 77\r\n',
+    });
     expect(r.data[0]!.text).toMatch(/× 1 part \(GSM\)$/);
     const [row] = await rowsFor(h, r.data[0]!);
     expect([row!.text, row!.comment]).toEqual(['Code 4711', 'order 77']);
@@ -172,7 +230,10 @@ describe('per-user senders, subject modes, comments for SMS Center, reject when 
 
   it('550 5.3.4 naming the part count when over max_parts with reject', async () => {
     const r = await sendMail(h.port, { to: [TO], body: `Subject: ${'x'.repeat(400)}\r\n\r\nb\r\n` });
-    expect([r.data[0]!.code, r.data[0]!.text]).toEqual([550, '5.3.4 Text too long: it needs 3 SMS parts (GSM), at most 2 are allowed']);
+    expect([r.data[0]!.code, r.data[0]!.text]).toEqual([
+      550,
+      '5.3.4 Text too long: it needs 3 SMS parts (GSM), at most 2 are allowed',
+    ]);
   });
 });
 
@@ -181,7 +242,11 @@ describe('comment_prefix', () => {
     const h = await startHarness({ smtp: { comment_prefix: '#' } });
     const r = await sendMail(h.port, { to: [TO], body: 'Subject: Disk full\r\n\r\n#ticket INC-1\r\ndb1 /var 97%\r\n' });
     const [row] = await rowsFor(h, r.data[0]!);
-    expect([row!.text, row!.comment, sentText(row!)]).toEqual(['Disk full\ndb1 /var 97%', 'ticket INC-1', 'Disk full\ndb1 /var 97%']);
+    expect([row!.text, row!.comment, sentText(row!)]).toEqual([
+      'Disk full\ndb1 /var 97%',
+      'ticket INC-1',
+      'Disk full\ndb1 /var 97%',
+    ]);
     await h.stop();
   });
 });
@@ -189,7 +254,12 @@ describe('comment_prefix', () => {
 describe('default charset koi8-r', () => {
   it('a legacy sender with no MIME headers and a raw 8-bit KOI8-R subject', async () => {
     const h = await startHarness({ smtp: { default_charset: 'koi8-r' } });
-    const raw = Buffer.concat([Buffer.from('Subject: '), Buffer.from([0xe1, 0xf7, 0xe1, 0xf2, 0xe9, 0xf1]), Buffer.from('\r\n\r\n'), sample('legacy-koi8r-no-charset.eml').subarray(sample('legacy-koi8r-no-charset.eml').indexOf('\r\n\r\n') + 4)]);
+    const raw = Buffer.concat([
+      Buffer.from('Subject: '),
+      Buffer.from([0xe1, 0xf7, 0xe1, 0xf2, 0xe9, 0xf1]),
+      Buffer.from('\r\n\r\n'),
+      sample('legacy-koi8r-no-charset.eml').subarray(sample('legacy-koi8r-no-charset.eml').indexOf('\r\n\r\n') + 4),
+    ]);
     const r = await sendMail(h.port, { to: [TO], body: raw });
     expect((await rowsFor(h, r.data[0]!))[0]!.text).toBe('АВАРИЯ\nКотельная N3: давление 0.2 МПа ниже нормы');
     const sampleReply = await sendMail(h.port, { to: [TO], body: sample('legacy-koi8r-no-charset.eml') });
@@ -209,7 +279,11 @@ describe('LMTP', () => {
     expect(r.rcpt.map((x) => x.code)).toEqual([250, 550, 250]);
     expect(r.data.map((x) => x.code)).toEqual([250, 250]);
     expect(r.data[0]!.text).toMatch(/^2\.0\.0 Queued as/);
-    const empty = await sendMail(h.port, { lmtp: true, to: [TO, '+79991230002@sms.example.test'], body: 'Subject: \r\n\r\n\r\n' });
+    const empty = await sendMail(h.port, {
+      lmtp: true,
+      to: [TO, '+79991230002@sms.example.test'],
+      body: 'Subject: \r\n\r\n\r\n',
+    });
     expect(empty.data.map((x) => `${x.code} ${x.text.slice(0, 5)}`)).toEqual(['550 5.6.0', '550 5.6.0']);
     await h.stop();
   });
@@ -238,7 +312,10 @@ describe('spool trouble is a temporary failure, never a 250', () => {
     await h.daemon.spool.pragma('query_only = ON');
     const r = await sendMail(h.port, { to: [TO], body: 'Subject: s\r\n\r\nb\r\n' });
     await h.daemon.spool.pragma('query_only = OFF');
-    expect([r.data[0]!.code, r.data[0]!.text]).toEqual([451, '4.3.0 Temporary local problem storing the message; try again later']);
+    expect([r.data[0]!.code, r.data[0]!.text]).toEqual([
+      451,
+      '4.3.0 Temporary local problem storing the message; try again later',
+    ]);
   });
 
   it('a spool failure behind a 451 is counted in smtp2sms_spool_errors_total', async () => {
@@ -272,7 +349,8 @@ describe('spool trouble is a temporary failure, never a 250', () => {
   });
 
   it('queue above spool.max_queued → 452 4.3.1 at MAIL FROM', async () => {
-    for (let i = 0; i < 3; i++) expect((await sendMail(h.port, { to: [TO], body: `Subject: ${i}\r\n\r\nb\r\n` })).data[0]!.code).toBe(250);
+    for (let i = 0; i < 3; i++)
+      expect((await sendMail(h.port, { to: [TO], body: `Subject: ${i}\r\n\r\nb\r\n` })).data[0]!.code).toBe(250);
     await new Promise((r) => setTimeout(r, 1100)); // the queue depth is cached for a second
     const r = await sendMail(h.port, { to: [TO], body: 'Subject: s\r\n\r\nb\r\n' });
     expect([r.mail.code, r.mail.text.slice(0, 5)]).toEqual([452, '4.3.1']);

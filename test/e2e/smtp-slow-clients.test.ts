@@ -99,21 +99,25 @@ describe('too many clients, and clients that hang up', () => {
   it.each([
     ['FIN', (c: RawSmtp) => c.close()],
     ['RST', (c: RawSmtp) => c.reset()],
-  ])('a client that hangs up (%s) during DATA is logged at info level, not as an error', async (_how, hangUp) => {
-    const d = await daemon({});
-    const { client } = await RawSmtp.connect(d.port);
-    await client.cmd('EHLO gone.example');
-    await client.cmd('MAIL FROM:<a@example.org>');
-    await client.cmd('RCPT TO:<+79991234567@sms.example.test>');
-    expect((await client.cmd('DATA')).code).toBe(354);
-    client.write('Subject: half\r\n\r\nhalf a mess');
-    await new Promise((r) => setTimeout(r, 200));
-    hangUp(client);
-    await waitFor(() => d.logs.some((l) => l.msg === HUNG_UP), 5000, 'the log line');
-    const line = d.logs.find((l) => l.msg === HUNG_UP)!;
-    expect(line.level).toBe(30);
-    // Anything else logged about it would come within a moment; give it one.
-    await new Promise((r) => setTimeout(r, 300));
-    expect(errorsIn(d.logs)).toEqual([]);
-  }, 30_000);
+  ])(
+    'a client that hangs up (%s) during DATA is logged at info level, not as an error',
+    async (_how, hangUp) => {
+      const d = await daemon({});
+      const { client } = await RawSmtp.connect(d.port);
+      await client.cmd('EHLO gone.example');
+      await client.cmd('MAIL FROM:<a@example.org>');
+      await client.cmd('RCPT TO:<+79991234567@sms.example.test>');
+      expect((await client.cmd('DATA')).code).toBe(354);
+      client.write('Subject: half\r\n\r\nhalf a mess');
+      await new Promise((r) => setTimeout(r, 200));
+      hangUp(client);
+      await waitFor(() => d.logs.some((l) => l.msg === HUNG_UP), 5000, 'the log line');
+      const line = d.logs.find((l) => l.msg === HUNG_UP)!;
+      expect(line.level).toBe(30);
+      // Anything else logged about it would come within a moment; give it one.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(errorsIn(d.logs)).toEqual([]);
+    },
+    30_000,
+  );
 });

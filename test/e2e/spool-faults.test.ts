@@ -7,7 +7,15 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
-import { freePort, readSpool, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor } from '../helpers/daemon-process.js';
+import {
+  freePort,
+  readSpool,
+  spawnDaemon,
+  stopAfterEach,
+  tempDir,
+  testConfig,
+  waitFor,
+} from '../helpers/daemon-process.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { sendMail } from '../helpers/smtp-client.js';
 
@@ -40,11 +48,17 @@ describe('one daemon per spool', () => {
     const replies = await Promise.all([0, 1, 2, 3, 4].map((i) => mail(first.port, i)));
     expect(replies.map((r) => r.data[0]!.code)).toEqual([250, 250, 250, 250, 250]);
     // The five are in flight when the second daemon starts.
-    await waitFor(() => readSpool(first.spoolPath).filter((r) => r.state === 'sending').length === 5, 5000, 'rows in flight');
+    await waitFor(
+      () => readSpool(first.spoolPath).filter((r) => r.state === 'sending').length === 5,
+      5000,
+      'rows in flight',
+    );
     const second = started.daemon(await spawnDaemon(testConfig(port, dir), dir, { waitListening: false }));
     expect((await second.exited).code).toBe(1);
     const line = second.logs.find((l) => l.level === 60);
-    expect(line?.msg).toContain(`the spool ${resolve(join(dir, 'spool.sqlite'))} is in use by another smtp2sms (pid ${first.child.pid})`);
+    expect(line?.msg).toContain(
+      `the spool ${resolve(join(dir, 'spool.sqlite'))} is in use by another smtp2sms (pid ${first.child.pid})`,
+    );
     expect(second.logs.some((l) => l.msg === 'smtp2sms listening')).toBe(false);
 
     expect((await mail(first.port, 5)).data[0]!.code).toBe(250);
@@ -69,14 +83,21 @@ describe('send outcomes the spool cannot take for a while', () => {
   it('are kept and recorded once it can: rows end submitted, and a clean restart sends nothing again', async () => {
     const { sim, port } = await simulator(3000);
     const dir = tempDir();
-    const overrides = { smpp: { url: `smpp://127.0.0.1:${port}`, window: 20 }, spool: { path: join(dir, 'spool.sqlite') } };
+    const overrides = {
+      smpp: { url: `smpp://127.0.0.1:${port}`, window: 20 },
+      spool: { path: join(dir, 'spool.sqlite') },
+    };
     let h: Harness | undefined = await startHarness(overrides);
     try {
       await waitFor(() => sim.binds === 1, 10_000, 'the bind');
       const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => mail(h!.port, i)));
       expect(replies.map((r) => r.data[0]!.code)).toEqual(Array(10).fill(250));
       // All ten are at the SMSC, whose answers come later: the spool turns read-only before they do.
-      await waitFor(() => readSpool(join(dir, 'spool.sqlite')).filter((r) => r.state === 'sending').length === 10, 5000, '10 in flight');
+      await waitFor(
+        () => readSpool(join(dir, 'spool.sqlite')).filter((r) => r.state === 'sending').length === 10,
+        5000,
+        '10 in flight',
+      );
       await h.daemon.spool.pragma('query_only = ON');
       await waitFor(() => sim.submits.length === 10, 10_000, 'the SMSC to answer all ten');
       await new Promise((r) => setTimeout(r, 500));
@@ -104,7 +125,11 @@ describe('/healthz and the spool', () => {
     const metricsPort = await freePort();
     const h = await startHarness({ metrics: { port: metricsPort } });
     try {
-      const health = async () => (await (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).json()) as { spoolWritable: boolean; spoolProblem?: string };
+      const health = async () =>
+        (await (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).json()) as {
+          spoolWritable: boolean;
+          spoolProblem?: string;
+        };
       expect((await health()).spoolWritable).toBe(true);
       const pages = ((await h.daemon.spool.pragma('page_count')) as Array<{ page_count: number }>)[0]!.page_count;
       await h.daemon.spool.pragma(`max_page_count = ${pages}`);
@@ -116,7 +141,9 @@ describe('/healthz and the spool', () => {
       expect(sick.spoolWritable).toBe(false);
       expect(sick.spoolProblem).toMatch(/^a spool write failed \d+ s ago: /);
       await h.daemon.spool.pragma('max_page_count = 1073741823');
-      expect((await sendMail(h.port, { to: to(2), body: 'Subject: ok\r\n\r\nroom again\r\n' })).data[0]!.code).toBe(250);
+      expect((await sendMail(h.port, { to: to(2), body: 'Subject: ok\r\n\r\nroom again\r\n' })).data[0]!.code).toBe(
+        250,
+      );
     } finally {
       await h.stop();
     }
@@ -151,8 +178,12 @@ describe('spool files deleted under a running daemon', () => {
     expect((await mail(d.port, 3)).data[0]!.code).toBe(451);
     const health = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
     expect(health.status).toBe(503);
-    expect(((await health.json()) as { spoolProblem?: string }).spoolProblem).toContain(`the spool file ${d.spoolPath} was deleted`);
-    expect(d.logs.some((l) => l.level === 50 && String(l.msg).includes('was deleted while open; restart smtp2sms'))).toBe(true);
+    expect(((await health.json()) as { spoolProblem?: string }).spoolProblem).toContain(
+      `the spool file ${d.spoolPath} was deleted`,
+    );
+    expect(
+      d.logs.some((l) => l.level === 50 && String(l.msg).includes('was deleted while open; restart smtp2sms')),
+    ).toBe(true);
     expect(tally(sim).has('m2')).toBe(false);
   });
 });

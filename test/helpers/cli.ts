@@ -7,7 +7,10 @@ export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 function shebangWords(): string[] {
   const shebang = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
-  return shebang.replace(/^#!\S*env -S /, '').split(' ').filter(Boolean);
+  return shebang
+    .replace(/^#!\S*env -S /, '')
+    .split(' ')
+    .filter(Boolean);
 }
 
 /** The node flags src/cli.ts's shebang asks for: a daemon under test runs as it does when installed. */

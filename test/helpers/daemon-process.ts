@@ -32,17 +32,31 @@ export function tempDir(prefix = 'smtp2sms-e2e-'): string {
 }
 
 /** Config for a test daemon: loopback, port 0, fast reconnects, the given SMSC port. */
-export function testConfig(smscPort: number, dir: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function testConfig(
+  smscPort: number,
+  dir: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   const base: Record<string, Record<string, unknown>> = {
     smtp: { host: '127.0.0.1', port: 0, domains: ['sms.example.test'] },
-    smpp: { url: `smpp://127.0.0.1:${smscPort}`, reconnect_min_s: 0.1, reconnect_max_s: 0.5, bind_refused_retry_s: 0.5, retry_base_s: 0.2, retry_max_s: 1, enquire_link_s: 5, response_timeout_s: 2 },
+    smpp: {
+      url: `smpp://127.0.0.1:${smscPort}`,
+      reconnect_min_s: 0.1,
+      reconnect_max_s: 0.5,
+      bind_refused_retry_s: 0.5,
+      retry_base_s: 0.2,
+      retry_max_s: 1,
+      enquire_link_s: 5,
+      response_timeout_s: 2,
+    },
     spool: { path: join(dir, 'spool.sqlite') },
     metrics: { port: 0 },
     // Off unless a test asks: its default port would be shared by every test daemon.
     web: { port: 0 },
     log: { level: 'info' },
   };
-  for (const [section, values] of Object.entries(overrides)) base[section] = { ...(base[section] ?? {}), ...(values as Record<string, unknown>) };
+  for (const [section, values] of Object.entries(overrides))
+    base[section] = { ...(base[section] ?? {}), ...(values as Record<string, unknown>) };
   return base;
 }
 
@@ -77,7 +91,11 @@ export interface SpawnOptions {
  * A port from freePort() can be taken by another test's daemon before this one listens (files run in parallel):
  * then this daemon exits with EADDRINUSE and is started again on another port.
  */
-export async function spawnDaemon(config: Record<string, unknown>, dir = tempDir(), opts: SpawnOptions = {}): Promise<DaemonProcess> {
+export async function spawnDaemon(
+  config: Record<string, unknown>,
+  dir = tempDir(),
+  opts: SpawnOptions = {},
+): Promise<DaemonProcess> {
   const smtp = config.smtp as { port: number };
   const pickPort = smtp.port === 0;
   for (let attempt = 1; ; attempt++) {
@@ -112,8 +130,7 @@ async function spawnOnce(config: Record<string, unknown>, dir: string, opts: Spa
   let buf = '';
   child.stdout!.on('data', (d: Buffer) => {
     buf += d.toString();
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       let entry: Record<string, unknown>;
@@ -175,7 +192,10 @@ export async function waitFor(cond: () => boolean, timeoutMs = 20_000, what = 'c
 }
 
 /** What a test starts through this is stopped after it: daemons killed, simulators closed. */
-export function stopAfterEach(): { simulator(s: SmscSimulator): SmscSimulator; daemon(d: DaemonProcess): DaemonProcess } {
+export function stopAfterEach(): {
+  simulator(s: SmscSimulator): SmscSimulator;
+  daemon(d: DaemonProcess): DaemonProcess;
+} {
   const sims: SmscSimulator[] = [];
   const daemons: DaemonProcess[] = [];
   afterEach(async () => {
@@ -183,7 +203,13 @@ export function stopAfterEach(): { simulator(s: SmscSimulator): SmscSimulator; d
     await Promise.all(sims.splice(0).map((s) => s.close()));
   });
   return {
-    simulator: (s) => (sims.push(s), s),
-    daemon: (d) => (daemons.push(d), d),
+    simulator: (s) => {
+      sims.push(s);
+      return s;
+    },
+    daemon: (d) => {
+      daemons.push(d);
+      return d;
+    },
   };
 }

@@ -43,7 +43,11 @@ export class RawSmtp {
     for (const f of w) f();
   }
 
-  static async connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<{ client: RawSmtp; greeting: SmtpReply }> {
+  static async connect(
+    port: number,
+    host = '127.0.0.1',
+    localAddress?: string,
+  ): Promise<{ client: RawSmtp; greeting: SmtpReply }> {
     const socket = net.connect({ port, host, ...(localAddress ? { localAddress } : {}) });
     const client = new RawSmtp(socket);
     const greeting = await client.read();
@@ -95,7 +99,9 @@ export class RawSmtp {
   async data(message: string | Buffer, finalReplies = 1): Promise<{ start: SmtpReply; end: SmtpReply[] }> {
     const start = await this.cmd('DATA');
     if (start.code !== 354) return { start, end: [] };
-    const body = (Buffer.isBuffer(message) ? message : Buffer.from(message, 'utf8')).toString('latin1').replace(/\r?\n/g, '\r\n');
+    const body = (Buffer.isBuffer(message) ? message : Buffer.from(message, 'utf8'))
+      .toString('latin1')
+      .replace(/\r?\n/g, '\r\n');
     const stuffed = body.replace(/^\./gm, '..');
     this.write(Buffer.from(`${stuffed}${stuffed.endsWith('\r\n') ? '' : '\r\n'}.\r\n`, 'latin1'));
     const end: SmtpReply[] = [];

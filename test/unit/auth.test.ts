@@ -28,7 +28,13 @@ describe('failed AUTH throttle (clock passed in)', () => {
   it('doubles per failure up to the cap, forgets after the quiet period, resets on success', () => {
     let t = 0;
     const th = new AuthThrottle({ baseDelayMs: 500, maxDelayMs: 4000, forgetAfterMs: 60_000, maxEntries: 2 }, () => t);
-    expect([th.fail('1.1.1.1'), th.fail('1.1.1.1'), th.fail('1.1.1.1'), th.fail('1.1.1.1'), th.fail('1.1.1.1')]).toEqual([500, 1000, 2000, 4000, 4000]);
+    expect([
+      th.fail('1.1.1.1'),
+      th.fail('1.1.1.1'),
+      th.fail('1.1.1.1'),
+      th.fail('1.1.1.1'),
+      th.fail('1.1.1.1'),
+    ]).toEqual([500, 1000, 2000, 4000, 4000]);
     expect(th.fail('2.2.2.2')).toBe(500);
     t = 60_000;
     expect(th.fail('2.2.2.2')).toBe(500);
@@ -59,8 +65,18 @@ describe('cleartext AUTH rule', () => {
 describe('networks', () => {
   it('IPv4, IPv6, mapped IPv4, bare addresses', () => {
     const n = parseNetworks(['10.0.0.0/8', '2001:db8::/32', '192.0.2.7']);
-    expect(['10.1.2.3', '::ffff:10.9.9.9', '2001:db8::1', '192.0.2.7'].map((a) => n.allows(a))).toEqual([true, true, true, true]);
-    expect(['11.0.0.1', '2001:db9::1', '192.0.2.8', '127.0.0.1'].map((a) => n.allows(a))).toEqual([false, false, false, false]);
+    expect(['10.1.2.3', '::ffff:10.9.9.9', '2001:db8::1', '192.0.2.7'].map((a) => n.allows(a))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(['11.0.0.1', '2001:db9::1', '192.0.2.8', '127.0.0.1'].map((a) => n.allows(a))).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
   it('bad entries are named', () => {
     expect(() => parseNetworks(['10.0.0.0/33'])).toThrow('bad network "10.0.0.0/33"');

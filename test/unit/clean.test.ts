@@ -10,23 +10,29 @@ describe('signatures', () => {
   it('keeps "---" and "-- text" lines', () => {
     expect(clean('a\n---\nb\n-- not a signature').text).toBe('a\n---\nb\n-- not a signature');
   });
-  it.each(['Sent from my iPhone', 'Sent from my Samsung Galaxy smartphone.'.replace('.', ''), 'Отправлено с iPhone', 'Get Outlook for Android', 'Von meinem iPhone gesendet'])(
-    'drops a trailing sign-off %j',
-    (line) => {
-      expect(clean(`Door open\n\n${line}\n\n`).text).toBe('Door open');
-    },
-  );
-  it.each(['© 2026 Grafana Labs. Sent by Grafana v11.3.1.', '(c) 2019-2026 Example Org', 'Copyright 2026 Example Ltd.'])(
-    'drops a trailing copyright footer %j',
-    (line) => {
-      expect(clean(`Disk full on db1\n${line}`).text).toBe('Disk full on db1');
-    },
-  );
+  it.each([
+    'Sent from my iPhone',
+    'Sent from my Samsung Galaxy smartphone.'.replace('.', ''),
+    'Отправлено с iPhone',
+    'Get Outlook for Android',
+    'Von meinem iPhone gesendet',
+  ])('drops a trailing sign-off %j', (line) => {
+    expect(clean(`Door open\n\n${line}\n\n`).text).toBe('Door open');
+  });
+  it.each([
+    '© 2026 Grafana Labs. Sent by Grafana v11.3.1.',
+    '(c) 2019-2026 Example Org',
+    'Copyright 2026 Example Ltd.',
+  ])('drops a trailing copyright footer %j', (line) => {
+    expect(clean(`Disk full on db1\n${line}`).text).toBe('Disk full on db1');
+  });
   it('keeps a copyright line that is not the last', () => {
     expect(clean('© 2026 Example Org\nDisk full on db1').text).toBe('© 2026 Example Org\nDisk full on db1');
   });
   it('keeps "sent from my" inside the text', () => {
-    expect(clean('The report sent from my laptop failed\nretry').text).toBe('The report sent from my laptop failed\nretry');
+    expect(clean('The report sent from my laptop failed\nretry').text).toBe(
+      'The report sent from my laptop failed\nretry',
+    );
   });
 });
 
@@ -35,7 +41,9 @@ describe('quoted replies', () => {
     expect(clean('Yes.\n\nOn Mon, Jan 1, 2026 at 10:00 Bob <b@x> wrote:\n> question?\n> more').text).toBe('Yes.');
   });
   it('drops a wrapped two-line attribution', () => {
-    expect(clean('Yes.\nOn Mon, Jan 1, 2026 at 10:00 AM Bob Example <bob@example.org>\nwrote:\n\n> q').text).toBe('Yes.');
+    expect(clean('Yes.\nOn Mon, Jan 1, 2026 at 10:00 AM Bob Example <bob@example.org>\nwrote:\n\n> q').text).toBe(
+      'Yes.',
+    );
   });
   it('drops a Russian attribution', () => {
     expect(clean('Да.\n\n24.11.2026 10:00, Иван пишет:\n> Вопрос').text).toBe('Да.');
@@ -85,7 +93,10 @@ describe('comments', () => {
     expect(clean('hi\n-- \nsig\n~~~\nnote')).toEqual({ text: 'hi', comment: 'note' });
   });
   it('prefixed lines are comments when a prefix is set, in order, before the ~~~ section', () => {
-    expect(clean('#ticket 1\nDisk full\n#host db1\n~~~\ntail', '#')).toEqual({ text: 'Disk full', comment: 'ticket 1\nhost db1\ntail' });
+    expect(clean('#ticket 1\nDisk full\n#host db1\n~~~\ntail', '#')).toEqual({
+      text: 'Disk full',
+      comment: 'ticket 1\nhost db1\ntail',
+    });
     expect(clean('#1 priority', '').text).toBe('#1 priority');
   });
   it('splitComments alone', () => {

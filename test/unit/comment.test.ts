@@ -4,8 +4,13 @@ import { withSmscComment } from '../../src/sms/comment.js';
 import { prepareSms, type SmsOptions } from '../../src/sms/prepare.js';
 
 const opts: SmsOptions = {
-  profile: 'smsc', allowLatin1: false, smartEncoding: true, transliterate: false, concatenation: 'udh8',
-  maxParts: 10, onTooLong: 'reject',
+  profile: 'smsc',
+  allowLatin1: false,
+  smartEncoding: true,
+  transliterate: false,
+  concatenation: 'udh8',
+  maxParts: 10,
+  onTooLong: 'reject',
 };
 
 describe('comments for SMS Center', () => {

@@ -17,23 +17,71 @@ const problems = (input: unknown, env: NodeJS.ProcessEnv = {}): string[] => {
 
 /** The keys the foundation issue names, with these meanings. */
 const REQUIRED_KEYS = [
-  'smtp.host', 'smtp.port', 'smtp.domains', 'smtp.auth.required', 'smtp.auth.users', 'smtp.max_message_bytes',
-  'smtp.default_charset', 'smtp.subject', 'smpp.url', 'smpp.system_id', 'smpp.password', 'smpp.system_type',
-  'smpp.source_addr', 'smpp.window', 'smpp.throughput', 'smpp.registered_delivery', 'smpp.profile',
-  'smpp.concatenation', 'smpp.comments', 'sms.default_region', 'sms.max_parts', 'sms.on_too_long',
-  'sms.smart_encoding', 'sms.transliterate', 'policy.duplicate_window_s', 'policy.flood_max', 'policy.flood_gap_s',
-  'spool.path', 'metrics.port',
+  'smtp.host',
+  'smtp.port',
+  'smtp.domains',
+  'smtp.auth.required',
+  'smtp.auth.users',
+  'smtp.max_message_bytes',
+  'smtp.default_charset',
+  'smtp.subject',
+  'smpp.url',
+  'smpp.system_id',
+  'smpp.password',
+  'smpp.system_type',
+  'smpp.source_addr',
+  'smpp.window',
+  'smpp.throughput',
+  'smpp.registered_delivery',
+  'smpp.profile',
+  'smpp.concatenation',
+  'smpp.comments',
+  'sms.default_region',
+  'sms.max_parts',
+  'sms.on_too_long',
+  'sms.smart_encoding',
+  'sms.transliterate',
+  'policy.duplicate_window_s',
+  'policy.flood_max',
+  'policy.flood_gap_s',
+  'spool.path',
+  'metrics.port',
 ];
 
 describe('config defaults', () => {
   it('an empty file is a complete config with the documented defaults', () => {
     const c = parseConfig({});
-    expect(c.smtp).toMatchObject({ host: '127.0.0.1', port: 2525, domains: ['sms.localhost'], subject: 'prepend', default_charset: 'utf-8' });
+    expect(c.smtp).toMatchObject({
+      host: '127.0.0.1',
+      port: 2525,
+      domains: ['sms.localhost'],
+      subject: 'prepend',
+      default_charset: 'utf-8',
+    });
     expect(c.smtp.auth).toEqual({ required: false, users: [], allow_cleartext: false });
     expect(c.smtp.allow_networks).toEqual(['127.0.0.0/8', '::1/128']);
-    expect(c.smpp).toMatchObject({ profile: 'generic', concatenation: 'udh8', comments: 'strip', window: 10, throughput: 0 });
-    expect(c.sms).toMatchObject({ default_region: 'RU', max_parts: 6, on_too_long: 'truncate', smart_encoding: true, transliterate: false });
-    expect(c.policy).toEqual({ duplicate_window_s: 60, duplicate_action: 'reject', retransmit_window_s: 86_400, flood_max: 50, flood_gap_s: 30, composite_window_s: 60 });
+    expect(c.smpp).toMatchObject({
+      profile: 'generic',
+      concatenation: 'udh8',
+      comments: 'strip',
+      window: 10,
+      throughput: 0,
+    });
+    expect(c.sms).toMatchObject({
+      default_region: 'RU',
+      max_parts: 6,
+      on_too_long: 'truncate',
+      smart_encoding: true,
+      transliterate: false,
+    });
+    expect(c.policy).toEqual({
+      duplicate_window_s: 60,
+      duplicate_action: 'reject',
+      retransmit_window_s: 86_400,
+      flood_max: 50,
+      flood_gap_s: 30,
+      composite_window_s: 60,
+    });
     // Resolved when the config is read: the daemon, check-config and `queue` all name one absolute file.
     expect(c.spool.path).toBe(resolve('./var/spool.sqlite'));
     expect(c.metrics.port).toBe(9465);
@@ -60,9 +108,18 @@ describe('config errors name the key path', () => {
     [{ smtp: { subject: 'first' } }, 'smtp.subject: Invalid option: expected one of "prepend"|"ignore"|"only"'],
     [{ smtp: { domains: [] } }, 'smtp.domains: Too small'],
     [{ smtp: { default_charset: 'klingon' } }, 'smtp.default_charset: unknown charset'],
-    [{ smtp: { auth: { users: [{ username: 'a' }] } } }, 'smtp.auth.users[0]: give exactly one of password or password_hash'],
-    [{ smtp: { auth: { users: [{ username: 'a', password_hash: 'md5:x' }] } } }, 'smtp.auth.users[0].password_hash: expected a hash made by'],
-    [{ smtp: { auth: { users: [{ username: 'a', password: 'p', allowed_senders: ['x'.repeat(12)] }] } } }, 'smtp.auth.users[0].allowed_senders[0]: an alphanumeric sender has at most 11'],
+    [
+      { smtp: { auth: { users: [{ username: 'a' }] } } },
+      'smtp.auth.users[0]: give exactly one of password or password_hash',
+    ],
+    [
+      { smtp: { auth: { users: [{ username: 'a', password_hash: 'md5:x' }] } } },
+      'smtp.auth.users[0].password_hash: expected a hash made by',
+    ],
+    [
+      { smtp: { auth: { users: [{ username: 'a', password: 'p', allowed_senders: ['x'.repeat(12)] }] } } },
+      'smtp.auth.users[0].allowed_senders[0]: an alphanumeric sender has at most 11',
+    ],
     [{ smpp: { url: 'http://x' } }, 'smpp.url: expected smpp://host:port or ssmpp://host:port'],
     [{ smpp: { source_addr: '1234567890123456' } }, 'smpp.source_addr: a numeric sender has at most 15 digits'],
     [{ smpp: { concatenation: 'udh7' } }, 'smpp.concatenation: Invalid option'],
@@ -80,16 +137,19 @@ describe('config errors name the key path', () => {
 
 describe('environment variables', () => {
   it('override file values, typed by the schema, nested keys included', () => {
-    const c = parseConfig({ smpp: { password: 'file' }, smtp: { auth: { users: [{ username: 'u', password: 'p' }] } } }, {
-      SMTP2SMS_SMPP_PASSWORD: '12345',
-      SMTP2SMS_SMTP_PORT: '2626',
-      SMTP2SMS_SMTP_AUTH_REQUIRED: 'true',
-      SMTP2SMS_SMTP_MAX_MESSAGE_BYTES: '4096',
-      SMTP2SMS_SMTP_DOMAINS: 'a.example, b.example',
-      SMTP2SMS_SMPP_SOURCE_TON: 'null',
-      SMTP2SMS_CONFIG: '/etc/x.yaml',
-      PATH: '/bin',
-    });
+    const c = parseConfig(
+      { smpp: { password: 'file' }, smtp: { auth: { users: [{ username: 'u', password: 'p' }] } } },
+      {
+        SMTP2SMS_SMPP_PASSWORD: '12345',
+        SMTP2SMS_SMTP_PORT: '2626',
+        SMTP2SMS_SMTP_AUTH_REQUIRED: 'true',
+        SMTP2SMS_SMTP_MAX_MESSAGE_BYTES: '4096',
+        SMTP2SMS_SMTP_DOMAINS: 'a.example, b.example',
+        SMTP2SMS_SMPP_SOURCE_TON: 'null',
+        SMTP2SMS_CONFIG: '/etc/x.yaml',
+        PATH: '/bin',
+      },
+    );
     expect(c.smpp.password).toBe('12345');
     expect(c.smtp.port).toBe(2626);
     expect(c.smtp.auth.required).toBe(true);
@@ -101,7 +161,9 @@ describe('environment variables', () => {
     expect(problems({}, { SMTP2SMS_SMPP_WINDOW: 'lots' })).toEqual([
       'smpp.window (from SMTP2SMS_SMPP_WINDOW): Invalid input: expected number, received string',
     ]);
-    expect(problems({}, { SMTP2SMS_SMPP_PASWORD: 'x' })[0]).toMatch(/^SMTP2SMS_SMPP_PASWORD: no such configuration key/);
+    expect(problems({}, { SMTP2SMS_SMPP_PASWORD: 'x' })[0]).toMatch(
+      /^SMTP2SMS_SMPP_PASWORD: no such configuration key/,
+    );
   });
 });
 
@@ -122,7 +184,14 @@ describe('secrets and warnings', () => {
   it('masks passwords and hashes', () => {
     const c = parseConfig({
       smpp: { password: 'secret' },
-      smtp: { auth: { users: [{ username: 'a', password: 'pw' }, { username: 'b', password_hash: 'scrypt$x' }] } },
+      smtp: {
+        auth: {
+          users: [
+            { username: 'a', password: 'pw' },
+            { username: 'b', password_hash: 'scrypt$x' },
+          ],
+        },
+      },
     });
     const masked = maskSecrets(c);
     expect(masked.smpp.password).toBe('***');
@@ -133,7 +202,9 @@ describe('secrets and warnings', () => {
 
   it('warns about plaintext user passwords', () => {
     const c = parseConfig({ smtp: { auth: { users: [{ username: 'zabbix', password: 'pw' }] } } });
-    expect(configWarnings(c)).toEqual([expect.stringContaining('smtp.auth.users[0].password: plaintext password for "zabbix"')]);
+    expect(configWarnings(c)).toEqual([
+      expect.stringContaining('smtp.auth.users[0].password: plaintext password for "zabbix"'),
+    ]);
   });
 });
 
@@ -173,7 +244,9 @@ describe('shipped configs', () => {
   it('the Grafana dashboard queries only metrics the daemon exports', async () => {
     const { METRIC_NAMES } = await import('../../src/ops/metrics.js');
     const { readFileSync } = await import('node:fs');
-    const dash = JSON.parse(readFileSync('config/grafana-dashboard.json', 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const dash = JSON.parse(readFileSync('config/grafana-dashboard.json', 'utf8')) as {
+      panels: Array<{ targets: Array<{ expr: string }> }>;
+    };
     const used = new Set(dash.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/smtp2sms_[a-z_]+/g) ?? [])));
     const known = new Set<string>(METRIC_NAMES.flatMap((n) => [n, `${n}_bucket`, `${n}_count`, `${n}_sum`]));
     expect([...used].filter((n) => !known.has(n))).toEqual([]);
@@ -193,7 +266,8 @@ describe('README stays in sync with the code', () => {
   it('every exported metric is listed', async () => {
     const { readFileSync } = await import('node:fs');
     const { METRIC_NAMES } = await import('../../src/ops/metrics.js');
-    const block = /<!-- metrics:start -->([\s\S]*?)<!-- metrics:end -->/.exec(readFileSync('README.md', 'utf8'))?.[1] ?? '';
+    const block =
+      /<!-- metrics:start -->([\s\S]*?)<!-- metrics:end -->/.exec(readFileSync('README.md', 'utf8'))?.[1] ?? '';
     expect(METRIC_NAMES.filter((n) => !block.includes(`\`${n}`))).toEqual([]);
   });
 });

@@ -37,7 +37,9 @@ describe('choosing the encoding', () => {
   it('system_type ISO: data_coding 0 carries Latin-1 bytes, still counted in septets', () => {
     const e = encodeText('{Hello} é_ü', { ...base, profile: 'smsc', systemType: 'ISO' });
     expect([e.coding, e.dataCoding]).toEqual(['gsm7', 0]);
-    expect(bytesOf('{Hello} é_ü', { profile: 'smsc', systemType: 'iso' })).toEqual(Buffer.from('{Hello} é_ü', 'latin1'));
+    expect(bytesOf('{Hello} é_ü', { profile: 'smsc', systemType: 'iso' })).toEqual(
+      Buffer.from('{Hello} é_ü', 'latin1'),
+    );
     expect(e.atoms.reduce((n, a) => n + a.units, 0)).toBe(13); // { and } are two septets each
     expect(decodeBytes(bytesOf('{é}', { systemType: 'ISO' }), 0, { systemType: 'ISO' })).toBe('{é}');
   });
@@ -93,7 +95,7 @@ describe('transliteration', () => {
     const e = encodeText('Привет, Щука! ЖУК съел ёжика', opts);
     expect(e.coding).toBe('gsm7');
     expect(e.transliterated).toBe(true);
-    expect(e.text).toBe("Privet, Schuka! ZHUK sel yozhika");
+    expect(e.text).toBe('Privet, Schuka! ZHUK sel yozhika');
   });
 
   it('keeps Cyrillic when the text needs UCS-2 anyway (emoji)', () => {

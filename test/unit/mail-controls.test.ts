@@ -7,10 +7,20 @@ import { cleanSubject } from '../../src/mail/clean.js';
 import { parseMail, type MailOptions } from '../../src/mail/parse.js';
 import { prepareSms, type SmsOptions } from '../../src/sms/prepare.js';
 
-const mailOpts: MailOptions = { defaultCharset: 'utf-8', commentPrefix: '', subject: 'prepend', maxHtmlLength: 1_000_000 };
+const mailOpts: MailOptions = {
+  defaultCharset: 'utf-8',
+  commentPrefix: '',
+  subject: 'prepend',
+  maxHtmlLength: 1_000_000,
+};
 const smsOpts: SmsOptions = {
-  profile: 'generic', allowLatin1: false, smartEncoding: true, transliterate: false, concatenation: 'udh8',
-  maxParts: 10, onTooLong: 'reject',
+  profile: 'generic',
+  allowLatin1: false,
+  smartEncoding: true,
+  transliterate: false,
+  concatenation: 'udh8',
+  maxParts: 10,
+  onTooLong: 'reject',
 };
 
 async function sms(raw: string) {
@@ -21,7 +31,10 @@ async function sms(raw: string) {
 describe('control characters', () => {
   it.each([
     ['raw NUL (plain reader)', 'Subject: disk\0 full\r\n\r\nd\0b1\r\n'],
-    ['raw NUL (mailparser)', 'Subject: disk\0 full\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\n\r\nd\0b1\r\n--q--\r\n'],
+    [
+      'raw NUL (mailparser)',
+      'Subject: disk\0 full\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\n\r\nd\0b1\r\n--q--\r\n',
+    ],
     ['encoded-word NUL', 'Subject: =?UTF-8?B?ZGlzawAgZnVsbA==?=\r\n\r\nd\0b1\r\n'],
     ['encoded-word BEL, ESC, DEL, C1', 'Subject: =?UTF-8?Q?disk=07=1B=7F=C2=85_full?=\r\n\r\ndb\x071\r\n'],
   ])('are removed from subject and body: %s', async (_name, raw) => {

@@ -15,8 +15,11 @@ describe('HTML → SMS text', () => {
   });
 
   it('headings, paragraphs, list items and <br> start lines; &nbsp; runs are one space', () => {
-    expect(htmlToSmsText('<h2>Problem</h2><p>Host&nbsp;&nbsp;web3 is <b>down</b><br>since 03:00</p><ul><li>one</li><li>two</li></ul>'))
-      .toBe('Problem\nHost web3 is down\nsince 03:00\n- one\n- two');
+    expect(
+      htmlToSmsText(
+        '<h2>Problem</h2><p>Host&nbsp;&nbsp;web3 is <b>down</b><br>since 03:00</p><ul><li>one</li><li>two</li></ul>',
+      ),
+    ).toBe('Problem\nHost web3 is down\nsince 03:00\n- one\n- two');
   });
 
   it('no CSS, scripts, comments, images or link URLs; link texts kept', () => {
@@ -61,9 +64,9 @@ describe('HTML → SMS text', () => {
   });
 
   it('emoji icons are left out (one would make the SMS UCS-2); other symbols stay', () => {
-    expect(htmlToSmsText('<h2>&#x1f4c1; Infra &rsaquo; HighCPU</h2><h3>🔥 1 firing</h3><p>⚠️ Disk ✅ ok 👍🏽, 5 € © ™</p>')).toBe(
-      'Infra › HighCPU\n1 firing\nDisk ok , 5 € © ™',
-    );
+    expect(
+      htmlToSmsText('<h2>&#x1f4c1; Infra &rsaquo; HighCPU</h2><h3>🔥 1 firing</h3><p>⚠️ Disk ✅ ok 👍🏽, 5 € © ™</p>'),
+    ).toBe('Infra › HighCPU\n1 firing\nDisk ok , 5 € © ™');
   });
 
   it('a signature the client marks (Outlook, Outlook on the web) starts with a "-- " line', () => {
@@ -75,17 +78,19 @@ describe('HTML → SMS text', () => {
 
   it('text nested deeper than the cap is kept', () => {
     const depth = HTML_MAX_NESTING * 3;
-    expect(htmlToSmsText(`${'<div>'.repeat(depth)}deep text${'</div>'.repeat(depth)}<p>after</p>`)).toBe('deep text\nafter');
+    expect(htmlToSmsText(`${'<div>'.repeat(depth)}deep text${'</div>'.repeat(depth)}<p>after</p>`)).toBe(
+      'deep text\nafter',
+    );
   });
 });
 
 describe('hostile HTML shapes', () => {
   const n = 400_000;
   it.each([
-    ['repeated <b>', '<b>'.repeat(n) + 'end'],
-    ['nested <div>', '<div>'.repeat(n / 2) + 'end'],
-    ['unclosed <span> with attributes', '<span class="a" style="b">'.repeat(n / 10) + 'end'],
-    ['<b> closed in the wrong order', '<b><i>'.repeat(n / 4) + 'end' + '</b>'.repeat(n / 4)],
+    ['repeated <b>', `${'<b>'.repeat(n)}end`],
+    ['nested <div>', `${'<div>'.repeat(n / 2)}end`],
+    ['unclosed <span> with attributes', `${'<span class="a" style="b">'.repeat(n / 10)}end`],
+    ['<b> closed in the wrong order', `${'<b><i>'.repeat(n / 4)}end${'</b>'.repeat(n / 4)}`],
   ])('%s: depth capped, text kept', (_name, html) => {
     // What html-to-text works through is bounded by the cap, however many tags came in.
     expect(capNesting(html).elements).toBeLessThanOrEqual(HTML_MAX_NESTING);
@@ -101,7 +106,13 @@ describe('hostile HTML shapes', () => {
     ['many <td>', `<table><tr>${'<td>x</td>'.repeat(HTML_MAX_ELEMENTS)}</tr></table>`],
     ['many unclosed <p>', '<p>x'.repeat(HTML_MAX_ELEMENTS + 1)],
   ])('%s: refused with 550 5.6.0 past the element cap', (_name, html) => {
-    expect(() => htmlToSmsText(html)).toThrow(expect.objectContaining({ responseCode: 550, enhanced: '5.6.0', message: expect.stringMatching(/too many elements/) }));
+    expect(() => htmlToSmsText(html)).toThrow(
+      expect.objectContaining({
+        responseCode: 550,
+        enhanced: '5.6.0',
+        message: expect.stringMatching(/too many elements/),
+      }),
+    );
   });
 
   it('as many cells as the cap allows convert, one row per line', () => {

@@ -74,7 +74,7 @@ const encodings: Array<[string | undefined, (b: Buffer) => string]> = [
   ['8bit', (b) => b.toString('latin1')],
   ['quoted-printable', (b) => qpEncode(b)],
   ['Quoted-Printable', (b) => qpEncode(b)],
-  ['base64', (b64Lines)],
+  ['base64', b64Lines],
   ['BASE64', (b) => b.toString('base64')],
   // Malformed transfer encodings: whatever mailparser makes of them, so must the fast path.
   ['quoted-printable', (b) => `${b.toString('latin1')}=ZZ=\r\n=4`],
@@ -140,7 +140,9 @@ describe('plain fast path reads mail as mailparser does', () => {
     // Every shape in the matrix is one the fast path is meant to take, except a charset iconv does not know
     // (ISO-2022-JP), which sends the mail through the pre-pass and so to mailparser.
     expect(total).toBe(encodings.length * bodies.length * contentTypes.length);
-    const unknown = contentTypes.filter((t) => t?.includes('charset') && !iconv.encodingExists(/charset="?([^";\s]+)/i.exec(t)![1]!)).length;
+    const unknown = contentTypes.filter(
+      (t) => t?.includes('charset') && !iconv.encodingExists(/charset="?([^";\s]+)/i.exec(t)![1]!),
+    ).length;
     expect(unknown).toBe(1);
     expect(taken).toBe(total - unknown * encodings.length * bodies.length);
   });
@@ -166,12 +168,16 @@ describe('plain fast path reads mail as mailparser does', () => {
     expect(readPlain(Buffer.from('Subject: \xf0\xd2\xc9\r\n\r\nbody', 'latin1'), 'utf-8')).toBeUndefined();
     // No header block end, an mbox From line, an empty first line.
     expect(readPlain(Buffer.from('Subject: x'), 'utf-8')).toBeUndefined();
-    expect(readPlain(Buffer.from('From a@b Mon Nov 23 00:00:00 2026\r\nSubject: x\r\n\r\nbody'), 'utf-8')).toBeUndefined();
+    expect(
+      readPlain(Buffer.from('From a@b Mon Nov 23 00:00:00 2026\r\nSubject: x\r\n\r\nbody'), 'utf-8'),
+    ).toBeUndefined();
     expect(readPlain(Buffer.from('\r\nbody'), 'utf-8')).toBeUndefined();
     // Large mail: mailparser, which yields to the event loop between steps.
     const big = Buffer.from(`Subject: x\r\n\r\n${'y'.repeat(PLAIN_MAX_BYTES)}`);
     expect(readPlain(big, 'utf-8')).toBeUndefined();
-    expect(readPlain(big.subarray(0, PLAIN_MAX_BYTES), 'utf-8')?.text).toBe('y'.repeat(PLAIN_MAX_BYTES - 'Subject: x\r\n\r\n'.length));
+    expect(readPlain(big.subarray(0, PLAIN_MAX_BYTES), 'utf-8')?.text).toBe(
+      'y'.repeat(PLAIN_MAX_BYTES - 'Subject: x\r\n\r\n'.length),
+    );
   });
 
   it('real-world samples: the ones it takes come out the same', async () => {
@@ -191,20 +197,74 @@ describe('plain fast path reads mail as mailparser does', () => {
 describe('plain fast path against mailparser on random mail', () => {
   const headerLine = fc.oneof(
     fc.constantFrom(
-      'Subject: Disk full', 'Subject:', 'Subject: =?UTF-8?B?0J/RgNC+0LHQu9C10LzQsA==?=', 'Subject: =?utf-8?Q?a_b?= c', 'Subject: a\r\n b',
-      'subject: lower', 'SUBJECT: upper', 'Message-ID: <x@y>', 'Message-Id: x@y', 'Message-ID:', 'X-SMS-Sender: Alerts', 'X-SMS-Sender:',
-      'Content-Type: text/plain', 'Content-Type: text/plain; charset=utf-8', 'Content-Type: text/plain; charset="us-ascii"',
-      'Content-Type: text/plain;\r\n charset=utf-8', 'Content-Type: text/html', 'Content-Type: text/plain; format=flowed',
-      'Content-Type: text/plain; charset=koi8-r', 'Content-Type: text/plain; charset=windows-1252', 'Content-Type: text/plain; charset=utf-16',
-      'Content-Type: text/plain; charset=shift_jis', 'Content-Type: text/plain; charset=utf-7', 'Content-Type: text/plain; charset=',
-      'Content-Transfer-Encoding: base64', 'Content-Transfer-Encoding: quoted-printable', 'Content-Transfer-Encoding: 8bit',
-      'Content-Transfer-Encoding: 7BIT', 'Content-Transfer-Encoding: weird', 'Content-Disposition: inline',
-      'From: A <a@b>', 'To: 79991234567@sms.example.test', 'Received: from x\r\n\tby y', ' continuation at the start',
-      'no colon here', ': empty name', 'X-Empty:', 'Subject: trailing   ', 'Subject: \t tabbed', 'Subject: bare\rcr', 'X-A: b\r',
+      'Subject: Disk full',
+      'Subject:',
+      'Subject: =?UTF-8?B?0J/RgNC+0LHQu9C10LzQsA==?=',
+      'Subject: =?utf-8?Q?a_b?= c',
+      'Subject: a\r\n b',
+      'subject: lower',
+      'SUBJECT: upper',
+      'Message-ID: <x@y>',
+      'Message-Id: x@y',
+      'Message-ID:',
+      'X-SMS-Sender: Alerts',
+      'X-SMS-Sender:',
+      'Content-Type: text/plain',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Type: text/plain; charset="us-ascii"',
+      'Content-Type: text/plain;\r\n charset=utf-8',
+      'Content-Type: text/html',
+      'Content-Type: text/plain; format=flowed',
+      'Content-Type: text/plain; charset=koi8-r',
+      'Content-Type: text/plain; charset=windows-1252',
+      'Content-Type: text/plain; charset=utf-16',
+      'Content-Type: text/plain; charset=shift_jis',
+      'Content-Type: text/plain; charset=utf-7',
+      'Content-Type: text/plain; charset=',
+      'Content-Transfer-Encoding: base64',
+      'Content-Transfer-Encoding: quoted-printable',
+      'Content-Transfer-Encoding: 8bit',
+      'Content-Transfer-Encoding: 7BIT',
+      'Content-Transfer-Encoding: weird',
+      'Content-Disposition: inline',
+      'From: A <a@b>',
+      'To: 79991234567@sms.example.test',
+      'Received: from x\r\n\tby y',
+      ' continuation at the start',
+      'no colon here',
+      ': empty name',
+      'X-Empty:',
+      'Subject: trailing   ',
+      'Subject: \t tabbed',
+      'Subject: bare\rcr',
+      'X-A: b\r',
     ),
     fc.string({ unit: fc.constantFrom('a', 'b', ':', ' ', '=', '?', '-', 'Z'), maxLength: 20 }).map((s) => `X-${s}`),
   );
-  const bodyUnit = fc.constantFrom('a', 'Z', ' ', '=', '\r\n', '\n', '\r', '=\r\n', '=3D', '=C3=A9', 'é', '–', '€', '\t', '.', '~~~', '-- ', '>', 'QUJD', '==', '\r\r\n', '\x00');
+  const bodyUnit = fc.constantFrom(
+    'a',
+    'Z',
+    ' ',
+    '=',
+    '\r\n',
+    '\n',
+    '\r',
+    '=\r\n',
+    '=3D',
+    '=C3=A9',
+    'é',
+    '–',
+    '€',
+    '\t',
+    '.',
+    '~~~',
+    '-- ',
+    '>',
+    'QUJD',
+    '==',
+    '\r\r\n',
+    '\x00',
+  );
   const mail = fc.record({
     headers: fc.array(headerLine, { maxLength: 8 }),
     body: fc.array(bodyUnit, { maxLength: 60 }).map((u) => u.join('')),

@@ -4,10 +4,20 @@ import { parseMail, type MailOptions } from '../../src/mail/parse.js';
 import { prepareSms, type SmsOptions } from '../../src/sms/prepare.js';
 import { sample } from '../helpers/samples.js';
 
-const mailDefaults: MailOptions = { defaultCharset: 'utf-8', commentPrefix: '', subject: 'prepend', maxHtmlLength: 1_000_000 };
+const mailDefaults: MailOptions = {
+  defaultCharset: 'utf-8',
+  commentPrefix: '',
+  subject: 'prepend',
+  maxHtmlLength: 1_000_000,
+};
 const smsDefaults: SmsOptions = {
-  profile: 'generic', allowLatin1: false, smartEncoding: true, transliterate: false, concatenation: 'udh8',
-  maxParts: 10, onTooLong: 'reject',
+  profile: 'generic',
+  allowLatin1: false,
+  smartEncoding: true,
+  transliterate: false,
+  concatenation: 'udh8',
+  maxParts: 10,
+  onTooLong: 'reject',
 };
 
 async function smsText(name: string, mail: Partial<MailOptions> = {}, smsOptions: Partial<SmsOptions> = {}) {
@@ -46,8 +56,12 @@ describe('mail samples → SMS text', () => {
     expect(text).toContain('summary = Instance web3:9100 down');
     expect(text).toContain('description = web3:9100 has been down for more than 5 minutes.');
     expect(text).not.toContain('Sent by Alertmanager');
-    expect(text.startsWith('[FIRING:1] InstanceDown (web3:9100 node page)\n1 alert for alertname=InstanceDown job=node')).toBe(true);
-    expect((await smsText('alertmanager-firing.eml', { subject: 'only' })).text).toBe('[FIRING:1] InstanceDown (web3:9100 node page)');
+    expect(
+      text.startsWith('[FIRING:1] InstanceDown (web3:9100 node page)\n1 alert for alertname=InstanceDown job=node'),
+    ).toBe(true);
+    expect((await smsText('alertmanager-firing.eml', { subject: 'only' })).text).toBe(
+      '[FIRING:1] InstanceDown (web3:9100 node page)',
+    );
   });
 
   it('Zabbix HTML media type, problem and recovery: one line per table row, cells apart, &nbsp; a space', async () => {
@@ -97,13 +111,17 @@ describe('mail samples → SMS text', () => {
   });
 
   it('Gmail: plain part used, "On … wrote:" and > quotes dropped', async () => {
-    expect((await smsText('gmail-reply-quoted.eml')).text).toBe('Re: r1 BGP down\nYes, switching to the standby router now.');
+    expect((await smsText('gmail-reply-quoted.eml')).text).toBe(
+      'Re: r1 BGP down\nYes, switching to the standby router now.',
+    );
   });
 
   it('iPhone: empty subject, sign-off dropped, attachment ignored and reported', async () => {
     const { text, content } = await smsText('iphone-with-attachment.eml');
     expect(text).toBe('Door sensor in server room B triggered, checking camera.');
-    expect(content.attachments).toEqual([expect.objectContaining({ filename: 'IMG_0042.jpg', contentType: 'image/jpeg' })]);
+    expect(content.attachments).toEqual([
+      expect.objectContaining({ filename: 'IMG_0042.jpg', contentType: 'image/jpeg' }),
+    ]);
   });
 
   it('Russian text with a ~~~ comment section: text and comment apart', async () => {
@@ -159,7 +177,9 @@ describe('mail samples → SMS text', () => {
     );
     expect(sms).toMatchObject({ truncated: true, smsCount: 6, coding: 'gsm7' });
     await expect(smsText('jenkins-build-failure.eml')).rejects.toMatchObject({ responseCode: 550, enhanced: '5.3.4' });
-    expect((await smsText('jenkins-build-failure.eml', { subject: 'only' })).text).toBe('backend-api - Build # 142 - Failure!');
+    expect((await smsText('jenkins-build-failure.eml', { subject: 'only' })).text).toBe(
+      'backend-api - Build # 142 - Failure!',
+    );
   });
 
   it('Outlook HTML only (Word HTML): <o:p>, conditional comments and &nbsp; paragraphs; its marked signature dropped', async () => {

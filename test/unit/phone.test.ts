@@ -3,8 +3,17 @@ import { parsePhone, PhoneError } from '../../src/sms/phone.js';
 import { parseSender } from '../../src/sms/sender.js';
 
 describe('recipient numbers (default region RU)', () => {
-  it.each(['+79991234567', '79991234567', '89991234567', '+7-999-123-45-67', '+7.999.123.45.67', '0079991234567',
-    '81079991234567', '+7 (999) 123-45-67', ' 8 999 123 45 67 '])('%j → 79991234567, TON 1 NPI 1', (input) => {
+  it.each([
+    '+79991234567',
+    '79991234567',
+    '89991234567',
+    '+7-999-123-45-67',
+    '+7.999.123.45.67',
+    '0079991234567',
+    '81079991234567',
+    '+7 (999) 123-45-67',
+    ' 8 999 123 45 67 ',
+  ])('%j → 79991234567, TON 1 NPI 1', (input) => {
     expect(parsePhone(input, 'RU')).toEqual({ digits: '79991234567', ton: 1, npi: 1, country: 'RU' });
   });
 

@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { duplicateAge, duplicateText, floodRefused, floodReply, isRetransmission, streakLength, type PolicyRules } from '../../src/policy/rules.js';
+import {
+  duplicateAge,
+  duplicateText,
+  floodRefused,
+  floodReply,
+  isRetransmission,
+  streakLength,
+  type PolicyRules,
+} from '../../src/policy/rules.js';
 
-const rules: PolicyRules = { duplicateWindowMs: 60_000, duplicateAction: 'reject', retransmitWindowMs: 86_400_000, floodMax: 50, floodGapMs: 30_000 };
+const rules: PolicyRules = {
+  duplicateWindowMs: 60_000,
+  duplicateAction: 'reject',
+  retransmitWindowMs: 86_400_000,
+  floodMax: 50,
+  floodGapMs: 30_000,
+};
 
 describe('duplicate window (fake clock)', () => {
   it('59.999 s after: duplicate; 60 s after: allowed', () => {

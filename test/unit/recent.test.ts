@@ -16,7 +16,11 @@ describe('recent acceptances (fake clock)', () => {
   it('loads from the spool, keeps the newest time, prunes old entries', () => {
     let t = 100_000;
     const r = new RecentAcceptances(30_000, () => t);
-    r.load([['a', 90_000], ['a', 80_000], ['b', 60_000]]);
+    r.load([
+      ['a', 90_000],
+      ['a', 80_000],
+      ['b', 60_000],
+    ]);
     expect([r.mayBeInStreak('a'), r.mayBeInStreak('b')]).toEqual([true, false]);
     r.prune();
     expect(r.size).toBe(1);

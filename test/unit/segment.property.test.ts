@@ -10,7 +10,18 @@ const interesting = fc.constantFrom(
   ...GSM_DEFAULT_CHARS,
   ...GSM_EXTENSION_CHARS,
   ...GSM_EXTENSION_CHARS,
-  'â', 'ç', 'ÿ', 'я', 'Ж', '😀', '🚨', '👨‍👩‍👧', '東', '\u00a0', '’', '—',
+  'â',
+  'ç',
+  'ÿ',
+  'я',
+  'Ж',
+  '😀',
+  '🚨',
+  '👨‍👩‍👧',
+  '東',
+  '\u00a0',
+  '’',
+  '—',
 );
 const texts = fc.oneof(
   fc.array(interesting, { maxLength: 700 }).map((a) => a.join('')),
@@ -29,14 +40,24 @@ describe('segmentation properties', () => {
     fc.assert(
       fc.property(texts, options, fc.integer({ min: 0, max: 0xffff }), (text, o, ref) => {
         fc.pre(normaliseText(text).trim() !== '');
-        const opts: SmsOptions = { ...o, smartEncoding: false, transliterate: false, maxParts: 255, onTooLong: 'reject' };
+        const opts: SmsOptions = {
+          ...o,
+          smartEncoding: false,
+          transliterate: false,
+          maxParts: 255,
+          onTooLong: 'reject',
+        };
         const sms = prepareSms(text, opts, ref);
-        const decoded = sms.parts.map((p) => decodeBytes(p.body, sms.dataCoding, { systemType: o.systemType })).join('');
+        const decoded = sms.parts
+          .map((p) => decodeBytes(p.body, sms.dataCoding, { systemType: o.systemType }))
+          .join('');
         expect(decoded).toBe(normaliseText(text));
         const single = sms.parts.length === 1 && !sms.parts[0]!.payload;
         for (const p of sms.parts) {
           if (p.payload) continue;
-          expect(p.units).toBeLessThanOrEqual(single ? SINGLE_LIMITS[sms.coding] : PART_LIMITS[o.concatenation][sms.coding]);
+          expect(p.units).toBeLessThanOrEqual(
+            single ? SINGLE_LIMITS[sms.coding] : PART_LIMITS[o.concatenation][sms.coding],
+          );
           expect(p.udh.length + p.body.length).toBeLessThanOrEqual(254);
           if (!single) expect(p.units).toBeGreaterThan(0);
         }
@@ -51,8 +72,13 @@ describe('segmentation properties', () => {
       fc.property(texts, (text) => {
         fc.pre(normaliseText(text).trim() !== '');
         const base: SmsOptions = {
-          profile: 'generic', allowLatin1: false, transliterate: false, concatenation: 'udh8', maxParts: 255,
-          onTooLong: 'reject', smartEncoding: false,
+          profile: 'generic',
+          allowLatin1: false,
+          transliterate: false,
+          concatenation: 'udh8',
+          maxParts: 255,
+          onTooLong: 'reject',
+          smartEncoding: false,
         };
         const plain = prepareSms(text, base);
         const smart = prepareSms(text, { ...base, smartEncoding: true });
@@ -67,8 +93,13 @@ describe('segmentation properties', () => {
       fc.property(texts, fc.integer({ min: 1, max: 4 }), (text, maxParts) => {
         fc.pre(normaliseText(text).trim() !== '');
         const opts: SmsOptions = {
-          profile: 'generic', allowLatin1: false, transliterate: false, concatenation: 'udh8', maxParts,
-          onTooLong: 'truncate', smartEncoding: false,
+          profile: 'generic',
+          allowLatin1: false,
+          transliterate: false,
+          concatenation: 'udh8',
+          maxParts,
+          onTooLong: 'truncate',
+          smartEncoding: false,
         };
         const sms = prepareSms(text, opts);
         expect(sms.smsCount).toBeLessThanOrEqual(maxParts);

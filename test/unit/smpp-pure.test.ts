@@ -32,9 +32,18 @@ describe('receipts', () => {
   const text = (id: string, stat: string, err = '000') =>
     `id:${id} sub:001 dlvrd:001 submit date:2611240314 done date:2611240315 stat:${stat} err:${err} text:Disk full`;
 
-  it.each(['DELIVRD', 'EXPIRED', 'DELETED', 'UNDELIV', 'ACCEPTD', 'UNKNOWN', 'REJECTD'])('text with stat %s', (stat) => {
-    expect(parseReceipt({}, text('12AB', stat, '251'))).toEqual({ id: '12AB', stat, err: '251', submitDate: '2611240314', doneDate: '2611240315' });
-  });
+  it.each(['DELIVRD', 'EXPIRED', 'DELETED', 'UNDELIV', 'ACCEPTD', 'UNKNOWN', 'REJECTD'])(
+    'text with stat %s',
+    (stat) => {
+      expect(parseReceipt({}, text('12AB', stat, '251'))).toEqual({
+        id: '12AB',
+        stat,
+        err: '251',
+        submitDate: '2611240314',
+        doneDate: '2611240315',
+      });
+    },
+  );
 
   it('TLVs win: receipted_message_id, message_state, network_error_code', () => {
     const r = parseReceipt(
@@ -42,7 +51,9 @@ describe('receipts', () => {
       'id:999 stat:DELIVRD',
     );
     expect(r).toMatchObject({ id: 'ff01', stat: 'UNDELIV' });
-    expect(parseReceipt({ message_state: 3, receipted_message_id: 'a', network_error_code: Buffer.from([1, 0, 13]) }, '')).toMatchObject({ stat: 'EXPIRED', err: '13' });
+    expect(
+      parseReceipt({ message_state: 3, receipted_message_id: 'a', network_error_code: Buffer.from([1, 0, 13]) }, ''),
+    ).toMatchObject({ stat: 'EXPIRED', err: '13' });
   });
 
   it('not a receipt', () => {
@@ -58,7 +69,13 @@ describe('receipts', () => {
     expect(idKeys('0')).toEqual({ exact: '0', alt: [] });
     expect(idKeys('msg-7f')).toEqual({ exact: 'msg-7f', alt: [] });
     // Whatever form a receipt uses, its exact key is among the submit id's keys.
-    for (const [submitted, receipted] of [['00A1', 'a1'], ['00A1', '161'], ['161', 'A1'], ['0000161', '161'], ['ABCDEF', 'abcdef']]) {
+    for (const [submitted, receipted] of [
+      ['00A1', 'a1'],
+      ['00A1', '161'],
+      ['161', 'A1'],
+      ['0000161', '161'],
+      ['ABCDEF', 'abcdef'],
+    ]) {
       const k = idKeys(submitted as string);
       expect([k.exact, ...k.alt]).toContain(idKeys(receipted as string).exact);
     }

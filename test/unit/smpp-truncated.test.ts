@@ -27,6 +27,6 @@ describe('a PDU cut short by the end of the stream', () => {
     const s = await ended(whole);
     s.read(4);
     const pdu = fromStream(s, whole.length);
-    expect(pdu && pdu.message_id).toBe('abc123');
+    expect(pdu === false ? undefined : pdu.message_id).toBe('abc123');
   });
 });

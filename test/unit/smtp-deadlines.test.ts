@@ -10,7 +10,7 @@ const conn = (parser: { _dataMode: boolean; _remainder: string } | false, pendin
 });
 
 describe('slow-client deadlines', () => {
-  it('a partial line is the client\'s time; a handler of ours running, or nothing buffered, is not', () => {
+  it("a partial line is the client's time; a handler of ours running, or nothing buffered, is not", () => {
     expect(phaseOf(conn({ _dataMode: false, _remainder: 'MAIL FR' }))).toBe('line');
     expect(phaseOf(conn({ _dataMode: false, _remainder: 'MAIL FROM:<a@b>\r' }, true))).toBe('idle');
     expect(phaseOf(conn({ _dataMode: false, _remainder: '' }))).toBe('idle');

@@ -7,10 +7,24 @@ import { SqliteSpool } from '../../src/spool/sqlite/store.js';
 import type { NewSms } from '../../src/spool/types.js';
 
 const row = (recipient: string): NewSms => ({
-  queueId: `q${recipient}`, recipient, sourceAddr: '', sourceTon: 0, sourceNpi: 0, text: 't', comment: '',
+  queueId: `q${recipient}`,
+  recipient,
+  sourceAddr: '',
+  sourceTon: 0,
+  sourceNpi: 0,
+  text: 't',
+  comment: '',
   coding: 'gsm7',
-  dataCoding: 0, smsCount: 1, truncated: false, parts: [{ udh: '', body: '74', units: 1, payload: false }],
-  messageId: null, smtpUser: null, mailFrom: null, clientIp: null, fingerprint: recipient, state: 'queued',
+  dataCoding: 0,
+  smsCount: 1,
+  truncated: false,
+  parts: [{ udh: '', body: '74', units: 1, payload: false }],
+  messageId: null,
+  smtpUser: null,
+  mailFrom: null,
+  clientIp: null,
+  fingerprint: recipient,
+  state: 'queued',
   reason: null,
 });
 

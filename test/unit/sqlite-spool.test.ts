@@ -7,11 +7,33 @@ import type { PolicyRules } from '../../src/policy/rules.js';
 import { SqliteSpool } from '../../src/spool/sqlite/store.js';
 import type { NewSms } from '../../src/spool/types.js';
 
-const rules: PolicyRules = { duplicateWindowMs: 60_000, duplicateAction: 'reject', retransmitWindowMs: 86_400_000, floodMax: 50, floodGapMs: 30_000 };
+const rules: PolicyRules = {
+  duplicateWindowMs: 60_000,
+  duplicateAction: 'reject',
+  retransmitWindowMs: 86_400_000,
+  floodMax: 50,
+  floodGapMs: 30_000,
+};
 const row = (recipient: string, text = 't'): NewSms => ({
-  queueId: 'q1', recipient, sourceAddr: '', sourceTon: 0, sourceNpi: 0, text, comment: '', coding: 'gsm7',
-  dataCoding: 0, smsCount: 1, truncated: false, parts: [{ udh: '', body: '74', units: 1, payload: false }],
-  messageId: null, smtpUser: null, mailFrom: null, clientIp: null, fingerprint: `${recipient}|${text}`, state: 'queued', reason: null,
+  queueId: 'q1',
+  recipient,
+  sourceAddr: '',
+  sourceTon: 0,
+  sourceNpi: 0,
+  text,
+  comment: '',
+  coding: 'gsm7',
+  dataCoding: 0,
+  smsCount: 1,
+  truncated: false,
+  parts: [{ udh: '', body: '74', units: 1, payload: false }],
+  messageId: null,
+  smtpUser: null,
+  mailFrom: null,
+  clientIp: null,
+  fingerprint: `${recipient}|${text}`,
+  state: 'queued',
+  reason: null,
 });
 const recipients = (spool: SqliteSpool) => spool.db.prepare('SELECT recipient FROM sms ORDER BY id').all();
 
@@ -27,7 +49,12 @@ describe('SQLite spool', () => {
   });
 
   it('writes of one group commit: a failing one undoes only its own changes, the others commit', async () => {
-    const insert = (r: string) => spool.db.prepare('INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES (1, ?, ?, 0, ?)').run(r, r, r);
+    const insert = (r: string) =>
+      spool.db
+        .prepare(
+          'INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES (1, ?, ?, 0, ?)',
+        )
+        .run(r, r, r);
     const first = spool.accept([row('1')], 1);
     const failing = spool.batch(() => {
       insert('half');
@@ -63,8 +90,12 @@ describe('SQLite spool', () => {
     await spool.accept([row('7999', 'disk full')], 0, rules);
     await spool.close();
     spool = new SqliteSpool(spool.path);
-    expect(spool.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'sms_fingerprint'`).all()).toEqual([]);
-    expect(await spool.accept([row('7999', 'disk full')], 30_000, rules)).toEqual([{ kind: 'duplicate', ageMs: 30_000, dropped: false }]);
+    expect(
+      spool.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'sms_fingerprint'`).all(),
+    ).toEqual([]);
+    expect(await spool.accept([row('7999', 'disk full')], 30_000, rules)).toEqual([
+      { kind: 'duplicate', ageMs: 30_000, dropped: false },
+    ]);
   });
 
   it('refuses a spool written by a newer schema', async () => {

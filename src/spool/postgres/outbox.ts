@@ -7,7 +7,14 @@ import type pg from 'pg';
 import type { OutboxFacts, OutboxRow } from '../../outbox/facts.js';
 import { planReport } from '../../outbox/plan.js';
 import type { OutboxCounts, OutboxResult, ReplyOutcome, ReplySettings, ReportSweep } from '../outbox-contract.js';
-import { CANDIDATE_COLUMNS, fromRawOutbox, MATCH_COLUMNS, replyFacts, replyPhone, toCandidate } from '../sqlite/outbox.js';
+import {
+  CANDIDATE_COLUMNS,
+  fromRawOutbox,
+  MATCH_COLUMNS,
+  replyFacts,
+  replyPhone,
+  toCandidate,
+} from '../sqlite/outbox.js';
 import type { InboundSms, NewSms } from '../types.js';
 
 type Client = pg.PoolClient;
@@ -76,7 +83,12 @@ async function insertOutbox(c: Client, facts: OutboxFacts, now: number): Promise
   return Number(r.rows[0]?.id);
 }
 
-export async function reportsDue(c: Client, now: number, sweep: ReportSweep, finalStatesSql: string): Promise<{ made: number; capped: number }> {
+export async function reportsDue(
+  c: Client,
+  now: number,
+  sweep: ReportSweep,
+  finalStatesSql: string,
+): Promise<{ made: number; capped: number }> {
   const relayedBefore = sweep.receiptsRequested ? now - sweep.relayedAfterMs : now;
   const res = await c.query(
     `SELECT ${CANDIDATE_COLUMNS} FROM sms_dsn d JOIN sms s ON s.id = d.sms_id LEFT JOIN mail_facts m ON m.queue_id = s.queue_id
@@ -113,7 +125,12 @@ export async function reportsDue(c: Client, now: number, sweep: ReportSweep, fin
   return { made, capped };
 }
 
-export async function storeReply(c: Client, sms: InboundSms, now: number, settings: ReplySettings): Promise<ReplyOutcome> {
+export async function storeReply(
+  c: Client,
+  sms: InboundSms,
+  now: number,
+  settings: ReplySettings,
+): Promise<ReplyOutcome> {
   const res = await c.query(
     `SELECT ${MATCH_COLUMNS} FROM sms s LEFT JOIN sms_dsn d ON d.sms_id = s.id LEFT JOIN mail_facts m ON m.queue_id = s.queue_id
      WHERE s.recipient = $1 AND s.created_at >= $2 AND s.state NOT IN ('refused','cancelled') AND s.mail_from IS NOT NULL
@@ -130,10 +147,18 @@ export async function storeReply(c: Client, sms: InboundSms, now: number, settin
     return { kind: 'kept' };
   }
   const outboxId = await insertOutbox(c, facts, now);
-  return match ? { kind: 'mailed', outboxId, to: facts.to, queueId: match.queue_id } : { kind: 'default', outboxId, to: facts.to };
+  return match
+    ? { kind: 'mailed', outboxId, to: facts.to, queueId: match.queue_id }
+    : { kind: 'default', outboxId, to: facts.to };
 }
 
-export async function claimOutbox(c: Client, limit: number, now: number, leaseMs: number, owner: string): Promise<OutboxRow[]> {
+export async function claimOutbox(
+  c: Client,
+  limit: number,
+  now: number,
+  leaseMs: number,
+  owner: string,
+): Promise<OutboxRow[]> {
   const res = await c.query(
     `WITH due AS (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
        ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
@@ -145,20 +170,20 @@ export async function claimOutbox(c: Client, limit: number, now: number, leaseMs
 
 export async function outboxDone(c: Client, id: number, result: OutboxResult, now: number): Promise<void> {
   if (result.kind === 'sent') {
-    await c.query(`UPDATE outbox SET state = 'sent', updated_at = $1, lease_until = NULL, last_error = NULL WHERE id = $2`, [now, id]);
+    await c.query(
+      `UPDATE outbox SET state = 'sent', updated_at = $1, lease_until = NULL, last_error = NULL WHERE id = $2`,
+      [now, id],
+    );
   } else if (result.kind === 'retry') {
-    await c.query('UPDATE outbox SET next_attempt_at = $1, updated_at = $2, lease_until = NULL, last_error = $3 WHERE id = $4', [
-      result.nextAt,
-      now,
-      result.error,
-      id,
-    ]);
+    await c.query(
+      'UPDATE outbox SET next_attempt_at = $1, updated_at = $2, lease_until = NULL, last_error = $3 WHERE id = $4',
+      [result.nextAt, now, result.error, id],
+    );
   } else {
-    await c.query(`UPDATE outbox SET state = 'dropped', updated_at = $1, lease_until = NULL, last_error = $2 WHERE id = $3`, [
-      now,
-      result.error,
-      id,
-    ]);
+    await c.query(
+      `UPDATE outbox SET state = 'dropped', updated_at = $1, lease_until = NULL, last_error = $2 WHERE id = $3`,
+      [now, result.error, id],
+    );
   }
 }
 
@@ -167,7 +192,8 @@ export async function listOutbox(c: pg.Pool | pg.ClientBase, limit: number): Pro
 }
 
 export async function outboxCounts(c: pg.Pool | pg.ClientBase): Promise<OutboxCounts> {
-  const rows = (await c.query<{ state: string; n: string }>('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state')).rows;
+  const rows = (await c.query<{ state: string; n: string }>('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state'))
+    .rows;
   const get = (s: string) => Number(rows.find((r) => r.state === s)?.n ?? 0);
   return { pending: get('pending'), sent: get('sent'), dropped: get('dropped') };
 }

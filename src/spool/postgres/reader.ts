@@ -43,7 +43,7 @@ export class PostgresReader {
         version === 0
           ? `spool.url: no smtp2sms spool at ${shown} (the daemon creates its tables at its first start)`
           : `spool.url: the spool at ${shown} has schema version ${version}; ` +
-            `this smtp2sms knows up to ${SCHEMA_VERSION}`,
+              `this smtp2sms knows up to ${SCHEMA_VERSION}`,
       );
     }
     return new PostgresReader(client);
@@ -87,10 +87,12 @@ export class PostgresReader {
 
   async keptReplies(limit: number): Promise<KeptReply[]> {
     const sql = `SELECT received_at, source_addr, destination_addr, text FROM inbound ORDER BY id DESC LIMIT $1`;
-    const r = await this.client.query<{ received_at: string; source_addr: string; destination_addr: string; text: string }>(
-      sql,
-      [limit],
-    );
+    const r = await this.client.query<{
+      received_at: string;
+      source_addr: string;
+      destination_addr: string;
+      text: string;
+    }>(sql, [limit]);
     return r.rows.map((x) => ({
       receivedAt: Number(x.received_at),
       sourceAddr: x.source_addr,

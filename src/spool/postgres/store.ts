@@ -9,7 +9,7 @@
  * provider's rules see every node's rows; claims use FOR UPDATE SKIP LOCKED and stamp the row with this node and a
  * lease; a receipt and the SMSC id it matches serialise on their id's every form.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { applyReceiptTo, idKeys, normaliseId } from '../../delivery/receipt-state.js';
 import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
 import type { PolicyRules } from '../../policy/rules.js';
@@ -551,9 +551,12 @@ export class PostgresStore implements SpoolStore {
 
   // ---- The outbox (issue 15): see spool/postgres/outbox.ts ----
 
-  reportsDue: OutboxStore['reportsDue'] = (now, sweep) => this.tx((c) => outbox.reportsDue(c, now, sweep, FINAL_STATES_SQL));
-  storeReply: OutboxStore['storeReply'] = (sms, now, settings) => this.tx((c) => outbox.storeReply(c, sms, now, settings));
-  storeReplyPart: OutboxStore['storeReplyPart'] = (part, now, how) => this.tx((c) => replyParts.storeReplyPart(c, part, now, how));
+  reportsDue: OutboxStore['reportsDue'] = (now, sweep) =>
+    this.tx((c) => outbox.reportsDue(c, now, sweep, FINAL_STATES_SQL));
+  storeReply: OutboxStore['storeReply'] = (sms, now, settings) =>
+    this.tx((c) => outbox.storeReply(c, sms, now, settings));
+  storeReplyPart: OutboxStore['storeReplyPart'] = (part, now, how) =>
+    this.tx((c) => replyParts.storeReplyPart(c, part, now, how));
   expireReplyParts: OutboxStore['expireReplyParts'] = (now, timeoutMs, how) =>
     this.tx((c) => replyParts.expireReplyParts(c, now, timeoutMs, how));
   claimOutbox: OutboxStore['claimOutbox'] = (limit, now, leaseMs, owner) =>
@@ -566,8 +569,10 @@ export class PostgresStore implements SpoolStore {
         [queueId],
       )
     ).map(fromRawOutbox);
-  listOutbox: OutboxStore['listOutbox'] = (limit) => outbox.listOutbox(this.pool, limit).catch((e: unknown) => Promise.reject(this.failed(e)));
-  outboxCounts: OutboxStore['outboxCounts'] = () => outbox.outboxCounts(this.pool).catch((e: unknown) => Promise.reject(this.failed(e)));
+  listOutbox: OutboxStore['listOutbox'] = (limit) =>
+    outbox.listOutbox(this.pool, limit).catch((e: unknown) => Promise.reject(this.failed(e)));
+  outboxCounts: OutboxStore['outboxCounts'] = () =>
+    outbox.outboxCounts(this.pool).catch((e: unknown) => Promise.reject(this.failed(e)));
 
   pendingCount: SpoolStore['pendingCount'] = async () => {
     const rows = await this.read<{ n: string }>(`SELECT COUNT(*) AS n FROM sms WHERE state IN ('queued','sending')`);
@@ -602,7 +607,10 @@ export class PostgresStore implements SpoolStore {
 
   dailyCounts: SpoolStore['dailyCounts'] = async (scope, since) => {
     const q = dailyQuery(scope, since, POSTGRES_DIALECT);
-    const rows = await this.read<Record<'day' | 'messages' | 'parts' | 'delivered' | 'failed', string>>(q.sql, q.params);
+    const rows = await this.read<Record<'day' | 'messages' | 'parts' | 'delivered' | 'failed', string>>(
+      q.sql,
+      q.params,
+    );
     return rows.map((r) => ({
       day: Number(r.day),
       messages: Number(r.messages),
@@ -627,7 +635,8 @@ export class PostgresStore implements SpoolStore {
     if (now - this.lastFailure.at < HEALTH_WINDOW_MS) {
       return {
         writable: false,
-        problem: `a spool write failed ${Math.round((now - this.lastFailure.at) / 1000)} s ago: ` +
+        problem:
+          `a spool write failed ${Math.round((now - this.lastFailure.at) / 1000)} s ago: ` +
           `${this.lastFailure.message}`,
       };
     }

@@ -152,9 +152,13 @@ export function reportsDue(db: Database.Database, now: number, sweep: ReportSwee
     if (plan.kind === 'report') {
       const over =
         sweep.capPerHour > 0 &&
-        (db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE env_to = ? AND kind = 'report' AND created_at > ?`).get(plan.facts.to, now - 3_600_000) as {
-          n: number;
-        }).n >= sweep.capPerHour;
+        (
+          db
+            .prepare(`SELECT COUNT(*) AS n FROM outbox WHERE env_to = ? AND kind = 'report' AND created_at > ?`)
+            .get(plan.facts.to, now - 3_600_000) as {
+            n: number;
+          }
+        ).n >= sweep.capPerHour;
       if (over) capped++;
       else {
         insertOutbox(db, plan.facts, now);
@@ -170,7 +174,9 @@ export function reportsDue(db: Database.Database, now: number, sweep: ReportSwee
 function insertOutbox(db: Database.Database, facts: OutboxFacts, now: number): number {
   return Number(
     db
-      .prepare(`INSERT INTO outbox (kind, env_to, facts, created_at, updated_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)`)
+      .prepare(
+        `INSERT INTO outbox (kind, env_to, facts, created_at, updated_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      )
       .run(facts.kind, facts.to, JSON.stringify(facts), now, now, now).lastInsertRowid,
   );
 }
@@ -203,7 +209,13 @@ export function replyFacts(sms: InboundSms, match: RawMatch | undefined, now: nu
     text: sms.text,
     receivedAt: now,
     original: match
-      ? { queueId: match.queue_id, messageId: match.message_id, subject: match.subject, text: match.text, sentAt: Number(match.created_at) }
+      ? {
+          queueId: match.queue_id,
+          messageId: match.message_id,
+          subject: match.subject,
+          text: match.text,
+          sentAt: Number(match.created_at),
+        }
       : null,
   };
 }
@@ -221,17 +233,15 @@ export function storeReply(db: Database.Database, sms: InboundSms, now: number, 
     .get(replyPhone(sms), now - settings.windowMs) as RawMatch | undefined;
   const facts = replyFacts(sms, match, now, settings);
   if (!facts) {
-    db.prepare('INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES (?, ?, ?, ?, ?)').run(
-      now,
-      sms.sourceAddr,
-      sms.destinationAddr,
-      sms.dataCoding,
-      sms.text,
-    );
+    db.prepare(
+      'INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES (?, ?, ?, ?, ?)',
+    ).run(now, sms.sourceAddr, sms.destinationAddr, sms.dataCoding, sms.text);
     return { kind: 'kept' };
   }
   const outboxId = insertOutbox(db, facts, now);
-  return match ? { kind: 'mailed', outboxId, to: facts.to, queueId: match.queue_id } : { kind: 'default', outboxId, to: facts.to };
+  return match
+    ? { kind: 'mailed', outboxId, to: facts.to, queueId: match.queue_id }
+    : { kind: 'default', outboxId, to: facts.to };
 }
 
 export interface RawOutbox {
@@ -254,7 +264,13 @@ export const fromRawOutbox = (r: RawOutbox): OutboxRow => ({
   lastError: r.last_error,
 });
 
-export function claimOutbox(db: Database.Database, limit: number, now: number, leaseMs: number, owner: string): OutboxRow[] {
+export function claimOutbox(
+  db: Database.Database,
+  limit: number,
+  now: number,
+  leaseMs: number,
+  owner: string,
+): OutboxRow[] {
   const rows = db
     .prepare(
       `SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
@@ -269,18 +285,19 @@ export function claimOutbox(db: Database.Database, limit: number, now: number, l
 export function outboxDone(db: Database.Database, id: number, result: OutboxResult, now: number): void {
   switch (result.kind) {
     case 'sent':
-      db.prepare(`UPDATE outbox SET state = 'sent', updated_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?`).run(now, id);
+      db.prepare(
+        `UPDATE outbox SET state = 'sent', updated_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?`,
+      ).run(now, id);
       return;
     case 'retry':
-      db.prepare('UPDATE outbox SET next_attempt_at = ?, updated_at = ?, lease_until = NULL, last_error = ? WHERE id = ?').run(
-        result.nextAt,
-        now,
-        result.error,
-        id,
-      );
+      db.prepare(
+        'UPDATE outbox SET next_attempt_at = ?, updated_at = ?, lease_until = NULL, last_error = ? WHERE id = ?',
+      ).run(result.nextAt, now, result.error, id);
       return;
     case 'dropped':
-      db.prepare(`UPDATE outbox SET state = 'dropped', updated_at = ?, lease_until = NULL, last_error = ? WHERE id = ?`).run(now, result.error, id);
+      db.prepare(
+        `UPDATE outbox SET state = 'dropped', updated_at = ?, lease_until = NULL, last_error = ? WHERE id = ?`,
+      ).run(now, result.error, id);
   }
 }
 
@@ -289,7 +306,10 @@ export function listOutbox(db: Database.Database, limit: number): OutboxRow[] {
 }
 
 export function outboxCounts(db: Database.Database): OutboxCounts {
-  const rows = db.prepare('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state').all() as { state: string; n: number }[];
+  const rows = db.prepare('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state').all() as {
+    state: string;
+    n: number;
+  }[];
   const get = (s: string) => Number(rows.find((r) => r.state === s)?.n ?? 0);
   return { pending: get('pending'), sent: get('sent'), dropped: get('dropped') };
 }

@@ -13,7 +13,15 @@ import { cancelQuery, dailyQuery, listQuery, SQLITE_DIALECT, stateQuery } from '
 import { withReceiptFact } from '../receipt-facts.js';
 import type { SendOutcome, SpoolStore } from '../store.js';
 import type {
-  AcceptOutcome, CancelOutcome, DailyCount, InboundSms, NewSms, ReceiptUpdate, SmsRow, SmsState, StoredPart,
+  AcceptOutcome,
+  CancelOutcome,
+  DailyCount,
+  InboundSms,
+  NewSms,
+  ReceiptUpdate,
+  SmsRow,
+  SmsState,
+  StoredPart,
 } from '../types.js';
 import { FINAL_STATES, SpoolError } from '../types.js';
 import * as outbox from './outbox.js';
@@ -178,7 +186,9 @@ export class SqliteSpool implements SpoolStore {
   private readonly insertStmt: Database.Statement;
   /** A group commit's writes in one transaction; and again each in a savepoint after a failure (see flush). */
   private readonly runAll: (writes: QueuedWrite[]) => Array<{ ok: true; value: unknown }>;
-  private readonly runEach: (writes: QueuedWrite[]) => Array<{ ok: true; value: unknown } | { ok: false; err: unknown }>;
+  private readonly runEach: (
+    writes: QueuedWrite[],
+  ) => Array<{ ok: true; value: unknown } | { ok: false; err: unknown }>;
   private queued: QueuedWrite[] = [];
   private flushScheduled = false;
   private lazyTimer: NodeJS.Timeout | undefined;
@@ -216,7 +226,9 @@ export class SqliteSpool implements SpoolStore {
     this.db.function('smtp2sms_fold', { deterministic: true }, (v: unknown) => String(v ?? '').toLowerCase());
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
-      throw new Error(`spool ${path} has schema version ${version}; this smtp2sms knows ${SCHEMA_VERSION}: upgrade smtp2sms`);
+      throw new Error(
+        `spool ${path} has schema version ${version}; this smtp2sms knows ${SCHEMA_VERSION}: upgrade smtp2sms`,
+      );
     }
     this.db.exec(SCHEMA);
     // A version 1 file: CREATE TABLE IF NOT EXISTS left its sms table without the column.
@@ -238,7 +250,9 @@ export class SqliteSpool implements SpoolStore {
         @dataCoding, @smsCount, @truncated, @parts, @messageId, @smtpUser, @mailFrom, @clientIp, @fingerprint,
         @now, @now, @now, @smscIds, @receipts, @attempts)`);
     // Made once: better-sqlite3 builds a wrapper per transaction() call, which showed in a flush's profile.
-    this.runAll = this.db.transaction((writes: QueuedWrite[]) => writes.map((w) => ({ ok: true as const, value: w.fn() })));
+    this.runAll = this.db.transaction((writes: QueuedWrite[]) =>
+      writes.map((w) => ({ ok: true as const, value: w.fn() })),
+    );
     this.runEach = this.db.transaction((writes: QueuedWrite[]) => writes.map((w) => this.inSavepoint(w.fn)));
     if (path !== ':memory:') {
       // The WAL exists from the first commit (user_version above) until the connection closes.
@@ -372,7 +386,6 @@ export class SqliteSpool implements SpoolStore {
     });
   }
 
-
   // ---- SpoolStore: each operation one write of a group commit (reads answer at once) ----
 
   accept(rows: readonly NewSms[], now: number, rules?: PolicyRules): Promise<AcceptOutcome[]> {
@@ -397,7 +410,9 @@ export class SqliteSpool implements SpoolStore {
 
   /** Earliest next_attempt_at among queued rows (the relay sleeps until then), or undefined. */
   nextDue(): Promise<number | undefined> {
-    const r = this.sql(`SELECT MIN(next_attempt_at) AS t FROM sms WHERE state = 'queued'`).get() as { t: number | null };
+    const r = this.sql(`SELECT MIN(next_attempt_at) AS t FROM sms WHERE state = 'queued'`).get() as {
+      t: number | null;
+    };
     return Promise.resolve(r.t ?? undefined);
   }
 
@@ -411,21 +426,31 @@ export class SqliteSpool implements SpoolStore {
     }, true);
   }
 
-  applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): Promise<ReceiptUpdate | 'early'> {
+  applyReceipt(
+    receiptId: string,
+    stat: string,
+    err: string | undefined,
+    now: number,
+  ): Promise<ReceiptUpdate | 'early'> {
     return this.batch(() => this.applyReceiptNow(receiptId, stat, err, now), true);
   }
 
   storeInbound(msg: InboundSms, now: number): Promise<void> {
     return this.batch(() => {
-      this.sql('INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES (?, ?, ?, ?, ?)')
-        .run(now, msg.sourceAddr, msg.destinationAddr, msg.dataCoding, msg.text);
+      this.sql(
+        'INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES (?, ?, ?, ?, ?)',
+      ).run(now, msg.sourceAddr, msg.destinationAddr, msg.dataCoding, msg.text);
     });
   }
 
   /** After a crash, rows caught mid-send go back to the queue (at-least-once: some may be sent twice). */
   requeueSending(now: number): Promise<number> {
     return this.batch(
-      () => this.sql(`UPDATE sms SET state = 'queued', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'`).run(now, now).changes,
+      () =>
+        this.sql(`UPDATE sms SET state = 'queued', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'`).run(
+          now,
+          now,
+        ).changes,
     );
   }
 
@@ -433,8 +458,9 @@ export class SqliteSpool implements SpoolStore {
   expireQueued(before: number, now: number, reason: string): Promise<number> {
     return this.batch(
       () =>
-        this.sql(`UPDATE sms SET state = 'expired', reason = ?, updated_at = ? WHERE state = 'queued' AND created_at < ?`)
-          .run(reason, now, before).changes,
+        this.sql(
+          `UPDATE sms SET state = 'expired', reason = ?, updated_at = ? WHERE state = 'queued' AND created_at < ?`,
+        ).run(reason, now, before).changes,
     );
   }
 
@@ -442,7 +468,9 @@ export class SqliteSpool implements SpoolStore {
   prune(before: number): Promise<number> {
     return this.batch(() => {
       const states = FINAL_STATES.map((s) => `'${s}'`).join(',');
-      this.sql(`DELETE FROM smsc_ids WHERE sms_id IN (SELECT id FROM sms WHERE state IN (${states}) AND updated_at < ?)`).run(before);
+      this.sql(
+        `DELETE FROM smsc_ids WHERE sms_id IN (SELECT id FROM sms WHERE state IN (${states}) AND updated_at < ?)`,
+      ).run(before);
       this.earlyReceipts -= this.sql('DELETE FROM early_receipts WHERE received_at < ?').run(before).changes;
       const n = this.sql(`DELETE FROM sms WHERE state IN (${states}) AND updated_at < ?`).run(before).changes;
       outbox.pruneOutbox(this.db, before);
@@ -457,17 +485,24 @@ export class SqliteSpool implements SpoolStore {
   }
 
   countsByState(): Promise<Record<string, number>> {
-    const rows = this.sql('SELECT state, COUNT(*) AS n FROM sms GROUP BY state').all() as { state: string; n: number }[];
+    const rows = this.sql('SELECT state, COUNT(*) AS n FROM sms GROUP BY state').all() as {
+      state: string;
+      n: number;
+    }[];
     return Promise.resolve(Object.fromEntries(rows.map((r) => [r.state, r.n])));
   }
 
   oldestQueuedAt(): Promise<number | undefined> {
-    const r = this.sql(`SELECT MIN(created_at) AS t FROM sms WHERE state IN ('queued','sending')`).get() as { t: number | null };
+    const r = this.sql(`SELECT MIN(created_at) AS t FROM sms WHERE state IN ('queued','sending')`).get() as {
+      t: number | null;
+    };
     return Promise.resolve(r.t ?? undefined);
   }
 
   byQueueId(queueId: string): Promise<SmsRow[]> {
-    return Promise.resolve((this.sql('SELECT * FROM sms WHERE queue_id = ? ORDER BY id').all(queueId) as RawRow[]).map(fromRaw));
+    return Promise.resolve(
+      (this.sql('SELECT * FROM sms WHERE queue_id = ? ORDER BY id').all(queueId) as RawRow[]).map(fromRaw),
+    );
   }
 
   byId(id: number): Promise<SmsRow | undefined> {
@@ -497,14 +532,16 @@ export class SqliteSpool implements SpoolStore {
   // ---- The outbox (issue 15): see spool/sqlite/outbox.ts ----
 
   reportsDue: OutboxStore['reportsDue'] = (now, sweep) => this.batch(() => outbox.reportsDue(this.db, now, sweep));
-  storeReply: OutboxStore['storeReply'] = (sms, now, settings) => this.batch(() => outbox.storeReply(this.db, sms, now, settings));
+  storeReply: OutboxStore['storeReply'] = (sms, now, settings) =>
+    this.batch(() => outbox.storeReply(this.db, sms, now, settings));
   storeReplyPart: OutboxStore['storeReplyPart'] = (part, now, how) =>
     this.batch(() => replyParts.storeReplyPart(this.db, part, now, how));
   expireReplyParts: OutboxStore['expireReplyParts'] = (now, timeoutMs, how) =>
     this.batch(() => replyParts.expireReplyParts(this.db, now, timeoutMs, how));
   claimOutbox: OutboxStore['claimOutbox'] = (limit, now, leaseMs, owner) =>
     this.batch(() => outbox.claimOutbox(this.db, limit, now, leaseMs, owner));
-  outboxDone: OutboxStore['outboxDone'] = (id, result, now) => this.batch(() => outbox.outboxDone(this.db, id, result, now));
+  outboxDone: OutboxStore['outboxDone'] = (id, result, now) =>
+    this.batch(() => outbox.outboxDone(this.db, id, result, now));
   listOutbox: OutboxStore['listOutbox'] = (limit) => Promise.resolve(outbox.listOutbox(this.db, limit));
   outboxFor: SpoolStore['outboxFor'] = (queueId) =>
     Promise.resolve(
@@ -543,14 +580,21 @@ export class SqliteSpool implements SpoolStore {
     const first = row.messageId
       ? (this.sql(
           `SELECT queue_id, created_at, sms_count, coding FROM sms WHERE message_id = ? AND recipient = ? AND state != 'refused' ORDER BY id LIMIT 1`,
-        ).get(row.messageId, row.recipient) as { queue_id: string; created_at: number; sms_count: number; coding: SmsRow['coding'] } | undefined)
+        ).get(row.messageId, row.recipient) as
+          | { queue_id: string; created_at: number; sms_count: number; coding: SmsRow['coding'] }
+          | undefined)
       : undefined;
     const last = this.sql(
       `SELECT MAX(created_at) AS t FROM sms INDEXED BY sms_recipient
        WHERE recipient = ? AND created_at > ? AND fingerprint = ? AND state != 'refused'`,
     ).get(row.recipient, duplicateSince, row.fingerprint) as { t: number | null };
     return {
-      sameMessageId: first && { queueId: first.queue_id, createdAt: first.created_at, smsCount: first.sms_count, coding: first.coding },
+      sameMessageId: first && {
+        queueId: first.queue_id,
+        createdAt: first.created_at,
+        smsCount: first.sms_count,
+        coding: first.coding,
+      },
       recentAccepted: this.readRecentAccepted(row.recipient, floodLimit),
       lastSameFingerprintAt: last.t ?? undefined,
     };
@@ -562,15 +606,18 @@ export class SqliteSpool implements SpoolStore {
     // The limit is written into the SQL: SQLite (STAT4 build) compiles the statement again whenever a bound LIMIT
     // is rebound, which cost more than the query. It is the configured flood limit, so one statement is cached.
     return (
-      this.sql(`SELECT created_at FROM sms WHERE recipient = ? AND state != 'refused' ORDER BY created_at DESC LIMIT ${Math.trunc(limit)}`).all(recipient) as {
+      this.sql(
+        `SELECT created_at FROM sms WHERE recipient = ? AND state != 'refused' ORDER BY created_at DESC LIMIT ${Math.trunc(limit)}`,
+      ).all(recipient) as {
         created_at: number;
       }[]
     ).map((r) => r.created_at);
   }
 
   private claimRows(limit: number, now: number): SmsRow[] {
-    const rows = this.sql(`SELECT * FROM sms WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`)
-      .all(now, limit) as RawRow[];
+    const rows = this.sql(
+      `SELECT * FROM sms WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
+    ).all(now, limit) as RawRow[];
     const mark = this.sql(`UPDATE sms SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?`);
     for (const r of rows) mark.run(now, r.id);
     return rows.map((r) => fromRaw({ ...r, state: 'sending', attempts: r.attempts + 1 }));
@@ -579,11 +626,18 @@ export class SqliteSpool implements SpoolStore {
   private recordOutcome(o: SendOutcome): void {
     switch (o.op) {
       case 'submitted':
-        return this.recordPart(o.id, o.part, o.smscId, o.now, o.last);
+        this.recordPart(o.id, o.part, o.smscId, o.now, o.last);
+        return;
       case 'reschedule':
-        return this.reschedule(o.id, o.reason, o.nextAt, o.now, o.parts, o.countAttempt ?? true);
+        this.reschedule(o.id, o.reason, o.nextAt, o.now, o.parts, o.countAttempt ?? true);
+        return;
       case 'finish':
-        this.sql('UPDATE sms SET state = ?, reason = ?, updated_at = ? WHERE id = ?').run(o.state, o.reason, o.now, o.id);
+        this.sql('UPDATE sms SET state = ?, reason = ?, updated_at = ? WHERE id = ?').run(
+          o.state,
+          o.reason,
+          o.now,
+          o.id,
+        );
     }
   }
 
@@ -603,9 +657,9 @@ export class SqliteSpool implements SpoolStore {
     // A receipt that overtook this part's submit_sm_resp was kept: apply it now.
     if (this.earlyReceipts > 0) {
       const forms = [key, ...idKeys(smscId).alt];
-      const early = this.sql(`SELECT rowid, stat, err, received_at FROM early_receipts WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid`).all(
-        ...forms,
-      ) as { rowid: number; stat: string; err: string | null; received_at: number }[];
+      const early = this.sql(
+        `SELECT rowid, stat, err, received_at FROM early_receipts WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid`,
+      ).all(...forms) as { rowid: number; stat: string; err: string | null; received_at: number }[];
       for (const r of early) {
         this.sql('DELETE FROM early_receipts WHERE rowid = ?').run(r.rowid);
         this.earlyReceipts--;
@@ -618,7 +672,14 @@ export class SqliteSpool implements SpoolStore {
    * Back to the queue, to be tried again at `nextAt`. With `parts`, the message is sent again whole (a composite
    * with a new reference): the ids of the earlier attempt are forgotten.
    */
-  private reschedule(id: number, reason: string, nextAt: number, now: number, parts: StoredPart[] | undefined, countAttempt: boolean): void {
+  private reschedule(
+    id: number,
+    reason: string,
+    nextAt: number,
+    now: number,
+    parts: StoredPart[] | undefined,
+    countAttempt: boolean,
+  ): void {
     const set = parts
       ? `, parts = @parts, smsc_ids = @empty, receipts = @empty, receipt_facts = '[]', first_submit_at = NULL`
       : '';
@@ -638,19 +699,29 @@ export class SqliteSpool implements SpoolStore {
    * Apply a receipt to the part whose SMSC id matches. A receipt for an id not known yet (it overtook its
    * submit_sm_resp) is kept and applied when the id is recorded: `early` then.
    */
-  private applyReceiptNow(receiptId: string, stat: string, err: string | undefined, now: number): ReceiptUpdate | 'early' {
+  private applyReceiptNow(
+    receiptId: string,
+    stat: string,
+    err: string | undefined,
+    now: number,
+  ): ReceiptUpdate | 'early' {
     // Ids are stored as sent; a receipt may write one in another base. The latest part under its exact form wins,
     // the other bases are tried only when that finds none: one key reads the index in rowid order, where an IN
     // list over every form had its hits sorted (a receipt's dearest step).
     const { exact, alt } = idKeys(receiptId);
     const latest = (forms: string[]) =>
-      this.sql(`SELECT sms_id, part FROM smsc_ids WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid DESC LIMIT 1`).get(...forms) as
-        | { sms_id: number; part: number }
-        | undefined;
+      this.sql(
+        `SELECT sms_id, part FROM smsc_ids WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid DESC LIMIT 1`,
+      ).get(...forms) as { sms_id: number; part: number } | undefined;
     const hit = latest([exact]) ?? (alt.length > 0 ? latest(alt) : undefined);
     const update = hit ? this.applyToPart(hit.sms_id, hit.part, stat, err, now) : undefined;
     if (update) return update;
-    this.sql('INSERT INTO early_receipts (key, stat, err, received_at) VALUES (?, ?, ?, ?)').run(exact, stat, err ?? null, now);
+    this.sql('INSERT INTO early_receipts (key, stat, err, received_at) VALUES (?, ?, ?, ?)').run(
+      exact,
+      stat,
+      err ?? null,
+      now,
+    );
     this.earlyReceipts++;
     return 'early';
   }
@@ -671,11 +742,22 @@ export class SqliteSpool implements SpoolStore {
     ).get(smsId) as Read | undefined;
     if (!raw) return undefined;
     const partCount = (JSON.parse(raw.smsc_ids) as unknown[]).length;
-    const facts = { state: raw.state, reason: raw.reason, receipts: JSON.parse(raw.receipts) as (string | null)[], partCount };
+    const facts = {
+      state: raw.state,
+      reason: raw.reason,
+      receipts: JSON.parse(raw.receipts) as (string | null)[],
+      partCount,
+    };
     const effect = applyReceiptTo(facts, part, stat, err);
     const times = withReceiptFact(JSON.parse(raw.receipt_facts), part, receivedAt, err);
-    this.sql('UPDATE sms SET receipts = ?, receipt_facts = ?, state = ?, reason = ?, updated_at = ? WHERE id = ?')
-      .run(JSON.stringify(effect.receipts), JSON.stringify(times), effect.state, effect.reason, now, smsId);
+    this.sql('UPDATE sms SET receipts = ?, receipt_facts = ?, state = ?, reason = ?, updated_at = ? WHERE id = ?').run(
+      JSON.stringify(effect.receipts),
+      JSON.stringify(times),
+      effect.state,
+      effect.reason,
+      now,
+      smsId,
+    );
     return { id: smsId, queueId: raw.queue_id, recipient: raw.recipient, part, state: effect.state };
   }
 
@@ -691,7 +773,10 @@ export class SqliteSpool implements SpoolStore {
   async writable(now = Date.now()): Promise<{ writable: boolean; problem?: string }> {
     if (this.checkFiles()) return { writable: false, problem: this.lost };
     if (now - this.lastFailure.at < HEALTH_WINDOW_MS) {
-      return { writable: false, problem: `a spool write failed ${Math.round((now - this.lastFailure.at) / 1000)} s ago: ${this.lastFailure.message}` };
+      return {
+        writable: false,
+        problem: `a spool write failed ${Math.round((now - this.lastFailure.at) / 1000)} s ago: ${this.lastFailure.message}`,
+      };
     }
     try {
       await this.batch(() => this.sql('INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)').run(now));
