@@ -189,7 +189,8 @@ const smpp = z
     source_addr: sender
       .default('')
       .describe(
-        'Default sender: up to 11 characters with a letter (TON 5), up to 15 digits (TON 1), 3–8 digits (short code, TON 3). Empty: the SMSC decides.',
+        'Default sender: up to 11 characters with a letter (TON 5), up to 15 digits (TON 1), 3–8 digits (short ' +
+          'code, TON 3). Empty: the SMSC decides.',
       ),
     source_ton: z
       .number()
@@ -294,7 +295,8 @@ const smpp = z
       .enum(['strip', 'smsc'])
       .default('strip')
       .describe(
-        'Comments (after a "~~~" line): strip never sends them; smsc appends "\\n~~~\\n"+comment for SMS Center\'s history.',
+        'Comments (after a "~~~" line): strip never sends them; smsc appends "\\n~~~\\n"+comment for SMS ' +
+          "Center's history.",
       ),
   })
   .strict()
@@ -345,7 +347,8 @@ const policy = z
       .min(0)
       .default(86_400)
       .describe(
-        'The same Message-ID for the same recipient within this many seconds is a client resending: 250 with the first queue id, no second SMS; 0 = off.',
+        'The same Message-ID for the same recipient within this many seconds is a client resending: 250 with ' +
+          'the first queue id, no second SMS; 0 = off.',
       ),
     flood_max: z
       .number()
@@ -359,7 +362,8 @@ const policy = z
       .min(0)
       .default(60)
       .describe(
-        'All parts of a long SMS must reach the SMSC within this many seconds of the first, else it is sent again whole; 0 = off.',
+        'All parts of a long SMS must reach the SMSC within this many seconds of the first, else it is sent ' +
+          'again whole; 0 = off.',
       ),
   })
   .strict()
@@ -428,7 +432,8 @@ const spool = z
       .min(0)
       .default(10_000)
       .describe(
-        'PostgreSQL statement_timeout of the spool’s sessions: a statement past it fails (mail gets 451 4.3.0); 0 = none.',
+        'PostgreSQL statement_timeout of the spool’s sessions: a statement past it fails (mail gets 451 ' +
+          '4.3.0); 0 = none.',
       ),
   })
   .strict()
@@ -583,7 +588,8 @@ const cluster = z
       .max(3600)
       .default(15)
       .describe(
-        'A row being sent is this node’s for this long, renewed while it relays; a dead node’s rows are taken over after it.',
+        'A row being sent is this node’s for this long, renewed while it relays; a dead node’s rows are taken ' +
+          'over after it.',
       ),
     lease_renew_s: z
       .number()
@@ -596,7 +602,8 @@ const cluster = z
       .max(300)
       .default(15)
       .describe(
-        'Only one node holds the SMPP binds; when it dies or loses the database another binds within about this time. ' +
+        'Only one node holds the SMPP binds; when it dies or loses the database another binds within about ' +
+          'this time. ' +
           'The holder checks its lock every third of it and unbinds when the check fails.',
       ),
   })

@@ -286,7 +286,8 @@ export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailCon
     throw new ReplyError(
       550,
       '5.6.0',
-      'The text is not valid in its charset (undecodable bytes): declare the right charset, or set smtp.default_charset for senders that declare none',
+      'The text is not valid in its charset (undecodable bytes): declare the right charset, or set ' +
+        'smtp.default_charset for senders that declare none',
     );
   }
   const { text: body, comment } = cleanBody(bodyText, { commentPrefix: opts.commentPrefix });

@@ -80,7 +80,8 @@ export class LocalSpool implements Spool {
       if (this.unrecorded.length === 0) {
         this.log?.error(
           { err: err.message, id: outcome.id, what },
-          'could not record a send outcome; kept in memory and retried until the spool takes it (the row is not sent again meanwhile)',
+          'could not record a send outcome; kept in memory and retried until the spool takes it (the row is ' +
+            'not sent again meanwhile)',
         );
       }
       this.unrecorded.push({ what, outcome });
@@ -291,7 +292,8 @@ export class LocalSpool implements Spool {
       for (const o of this.unrecorded) {
         this.log?.fatal(
           { id: o.outcome.id, outcome: o.what },
-          'send outcome could not be recorded before stopping: this row is still "sending" and its SMS goes out again at the next start',
+          'send outcome could not be recorded before stopping: this row is still "sending" and its SMS goes ' +
+            'out again at the next start',
         );
       }
     }

@@ -35,7 +35,8 @@ async function sql<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
 async function backend() {
   // Each case starts empty, ids from 1, as a fresh SQLite file does.
   await sql(
-    'TRUNCATE sms, smsc_ids, early_receipts, inbound, health_probe, sms_dsn, mail_facts, outbox, reply_parts RESTART IDENTITY',
+    'TRUNCATE sms, smsc_ids, early_receipts, inbound, health_probe, sms_dsn, mail_facts, outbox, reply_parts ' +
+      'RESTART IDENTITY',
   );
   const open = () => new PostgresStore(openPool(spool(), log, 'contract'), 'contract');
   let store = open();
@@ -50,7 +51,8 @@ async function backend() {
     },
     async inbound() {
       return sql<InboundSms>(
-        'SELECT source_addr AS "sourceAddr", destination_addr AS "destinationAddr", data_coding AS "dataCoding", text FROM inbound ORDER BY id',
+        'SELECT source_addr AS "sourceAddr", destination_addr AS "destinationAddr", data_coding AS ' +
+          '"dataCoding", text FROM inbound ORDER BY id',
       );
     },
   };

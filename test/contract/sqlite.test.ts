@@ -21,7 +21,8 @@ async function backend() {
     },
     async inbound() {
       const sql =
-        'SELECT source_addr AS sourceAddr, destination_addr AS destinationAddr, data_coding AS dataCoding, text FROM inbound';
+        'SELECT source_addr AS sourceAddr, destination_addr AS destinationAddr, data_coding AS dataCoding, ' +
+        'text FROM inbound';
       return store.db.prepare(sql).all() as InboundSms[];
     },
   };

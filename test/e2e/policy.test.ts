@@ -111,7 +111,8 @@ describe('flood', () => {
     const refused = await client.cmd(`RCPT TO:<${A}>`);
     expect([refused.code, refused.text]).toEqual([
       450,
-      '4.7.1 Too many messages to +79991230001: 3 accepted less than 30 s apart (provider limit); try again after 30 s without messages',
+      '4.7.1 Too many messages to +79991230001: 3 accepted less than 30 s apart (provider limit); try again ' +
+        'after 30 s without messages',
     ]);
     expect((await client.cmd(`RCPT TO:<${B}>`)).code).toBe(250);
     const { end } = await client.data(mail('alert 3'));

@@ -121,7 +121,8 @@ async function undeliverableCase(spool: Record<string, unknown>): Promise<void> 
   const { sink, daemon } = await start({ receiptStat: (dest) => (dest.endsWith('1') ? 'REJECTD' : 'DELIVRD') }, spool);
 
   const body =
-    'Message-ID: <alert-1@example.org>\r\nSubject: Disk full\r\nFrom: alerts@example.org\r\n\r\ndb1 is at 99 percent\r\n';
+    'Message-ID: <alert-1@example.org>\r\nSubject: Disk full\r\nFrom: alerts@example.org\r\n\r\ndb1 is at 99 ' +
+    'percent\r\n';
   const rcpt = '+79991230001@sms.example.test';
   expect(
     await sendDsn(
@@ -303,7 +304,8 @@ describe('delivery reports', () => {
 async function replyCase(spool: Record<string, unknown>): Promise<void> {
   const { sink, sim, daemon } = await start({}, { replies: { default_to: 'noc@example.org' }, ...spool });
   const body =
-    'Message-ID: <page-7@example.org>\r\nReply-To: Team <team@example.org>\r\nSubject: Page: web down\r\n\r\nweb1 down\r\n';
+    'Message-ID: <page-7@example.org>\r\nReply-To: Team <team@example.org>\r\nSubject: Page: web ' +
+    'down\r\n\r\nweb1 down\r\n';
   await sendMail(daemon.port, { from: 'pager@example.org', to: ['+79991234567@sms.example.test'], body });
   await waitFor(() => sim.submits.length === 1 && sim.binds === 1, 10_000, 'the SMS');
   await sim.sendMobileOriginated('79991234567', 'Alerts', 'Принято, еду');

@@ -34,7 +34,8 @@ const TEMPLATES: Array<{ name: string; weight: number; make: (r: () => number) =
     expect: /^(250|550) /,
     make: () =>
       Buffer.from(
-        'Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\n--zz\r\nContent-Type: text/plain\r\n\r\nhello\r\n--zz--\r\n',
+        'Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\n--zz\r\nContent-Type: ' +
+          'text/plain\r\n\r\nhello\r\n--zz--\r\n',
       ),
   },
   {
@@ -78,7 +79,8 @@ const TEMPLATES: Array<{ name: string; weight: number; make: (r: () => number) =
     expect: /^(250|550 5\.6\.0) /,
     make: () =>
       Buffer.from(
-        'Subject: b64\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!*** not base64 ###$$$\r\n====\r\n',
+        'Subject: b64\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: ' +
+          'base64\r\n\r\n!!!*** not base64 ###$$$\r\n====\r\n',
       ),
   },
   {
@@ -93,7 +95,8 @@ const TEMPLATES: Array<{ name: string; weight: number; make: (r: () => number) =
     expect: /^250 /,
     make: () =>
       Buffer.from(
-        'Subject: qp\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nbad =ZZ escape =\r\nend=\r\n',
+        'Subject: qp\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: ' +
+          'quoted-printable\r\n\r\nbad =ZZ escape =\r\nend=\r\n',
       ),
   },
   {

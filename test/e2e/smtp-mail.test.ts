@@ -33,17 +33,20 @@ describe('mail → spool over SMTP (default config)', () => {
   it.each([
     [
       'cron-output.eml',
-      'Cron <root@backup1> /usr/local/bin/nightly-backup\nrsync: write failed on "/mnt/backup/db1.tar": No space left on device (28)\nbackup FAILED after 312 s',
+      'Cron <root@backup1> /usr/local/bin/nightly-backup\nrsync: write failed on "/mnt/backup/db1.tar": No ' +
+        'space left on device (28)\nbackup FAILED after 312 s',
     ],
     ['gmail-reply-quoted.eml', 'Re: r1 BGP down\nYes, switching to the standby router now.'],
     ['iphone-with-attachment.eml', 'Door sensor in server room B triggered, checking camera.'],
     [
       'thunderbird-flowed-signature.eml',
-      'import done\nThe nightly import finished with 3 warnings, see the log on import2 under /var/log/import. Nothing to do tonight.',
+      'import done\nThe nightly import finished with 3 warnings, see the log on import2 under /var/log/import. ' +
+        'Nothing to do tonight.',
     ],
     [
       'outlook-reply-disclaimer.eml',
-      "RE: payment service degraded\nPlease restart the payment service now - it's urgent.\n\nBest regards,\nJohn Smith\nHead of Operations",
+      "RE: payment service degraded\nPlease restart the payment service now - it's urgent.\n\nBest " +
+        'regards,\nJohn Smith\nHead of Operations',
     ],
   ])('%s', async (file, expected) => {
     const r = await sendMail(h.port, { to: [TO], body: sample(file) });
@@ -73,7 +76,8 @@ describe('mail → spool over SMTP (default config)', () => {
     [
       'KOI8-R, quoted-printable, RFC 2047 subject in KOI8-R',
       mime(
-        'Subject: =?koi8-r?Q?=F4=C5=D3=D4?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=koi8-r\nContent-Transfer-Encoding: quoted-printable',
+        'Subject: =?koi8-r?Q?=F4=C5=D3=D4?=\nMIME-Version: 1.0\nContent-Type: text/plain; ' +
+          'charset=koi8-r\nContent-Transfer-Encoding: quoted-printable',
         '=F0=D2=C9=D7=C5=D4 =CD=C9=D2\r\n',
       ),
       'Тест\nПривет мир',
@@ -81,7 +85,8 @@ describe('mail → spool over SMTP (default config)', () => {
     [
       'windows-1251, base64',
       mime(
-        'Subject: =?windows-1251?B?0uXx8g==?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=windows-1251\nContent-Transfer-Encoding: base64',
+        'Subject: =?windows-1251?B?0uXx8g==?=\nMIME-Version: 1.0\nContent-Type: text/plain; ' +
+          'charset=windows-1251\nContent-Transfer-Encoding: base64',
         `${Buffer.from([0xcf, 0xf0, 0xe8, 0xe2, 0xe5, 0xf2]).toString('base64')}\r\n`,
       ),
       'Тест\nПривет',
@@ -89,7 +94,8 @@ describe('mail → spool over SMTP (default config)', () => {
     [
       'ISO-8859-2, quoted-printable',
       mime(
-        'Subject: =?iso-8859-2?Q?Zg=B3oszenie?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-2\nContent-Transfer-Encoding: quoted-printable',
+        'Subject: =?iso-8859-2?Q?Zg=B3oszenie?=\nMIME-Version: 1.0\nContent-Type: text/plain; ' +
+          'charset=iso-8859-2\nContent-Transfer-Encoding: quoted-printable',
         'Awaria serwera =B3=B1cza\r\n',
       ),
       'Zgłoszenie\nAwaria serwera łącza',
@@ -97,7 +103,8 @@ describe('mail → spool over SMTP (default config)', () => {
     [
       'ISO-8859-1, 8bit',
       mime(
-        'Subject: Caf\xe9\nMIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit',
+        'Subject: Caf\xe9\nMIME-Version: 1.0\nContent-Type: text/plain; ' +
+          'charset=iso-8859-1\nContent-Transfer-Encoding: 8bit',
         'Men\xfc: cr\xe8me\r\n',
       ),
       'Café\nMenü: crème',
@@ -105,7 +112,8 @@ describe('mail → spool over SMTP (default config)', () => {
     [
       'UTF-8 base64 with emoji',
       mime(
-        'Subject: =?UTF-8?B?8J+aqCBhbGVydA==?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64',
+        'Subject: =?UTF-8?B?8J+aqCBhbGVydA==?=\nMIME-Version: 1.0\nContent-Type: text/plain; ' +
+          'charset=utf-8\nContent-Transfer-Encoding: base64',
         `${Buffer.from('Сервер упал 🔥').toString('base64')}\r\n`,
       ),
       '🚨 alert\nСервер упал 🔥',
@@ -119,14 +127,16 @@ describe('mail → spool over SMTP (default config)', () => {
   it('multipart/alternative uses the plain part; HTML-only becomes clean text', async () => {
     const alt = mime(
       'Subject: s\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="b1"',
-      '--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain version\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>html <b>version</b></p>\r\n--b1--\r\n',
+      '--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain version\r\n--b1\r\nContent-Type: ' +
+        'text/html; charset=utf-8\r\n\r\n<p>html <b>version</b></p>\r\n--b1--\r\n',
     );
     expect((await rowsFor(h, (await sendMail(h.port, { to: [TO], body: alt })).data[0]!))[0]!.text).toBe(
       's\nplain version',
     );
     const html = mime(
       'Subject: s\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8',
-      '<html><head><style>p{color:red}</style></head><body><p>Disk &amp; CPU &lt;high&gt;</p><p><a href="http://x.example/very/long">Details</a></p><script>x()</script></body></html>\r\n',
+      '<html><head><style>p{color:red}</style></head><body><p>Disk &amp; CPU &lt;high&gt;</p><p><a ' +
+        'href="http://x.example/very/long">Details</a></p><script>x()</script></body></html>\r\n',
     );
     expect((await rowsFor(h, (await sendMail(h.port, { to: [TO], body: html })).data[0]!))[0]!.text).toBe(
       's\nDisk & CPU <high>\nDetails',

@@ -31,7 +31,8 @@ describe('mail samples → SMS text', () => {
     const { text, sms } = await smsText('nagios-service-alert.eml');
     expect(text).toBe(
       '** PROBLEM Service Alert: db1/Disk /var is CRITICAL **\n***** Nagios *****\n\nNotification Type: PROBLEM\n\n' +
-        'Service: Disk /var\nHost: db1\nAddress: 10.0.0.11\nState: CRITICAL\n\nDate/Time: Tue Nov 24 03:12:45 UTC 2026\n\n' +
+        'Service: Disk /var\nHost: db1\nAddress: 10.0.0.11\nState: CRITICAL\n\nDate/Time: Tue Nov 24 03:12:45 ' +
+        'UTC 2026\n\n' +
         'Additional Info:\n\nDISK CRITICAL - free space: /var 812 MB (4% inode=91%):',
     );
     expect(sms.coding).toBe('gsm7');
@@ -77,14 +78,16 @@ describe('mail samples → SMS text', () => {
 
   it('cron: 8bit UTF-8', async () => {
     expect((await smsText('cron-output.eml')).text).toBe(
-      'Cron <root@backup1> /usr/local/bin/nightly-backup\nrsync: write failed on "/mnt/backup/db1.tar": No space left on device (28)\nbackup FAILED after 312 s',
+      'Cron <root@backup1> /usr/local/bin/nightly-backup\nrsync: write failed on "/mnt/backup/db1.tar": No ' +
+        'space left on device (28)\nbackup FAILED after 312 s',
     );
   });
 
   it('Outlook: windows-1252 QP, From:/Sent: block and disclaimer dropped, – and ’ become GSM', async () => {
     const { text, sms } = await smsText('outlook-reply-disclaimer.eml');
     expect(text).toBe(
-      "RE: payment service degraded\nPlease restart the payment service now - it's urgent.\n\nBest regards,\nJohn Smith\nHead of Operations",
+      "RE: payment service degraded\nPlease restart the payment service now - it's urgent.\n\nBest " +
+        'regards,\nJohn Smith\nHead of Operations',
     );
     expect(sms.coding).toBe('gsm7');
     expect(sms.replacements.map((r) => r.from)).toEqual(['–', '’']);
@@ -92,7 +95,8 @@ describe('mail samples → SMS text', () => {
 
   it('Thunderbird: format=flowed joined, "-- " signature dropped', async () => {
     expect((await smsText('thunderbird-flowed-signature.eml')).text).toBe(
-      'import done\nThe nightly import finished with 3 warnings, see the log on import2 under /var/log/import. Nothing to do tonight.',
+      'import done\nThe nightly import finished with 3 warnings, see the log on import2 under /var/log/import. ' +
+        'Nothing to do tonight.',
     );
   });
 
@@ -137,7 +141,8 @@ describe('mail samples → SMS text', () => {
     expect(text).toBe(
       '[FIRING:1] HighCPU Infra (web3 critical)\nInfra > HighCPU\n1 firing instances\nHighCPU\n' +
         'Summary\nCPU usage on web3 is above 90%\nDescription\nCPU usage on web3 has been 97.2% for 5 minutes.\n' +
-        'Values\nB=97.2 C=1\nLabels\nalertname | HighCPU\ngrafana_folder | Infra\ninstance | web3\nseverity | critical\n' +
+        'Values\nB=97.2 C=1\nLabels\nalertname | HighCPU\ngrafana_folder | Infra\ninstance | web3\nseverity | ' +
+        'critical\n' +
         'Observed 4m 2s before this notification was delivered, at 2026-11-24 03:14:00 +0000 UTC',
     );
     expect(sms.coding).toBe('gsm7');
@@ -151,7 +156,8 @@ describe('mail samples → SMS text', () => {
       `mountpoint = ${mount}\nseverity = critical\nAnnotations\ndescription = Filesystem on ${device} at ${host}:9100 ` +
       `has only ${free}% available space left.\nsummary = Filesystem has less than 5% space left.\nSource`;
     expect(text).toBe(
-      '[FIRING:2] NodeFilesystemAlmostFull (node critical)\n2 alerts for alertname=NodeFilesystemAlmostFull\n[2] Firing\n' +
+      '[FIRING:2] NodeFilesystemAlmostFull (node critical)\n2 alerts for ' +
+        'alertname=NodeFilesystemAlmostFull\n[2] Firing\n' +
         `${alert('/dev/sda1', 'db1', '/var', '3.9')}\n${alert('/dev/sdb1', 'db2', '/var/lib/postgresql', '4.6')}`,
     );
     expect(sms.smsCount).toBe(5);
@@ -165,7 +171,8 @@ describe('mail samples → SMS text', () => {
     expect(text).toBe(
       'backend-api - Build # 142 - Failure!\nBUILD FAILURE\nURL: https://jenkins.example.org/job/backend-api/142/\n' +
         'Project: backend-api\nDate: Nov 24, 2026, 3:41:08 AM\nDuration: 44 sec\nCause: Started by an SCM change\n\n' +
-        'CHANGES\nRevision 9f2c41e7b03d5a8c6e1f4b2d7a9c0e3f5b8d1a26 by Ivan Sokolov | Orders: look up by customer id\n' +
+        'CHANGES\nRevision 9f2c41e7b03d5a8c6e1f4b2d7a9c0e3f5b8d1a26 by Ivan Sokolov | Orders: look up by ' +
+        'customer id\n' +
         'edit | src/main/java/org/example/api/OrderController.java\n' +
         'edit | src/main/java/org/example/repo/OrderRepository.java\n\n' +
         'CONSOLE OUTPUT\n[INFO] Scanning for projects...\n[INFO]\n' +
@@ -185,8 +192,10 @@ describe('mail samples → SMS text', () => {
   it('Outlook HTML only (Word HTML): <o:p>, conditional comments and &nbsp; paragraphs; its marked signature dropped', async () => {
     const { text, sms } = await smsText('outlook-html-signature.eml');
     expect(text).toBe(
-      'Server room door alarm\nHi all,\n\nServer room door alarm: please check. The door of server room B has reported ' +
-        'open since 14:05 - nobody is signed in on the access list. Whoever is on site, please have a look and call me.\n\n' +
+      'Server room door alarm\nHi all,\n\nServer room door alarm: please check. The door of server room B has ' +
+        'reported ' +
+        'open since 14:05 - nobody is signed in on the access list. Whoever is on site, please have a look and ' +
+        'call me.\n\n' +
         'Thanks,\nAnna',
     );
     expect(sms.coding).toBe('gsm7');

@@ -76,7 +76,9 @@ describe('flood streaks (fake clock)', () => {
     expect(floodReply('79991234567', rules)).toEqual({
       code: 450,
       enhanced: '4.7.1',
-      text: 'Too many messages to +79991234567: 50 accepted less than 30 s apart (provider limit); try again after 30 s without messages',
+      text:
+        'Too many messages to +79991234567: 50 accepted less than 30 s apart (provider limit); try again after ' +
+        '30 s without messages',
     });
   });
 });

@@ -23,7 +23,8 @@ describe('html template', () => {
 describe('reasons in words', () => {
   it("explains SMS Center's err codes, receipt stats and SMPP refusals, and keeps the raw reason", () => {
     expect(explainReason('receipt stat:UNDELIV err:251')).toBe(
-      'could not be delivered: the per-number limit was hit (more than 50 messages, under 30 s apart) (receipt stat:UNDELIV err:251)',
+      'could not be delivered: the per-number limit was hit (more than 50 messages, under 30 s apart) (receipt ' +
+        'stat:UNDELIV err:251)',
     );
     expect(explainReason('receipt stat:UNDELIV err:1')).toContain('the subscriber does not exist');
     expect(explainReason('receipt stat:EXPIRED err:777')).toContain('operator error 777');
