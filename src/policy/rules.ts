@@ -66,7 +66,9 @@ export function floodReply(
   return {
     code: 450,
     enhanced: '4.7.1',
-    text: `Too many messages to +${phoneDigits}: ${rules.floodMax} accepted less than ${gap} s apart (provider limit); try again after ${gap} s without messages`,
+    text:
+      `Too many messages to +${phoneDigits}: ${rules.floodMax} accepted less than ${gap} s apart (provider limit); ` +
+      `try again after ${gap} s without messages`,
   };
 }
 
@@ -75,7 +77,12 @@ export function duplicateText(
   ageMs: number,
   rules: Pick<PolicyRules, 'duplicateWindowMs'>,
 ): string {
-  return `Duplicate: an identical SMS to +${phoneDigits} was accepted ${Math.floor(ageMs / 1000)} s ago; identical messages are refused for ${Math.round(rules.duplicateWindowMs / 1000)} s`;
+  const ageS = Math.floor(ageMs / 1000);
+  const windowS = Math.round(rules.duplicateWindowMs / 1000);
+  return (
+    `Duplicate: an identical SMS to +${phoneDigits} was accepted ${ageS} s ago; ` +
+    `identical messages are refused for ${windowS} s`
+  );
 }
 
 export function rulesFrom(policy: {

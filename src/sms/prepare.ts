@@ -70,7 +70,8 @@ export function prepareSms(text: string, opts: SmsOptions, ref = 0): PreparedSms
       throw new ReplyError(
         550,
         '5.3.4',
-        `Text too long: it needs ${smsCount} SMS parts (${CODING_NAMES[encoded.coding]}), at most ${opts.maxParts} are allowed`,
+        `Text too long: it needs ${smsCount} SMS parts (${CODING_NAMES[encoded.coding]}), ` +
+          `at most ${opts.maxParts} are allowed`,
       );
     }
     encoded = truncateToFit(encoded.text, opts);

@@ -73,7 +73,8 @@ export function transliterate(text: string): string {
       isUpper(chars[i + 1]) ||
       (isUpper(chars[i - 1]) && !chars[i + 1]?.match(/\p{L}/u))
     ) {
-      // A capital inside an all-caps word stays all caps: "ЩИ" → "SCHI", a lone "Ж." → "ZH." is ambiguous; caps win.
+      // A capital inside an all-caps word stays all caps: "ЩИ" → "SCHI";
+      // a lone "Ж." → "ZH." is ambiguous; caps win.
       out += latin.toUpperCase();
     } else {
       out += latin[0]!.toUpperCase() + latin.slice(1);

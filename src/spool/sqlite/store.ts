@@ -773,9 +773,10 @@ export class SqliteSpool implements SpoolStore {
   async writable(now = Date.now()): Promise<{ writable: boolean; problem?: string }> {
     if (this.checkFiles()) return { writable: false, problem: this.lost };
     if (now - this.lastFailure.at < HEALTH_WINDOW_MS) {
+      const agoS = Math.round((now - this.lastFailure.at) / 1000);
       return {
         writable: false,
-        problem: `a spool write failed ${Math.round((now - this.lastFailure.at) / 1000)} s ago: ${this.lastFailure.message}`,
+        problem: `a spool write failed ${agoS} s ago: ${this.lastFailure.message}`,
       };
     }
     try {
