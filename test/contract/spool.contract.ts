@@ -7,6 +7,7 @@ import type { PolicyRules } from '../../src/policy/rules.js';
 import { LocalSpool } from '../../src/spool/local.js';
 import type { SpoolStore } from '../../src/spool/store.js';
 import type { AcceptOutcome, InboundSms, NewSms, ReceiptUpdate } from '../../src/spool/types.js';
+import { newSms } from '../helpers/rows.js';
 
 /** A fresh, empty backend; `reopen` closes it and opens the same data again (a restart). */
 export interface Backend {
@@ -26,27 +27,16 @@ const rules: PolicyRules = {
 
 const row = (recipient: string, opts: { parts?: number; text?: string; messageId?: string | null } = {}): NewSms => {
   const text = opts.text ?? 't';
-  return {
+  return newSms(recipient, {
     queueId: `q-${text}`,
-    recipient,
     sourceAddr: 'Alerts',
     sourceTon: 5,
-    sourceNpi: 0,
     text,
-    comment: '',
-    coding: 'gsm7',
-    dataCoding: 0,
     smsCount: opts.parts ?? 1,
-    truncated: false,
     parts: Array.from({ length: opts.parts ?? 1 }, () => ({ udh: '', body: '74', units: 1, payload: false })),
     messageId: opts.messageId ?? null,
-    smtpUser: null,
-    mailFrom: null,
-    clientIp: null,
     fingerprint: `${recipient}|Alerts|${text}`,
-    state: 'queued',
-    reason: null,
-  };
+  });
 };
 const ids = (o: AcceptOutcome[]) => o.map((x) => (x as { id: number }).id);
 const stateOf = (u: ReceiptUpdate | 'early') => (u === 'early' ? u : u.state);

@@ -12,6 +12,7 @@ import type { NewSms } from '../../src/spool/types.js';
 import { runCli, runCliAsync } from '../helpers/cli.js';
 import { readSpool, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor } from '../helpers/daemon-process.js';
 import { sendMail, type SmtpReply } from '../helpers/smtp-client.js';
+import { newSms } from '../helpers/rows.js';
 
 const started = stopAfterEach();
 
@@ -63,27 +64,7 @@ describe('smtp2sms queue beside a running daemon', () => {
   }, 120_000);
 });
 
-const row = (recipient: string): NewSms => ({
-  queueId: `q${recipient}`,
-  recipient,
-  sourceAddr: '',
-  sourceTon: 0,
-  sourceNpi: 0,
-  text: 't',
-  comment: '',
-  coding: 'gsm7',
-  dataCoding: 0,
-  smsCount: 1,
-  truncated: false,
-  parts: [{ udh: '', body: '74', units: 1, payload: false }],
-  messageId: null,
-  smtpUser: null,
-  mailFrom: null,
-  clientIp: null,
-  fingerprint: recipient,
-  state: 'queued',
-  reason: null,
-});
+const row = (recipient: string): NewSms => newSms(recipient);
 
 describe('smtp2sms queue options', () => {
   /** A spool with one row accepted 3 h ago (then claimed: 'sending') and two just now ('queued'). */

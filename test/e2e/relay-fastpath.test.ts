@@ -12,35 +12,14 @@ import { LocalSpool } from '../../src/spool/local.js';
 import { fromRaw, SqliteSpool, type RawRow } from '../../src/spool/sqlite/store.js';
 import type { AcceptOutcome, NewSms, SmsRow } from '../../src/spool/types.js';
 import { tempDir, testConfig, waitFor } from '../helpers/daemon-process.js';
+import { newSms } from '../helpers/rows.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function row(recipient: string, text = `to ${recipient}`): NewSms {
-  return {
-    queueId: `q${recipient}`,
-    recipient,
-    sourceAddr: '',
-    sourceTon: 0,
-    sourceNpi: 0,
-    text,
-    comment: '',
-    coding: 'gsm7',
-    dataCoding: 0,
-    smsCount: 1,
-    truncated: false,
-    parts: [{ udh: '', body: Buffer.from(text, 'latin1').toString('hex'), units: text.length, payload: false }],
-    messageId: null,
-    smtpUser: null,
-    mailFrom: null,
-    clientIp: null,
-    fingerprint: `fp-${recipient}-${text}`,
-    state: 'queued',
-    reason: null,
-  };
-}
+const row = (recipient: string, text = `to ${recipient}`): NewSms => newSms(recipient, { text });
 
 async function setup(simulatorUp = true, window = 4) {
   const sim = new SmscSimulator();

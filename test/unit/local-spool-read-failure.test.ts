@@ -13,28 +13,10 @@ import { LocalSpool } from '../../src/spool/local.js';
 import { SqliteSpool } from '../../src/spool/sqlite/store.js';
 import type { SpoolStore } from '../../src/spool/store.js';
 import { SpoolError, type NewSms } from '../../src/spool/types.js';
+import { newSms } from '../helpers/rows.js';
 
-const row = (recipient: string): NewSms => ({
-  queueId: `q-${recipient}`,
-  recipient,
-  sourceAddr: 'Alerts',
-  sourceTon: 5,
-  sourceNpi: 0,
-  text: 't',
-  comment: '',
-  coding: 'gsm7',
-  dataCoding: 0,
-  smsCount: 1,
-  truncated: false,
-  parts: [{ udh: '', body: '74', units: 1, payload: false }],
-  messageId: null,
-  smtpUser: null,
-  mailFrom: null,
-  clientIp: null,
-  fingerprint: `${recipient}|t`,
-  state: 'queued',
-  reason: null,
-});
+const row = (recipient: string): NewSms =>
+  newSms(recipient, { queueId: `q-${recipient}`, sourceAddr: 'Alerts', sourceTon: 5 });
 
 describe('a failed read while the relay waits', () => {
   it('mail handed over meanwhile reaches the relay (with the failed claim or the next one)', async () => {

@@ -14,6 +14,7 @@ import { PostgresStore } from '../../src/spool/postgres/store.js';
 import { FINAL_STATES, type NewSms } from '../../src/spool/types.js';
 import { FINAL_STATES_SQL } from '../../src/spool/postgres/migrations.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { newSms } from '../helpers/rows.js';
 
 const rules: PolicyRules = {
   duplicateWindowMs: 60_000,
@@ -22,27 +23,15 @@ const rules: PolicyRules = {
   floodMax: 50,
   floodGapMs: 30_000,
 };
-const row = (recipient: string, text: string, messageId: string | null = null): NewSms => ({
-  queueId: `q-${text}`,
-  recipient,
-  sourceAddr: 'Alerts',
-  sourceTon: 5,
-  sourceNpi: 0,
-  text,
-  comment: '',
-  coding: 'gsm7',
-  dataCoding: 0,
-  smsCount: 1,
-  truncated: false,
-  parts: [{ udh: '', body: '61', units: 1, payload: false }],
-  messageId,
-  smtpUser: null,
-  mailFrom: null,
-  clientIp: null,
-  fingerprint: `${recipient}|Alerts|${text}`,
-  state: 'queued',
-  reason: null,
-});
+const row = (recipient: string, text: string, messageId: string | null = null): NewSms =>
+  newSms(recipient, {
+    queueId: `q-${text}`,
+    sourceAddr: 'Alerts',
+    sourceTon: 5,
+    text,
+    messageId,
+    fingerprint: `${recipient}|Alerts|${text}`,
+  });
 const log = createLogger('silent');
 const spoolConfig = (url: string) => parseConfig({ spool: { backend: 'postgres', url, pool_size: 4 } }).spool;
 

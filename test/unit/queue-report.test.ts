@@ -7,28 +7,16 @@ import { queueReport } from '../../src/commands/queue.js';
 import { SpoolReader } from '../../src/spool/sqlite/reader.js';
 import { SqliteSpool } from '../../src/spool/sqlite/store.js';
 import type { NewSms } from '../../src/spool/types.js';
+import { newSms } from '../helpers/rows.js';
 
-const row = (queueId: string): NewSms => ({
-  queueId,
-  recipient: '79990000001',
-  sourceAddr: 'Alerts',
-  sourceTon: 5,
-  sourceNpi: 0,
-  text: 'disk full',
-  comment: '',
-  coding: 'gsm7',
-  dataCoding: 0,
-  smsCount: 1,
-  truncated: false,
-  parts: [{ udh: '', body: '74', units: 1, payload: false }],
-  messageId: null,
-  smtpUser: null,
-  mailFrom: null,
-  clientIp: null,
-  fingerprint: `f-${queueId}`,
-  state: 'queued',
-  reason: null,
-});
+const row = (queueId: string): NewSms =>
+  newSms('79990000001', {
+    queueId,
+    sourceAddr: 'Alerts',
+    sourceTon: 5,
+    text: 'disk full',
+    fingerprint: `f-${queueId}`,
+  });
 
 it('an all-digit queue id (a random hex prefix of digits only) finds its message; a row id still does', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'queue-')), 's.sqlite');

@@ -5,28 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { SpoolReader } from '../../src/spool/sqlite/reader.js';
 import { SqliteSpool } from '../../src/spool/sqlite/store.js';
 import type { NewSms } from '../../src/spool/types.js';
+import { newSms } from '../helpers/rows.js';
 
-const row = (recipient: string): NewSms => ({
-  queueId: `q${recipient}`,
-  recipient,
-  sourceAddr: '',
-  sourceTon: 0,
-  sourceNpi: 0,
-  text: 't',
-  comment: '',
-  coding: 'gsm7',
-  dataCoding: 0,
-  smsCount: 1,
-  truncated: false,
-  parts: [{ udh: '', body: '74', units: 1, payload: false }],
-  messageId: null,
-  smtpUser: null,
-  mailFrom: null,
-  clientIp: null,
-  fingerprint: recipient,
-  state: 'queued',
-  reason: null,
-});
+const row = (recipient: string): NewSms => newSms(recipient);
 
 const spoolFile = () => join(mkdtempSync(join(tmpdir(), 'spool-reader-')), 's.sqlite');
 

@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { PolicyRules } from '../../src/policy/rules.js';
 import { SqliteSpool } from '../../src/spool/sqlite/store.js';
 import type { NewSms } from '../../src/spool/types.js';
+import { newSms } from '../helpers/rows.js';
 
 const rules: PolicyRules = {
   duplicateWindowMs: 60_000,
@@ -14,27 +15,7 @@ const rules: PolicyRules = {
   floodMax: 50,
   floodGapMs: 30_000,
 };
-const row = (recipient: string, text = 't'): NewSms => ({
-  queueId: 'q1',
-  recipient,
-  sourceAddr: '',
-  sourceTon: 0,
-  sourceNpi: 0,
-  text,
-  comment: '',
-  coding: 'gsm7',
-  dataCoding: 0,
-  smsCount: 1,
-  truncated: false,
-  parts: [{ udh: '', body: '74', units: 1, payload: false }],
-  messageId: null,
-  smtpUser: null,
-  mailFrom: null,
-  clientIp: null,
-  fingerprint: `${recipient}|${text}`,
-  state: 'queued',
-  reason: null,
-});
+const row = (recipient: string, text = 't'): NewSms => newSms(recipient, { queueId: 'q1', text });
 const recipients = (spool: SqliteSpool) => spool.db.prepare('SELECT recipient FROM sms ORDER BY id').all();
 
 let spool: SqliteSpool;
