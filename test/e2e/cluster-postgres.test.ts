@@ -143,6 +143,7 @@ describe('two nodes on one database', () => {
         node: { id: 'node-a' },
         smtp: { port: 0 },
         metrics: { port: 0 },
+        web: { port: 0 },
       }),
     );
     const clash = await runCliAsync(['serve', '--config', clashConfig]);

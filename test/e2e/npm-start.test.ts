@@ -37,11 +37,17 @@ async function npmStart(): Promise<NpmStart> {
   const dir = tempDir();
   const example = readFileSync(join(ROOT, 'config/smtp2sms.example.yaml'), 'utf8');
   const config = YAML.parse(example) as Record<string, Record<string, unknown>>;
-  const [smtpPort, smscPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  const [smtpPort, smscPort, metricsPort, webPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   config.smtp!.port = smtpPort;
   config.smpp!.url = `smpp://127.0.0.1:${smscPort}`;
   config.simulator!.port = smscPort;
   config.metrics!.port = metricsPort;
+  config.web!.port = webPort;
   config.spool!.path = join(dir, 'spool.sqlite');
   const file = join(dir, 'demo.yaml');
   writeFileSync(file, YAML.stringify(config));
@@ -63,7 +69,7 @@ async function npmStart(): Promise<NpmStart> {
   const listening = () => out.includes('smtp2sms listening');
   await waitFor(() => listening() || npm.exitCode !== null, 20_000, 'the daemon under npm start');
   if (!listening()) throw new Error(`npm start did not start the daemon:\n${out}`);
-  return { npm, ports: [smtpPort, smscPort, metricsPort], out: () => out, exited };
+  return { npm, ports: [smtpPort, smscPort, metricsPort, webPort], out: () => out, exited };
 }
 
 /** Live (not zombie) processes of a process group, from /proc. */

@@ -89,6 +89,7 @@ describe('demo mode', () => {
     config.simulator!.port = smscPort;
     config.spool!.path = join(dir, 'spool.sqlite');
     config.metrics!.port = 0;
+    config.web!.port = await freePort();
     const file = join(dir, 'demo.yaml');
     writeFileSync(file, YAML.stringify(config));
     const child = spawn(process.execPath, [CLI, 'serve', '--config', file, '--log-pretty'], {

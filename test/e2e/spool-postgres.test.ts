@@ -29,7 +29,8 @@ const pgSpool = (url: string) => ({ spool: { backend: 'postgres', url, pool_size
 function writeConfig(config: Record<string, unknown>): string {
   const dir = tempDir();
   const path = join(dir, 'smtp2sms.yaml');
-  writeFileSync(path, YAML.stringify(config));
+  // The web page off: its default port is one fixed port, and test files run in parallel.
+  writeFileSync(path, YAML.stringify({ web: { port: 0 }, ...config }));
   return path;
 }
 

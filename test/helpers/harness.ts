@@ -38,6 +38,8 @@ export async function startHarness(overrides: DeepPartial<Record<string, unknown
         smtp: { host: '127.0.0.1', port: 0, domains: ['sms.example.test'] },
         spool: { path: join(dir, 'spool.sqlite') },
         metrics: { port: 0 },
+        // Off: test files run in parallel, and the web page's default port is one fixed port.
+        web: { port: 0 },
       },
       overrides as Record<string, unknown>,
     ),
