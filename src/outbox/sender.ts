@@ -5,7 +5,6 @@
  * retried with doubling waits across restarts (the wait is stored with the row); a row older than
  * outbound.drop_after_s that still fails is logged and dropped.
  */
-import { hostname } from 'node:os';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -52,7 +51,8 @@ export class OutboxSender {
   private running: Promise<void> | undefined;
   private stopped = false;
   private readonly transport: Transporter<SMTPTransport.SentMessageInfo>;
-  private readonly owner = `${hostname()}:${process.pid}`;
+  /** The node's id: unique among live nodes (one daemon per SQLite spool), so a restart knows its own leases. */
+  private readonly owner: string;
   private readonly sent: Counter;
   private readonly failed: Counter;
 
@@ -63,6 +63,7 @@ export class OutboxSender {
     registry: Registry,
     private readonly now: () => number = Date.now,
   ) {
+    this.owner = config.node.id;
     this.transport = nodemailer.createTransport({ url: config.outbound.smtp_url as string, ...SEND_TIMEOUTS });
     const counts = () => store.outboxCounts();
     // Read at each scrape; the registry keeps it.
@@ -89,6 +90,12 @@ export class OutboxSender {
   }
 
   start(): void {
+    // Rows this node was sending when it died keep a lease of LEASE_MS: released here, they go out at once.
+    const released = this.store.releaseOutbox(this.owner).then(
+      (n) => n > 0 && this.log.info({ rows: n }, 'outbox rows this node was sending when it stopped: sent again'),
+      (err: unknown) =>
+        this.log.warn({ err }, 'could not release this node’s outbox leases; they expire by themselves'),
+    );
     const tick = () => {
       if (this.stopped) return;
       this.running = this.pass()
@@ -97,7 +104,7 @@ export class OutboxSender {
           if (!this.stopped) this.timer = setTimeout(tick, TICK_MS);
         });
     };
-    tick();
+    void released.then(tick);
   }
 
   async stop(): Promise<void> {

@@ -79,6 +79,8 @@ export interface OutboxStore extends ReplyPartsStore {
   storeReply(sms: InboundSms, now: number, settings: ReplySettings): Promise<ReplyOutcome>;
   /** Take up to `limit` due outbox rows for `leaseMs`: no other sender takes them meanwhile. */
   claimOutbox(limit: number, now: number, leaseMs: number, owner: string): Promise<OutboxRow[]>;
+  /** At start: the leases this node held when it stopped (or died while sending) are released; how many. */
+  releaseOutbox(owner: string): Promise<number>;
   outboxDone(id: number, result: OutboxResult, now: number): Promise<void>;
   /** Newest first, for `smtp2sms queue`. */
   listOutbox(limit: number): Promise<OutboxRow[]>;

@@ -176,6 +176,19 @@ export function outboxContract(
       expect(await s.outboxCounts()).toEqual({ pending: 0, sent: 1, dropped: 0 });
     });
 
+    it('a node that restarts while sending takes its own leased rows back at once; others wait out the lease', async () => {
+      await settle([mailRow('1')], 'UNDELIV', '001');
+      await s.reportsDue(3, sweep);
+      const [row] = await s.claimOutbox(10, 10, 360_000, 'n1');
+      s = await b.reopen();
+      expect(await s.claimOutbox(10, 20, 360_000, 'n1')).toEqual([]);
+      expect(await s.releaseOutbox('n2')).toBe(0);
+      expect(await s.claimOutbox(10, 20, 360_000, 'n2')).toEqual([]);
+      expect(await s.releaseOutbox('n1')).toBe(1);
+      const back = await s.claimOutbox(10, 20, 360_000, 'n1');
+      expect(back.map((r) => [r.id, r.attempts])).toEqual([[row!.id, 2]]);
+    });
+
     it('retry waits for its time, across a restart, with the error kept; dropped is never claimed', async () => {
       await settle([mailRow('1'), mailRow('2')], 'UNDELIV', '001');
       await s.reportsDue(3, sweep);

@@ -29,7 +29,7 @@ import {
 import { FINAL_STATES_SQL } from './migrations.js';
 import * as outbox from './outbox.js';
 import * as replyParts from './reply-parts.js';
-import { fromRawOutbox, type RawOutbox } from '../sqlite/outbox.js';
+import { fromRawOutbox, RELEASE_OUTBOX_SQL, type RawOutbox } from '../sqlite/outbox.js';
 import type { OutboxStore } from '../outbox-contract.js';
 
 /** The NOTIFY channel a standby node announces queued rows on. */
@@ -561,6 +561,8 @@ export class PostgresStore implements SpoolStore {
     this.tx((c) => replyParts.expireReplyParts(c, now, timeoutMs, how));
   claimOutbox: OutboxStore['claimOutbox'] = (limit, now, leaseMs, owner) =>
     this.tx((c) => outbox.claimOutbox(c, limit, now, leaseMs, owner));
+  releaseOutbox: OutboxStore['releaseOutbox'] = (owner) =>
+    this.tx(async (c) => (await c.query(RELEASE_OUTBOX_SQL.replace('?', '$1'), [owner])).rowCount ?? 0);
   outboxDone: OutboxStore['outboxDone'] = (id, result, now) => this.tx((c) => outbox.outboxDone(c, id, result, now));
   outboxFor: SpoolStore['outboxFor'] = async (queueId) =>
     (

@@ -284,6 +284,9 @@ export const fromRawOutbox = (r: RawOutbox): OutboxRow => ({
   lastError: r.last_error,
 });
 
+/** The leases a node held in its earlier life: nothing of its own is in flight while it starts. */
+export const RELEASE_OUTBOX_SQL = `UPDATE outbox SET lease_until = NULL WHERE state = 'pending' AND owner = ?`;
+
 export function claimOutbox(
   db: Database.Database,
   limit: number,

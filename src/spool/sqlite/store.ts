@@ -540,6 +540,8 @@ export class SqliteSpool implements SpoolStore {
     this.batch(() => replyParts.expireReplyParts(this.db, now, timeoutMs, how));
   claimOutbox: OutboxStore['claimOutbox'] = (limit, now, leaseMs, owner) =>
     this.batch(() => outbox.claimOutbox(this.db, limit, now, leaseMs, owner));
+  releaseOutbox: OutboxStore['releaseOutbox'] = (owner) =>
+    this.batch(() => this.db.prepare(outbox.RELEASE_OUTBOX_SQL).run(owner).changes);
   outboxDone: OutboxStore['outboxDone'] = (id, result, now) =>
     this.batch(() => outbox.outboxDone(this.db, id, result, now));
   listOutbox: OutboxStore['listOutbox'] = (limit) => Promise.resolve(outbox.listOutbox(this.db, limit));
