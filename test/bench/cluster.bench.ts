@@ -1,35 +1,19 @@
-/**
- * `npm run bench:cluster`: the same full path (SMTP in → spool → SMPP out) on the SQLite spool, on PostgreSQL with
- * one node, and on PostgreSQL with two nodes sharing one database (mail spread over both; one holds the binds), in
- * one run on one machine. PostgreSQL is a private server started for the run (fsync on, as in production), so the
- * figures carry its commits. Then 1 000 mails at 100 mails/s spread over two nodes: how long mail accepted by the
- * standby takes to reach the relaying node (its claim poll) beside mail accepted by the holder.
- * Sizes: BENCH_CLUSTER_MAILS (20 000 per configuration, one run each).
- */
-import { execSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import pgLib from 'pg';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
 import { spawnDaemon, tempDir, testConfig, type DaemonProcess } from '../helpers/daemon-process.js';
 import { startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.js';
-import { commitId, fmt, Lane, percentile, waitUntil, writeSection } from './lib.js';
+import { commitId, fmt, Lane, percentile, processCpu, waitUntil, writeSection } from './lib.js';
 
 const MAILS = Number(process.env.BENCH_CLUSTER_MAILS ?? 20_000);
 const CONNECTIONS = 8;
-const CLK_TCK = Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
 
 const body = (id: number) =>
   'From: bench@example.org\r\nSubject: \r\nContent-Type: text/plain; charset=utf-8\r\n\r\n' +
   `bench ${id} disk /var on db${id % 50} is 97% full, please check`;
 const rcpt = (id: number) => `+7999${String(1_000_000 + (id % 9_000_000)).padStart(7, '0')}@sms.example.test`;
 const toPerf = (epochMs: number) => epochMs - (Date.now() - performance.now());
-
-/** CPU seconds (user + system) of a whole process. */
-function processCpu(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
 
 interface Load {
   start: number;

@@ -9,14 +9,14 @@
  * Sizes: BENCH_MAILS (20 000 per round and gateway), BENCH_RUNS (3), BENCH_PACED (1 000 at 100/s), BENCH_WARMUP
  * (500). BENCH_ONLY=smtp2sms|kannel runs one side (for a profile: SMTP2SMS_DAEMON_NODE_ARGS="--cpu-prof ...").
  */
-import { execSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnDaemon, tempDir } from '../helpers/daemon-process.js';
-import { commitId, fmt, Lane, median, percentile, waitUntil, writeSection } from './lib.js';
+import { commitId, fmt, Lane, median, percentile, processCpu, threadCpu, waitUntil, writeSection } from './lib.js';
 import { summarize } from './profile-summary.js';
 
 const MAILS = Number(process.env.BENCH_MAILS ?? 20_000);
@@ -83,34 +83,6 @@ class CountingSmsc {
 }
 
 // ---- CPU of a gateway's processes, from /proc ----
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU seconds (user + system) of a whole process, all its threads (ended ones too). */
-function processCpu(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-/** CPU seconds of each live thread, by thread id (the daemon: main thread, work thread, V8/libuv helpers). */
-function threadCpu(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
-    } catch {
-      // the thread ended between listing and reading
-    }
-  }
-  return out;
-}
 
 // ---- the two gateways, behind one shape ----
 

@@ -1,6 +1,6 @@
 /** What the benchmark scripts share: a lean SMTP client, /proc readings, percentiles, and BENCHMARKS.md sections. */
 import { execSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 
 /** A minimal pipelining SMTP client: one transaction at a time per connection, MAIL/RCPT/DATA in one write. */
@@ -106,4 +106,36 @@ export function writeSection(name: string, markdown: string, file = 'BENCHMARKS.
   const j = old.indexOf(end);
   const next = i >= 0 && j > i ? old.slice(0, i) + block + old.slice(j + end.length) : `${old.trimEnd()}\n\n${block}\n`;
   writeFileSync(file, next);
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** user + system CPU seconds from a /proc stat line (fields 14 and 15, after the command name). */
+const statCpu = (stat: string) => {
+  const fields = stat.split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+};
+
+/** CPU seconds of a whole process, all its threads (ended ones too). */
+export function processCpu(pid: number): number {
+  return statCpu(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** CPU seconds of each live thread of a process, by thread id. */
+export function threadCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(Number(tid), statCpu(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
+    } catch {
+      // the thread ended between listing and reading
+    }
+  }
+  return out;
 }

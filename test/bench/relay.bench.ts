@@ -3,14 +3,14 @@
  * the ceiling of a bare smtp-server + mailparser that accepts the same mails and does nothing. Prints the figures
  * and writes them to BENCHMARKS.md. Sizes: BENCH_MAILS (20 000), BENCH_BACKLOG (100 000).
  */
-import { execSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
 import { smpp } from '../../src/smpp/pdu.js';
 import { spawnDaemon, tempDir, testConfig, type DaemonProcess } from '../helpers/daemon-process.js';
-import { commitId, fmt, Lane, median, percentile, rss, waitUntil, writeSection } from './lib.js';
+import { commitId, fmt, Lane, median, percentile, rss, threadCpu, waitUntil, writeSection } from './lib.js';
 
 const MAILS = Number(process.env.BENCH_MAILS ?? 20_000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
@@ -90,28 +90,6 @@ async function load(
   );
   await Promise.all(conns.map((c) => c.closed));
   return { start, dataEnd, accepted, refused };
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU seconds (user + system) of each thread of a process, by thread id. */
-function threadCpu(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
-    } catch {
-      // the thread ended between listing and reading
-    }
-  }
-  return out;
 }
 
 /**
