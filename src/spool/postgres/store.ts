@@ -28,6 +28,7 @@ import {
 } from '../types.js';
 import { FINAL_STATES_SQL } from './migrations.js';
 import * as outbox from './outbox.js';
+import { rowFromColumns } from '../columns.js';
 import * as replyParts from './reply-parts.js';
 import { fromRawOutbox, RELEASE_OUTBOX_SQL, type RawOutbox } from '../sqlite/outbox.js';
 import type { OutboxStore } from '../outbox-contract.js';
@@ -71,38 +72,7 @@ export interface PgRow {
 }
 
 /** int8 columns come back as strings (pg keeps their full range); ours are ids and ms timestamps, safe as numbers. */
-export function fromPg(r: PgRow): SmsRow {
-  return {
-    id: Number(r.id),
-    queueId: r.queue_id,
-    recipient: r.recipient,
-    state: r.state,
-    reason: r.reason,
-    sourceAddr: r.source_addr,
-    sourceTon: r.source_ton,
-    sourceNpi: r.source_npi,
-    text: r.text,
-    comment: r.comment,
-    coding: r.coding,
-    dataCoding: r.data_coding,
-    smsCount: r.sms_count,
-    truncated: r.truncated,
-    parts: r.parts,
-    messageId: r.message_id,
-    smtpUser: r.smtp_user,
-    mailFrom: r.mail_from,
-    clientIp: r.client_ip,
-    fingerprint: r.fingerprint,
-    attempts: r.attempts,
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-    nextAttemptAt: Number(r.next_attempt_at),
-    firstSubmitAt: r.first_submit_at === null ? null : Number(r.first_submit_at),
-    smscIds: r.smsc_ids,
-    receipts: r.receipts,
-    receiptFacts: r.receipt_facts,
-  };
-}
+export const fromPg = (r: PgRow): SmsRow => rowFromColumns(r);
 
 /** Take the advisory transaction locks for these keys, in one fixed order (no two transactions deadlock). */
 const LOCK_KEYS = `SELECT pg_advisory_xact_lock(k)

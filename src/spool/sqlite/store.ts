@@ -6,6 +6,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { rowFromColumns } from '../columns.js';
 import { applyReceiptTo, idKeys, normaliseId } from '../../delivery/receipt-state.js';
 import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
 import type { PolicyRules } from '../../policy/rules.js';
@@ -142,38 +143,7 @@ export interface RawRow {
   receipt_facts: string;
 }
 
-export function fromRaw(r: RawRow): SmsRow {
-  return {
-    id: r.id,
-    queueId: r.queue_id,
-    recipient: r.recipient,
-    state: r.state,
-    reason: r.reason,
-    sourceAddr: r.source_addr,
-    sourceTon: r.source_ton,
-    sourceNpi: r.source_npi,
-    text: r.text,
-    comment: r.comment,
-    coding: r.coding,
-    dataCoding: r.data_coding,
-    smsCount: r.sms_count,
-    truncated: r.truncated === 1,
-    parts: JSON.parse(r.parts),
-    messageId: r.message_id,
-    smtpUser: r.smtp_user,
-    mailFrom: r.mail_from,
-    clientIp: r.client_ip,
-    fingerprint: r.fingerprint,
-    attempts: r.attempts,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    nextAttemptAt: r.next_attempt_at,
-    firstSubmitAt: r.first_submit_at,
-    smscIds: JSON.parse(r.smsc_ids),
-    receipts: JSON.parse(r.receipts),
-    receiptFacts: JSON.parse(r.receipt_facts),
-  };
-}
+export const fromRaw = (r: RawRow): SmsRow => rowFromColumns(r);
 
 interface QueuedWrite {
   fn: () => unknown;
