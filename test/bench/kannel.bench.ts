@@ -125,6 +125,22 @@ async function drive(
   return { start, sent };
 }
 
+/** The SMTP load: SMTP_CONNECTIONS connections to `port`, one mail at a time each, 250 counted as accepted. */
+function smtpLoad(port: number): Gateway['load'] {
+  return async (count, offset, rate) => {
+    const lanes = await Promise.all(Array.from({ length: SMTP_CONNECTIONS }, () => Lane.open(port)));
+    try {
+      return await drive(SMTP_CONNECTIONS, count, offset, rate, async (lane, id) => {
+        const r = await lanes[lane]!.send(`${phone(id)}@sms.example.test`, `Subject: \r\n\r\n${text(id)}`);
+        return r.code === 250;
+      });
+    } finally {
+      for (const l of lanes) l.close();
+      await Promise.all(lanes.map((l) => l.closed));
+    }
+  };
+}
+
 let lastDaemonPid = 0;
 
 async function startSmtp2sms(smscPort: number): Promise<Gateway> {
@@ -144,18 +160,7 @@ async function startSmtp2sms(smscPort: number): Promise<Gateway> {
   return {
     name: 'smtp2sms',
     pids: [d.child.pid!],
-    async load(count, offset, rate) {
-      const lanes = await Promise.all(Array.from({ length: SMTP_CONNECTIONS }, () => Lane.open(d.port)));
-      try {
-        return await drive(SMTP_CONNECTIONS, count, offset, rate, async (lane, id) => {
-          const r = await lanes[lane]!.send(`${phone(id)}@sms.example.test`, `Subject: \r\n\r\n${text(id)}`);
-          return r.code === 250;
-        });
-      } finally {
-        for (const l of lanes) l.close();
-        await Promise.all(lanes.map((l) => l.closed));
-      }
-    },
+    load: smtpLoad(d.port),
     async stop() {
       // SIGINT lets --cpu-prof write its profiles; otherwise the daemon is killed as a crash would.
       await d.kill(process.env.SMTP2SMS_DAEMON_NODE_ARGS ? 'SIGINT' : 'SIGKILL');
@@ -384,6 +389,39 @@ async function round(smsc: CountingSmsc, start: (port: number) => Promise<Gatewa
   }
 }
 
+// ---- the floor: what an SMTP intake costs in Node.js before smtp2sms does anything ----
+
+interface FloorResult {
+  perSec: number;
+  cpuUs: number;
+}
+
+/**
+ * The same SMTP load (connections, mails) against test/bench/ceiling-server.ts in its own process: smtp-server
+ * reading and dropping each mail (`parse` false), or smtp-server + mailparser. No spool, no rules, no SMPP: the
+ * CPU per message that any smtp2sms built on these libraries pays before its own work (rate: first MAIL → last 250).
+ */
+async function floorRound(parse: boolean): Promise<FloorResult> {
+  const script = fileURLToPath(new URL('./ceiling-server.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...(parse ? [] : ['--no-parse'])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const port = await new Promise<number>((resolve) =>
+      child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+    );
+    const run = smtpLoad(port);
+    await run(WARMUP, 1_000_000);
+    const before = processCpu(child.pid!);
+    const r = await run(MAILS, 0);
+    const end = now();
+    const cpu = processCpu(child.pid!) - before;
+    return { perSec: r.sent.size / ((end - r.start) / 1000), cpuUs: (cpu * 1e6) / r.sent.size };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 // ---- where smtp2sms's CPU goes ----
 
 type ProfileResult = { table: string[]; top: string[]; cpuUs: number } | { error: string };
@@ -444,6 +482,8 @@ async function main(): Promise<void> {
   const smsc = await CountingSmsc.start();
   const k: RoundResult[] = [];
   const s: RoundResult[] = [];
+  const bare: FloorResult[] = [];
+  const parsed: FloorResult[] = [];
   try {
     for (let i = 0; i < RUNS; i++) {
       // Taken in turn, the first one alternating, so both see the same background on a shared machine.
@@ -452,12 +492,19 @@ async function main(): Promise<void> {
         if (which === 'kannel' && withKannel) k.push(await round(smsc, startKannel));
         if (which === 'smtp2sms' && withSmtp2sms) s.push(await round(smsc, startSmtp2sms));
       }
+      if (withSmtp2sms) {
+        bare.push(await floorRound(false));
+        parsed.push(await floorRound(true));
+      }
       const line = (name: string, r: RoundResult | undefined) =>
         r
           ? `${name} ${fmt(r.perSec)}/s, ${fmt(r.cpuUs)} µs CPU/msg (${r.cpuSplit.map((x) => fmt(x)).join(' + ')}), ` +
             `p50/p99 ${fmt(r.p50, 1)}/${fmt(r.p99, 1)} ms`
           : `${name} -`;
       console.log(`round ${i + 1}/${RUNS}: ${line('Kannel', k[i])}; ${line('smtp2sms', s[i])}`);
+      const fl = (name: string, r: FloorResult | undefined) =>
+        r ? `${name} ${fmt(r.perSec)}/s, ${fmt(r.cpuUs)} µs CPU/msg` : `${name} -`;
+      console.log(`  floor: ${fl('smtp-server alone', bare[i])}; ${fl('smtp-server + mailparser', parsed[i])}`);
     }
   } catch (err) {
     smsc.stop();
@@ -476,6 +523,12 @@ async function main(): Promise<void> {
   });
   const K = fig(k);
   const S = fig(s);
+  const floorFig = (rs: FloorResult[]) => ({
+    perSec: rs.length ? median(rs.map((r) => r.perSec)) : NaN,
+    cpuUs: rs.length ? median(rs.map((r) => r.cpuUs)) : NaN,
+  });
+  const B = floorFig(bare);
+  const P = floorFig(parsed);
   const rate = S.perSec / K.perSec;
   const cpuRatio = S.cpuUs / K.cpuUs;
   const met = (ok: boolean) => (Number.isNaN(rate) ? 'no Kannel' : ok ? '**met**' : '**not met**');
@@ -525,6 +578,22 @@ ${[...rows('Kannel', k), ...rows('smtp2sms', s)].join('\n')}
 | median | smtp2sms | ${fmt(S.perSec)} | ${fmt(S.cpuUs)} (${sSplit}) | ${lat(S)} | ${fmt(S.benchUs)} |
 
 Targets (issue 17, all in the same run): ${targets.map((t) => `\n- ${t}`).join('')}
+
+### The floor: an SMTP intake in Node.js before smtp2sms does anything
+
+The same SMTP load (${SMTP_CONNECTIONS} connections, the same mails, ${fmt(MAILS)} per round after ${WARMUP} to warm up)
+against test/bench/ceiling-server.ts in its own process: smtp-server reading and dropping each mail, then
+smtp-server + mailparser. No spool, rules or SMPP. Rate: first MAIL → last 250; CPU: the process's utime + stime.
+
+| round | smtp-server alone: messages/s | CPU µs/message | smtp-server + mailparser: messages/s | CPU µs/message |
+| --- | ---: | ---: | ---: | ---: |
+${bare.map((b, i) => `| ${i + 1} | ${fmt(b.perSec)} | ${fmt(b.cpuUs)} | ${fmt(parsed[i]!.perSec)} | ${fmt(parsed[i]!.cpuUs)} |`).join('\n')}
+| median | ${fmt(B.perSec)} | ${fmt(B.cpuUs)} | ${fmt(P.perSec)} | ${fmt(P.cpuUs)} |
+
+The CPU target (≤ 0.8× Kannel's) leaves ${fmt(K.cpuUs * 0.8)} µs per message for everything; smtp-server alone,
+doing nothing with the mail, used ${fmt(B.cpuUs)} µs (${fmt(B.cpuUs / K.cpuUs, 2)}× Kannel's whole path), and with
+mailparser ${fmt(P.cpuUs)} µs (${fmt(P.cpuUs / K.cpuUs, 2)}×). Its rate alone was ${fmt(B.perSec / K.perSec, 2)}×
+Kannel's (target for the whole path ≥ 1.25×).
 `;
   writeSection('kannel', `${md}\n${whereTheCpuGoes(profile, S.cpuUs, K.cpuUs)}`);
   console.log('written to BENCHMARKS.md');
