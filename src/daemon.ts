@@ -121,13 +121,21 @@ async function startLocked(
   const recent = new RecentAcceptances(rules.floodGapMs, now);
   if (floodOn) recent.load(await spool.acceptedSince(now() - rules.floodGapMs));
   const metrics = smtpMetrics();
+  // A session's log fields go with each of its mails to the work thread; pino's bindings() parses them back from
+  // JSON on every call (~2 µs a mail), so each session logger's are read once.
+  const bindingsOf = new WeakMap<Logger, Record<string, unknown>>();
+  const bindings = (slog: Logger) => {
+    let b = bindingsOf.get(slog);
+    if (!b) bindingsOf.set(slog, (b = slog.bindings()));
+    return b;
+  };
   const smtp = await startSmtp({
     config,
     log,
     metrics,
     // Parsing and spooling happen on the work thread; this thread only speaks SMTP.
     accept: async (sub, slog) => {
-      const result = await spool.intake(sub, slog.bindings());
+      const result = await spool.intake(sub, bindings(slog));
       if (floodOn) {
         sub.recipients.forEach((r, i) => {
           if (result.perRecipient[i]!.code < 400) recent.note(r.phone.digits);
