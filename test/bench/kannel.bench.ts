@@ -681,7 +681,9 @@ smtp2sms's ${fmt(smtp2smsUs)}):
    for a few µs).
 3. **SMTP path on the main thread** (SMTP ${u('SMTP protocol (smtp-server)')} µs, socket I/O
    ${u('socket I/O (reads, writes, syscalls)')} µs): smtp-server's command parsing and the socket's syscalls, already
-   one write per pipelined group (src/io/cork.ts). The floor above is this part alone.
+   one write per pipelined group (src/io/cork.ts). The floor above is the same exchange without smtp2sms's
+   hooks; the daemon's main thread (its column above) adds the recipient's number parsed at RCPT, the hand-off
+   of each mail to the work thread and back, and more socket and event-loop work per mail than the floor's.
 4. **Hand-off between the threads** (${u('thread hand-off (src/worker, postMessage)')} µs, plus wake-ups in the
    event-loop row): calls and answers are batched per tick (src/worker/rpc.ts); what remains is the structured clone
    of each mail and answer, and waking the other thread.
