@@ -10,11 +10,25 @@
  * (500). BENCH_ONLY=smtp2sms|kannel runs one side (for a profile: SMTP2SMS_DAEMON_NODE_ARGS="--cpu-prof ...").
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pgLib from 'pg';
+import { startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.js';
+import { findBinaries } from '../setup/postgres-binaries.js';
 import { freePort, spawnDaemon, tempDir } from '../helpers/daemon-process.js';
 import { commitId, fmt, Lane, median, percentile, processCpu, threadCpu, waitUntil, writeSection } from './lib.js';
 import { summarize } from './profile-summary.js';
@@ -92,6 +106,8 @@ interface Gateway {
   /** `count` messages with ids from `offset`, at full speed or paced at `rate`; the time each request started. */
   load(count: number, offset: number, rate?: number): Promise<{ start: number; sent: Map<number, number> }>;
   stop(): Promise<void>;
+  /** CPU seconds so far of a database server the gateway uses (smtp2sms on PostgreSQL), counted apart. */
+  dbCpu?: () => number;
 }
 
 /** Spread `count` requests over `lanes` concurrent senders, one request at a time each, optionally paced. */
@@ -143,13 +159,14 @@ function smtpLoad(port: number): Gateway['load'] {
 
 let lastDaemonPid = 0;
 
-async function startSmtp2sms(smscPort: number): Promise<Gateway> {
+/** smtp2sms on a SQLite spool, or (`pg`) on a fresh database of a private PostgreSQL server. */
+async function startSmtp2sms(smscPort: number, pg?: { url: string; cpu: () => number }): Promise<Gateway> {
   const dir = tempDir('smtp2sms-kannel-bench-');
-  // Its defaults, apart from where to listen and send, the spool path, receipts and the flood rule (issue 17).
+  // Its defaults, apart from where to listen and send, the spool, receipts and the flood rule (issue 17).
   const config = {
     smtp: { host: '127.0.0.1', port: 0, domains: ['sms.example.test'] },
     smpp: { url: `smpp://127.0.0.1:${smscPort}`, registered_delivery: 0 },
-    spool: { path: join(dir, 'spool.sqlite') },
+    spool: pg ? { backend: 'postgres', url: pg.url } : { path: join(dir, 'spool.sqlite') },
     policy: { flood_max: 0 },
     metrics: { port: 0 },
     web: { port: 0 },
@@ -160,6 +177,7 @@ async function startSmtp2sms(smscPort: number): Promise<Gateway> {
   return {
     name: 'smtp2sms',
     pids: [d.child.pid!],
+    ...(pg ? { dbCpu: pg.cpu } : {}),
     load: smtpLoad(d.port),
     async stop() {
       // SIGINT lets --cpu-prof write its profiles; otherwise the daemon is killed as a crash would.
@@ -313,6 +331,8 @@ async function startKannel(smscPort: number): Promise<Gateway> {
 interface RoundResult {
   perSec: number;
   cpuUs: number;
+  /** The database server's CPU per message (smtp2sms on PostgreSQL; 0 otherwise), not in cpuUs. */
+  dbUs: number;
   /** smtp2sms: main thread / work thread / the rest; Kannel: bearerbox / smsbox. */
   cpuSplit: number[];
   benchUs: number;
@@ -341,12 +361,14 @@ async function round(smsc: CountingSmsc, start: (port: number) => Promise<Gatewa
           )
         : undefined;
     if (perf) await new Promise((r) => setTimeout(r, 500));
+    const dbBefore = gw.dbCpu?.() ?? 0;
     const cpuBefore = gw.pids.map(processCpu);
     const threadsBefore = threadCpu(gw.pids[0]!);
     const benchBefore = process.cpuUsage();
     const full = await gw.load(MAILS, 0);
     await smsc.waitFor(full.sent.size, 300_000, `${gw.name}: all SMS at the SMSC`);
     const cpuAfter = gw.pids.map(processCpu);
+    const dbAfter = gw.dbCpu?.() ?? 0;
     const threadsAfter = threadCpu(gw.pids[0]!);
     const bench = process.cpuUsage(benchBefore);
     if (perf) {
@@ -379,6 +401,7 @@ async function round(smsc: CountingSmsc, start: (port: number) => Promise<Gatewa
     return {
       perSec: n / ((last - full.start) / 1000),
       cpuUs: perProcess.reduce((a, b) => a + b, 0),
+      dbUs: ((dbAfter - dbBefore) * 1e6) / n,
       cpuSplit,
       benchUs: (bench.user + bench.system) / n,
       p50: percentile(latencies, 50),
@@ -387,6 +410,35 @@ async function round(smsc: CountingSmsc, start: (port: number) => Promise<Gatewa
   } finally {
     await gw.stop();
   }
+}
+
+// ---- smtp2sms on PostgreSQL (reported beside; no target in issue 17) ----
+
+/** CPU seconds of a PostgreSQL server: its postmaster and every process it started that is still running. */
+function postgresCpu(pg: OwnPostgres): number {
+  const postmaster = Number(readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  let total = processCpu(postmaster);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.split(') ')[1]!.split(' ')[1]) === postmaster) total += processCpu(Number(entry));
+    } catch {
+      // the process ended between listing and reading
+    }
+  }
+  return total;
+}
+
+/** A fresh database on the private server for one round: every round starts from an empty spool. */
+async function freshDatabase(pg: OwnPostgres, name: string): Promise<string> {
+  const admin = new pgLib.Client({ connectionString: pg.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(pg.url);
+  u.pathname = `/${name}`;
+  return u.href;
 }
 
 // ---- the floor: what an SMTP intake costs in Node.js before smtp2sms does anything ----
@@ -464,7 +516,7 @@ async function profileRound(smsc: CountingSmsc): Promise<ProfileResult> {
   try {
     process.env.SMTP2SMS_DAEMON_NODE_ARGS = `${saved.args ?? ''} --perf-basic-prof`.trim();
     process.env.BENCH_PERF = join(dir, 'perf.data');
-    const r = await round(smsc, startSmtp2sms);
+    const r = await round(smsc, (port) => startSmtp2sms(port));
     if (!existsSync(process.env.BENCH_PERF)) return { error: 'perf record wrote nothing (perf_event_paranoid?)' };
     const text = join(dir, 'perf.txt');
     const fields = '-F tid,period,ip,sym,dso';
@@ -504,9 +556,14 @@ async function main(): Promise<void> {
         'measuring smtp2sms alone',
     );
   }
+  // PostgreSQL beside SQLite: a private server with fsync on, started once, a fresh database per round.
+  const pg =
+    withSmtp2sms && process.env.BENCH_POSTGRES !== '0' && findBinaries() ? await startOwnPostgres() : undefined;
+  if (withSmtp2sms && !pg) console.log('bench:kannel: no PostgreSQL binaries (or BENCH_POSTGRES=0): SQLite only');
   const smsc = await CountingSmsc.start();
   const k: RoundResult[] = [];
   const s: RoundResult[] = [];
+  const q: RoundResult[] = [];
   const bare: FloorResult[] = [];
   const parsed: FloorResult[] = [];
   const syncs: { cpuUs: number; wallMs: number }[] = [];
@@ -516,7 +573,11 @@ async function main(): Promise<void> {
       const order = i % 2 === 0 ? ['kannel', 'smtp2sms'] : ['smtp2sms', 'kannel'];
       for (const which of order) {
         if (which === 'kannel' && withKannel) k.push(await round(smsc, startKannel));
-        if (which === 'smtp2sms' && withSmtp2sms) s.push(await round(smsc, startSmtp2sms));
+        if (which === 'smtp2sms' && withSmtp2sms) s.push(await round(smsc, (port) => startSmtp2sms(port)));
+      }
+      if (pg) {
+        const url = await freshDatabase(pg, `bench_round_${i + 1}`);
+        q.push(await round(smsc, (port) => startSmtp2sms(port, { url, cpu: () => postgresCpu(pg) })));
       }
       if (withSmtp2sms) {
         bare.push(await floorRound(false));
@@ -529,6 +590,8 @@ async function main(): Promise<void> {
             `p50/p99 ${fmt(r.p50, 1)}/${fmt(r.p99, 1)} ms`
           : `${name} -`;
       console.log(`round ${i + 1}/${RUNS}: ${line('Kannel', k[i])}; ${line('smtp2sms', s[i])}`);
+      const qi = q[i];
+      if (qi) console.log(`  ${line('smtp2sms on PostgreSQL', qi)}, PostgreSQL ${fmt(qi.dbUs)} µs CPU/msg`);
       const fl = (name: string, r: FloorResult | undefined) =>
         r ? `${name} ${fmt(r.perSec)}/s, ${fmt(r.cpuUs)} µs CPU/msg` : `${name} -`;
       console.log(`  floor: ${fl('smtp-server alone', bare[i])}; ${fl('smtp-server + mailparser', parsed[i])}`);
@@ -537,8 +600,10 @@ async function main(): Promise<void> {
     }
   } catch (err) {
     smsc.stop();
+    await pg?.destroy();
     throw err;
   }
+  await pg?.destroy();
   const load1 = loadavg()[0]!;
   const profile = withSmtp2sms && process.env.BENCH_PROFILE !== '0' ? await profileRound(smsc) : undefined;
   const med = (rs: RoundResult[], f: (r: RoundResult) => number) => (rs.length ? median(rs.map(f)) : NaN);
@@ -552,6 +617,8 @@ async function main(): Promise<void> {
   });
   const K = fig(k);
   const S = fig(s);
+  const Q = fig(q);
+  const qDb = q.length ? median(q.map((r) => r.dbUs)) : NaN;
   const floorFig = (rs: FloorResult[]) => ({
     perSec: rs.length ? median(rs.map((r) => r.perSec)) : NaN,
     cpuUs: rs.length ? median(rs.map((r) => r.cpuUs)) : NaN,
@@ -578,7 +645,8 @@ async function main(): Promise<void> {
   const rows = (name: string, rs: RoundResult[]) =>
     rs.map(
       (r, i) =>
-        `| ${i + 1} | ${name} | ${fmt(r.perSec)} | ${fmt(r.cpuUs)} | ${fmt(r.p50, 1)} / ${fmt(r.p99, 1)} | ` +
+        `| ${i + 1} | ${name} | ${fmt(r.perSec)} | ${fmt(r.cpuUs)}${r.dbUs > 0 ? ` + PostgreSQL ${fmt(r.dbUs)}` : ''} | ` +
+        `${fmt(r.p50, 1)} / ${fmt(r.p99, 1)} | ` +
         `${fmt(r.benchUs)} |`,
     );
   const sizes = `BENCH_MAILS=${MAILS} BENCH_RUNS=${RUNS} BENCH_PACED=${PACED} BENCH_WARMUP=${WARMUP}`;
@@ -606,9 +674,14 @@ latency: request sent (SMTP: MAIL FROM written; HTTP: GET written) → submit_sm
 
 | round | gateway | messages/s | CPU µs/message | p50 / p99 ms at ${PACED_RATE}/s | load generator µs/message |
 | --- | --- | ---: | ---: | ---: | ---: |
-${[...rows('Kannel', k), ...rows('smtp2sms', s)].join('\n')}
+${[...rows('Kannel', k), ...rows('smtp2sms', s), ...rows('smtp2sms on PostgreSQL', q)].join('\n')}
 | median | Kannel | ${fmt(K.perSec)} | ${fmt(K.cpuUs)} (${kSplit}) | ${lat(K)} | ${fmt(K.benchUs)} |
 | median | smtp2sms | ${fmt(S.perSec)} | ${fmt(S.cpuUs)} (${sSplit}) | ${lat(S)} | ${fmt(S.benchUs)} |
+${q.length ? `| median | smtp2sms on PostgreSQL | ${fmt(Q.perSec)} | ${fmt(Q.cpuUs)} + PostgreSQL ${fmt(qDb)} | ${lat(Q)} | ${fmt(Q.benchUs)} |\n` : ''}
+smtp2sms on PostgreSQL (issue 17: reported beside, no target): the same daemon and load with \`spool.backend:
+postgres\` on a fresh database of a private PostgreSQL server (${pgVersion()}, \`fsync = on\`, its defaults
+otherwise) started by the bench on this machine, one round after each SQLite round; its CPU column adds the
+server's processes (postmaster and backends) apart from the daemon's.${q.length ? '' : ' **Not measured: no PostgreSQL binaries found.**'}
 
 Targets (issue 17, all in the same run): ${targets.map((t) => `\n- ${t}`).join('')}
 
@@ -697,6 +770,14 @@ floor above), so everything else (parsing, rules, the SMS text, the durable comm
 logging, and their share of GC and JIT) would have to fit in ${fmt(budget - floorUs)} µs. In this profile that part measures
 ${fmt(rest)} µs (${fmt(rest / (budget - floorUs), 1)}× what is left), the spool alone ${u('spool (better-sqlite3, SQLite, src/spool)')}.
 `;
+}
+
+/** The private PostgreSQL server's version, from its binaries. */
+function pgVersion(): string {
+  const bin = findBinaries();
+  if (!bin) return 'none';
+  const out = spawnSync(join(bin.binDir, 'postgres'), ['--version'], { encoding: 'utf8' }).stdout ?? '';
+  return out.trim().replace(/^postgres \(PostgreSQL\) /, 'PostgreSQL ') || 'PostgreSQL';
 }
 
 function kannelVersion(): string {

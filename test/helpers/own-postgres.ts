@@ -12,6 +12,8 @@ import { freePort } from './daemon-process.js';
 
 export interface OwnPostgres {
   url: string;
+  /** The server's data directory (its postmaster.pid names the server process). */
+  dataDir: string;
   stop(): Promise<void>;
   start(): Promise<void>;
   destroy(): Promise<void>;
@@ -49,6 +51,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
     url,
+    dataDir: server.dataDir,
     stop: () => run(stopCommand(server, 'fast'), dir),
     start: () => run(startCommand(server), dir),
     async destroy() {
