@@ -126,7 +126,10 @@ async function startLocked(
   const bindingsOf = new WeakMap<Logger, Record<string, unknown>>();
   const bindings = (slog: Logger) => {
     let b = bindingsOf.get(slog);
-    if (!b) bindingsOf.set(slog, (b = slog.bindings()));
+    if (!b) {
+      b = slog.bindings();
+      bindingsOf.set(slog, b);
+    }
     return b;
   };
   const smtp = await startSmtp({
