@@ -28,7 +28,7 @@ import {
 } from '../types.js';
 import { FINAL_STATES_SQL } from './migrations.js';
 import * as outbox from './outbox.js';
-import { rowFromColumns } from '../columns.js';
+import { rowFromColumns, type SmsColumns } from '../columns.js';
 import * as replyParts from './reply-parts.js';
 import { fromRawOutbox, RELEASE_OUTBOX_SQL, type RawOutbox } from '../sqlite/outbox.js';
 import type { OutboxStore } from '../outbox-contract.js';
@@ -40,28 +40,11 @@ export const LEASE_MS = 15_000;
 /** /healthz: as for SQLite, a write that failed this recently makes the spool unhealthy. */
 const HEALTH_WINDOW_MS = 10_000;
 
-export interface PgRow {
+/** An sms row as PostgreSQL hands it back: int8 as strings, booleans as booleans, jsonb as values. */
+export interface PgRow extends SmsColumns {
   id: string;
-  queue_id: string;
-  recipient: string;
-  state: SmsState;
-  reason: string | null;
-  source_addr: string;
-  source_ton: number;
-  source_npi: number;
-  text: string;
-  comment: string;
-  coding: SmsRow['coding'];
-  data_coding: number;
-  sms_count: number;
   truncated: boolean;
   parts: SmsRow['parts'];
-  message_id: string | null;
-  smtp_user: string | null;
-  mail_from: string | null;
-  client_ip: string | null;
-  fingerprint: string;
-  attempts: number;
   created_at: string;
   updated_at: string;
   next_attempt_at: string;

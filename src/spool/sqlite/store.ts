@@ -6,7 +6,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { rowFromColumns } from '../columns.js';
+import { rowFromColumns, type SmsColumns } from '../columns.js';
 import { applyReceiptTo, idKeys, normaliseId } from '../../delivery/receipt-state.js';
 import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
 import type { PolicyRules } from '../../policy/rules.js';
@@ -112,28 +112,11 @@ CREATE TABLE IF NOT EXISTS inbound (
 );
 `;
 
-export interface RawRow {
+/** An sms row as SQLite hands it back: numbers as numbers, booleans as 0/1, JSON as text. */
+export interface RawRow extends SmsColumns {
   id: number;
-  queue_id: string;
-  recipient: string;
-  state: SmsState;
-  reason: string | null;
-  source_addr: string;
-  source_ton: number;
-  source_npi: number;
-  text: string;
-  comment: string;
-  coding: SmsRow['coding'];
-  data_coding: number;
-  sms_count: number;
   truncated: number;
   parts: string;
-  message_id: string | null;
-  smtp_user: string | null;
-  mail_from: string | null;
-  client_ip: string | null;
-  fingerprint: string;
-  attempts: number;
   created_at: number;
   updated_at: number;
   next_attempt_at: number;
