@@ -5,8 +5,7 @@
 import type { Coding } from '../sms/encode.js';
 import type { PolicyRules } from '../policy/rules.js';
 import type { SarInfo } from '../sms/segment.js';
-import type { OutboxRow } from '../outbox/facts.js';
-import type { ReplyPartsStore } from './outbox-contract.js';
+import type { SpoolStore } from './store.js';
 
 export type SmsState =
   | 'queued'
@@ -221,16 +220,36 @@ export type AcceptOutcome =
  * this interface, and a PostgreSQL store could implement it too. Every write has committed when its promise
  * resolves.
  */
-export interface Spool {
+/**
+ * The operations the Spool hands to the store as they are (LocalSpool adds nothing but, for close, the send
+ * outcomes it still keeps): their signatures are the store's.
+ */
+type StoreOperations =
+  | 'recentAccepted'
+  | 'acceptedSince'
+  | 'applyReceipt'
+  | 'storeInbound'
+  | 'storeReplyPart'
+  | 'expireReplyParts'
+  | 'requeueSending'
+  | 'expireQueued'
+  | 'prune'
+  | 'pendingCount'
+  | 'countsByState'
+  | 'oldestQueuedAt'
+  | 'byQueueId'
+  | 'listMessages'
+  | 'dailyCounts'
+  | 'cancelQueued'
+  | 'outboxFor'
+  | 'close';
+
+export interface Spool extends Pick<SpoolStore, StoreOperations> {
   /**
    * Store the rows of one mail, applying the provider's rules with the spool's state in the same transaction
    * (so concurrent identical mails cannot both pass). Duplicates are stored as 'refused'.
    */
   accept(rows: NewSms[], now: number, rules?: PolicyRules): Promise<AcceptOutcome[]>;
-  /** Acceptance times of the latest `limit` messages to this recipient, newest first (the flood rule's facts). */
-  recentAccepted(recipient: string, limit: number): Promise<number[]>;
-  /** Latest acceptance per recipient since `since`. */
-  acceptedSince(since: number): Promise<Array<[string, number]>>;
   /**
    * Take up to `limit` due rows; they are 'sending' until the relay decides. When none is due, wait up to
    * `waitMs` for fresh mail (handed over as it is stored) or for a row to fall due.
@@ -254,23 +273,4 @@ export interface Spool {
     reason: string,
     now: number,
   ): Promise<void>;
-  applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): Promise<ReceiptUpdate | 'early'>;
-  storeInbound(msg: InboundSms, now: number): Promise<void>;
-  /** Parts of concatenated replies, kept in the spool until complete or timed out (see ReplyPartsStore). */
-  storeReplyPart: ReplyPartsStore['storeReplyPart'];
-  expireReplyParts: ReplyPartsStore['expireReplyParts'];
-  requeueSending(now: number): Promise<number>;
-  expireQueued(before: number, now: number, reason: string): Promise<number>;
-  prune(before: number): Promise<number>;
-  pendingCount(): Promise<number>;
-  countsByState(): Promise<Record<string, number>>;
-  oldestQueuedAt(): Promise<number | undefined>;
-  byQueueId(queueId: string): Promise<SmsRow[]>;
-  /** The web page's reads and its one write (see SpoolStore). */
-  listMessages(filter: MessageFilter): Promise<SmsRow[]>;
-  dailyCounts(scope: RowScope, since: number): Promise<DailyCount[]>;
-  cancelQueued(id: number, scope: RowScope, reason: string, now: number): Promise<CancelOutcome>;
-  /** The reports and reply mails about one mail (its timeline), oldest first. */
-  outboxFor(queueId: string): Promise<OutboxRow[]>;
-  close(): Promise<void>;
 }
