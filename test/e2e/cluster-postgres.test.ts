@@ -22,7 +22,7 @@ import {
   waitFor,
   type DaemonProcess,
 } from '../helpers/daemon-process.js';
-import { startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.js';
+import { ownPostgresForSuite } from '../helpers/own-postgres-suite.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { sendMail, type SmtpReply } from '../helpers/smtp-client.js';
 
@@ -307,13 +307,7 @@ describe('failover', () => {
 });
 
 describe('the database stopped under load with two nodes', () => {
-  let own: OwnPostgres;
-  beforeAll(async () => {
-    own = await startOwnPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await own?.destroy();
-  });
+  const own = ownPostgresForSuite();
 
   it('451 4.3.0 while it is down, no 250 lost, both nodes resume and one binds again', async () => {
     const sim = started.simulator(new SmscSimulator({}));

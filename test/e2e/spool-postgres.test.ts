@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
 import { runCliAsync } from '../helpers/cli.js';
 import { freePort, spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor } from '../helpers/daemon-process.js';
-import { startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.js';
+import { ownPostgresForSuite } from '../helpers/own-postgres-suite.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { sendMail, type SmtpReply } from '../helpers/smtp-client.js';
 
@@ -130,13 +130,7 @@ describe('daemon on the PostgreSQL spool', () => {
 });
 
 describe('the database stopped under load', () => {
-  let own: OwnPostgres;
-  beforeAll(async () => {
-    own = await startOwnPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await own?.destroy();
-  });
+  const own = ownPostgresForSuite();
 
   it('451 4.3.0 while it is down, never 250 without a commit; every 250 reaches the simulator; resumes without restart', async () => {
     const sim = started.simulator(new SmscSimulator({}));
