@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, configWarnings, loadConfig } from './config/load.js';
-import { openSpoolForReading, QUEUE_STATES, queueReport, type QueueOptions } from './commands/queue.js';
+import { openSpoolForReading, queueReport, type QueueOptions } from './commands/queue.js';
+import { SMS_STATES } from './spool/types.js';
 import { parseCount, parseDuration } from './commands/option-values.js';
 import { UsageError } from './commands/usage-error.js';
 import { readPassword } from './commands/read-password.js';
@@ -74,7 +75,7 @@ program
   .description('show the spool: counts by state and recent messages, or one message')
   .option('-c, --config <file>', 'YAML config file (for spool.path)')
   .option('--id <id>', 'one message: row id or queue id')
-  .addOption(new Option('--state <state>', 'list only messages in this state').choices(QUEUE_STATES))
+  .addOption(new Option('--state <state>', 'list only messages in this state').choices(SMS_STATES))
   .option('--since <duration>', 'list only messages accepted since (30s, 15m, 2h, 7d)', optionValue(parseDuration))
   .option('--limit <n>', 'most messages to list, newest first', optionValue(parseCount), 20)
   .option('--json', 'JSON for scripts')

@@ -7,21 +7,6 @@ import type { KeptReply, OutboxCounts } from '../spool/outbox-contract.js';
 import type { SmsRow, SmsState } from '../spool/types.js';
 import { UsageError } from './usage-error.js';
 
-/** Every state, for --state's choices (the check below fails to compile when SmsState gains one). */
-export const QUEUE_STATES = [
-  'queued',
-  'sending',
-  'submitted',
-  'delivered',
-  'undeliverable',
-  'failed',
-  'expired',
-  'refused',
-  'cancelled',
-] as const;
-const everyState: Exclude<SmsState, (typeof QUEUE_STATES)[number]> extends never ? true : never = true;
-void everyState;
-
 export interface QueueOptions {
   id?: string;
   state?: SmsState;

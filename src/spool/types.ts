@@ -7,16 +7,19 @@ import type { PolicyRules } from '../policy/rules.js';
 import type { SarInfo } from '../sms/segment.js';
 import type { SpoolStore } from './store.js';
 
-export type SmsState =
-  | 'queued'
-  | 'sending'
-  | 'submitted'
-  | 'delivered'
-  | 'undeliverable'
-  | 'failed'
-  | 'expired'
-  | 'refused'
-  | 'cancelled';
+/** Every state a row can be in, in the order of its life (the queue command's and the web page's choices). */
+export const SMS_STATES = [
+  'queued',
+  'sending',
+  'submitted',
+  'delivered',
+  'undeliverable',
+  'failed',
+  'expired',
+  'refused',
+  'cancelled',
+] as const;
+export type SmsState = (typeof SMS_STATES)[number];
 
 export const FINAL_STATES: readonly SmsState[] = [
   'delivered',

@@ -1,5 +1,5 @@
 /** The pages, server-rendered: every value through the html tag (escaped), script only from /static/app.js. */
-import { QUEUE_STATES } from '../commands/queue.js';
+import { SMS_STATES } from '../spool/types.js';
 import { CODING_NAMES } from '../sms/encode.js';
 import type { DailyCount, SmsRow } from '../spool/types.js';
 import type { BindHealth, ClusterStatus } from '../worker/entry.js';
@@ -54,7 +54,7 @@ export function listPage(rows: readonly SmsRow[], q: Query, next: string | undef
     ).toString();
   return html`<h1>Messages</h1>
   <form class="filters" method="get" action="/">
-    <label>State <select name="state"><option value="">any</option>${QUEUE_STATES.map(
+    <label>State <select name="state"><option value="">any</option>${SMS_STATES.map(
       (s) => html`<option value="${s}"${q.state === s && html` selected`}>${s}</option>`,
     )}</select></label>
     <label>Number <input name="number" value="${q.number ?? ''}" placeholder="+7999…" size="14"></label>

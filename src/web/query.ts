@@ -2,7 +2,7 @@
  * The list's filters from a query string (the web form and GET /api/messages read the same names), checked: a bad
  * value is a 400 naming the parameter, never a silently ignored filter.
  */
-import { QUEUE_STATES } from '../commands/queue.js';
+import { SMS_STATES } from '../spool/types.js';
 import type { MessageFilter, RowScope, SmsRow, SmsState } from '../spool/types.js';
 
 export const PAGE_SIZE = 50;
@@ -57,8 +57,8 @@ function parseNumber(value: string): string {
 export function filterFrom(q: Query, scope: RowScope): MessageFilter {
   const v = (k: keyof Query) => (q[k] === undefined || q[k].trim() === '' ? undefined : q[k].trim());
   const state = v('state');
-  if (state !== undefined && !(QUEUE_STATES as readonly string[]).includes(state)) {
-    throw new QueryError('state', `expected one of ${QUEUE_STATES.join(', ')}`);
+  if (state !== undefined && !(SMS_STATES as readonly string[]).includes(state)) {
+    throw new QueryError('state', `expected one of ${SMS_STATES.join(', ')}`);
   }
   const limitText = v('limit');
   const limit = limitText === undefined ? PAGE_SIZE : Number(limitText);
