@@ -2,16 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { decodeBytes } from '../../src/sms/encode.js';
 import { withSmscComment } from '../../src/sms/comment.js';
 import { prepareSms, type SmsOptions } from '../../src/sms/prepare.js';
+import { SMS_OPTIONS } from '../helpers/options.js';
 
-const opts: SmsOptions = {
-  profile: 'smsc',
-  allowLatin1: false,
-  smartEncoding: true,
-  transliterate: false,
-  concatenation: 'udh8',
-  maxParts: 10,
-  onTooLong: 'reject',
-};
+const opts: SmsOptions = { ...SMS_OPTIONS, profile: 'smsc' };
 
 describe('comments for SMS Center', () => {
   it('appends "\\n~~~\\n" + comment; parts and coding are those of the visible text', () => {

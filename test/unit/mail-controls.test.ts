@@ -4,24 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cleanSubject } from '../../src/mail/clean.js';
-import { parseMail, type MailOptions } from '../../src/mail/parse.js';
-import { prepareSms, type SmsOptions } from '../../src/sms/prepare.js';
+import { parseMail } from '../../src/mail/parse.js';
+import { prepareSms } from '../../src/sms/prepare.js';
+import { MAIL_OPTIONS, SMS_OPTIONS } from '../helpers/options.js';
 
-const mailOpts: MailOptions = {
-  defaultCharset: 'utf-8',
-  commentPrefix: '',
-  subject: 'prepend',
-  maxHtmlLength: 1_000_000,
-};
-const smsOpts: SmsOptions = {
-  profile: 'generic',
-  allowLatin1: false,
-  smartEncoding: true,
-  transliterate: false,
-  concatenation: 'udh8',
-  maxParts: 10,
-  onTooLong: 'reject',
-};
+const mailOpts = MAIL_OPTIONS;
+const smsOpts = SMS_OPTIONS;
 
 async function sms(raw: string) {
   const content = await parseMail(Buffer.from(raw, 'latin1'), mailOpts);

@@ -8,11 +8,12 @@ import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import { encode as qpEncode } from 'libqp';
 import { describe, expect, it } from 'vitest';
-import { readPlain, readWithMailparser, type MailOptions } from '../../src/mail/parse.js';
+import { readPlain, readWithMailparser } from '../../src/mail/parse.js';
 import { PLAIN_MAX_BYTES } from '../../src/mail/plain.js';
 import { sample, SAMPLES_DIR } from '../helpers/samples.js';
+import { MAIL_OPTIONS } from '../helpers/options.js';
 
-const opts: MailOptions = { defaultCharset: 'utf-8', commentPrefix: '', subject: 'prepend', maxHtmlLength: 1_000_000 };
+const opts = MAIL_OPTIONS;
 
 const subjects = [
   undefined,

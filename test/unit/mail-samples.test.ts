@@ -3,22 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { parseMail, type MailOptions } from '../../src/mail/parse.js';
 import { prepareSms, type SmsOptions } from '../../src/sms/prepare.js';
 import { sample } from '../helpers/samples.js';
+import { MAIL_OPTIONS, SMS_OPTIONS } from '../helpers/options.js';
 
-const mailDefaults: MailOptions = {
-  defaultCharset: 'utf-8',
-  commentPrefix: '',
-  subject: 'prepend',
-  maxHtmlLength: 1_000_000,
-};
-const smsDefaults: SmsOptions = {
-  profile: 'generic',
-  allowLatin1: false,
-  smartEncoding: true,
-  transliterate: false,
-  concatenation: 'udh8',
-  maxParts: 10,
-  onTooLong: 'reject',
-};
+const mailDefaults = MAIL_OPTIONS;
+const smsDefaults = SMS_OPTIONS;
 
 async function smsText(name: string, mail: Partial<MailOptions> = {}, smsOptions: Partial<SmsOptions> = {}) {
   const content = await parseMail(sample(name), { ...mailDefaults, ...mail });

@@ -2,16 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { decodeBytes, type Coding } from '../../src/sms/encode.js';
 import { prepareSms, type SmsOptions } from '../../src/sms/prepare.js';
 import { createRefCounter, type Concatenation } from '../../src/sms/segment.js';
+import { SMS_OPTIONS } from '../helpers/options.js';
 
-const opts: SmsOptions = {
-  profile: 'generic',
-  allowLatin1: false,
-  smartEncoding: false,
-  transliterate: false,
-  concatenation: 'udh8',
-  maxParts: 255,
-  onTooLong: 'reject',
-};
+const opts: SmsOptions = { ...SMS_OPTIONS, smartEncoding: false, maxParts: 255 };
 const prep = (text: string, o: Partial<SmsOptions> = {}, ref = 0x42) => prepareSms(text, { ...opts, ...o }, ref);
 const joined = (text: string, o: Partial<SmsOptions> = {}) => {
   const sms = prep(text, o);

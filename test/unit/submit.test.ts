@@ -3,16 +3,9 @@ import { parsePhone } from '../../src/sms/phone.js';
 import { prepareSms, type SmsOptions } from '../../src/sms/prepare.js';
 import { parseSender } from '../../src/sms/sender.js';
 import { submitFields } from '../../src/sms/submit.js';
+import { SMS_OPTIONS } from '../helpers/options.js';
 
-const opts: SmsOptions = {
-  profile: 'smsc',
-  allowLatin1: false,
-  smartEncoding: true,
-  transliterate: false,
-  concatenation: 'udh8',
-  maxParts: 10,
-  onTooLong: 'reject',
-};
+const opts: SmsOptions = { ...SMS_OPTIONS, profile: 'smsc' };
 const to = parsePhone('8 (999) 123-45-67', 'RU');
 
 describe('SUBMIT_SM fields per recipient', () => {

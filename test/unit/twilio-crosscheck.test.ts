@@ -9,16 +9,9 @@ import { SegmentedMessage } from 'sms-segments-calculator';
 import { describe, expect, it } from 'vitest';
 import { GSM_DEFAULT_CHARS, GSM_EXTENSION_CHARS } from '../../src/sms/gsm7.js';
 import { prepareSms, type SmsOptions } from '../../src/sms/prepare.js';
+import { SMS_OPTIONS } from '../helpers/options.js';
 
-const opts: SmsOptions = {
-  profile: 'generic',
-  allowLatin1: false,
-  smartEncoding: false,
-  transliterate: false,
-  concatenation: 'udh8',
-  maxParts: 255,
-  onTooLong: 'reject',
-};
+const opts: SmsOptions = { ...SMS_OPTIONS, smartEncoding: false, maxParts: 255 };
 // Twilio's GSM set has no CR handling identical to ours (we normalise CR to LF), so the corpus leaves CR out.
 const gsmChars = [...GSM_DEFAULT_CHARS.filter((c) => c !== '\r'), ...GSM_EXTENSION_CHARS];
 const corpus = (chars: string[], n: number, seed: number) =>
