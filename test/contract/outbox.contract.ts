@@ -9,6 +9,7 @@ import type { ReplySettings, ReportSweep } from '../../src/spool/outbox-contract
 import type { SpoolStore } from '../../src/spool/store.js';
 import type { NewSms } from '../../src/spool/types.js';
 import type { Backend } from './spool.contract.js';
+import { newSms } from '../helpers/rows.js';
 
 export interface OutboxBackend extends Backend {
   /** A second store on the same data, as a second node opens it (only for backends several nodes share). */
@@ -26,26 +27,16 @@ const replies: ReplySettings = { windowMs: 3_600_000, defaultTo: null, domain: '
 
 const mailRow = (recipient: string, opts: { notify?: string | null; from?: string; text?: string } = {}): NewSms => {
   const text = opts.text ?? `t${recipient}`;
-  return {
+  return newSms(recipient, {
     queueId: `q-${text}`,
-    recipient,
     sourceAddr: '4915100',
     sourceTon: 1,
     sourceNpi: 1,
     text,
-    comment: '',
-    coding: 'gsm7',
-    dataCoding: 0,
-    smsCount: 1,
-    truncated: false,
     parts: [{ udh: '', body: '74', units: 1, payload: false }],
     messageId: `<${text}@mail.example>`,
-    smtpUser: null,
     mailFrom: opts.from ?? 'alice@example.org',
-    clientIp: null,
     fingerprint: `${recipient}|4915100|${text}`,
-    state: 'queued',
-    reason: null,
     dsn: {
       rcptAddress: `${recipient}@sms.example`,
       notify: opts.notify === undefined ? null : opts.notify,
@@ -60,7 +51,7 @@ const mailRow = (recipient: string, opts: { notify?: string | null; from?: strin
       headers: 'Subject: Disk full\r\n',
       rawBase64: null,
     },
-  };
+  });
 };
 
 /** `shared`: several nodes open this backend at once (PostgreSQL); its backend must give `another`. */
