@@ -3,6 +3,7 @@ import { configWarnings, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { startDaemon, type Daemon } from '../daemon.js';
 import type { Logger } from '../ops/log.js';
+import { parentIsNpm, stopSignals } from './stop-signals.js';
 
 /** Keys SIGHUP applies to the running daemon; a change anywhere else needs a restart. */
 const RELOADABLE = new Set(['smtp.auth.users', 'smtp.domains', 'smtp.allow_networks']);
@@ -73,20 +74,15 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
         process.exit(1);
       },
     );
-  // Ctrl-C reaches every process of the terminal's foreground group and `npm start` passes its own copy on
-  // (npm/cli#5021); a supervisor may signal the whole group too. So the same signal again within a second is
-  // that echo, not an operator asking twice, which would end the drain at once.
-  let firstSignal = { signal: '', at: 0 };
+  const judge = stopSignals(parentIsNpm());
   const stop = (signal: string) => {
-    if (stopping && signal === firstSignal.signal && Date.now() - firstSignal.at < 1000) {
-      return log.info({ signal }, 'same signal again within a second: taken as the first one');
-    }
-    if (stopping) {
+    const verdict = judge(signal, Date.now());
+    if (verdict === 'echo') return log.info({ signal }, 'same signal again: taken as the echo of the first one');
+    if (verdict === 'again') {
       log.warn({ signal }, 'second signal: exiting at once');
       process.exit(1);
     }
     stopping = true;
-    firstSignal = { signal, at: Date.now() };
     log.info({ signal, starting: daemon === undefined }, 'stopping');
     if (daemon) void finishStop(daemon);
     // A start waiting for its database ends now; one past that point is stopped once it has started.
