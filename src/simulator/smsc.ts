@@ -25,6 +25,8 @@ export interface SimulatorBehaviour {
   /** Receipts for registered_delivery: stat per destination (default DELIVRD); 'none' sends none. */
   receiptStat?: ((destination: string) => string | 'none') | undefined;
   receiptDelayMs?: number | undefined;
+  /** Send each receipt before its submit_sm_resp (receipts that overtake the answer, as some SMSCs do). */
+  receiptBeforeResp?: boolean | undefined;
   /** How the SMSC writes message ids: in submit_sm_resp, and in receipts. */
   idFormat?: 'decimal' | 'hex' | undefined;
   receiptIdFormat?: 'same' | 'decimal' | 'hex-upper-zeros' | undefined;
@@ -392,8 +394,10 @@ export class SmscSimulator {
     const respond = () => {
       this.submits.push(record);
       if (status === 0) this.assemble(record);
+      const receipt = status === 0 && (record.pdu.registered_delivery & 0x03) !== 0;
+      if (receipt && b.receiptBeforeResp) this.sendReceipt(session, record, n);
       sendPdu(session, pdu.response({ command_status: status, ...(messageId ? { message_id: messageId } : {}) }));
-      if (status === 0 && (record.pdu.registered_delivery & 0x03) !== 0) this.sendReceipt(session, record, n);
+      if (receipt && !b.receiptBeforeResp) this.sendReceipt(session, record, n);
     };
     if (b.delayMs) setTimeout(respond, b.delayMs);
     else respond();
@@ -404,10 +408,11 @@ export class SmscSimulator {
     if (stat === 'none') return;
     const style = this.behaviour.receiptIdFormat ?? 'same';
     const id = style === 'same' ? (record.messageId as string) : this.formatId(n, style);
+    const submitted = receiptDate(new Date(record.at));
     const now = receiptDate(new Date());
     const err = stat === 'DELIVRD' ? '000' : stat === 'UNDELIV' ? '251' : '001';
-    const text = `id:${id} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:${now} done date:${now} stat:${stat} err:${err} text:`;
-    setTimeout(() => {
+    const text = `id:${id} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:${submitted} done date:${now} stat:${stat} err:${err} text:`;
+    const send = () => {
       // Receipts go to a receiver-capable bind: the same transceiver, or the receiver of a transmitter/receiver pair.
       const target = this.receivers.has(session) ? session : [...this.receivers][0];
       if (!target || target.socket.destroyed) return;
@@ -423,7 +428,10 @@ export class SmscSimulator {
         message_state: MESSAGE_STATE[stat] ?? 7,
       });
       sendPdu(target, receipt);
-    }, this.behaviour.receiptDelayMs ?? 10);
+    };
+    // Before the resp means written to the socket ahead of it, not after a timer.
+    if (this.behaviour.receiptBeforeResp) send();
+    else setTimeout(send, this.behaviour.receiptDelayMs ?? 10);
   }
 
   /** Reassemble concatenated parts (UDH or SAR) and record whole messages. */

@@ -7,7 +7,8 @@ import type { Logger } from '../ops/log.js';
 import { logReply } from '../outbox/replies.js';
 import { readPart, single, type Reassembled } from '../sms/reassembly.js';
 import type { ReplySettings, WholeReply } from '../spool/outbox-contract.js';
-import type { InboundSms, Spool } from '../spool/types.js';
+import { receiptDateMs } from '../delivery/receipt-state.js';
+import type { InboundSms, ReceiptUpdate, Spool } from '../spool/types.js';
 import { messageBytes, type PDU } from './pdu.js';
 import { isReceipt, parseReceipt, type Receipt } from './receipts.js';
 
@@ -28,6 +29,8 @@ export function deliverHandler(
   now: () => number = Date.now,
   reassemblyTimeoutMs = 300_000,
   replies: ReplySettings | null = null,
+  /** How long a kept receipt waits for its exact id: the submit_sm response timeout and the outcome's write. */
+  earlyReceiptWaitMs = 15_000,
 ): { onDeliver: (pdu: PDU) => Promise<number>; stop(): void } {
   // Parts of concatenated replies wait in the spool: the SMSC had its acks, so a restart must not lose them.
   const how = { replies, systemType };
@@ -46,6 +49,28 @@ export function deliverHandler(
     await spool.storeInbound(msg, now());
     log.info({ from: r.from, to: r.to }, 'inbound SMS stored');
   };
+  const logReceipt = (u: ReceiptUpdate, facts: { stat?: string; err?: string | undefined; kept?: true }): void =>
+    log.info({ queueId: u.queueId, recipient: u.recipient, part: u.part, ...facts, state: u.state }, 'receipt');
+  // Kept receipts whose exact id can no longer come (every submit_sm in flight when they came has been answered or
+  // has timed out) may now settle a part under another form of their id: chooseReceiptTarget's rule.
+  let resolving = false;
+  const resolve = setInterval(
+    () => {
+      if (resolving) return;
+      resolving = true;
+      spool
+        .resolveEarlyReceipts(now() - earlyReceiptWaitMs, now())
+        .then((done) => {
+          for (const u of done) logReceipt(u, { kept: true });
+        })
+        .catch((err: unknown) => log.error({ err }, 'kept receipts not tried again; tried at the next sweep'))
+        .finally(() => {
+          resolving = false;
+        });
+    },
+    Math.max(1000, earlyReceiptWaitMs / 2),
+  );
+  resolve.unref();
   let sweeping = false;
   const sweep = setInterval(() => {
     if (sweeping) return;
@@ -68,7 +93,8 @@ export function deliverHandler(
         log.warn({ text: bytes.toString('latin1').slice(0, 200) }, 'receipt not understood; acknowledged and ignored');
         return 0;
       }
-      const update = await spool.applyReceipt(receipt.id, receipt.stat, receipt.err, now());
+      const submitAt = receiptDateMs(receipt.submitDate);
+      const update = await spool.applyReceipt(receipt.id, receipt.stat, receipt.err, now(), submitAt);
       events.receipt?.(receipt, update !== 'early');
       if (update === 'early') {
         log.info(
@@ -77,17 +103,14 @@ export function deliverHandler(
         );
         return 0;
       }
-      log.info(
-        {
-          queueId: update.queueId,
-          recipient: update.recipient,
-          part: update.part,
-          stat: receipt.stat,
-          err: receipt.err,
-          state: update.state,
-        },
-        'receipt',
-      );
+      if (update === 'repeat') {
+        log.info(
+          { smscId: receipt.id, stat: receipt.stat },
+          'receipt repeated for a part that already has its final receipt: acknowledged and ignored',
+        );
+        return 0;
+      }
+      logReceipt(update, { stat: receipt.stat, err: receipt.err });
       return 0;
     }
     const dataCoding = Number(pdu.data_coding ?? 0);
@@ -102,5 +125,11 @@ export function deliverHandler(
     if (whole) settled(whole);
     return 0;
   };
-  return { onDeliver, stop: () => clearInterval(sweep) };
+  return {
+    onDeliver,
+    stop: () => {
+      clearInterval(sweep);
+      clearInterval(resolve);
+    },
+  };
 }

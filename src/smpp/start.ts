@@ -44,6 +44,8 @@ export function startDelivery(
     now,
     config.replies.reassembly_timeout_s * 1000,
     replySettings(config),
+    // A submit_sm unanswered this long counts as lost; the outcome's write (lazy on SQLite) gets a few seconds more.
+    smpp.response_timeout_s * 1000 + 5000,
   );
   const onDeliver = replyIntake.onDeliver;
   const tls = {

@@ -269,6 +269,9 @@ export class LocalSpool implements Spool {
   finish: Spool['finish'] = (id, state, reason, now) =>
     this.record(`${state}: ${reason}`, { op: 'finish', id, state, reason, now });
   applyReceipt: Spool['applyReceipt'] = (...a) => this.store.applyReceipt(...a);
+  /** Not while send outcomes wait here unwritten: a part id among them may be a kept receipt's exact form. */
+  resolveEarlyReceipts: Spool['resolveEarlyReceipts'] = (...a) =>
+    this.unrecorded.length > 0 ? Promise.resolve([]) : this.store.resolveEarlyReceipts(...a);
   storeInbound: Spool['storeInbound'] = (...a) => this.store.storeInbound(...a);
   storeReplyPart: Spool['storeReplyPart'] = (...a) => this.store.storeReplyPart(...a);
   expireReplyParts: Spool['expireReplyParts'] = (...a) => this.store.expireReplyParts(...a);

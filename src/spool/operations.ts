@@ -15,6 +15,7 @@ export const SPOOL_OPERATIONS = [
   'reschedule',
   'finish',
   'applyReceipt',
+  'resolveEarlyReceipts',
   'storeInbound',
   'storeReplyPart',
   'expireReplyParts',

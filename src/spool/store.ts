@@ -64,8 +64,23 @@ export interface SpoolStore extends OutboxStore {
    * of the earlier attempt.
    */
   record(outcomes: readonly SendOutcome[]): Promise<void>;
-  /** Apply a receipt to the part with this SMSC id in any of its forms; kept ('early') when no part has it yet. */
-  applyReceipt(receiptId: string, stat: string, err: string | undefined, now: number): Promise<ReceiptUpdate | 'early'>;
+  /**
+   * Apply a receipt to the part chooseReceiptTarget places it on (its SMSC id in any of its forms); kept ('early')
+   * when no part can take it yet; 'repeat' when every part it could be about already has its final receipt.
+   * `submitAt`: the receipt's own submit date (receiptDateMs).
+   */
+  applyReceipt(
+    receiptId: string,
+    stat: string,
+    err: string | undefined,
+    now: number,
+    submitAt?: number,
+  ): Promise<ReceiptUpdate | 'early' | 'repeat'>;
+  /**
+   * Kept receipts tried again by the rule. Those kept before `settledBefore` (when every submit_sm then in flight
+   * has been answered or timed out) may now go to another form of their id; the applied ones are returned.
+   */
+  resolveEarlyReceipts(settledBefore: number, now: number): Promise<ReceiptUpdate[]>;
   storeInbound(msg: InboundSms, now: number): Promise<void>;
   /** Rows left 'sending' by a crash go back to the queue, due now. */
   requeueSending(now: number): Promise<number>;

@@ -231,6 +231,7 @@ type StoreOperations =
   | 'recentAccepted'
   | 'acceptedSince'
   | 'applyReceipt'
+  | 'resolveEarlyReceipts'
   | 'storeInbound'
   | 'storeReplyPart'
   | 'expireReplyParts'

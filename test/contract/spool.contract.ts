@@ -39,7 +39,7 @@ const row = (recipient: string, opts: { parts?: number; text?: string; messageId
   });
 };
 const ids = (o: AcceptOutcome[]) => o.map((x) => (x as { id: number }).id);
-const stateOf = (u: ReceiptUpdate | 'early') => (u === 'early' ? u : u.state);
+const stateOf = (u: ReceiptUpdate | 'early' | 'repeat') => (typeof u === 'string' ? u : u.state);
 
 export function spoolContract(name: string, makeBackend: () => Promise<Backend>): void {
   describe(`spool contract: ${name}`, () => {
@@ -146,7 +146,8 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
         expect((await byId(1)).state).toBe('submitted');
         expect(stateOf(await s.applyReceipt('161', 'DELIVRD', '000', 4))).toBe('submitted');
         expect(stateOf(await s.applyReceipt('a2', 'DELIVRD', '000', 5))).toBe('delivered');
-        expect(stateOf(await s.applyReceipt('A2', 'UNDELIV', '001', 6))).toBe('delivered');
+        expect(stateOf(await s.applyReceipt('A2', 'UNDELIV', '001', 6))).toBe('repeat');
+        expect((await byId(1)).receipts).toEqual(['DELIVRD', 'DELIVRD']);
         expect(await s.applyReceipt('ffff', 'DELIVRD', undefined, 7)).toBe('early');
       });
 
@@ -206,6 +207,120 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
         await submitted(2, 0, '64', 1, true);
         expect(((await s.applyReceipt('64', 'DELIVRD', undefined, 2)) as ReceiptUpdate).id).toBe(2);
         expect(((await s.applyReceipt('100', 'DELIVRD', undefined, 2)) as ReceiptUpdate).id).toBe(1);
+      });
+
+      // Issue 22: a receipt that overtook its submit_sm_resp, in whatever form it writes the id, must wait for its
+      // own part and not be used up on an older row whose id reads the same in another form.
+      for (const c of [
+        { form: 'the same form (decimal ids)', own: '16', receipt: '16', older: ['10', '22'] },
+        { form: 'upper case and leading zeros', own: 'a1', receipt: '00000000A1', older: ['161', '161'] },
+        { form: 'the other base', own: 'b', receipt: '11', older: ['11', '17'] },
+      ]) {
+        it(`an early receipt in ${c.form} waits for its own part; older rows with colliding forms keep theirs`, async () => {
+          const older = c.older.map((_, i) => row(`700${i}`, { text: `old${i}` }));
+          await s.accept([...older, row('7999', { text: 'new' })], 0);
+          const newId = older.length + 1;
+          // The older rows: the first is delivered (final), the others still wait for their receipt.
+          await s.claim(older.length, 0);
+          for (const [i, id] of c.older.entries()) {
+            await submitted(i + 1, 0, id, 1, true);
+            if (i === 0) expect(stateOf(await s.applyReceipt(id, 'DELIVRD', '000', 2))).toBe('delivered');
+          }
+          const before = await Promise.all(c.older.map((_, i) => byId(i + 1)));
+          // The new row is being sent; its receipt overtakes the submit_sm_resp.
+          expect((await s.claim(1, 3)).map((r) => r.id)).toEqual([newId]);
+          expect(await s.applyReceipt(c.receipt, 'DELIVRD', '000', 4)).toBe('early');
+          await submitted(newId, 0, c.own, 5, true);
+          const mine = await byId(newId);
+          expect([mine.state, mine.receipts]).toEqual(['delivered', ['DELIVRD']]);
+          for (const [i, was] of before.entries()) {
+            const now = await byId(i + 1);
+            expect([now.state, now.receipts, now.updatedAt]).toEqual([was.state, was.receipts, was.updatedAt]);
+          }
+        });
+      }
+
+      it('an early receipt under another form goes to an open older row only once no exact form can come', async () => {
+        await s.accept([row('7001', { text: 'a' }), row('7002', { text: 'b' })], 0);
+        await s.claim(1, 0);
+        await submitted(1, 0, 'a1', 1, true);
+        await s.claim(1, 2); // row 2 is being sent: its submit_sm_resp may still say "161"
+        expect(await s.applyReceipt('161', 'DELIVRD', '000', 10)).toBe('early');
+        expect(await s.resolveEarlyReceipts(10, 11)).toEqual([]); // kept at 10: not before 10
+        expect((await byId(1)).state).toBe('submitted');
+        // Past the response timeout every submit in flight at 10 has its answer: "161" is row 1's "a1".
+        const done = await s.resolveEarlyReceipts(11, 12);
+        expect(done.map((u) => [u.id, u.state])).toEqual([[1, 'delivered']]);
+        expect((await byId(1)).receiptFacts).toEqual([{ at: 10, err: '000' }]);
+        expect(await s.resolveEarlyReceipts(20, 21)).toEqual([]);
+        await submitted(2, 0, '161', 13, true); // the kept receipt was used up: row 2 waits for its own
+        expect((await byId(2)).state).toBe('submitted');
+      });
+
+      it("a row older than the receipt's own submit date (in any time zone) is never its part", async () => {
+        const day = 86_400_000;
+        await s.accept([row('7001')], 0);
+        await s.claim(1, 0);
+        await submitted(1, 0, 'a1', 1, true);
+        // Nothing in flight, but the receipt was submitted two days after row 1: another message's.
+        expect(await s.applyReceipt('161', 'DELIVRD', '000', 2 * day, 2 * day)).toBe('early');
+        expect((await byId(1)).state).toBe('submitted');
+        // Within a time zone's offset it may be row 1's.
+        expect(stateOf(await s.applyReceipt('161', 'DELIVRD', '000', 2 * day, 1 + 14 * 3_600_000))).toBe('delivered');
+      });
+
+      it('a receipt for a settled part is a repeat; while a submit is in flight it may be a reused id', async () => {
+        await s.accept([row('7001', { text: 'a' }), row('7002', { text: 'b' })], 0);
+        await s.claim(1, 0);
+        await submitted(1, 0, '42', 1, true);
+        expect(stateOf(await s.applyReceipt('42', 'DELIVRD', '000', 2))).toBe('delivered');
+        expect(await s.applyReceipt('42', 'DELIVRD', '000', 3)).toBe('repeat');
+        await s.claim(1, 4);
+        // The SMSC restarted its numbering: row 2 is given "42" again, and its receipt overtakes the resp.
+        expect(await s.applyReceipt('42', 'UNDELIV', '001', 5)).toBe('early');
+        await submitted(2, 0, '42', 6, true);
+        expect([(await byId(2)).state, (await byId(1)).state]).toEqual(['undeliverable', 'delivered']);
+        // A repeat kept while something was in flight is dropped once its exact id can no longer come.
+        await s.accept([row('7003', { text: 'c' })], 7);
+        await s.claim(1, 7);
+        expect(await s.applyReceipt('42', 'UNDELIV', '001', 8)).toBe('early');
+        expect(await s.resolveEarlyReceipts(9, 9)).toEqual([]);
+        await submitted(3, 0, '42', 10, true);
+        expect((await byId(3)).state).toBe('submitted');
+      });
+
+      it('a late receipt for an id of an abandoned attempt settles nothing of the attempt sent again whole', async () => {
+        await s.accept([row('7001', { parts: 2 })], 0);
+        await s.claim(1, 0);
+        await submitted(1, 0, 'd1', 1);
+        const parts = [
+          { udh: '050003080201', body: '61', units: 1, payload: false },
+          { udh: '050003080202', body: '62', units: 1, payload: false },
+        ];
+        await s.record([{ op: 'reschedule', id: 1, reason: 'composite window', nextAt: 2, now: 2, parts }]);
+        await s.claim(1, 2);
+        await submitted(1, 0, 'e1', 3);
+        await submitted(1, 1, 'e2', 4, true);
+        expect(await s.applyReceipt('d1', 'DELIVRD', '000', 5)).toBe('early');
+        expect((await byId(1)).receipts).toEqual([null, null]);
+      });
+
+      it('a burst whose receipts all overtake their submit_sm_resp leaves nothing submitted', async () => {
+        // Decimal ids 1…n, as a simple SMSC numbers them: many read as another id in hex (16 → "10").
+        const n = 60;
+        await s.accept(
+          Array.from({ length: n }, (_, i) => row(`79${i}`, { text: `m${i}` })),
+          0,
+        );
+        let t = 1;
+        for (let batch = 0; batch < n; batch += 10) {
+          const claimed = await s.claim(10, t++);
+          // Each receipt comes before its own submit_sm_resp; the resps come in order, after all the receipts.
+          for (const r of claimed) expect(await s.applyReceipt(String(r.id), 'DELIVRD', '000', t++)).toBe('early');
+          for (const r of claimed) await submitted(r.id, 0, String(r.id), t++, true);
+        }
+        expect(await s.countsByState()).toEqual({ delivered: n });
+        for (let id = 1; id <= n; id++) expect((await byId(id)).receipts).toEqual(['DELIVRD']);
       });
 
       it('an id the SMSC gave twice settles the latest part given it', async () => {

@@ -78,6 +78,39 @@ describe('receipts', () => {
     expect([lost!.receipts, lost!.state]).toEqual([['DELIVRD', 'UNDELIV', 'DELIVRD'], 'undeliverable']);
   });
 
+  it('receipts that overtake their submit_sm_resp, with decimal ids 1, 2, 3…: every mail settled, none twice', async () => {
+    // Issue 22: 36 of 160 mails stayed `submitted` when an early receipt was matched through the other base.
+    const d = await start({ idFormat: 'decimal', receiptBeforeResp: true });
+    const mails = 160;
+    const connections = 6;
+    const codes: number[] = [];
+    await Promise.all(
+      Array.from({ length: connections }, async (_, c) => {
+        for (let i = c; i < mails; i += connections) {
+          const r = await sendMail(d.port, {
+            to: [`+7999${String(1_000_000 + i).padStart(7, '0')}@sms.example.test`],
+            body: `Subject: burst ${i}\r\n\r\nalert ${i}\r\n`,
+          });
+          codes.push(r.data[0]?.code ?? r.mail.code);
+        }
+      }),
+    );
+    expect(codes.filter((c) => c === 250)).toHaveLength(mails);
+    await waitFor(
+      () => readSpool(d.spoolPath).filter((r) => r.state === 'delivered').length === mails,
+      30_000,
+      'every mail delivered',
+    );
+    const rows = readSpool(d.spoolPath);
+    expect(rows.filter((r) => r.state !== 'delivered')).toEqual([]);
+    // One receipt per row: none was used up on another message.
+    expect(rows.every((r) => r.receipts.length === 1 && r.receipts[0] === 'DELIVRD')).toBe(true);
+    expect(new Set(rows.map((r) => r.smscIds[0])).size).toBe(mails);
+    // No message was settled twice (the defect logged a second "delivered" for an older message).
+    const settled = d.logs.filter((l) => l.msg === 'receipt').map((l) => l.queueId);
+    expect(settled.length).toBe(new Set(settled).size);
+  });
+
   it('a reply from a phone (non-receipt DELIVER_SM) is acknowledged and stored', async () => {
     const d = await start({});
     await waitFor(() => sim!.binds === 1, 10_000, 'the bind');

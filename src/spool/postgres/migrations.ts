@@ -142,6 +142,11 @@ CREATE INDEX outbox_queue ON outbox ((COALESCE(facts->>'queueId', facts->'origin
     what: 'parts of concatenated SMS replies wait in the spool (a restart between two parts loses none)',
     sql: REPLY_PARTS_MIGRATION_SQL,
   },
+  {
+    version: 6,
+    what: "a kept receipt remembers its own submit date (a row older than it is never the receipt's)",
+    sql: 'ALTER TABLE early_receipts ADD COLUMN submit_at bigint;',
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

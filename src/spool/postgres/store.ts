@@ -10,7 +10,14 @@
  * lease; a receipt and the SMSC id it matches serialise on their id's every form.
  */
 import type pg from 'pg';
-import { applyReceiptTo, idKeys, normaliseId } from '../../delivery/receipt-state.js';
+import {
+  applyReceiptTo,
+  chooseReceiptTarget,
+  idKeys,
+  normaliseId,
+  type ReceiptCandidate,
+  type ReceiptTarget,
+} from '../../delivery/receipt-state.js';
 import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
 import type { PolicyRules } from '../../policy/rules.js';
 import { cancelQuery, dailyQuery, listQuery, POSTGRES_DIALECT, stateQuery } from '../message-query.js';
@@ -366,16 +373,105 @@ export class PostgresStore implements SpoolStore {
     if (changed.rowCount === 0) return;
     const key = normaliseId(smscId);
     await c.query('INSERT INTO smsc_ids (key, sms_id, part) VALUES ($1, $2, $3)', [key, id, part]);
-    // A receipt that overtook this part's submit_sm_resp was kept: apply it now.
-    const early = await c.query<{ id: string; stat: string; err: string | null; received_at: string }>(
-      `DELETE FROM early_receipts WHERE id IN (SELECT id FROM early_receipts WHERE key = ANY($1::text[]))
-       RETURNING id, stat, err, received_at`,
-      [[key, ...idKeys(smscId).alt]],
+    // A receipt that overtook this part's submit_sm_resp was kept: apply it now (one kept under another form of
+    // this id goes where the rule says, which may be here, once no exact form can still come).
+    await this.resolveEarly(c, [key, ...idKeys(smscId).alt], -Infinity, now);
+  }
+
+  /** Parts holding a receipt's id in any of its forms, with the facts chooseReceiptTarget judges them by. */
+  private async candidates(c: Client, forms: readonly string[], exactKey: string): Promise<ReceiptCandidate[]> {
+    const res = await c.query<{
+      seq: string;
+      key: string;
+      sms_id: string;
+      part: number;
+      state: string;
+      part_stat: string | null;
+      first_submit_at: string | null;
+    }>(
+      `SELECT i.id AS seq, i.key, i.sms_id, i.part, s.state, s.receipts->>i.part AS part_stat, s.first_submit_at
+       FROM smsc_ids i JOIN sms s ON s.id = i.sms_id WHERE i.key = ANY($1::text[]) ORDER BY i.id DESC LIMIT 16`,
+      [forms],
     );
-    const ordered = [...early.rows].sort((a, b) => Number(a.id) - Number(b.id));
-    for (const r of ordered) {
-      await this.applyToPart(c, id, part, r.stat, r.err ?? undefined, now, Number(r.received_at));
+    return res.rows.map((r) => ({
+      smsId: Number(r.sms_id),
+      part: r.part,
+      exact: r.key === exactKey,
+      seq: Number(r.seq),
+      state: r.state,
+      partStat: r.part_stat,
+      submittedAt: r.first_submit_at === null ? null : Number(r.first_submit_at),
+    }));
+  }
+
+  /** A submit_sm may still be unanswered: some row is being sent, on any node. */
+  private async sendingNow(c: Client): Promise<boolean> {
+    return (await c.query(`SELECT 1 FROM sms WHERE state = 'sending' LIMIT 1`)).rowCount !== 0;
+  }
+
+  /** Where a receipt goes (chooseReceiptTarget); the other forms are read only when the exact one has no open part. */
+  private async targetOf(
+    c: Client,
+    receiptId: string,
+    submitAt: number | undefined,
+    exactMayCome: () => Promise<boolean>,
+  ): Promise<ReceiptTarget> {
+    const { exact, alt } = idKeys(receiptId);
+    const exactOnly = await this.candidates(c, [exact], exact);
+    const first = chooseReceiptTarget(exactOnly, { exactMayCome: true, submitAt });
+    if (first.kind === 'part') return first;
+    const all = alt.length > 0 ? await this.candidates(c, [exact, ...alt], exact) : exactOnly;
+    return chooseReceiptTarget(all, { exactMayCome: await exactMayCome(), submitAt });
+  }
+
+  /**
+   * Kept receipts under these keys tried again by the rule (see SqliteSpool.resolveEarly: the same steps), in the
+   * caller's transaction, which holds the keys' locks. `settledBefore`: see resolveEarlyReceipts.
+   */
+  private async resolveEarly(
+    c: Client,
+    keys: readonly string[],
+    settledBefore: number,
+    now: number,
+    only?: string,
+  ): Promise<ReceiptUpdate[]> {
+    const early = await c.query<{
+      id: string;
+      key: string;
+      stat: string;
+      err: string | null;
+      received_at: string;
+      submit_at: string | null;
+    }>(
+      `SELECT id, key, stat, err, received_at, submit_at FROM early_receipts
+       WHERE key = ANY($1::text[]) AND ($2::bigint IS NULL OR id = $2) ORDER BY id FOR UPDATE SKIP LOCKED`,
+      [keys, only ?? null],
+    );
+    const updates: ReceiptUpdate[] = [];
+    let sending: boolean | undefined;
+    const exactMayCome = async (receivedAt: number) => {
+      if (receivedAt < settledBefore) return false;
+      if (sending === undefined) sending = await this.sendingNow(c);
+      return sending;
+    };
+    for (const r of early.rows) {
+      const submitAt = r.submit_at === null ? undefined : Number(r.submit_at);
+      const target = await this.targetOf(c, r.key, submitAt, () => exactMayCome(Number(r.received_at)));
+      if (target.kind === 'wait') continue;
+      await c.query('DELETE FROM early_receipts WHERE id = $1', [r.id]);
+      if (target.kind !== 'part') continue;
+      const u = await this.applyToPart(
+        c,
+        target.smsId,
+        target.part,
+        r.stat,
+        r.err ?? undefined,
+        now,
+        Number(r.received_at),
+      );
+      if (u) updates.push(u);
     }
+    return updates;
   }
 
   private async applyToPart(
@@ -415,28 +511,40 @@ export class PostgresStore implements SpoolStore {
     return { id: smsId, queueId: raw.queue_id, recipient: raw.recipient, part, state: effect.state };
   }
 
-  applyReceipt: SpoolStore['applyReceipt'] = (receiptId, stat, err, now) =>
+  applyReceipt: SpoolStore['applyReceipt'] = (receiptId, stat, err, now, submitAt) =>
     this.tx(async (c) => {
       await c.query(LOCK_KEYS, [PostgresStore.idLocks(receiptId)]);
-      const { exact, alt } = idKeys(receiptId);
-      const latest = async (forms: string[]) =>
-        (
-          await c.query<{ sms_id: string; part: number }>(
-            'SELECT sms_id, part FROM smsc_ids WHERE key = ANY($1::text[]) ORDER BY id DESC LIMIT 1',
-            [forms],
-          )
-        ).rows[0];
-      const hit = (await latest([exact])) ?? (alt.length > 0 ? await latest(alt) : undefined);
-      const update = hit ? await this.applyToPart(c, Number(hit.sms_id), hit.part, stat, err, now) : undefined;
+      const target = await this.targetOf(c, receiptId, submitAt, () => this.sendingNow(c));
+      if (target.kind === 'repeat') return 'repeat' as const;
+      const update =
+        target.kind === 'part' ? await this.applyToPart(c, target.smsId, target.part, stat, err, now) : undefined;
       if (update) return update;
-      await c.query('INSERT INTO early_receipts (key, stat, err, received_at) VALUES ($1, $2, $3, $4)', [
-        exact,
+      await c.query('INSERT INTO early_receipts (key, stat, err, received_at, submit_at) VALUES ($1, $2, $3, $4, $5)', [
+        normaliseId(receiptId),
         stat,
         err ?? null,
         now,
+        submitAt ?? null,
       ]);
       return 'early' as const;
     });
+
+  /** One transaction per kept receipt, each taking its id's locks as a receipt does (no lock-order deadlock). */
+  resolveEarlyReceipts: SpoolStore['resolveEarlyReceipts'] = async (settledBefore, now) => {
+    const aged = await this.read<{ id: string; key: string }>(
+      'SELECT id, key FROM early_receipts WHERE received_at < $1 ORDER BY id LIMIT 500',
+      [settledBefore],
+    );
+    const updates: ReceiptUpdate[] = [];
+    for (const r of aged) {
+      const done = await this.tx(async (c) => {
+        await c.query(LOCK_KEYS, [PostgresStore.idLocks(r.key)]);
+        return this.resolveEarly(c, [r.key], settledBefore, now, r.id);
+      });
+      updates.push(...done);
+    }
+    return updates;
+  };
 
   storeInbound: SpoolStore['storeInbound'] = (msg: InboundSms, now) =>
     this.tx(async (c) => {

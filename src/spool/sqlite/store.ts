@@ -7,7 +7,14 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { rowFromColumns, type SmsColumns } from '../columns.js';
-import { applyReceiptTo, idKeys, normaliseId } from '../../delivery/receipt-state.js';
+import {
+  applyReceiptTo,
+  chooseReceiptTarget,
+  idKeys,
+  normaliseId,
+  type ReceiptCandidate,
+  type ReceiptTarget,
+} from '../../delivery/receipt-state.js';
 import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
 import type { PolicyRules } from '../../policy/rules.js';
 import { cancelQuery, dailyQuery, listQuery, SQLITE_DIALECT, stateQuery } from '../message-query.js';
@@ -98,7 +105,8 @@ CREATE TABLE IF NOT EXISTS early_receipts (
   key TEXT NOT NULL,
   stat TEXT NOT NULL,
   err TEXT,
-  received_at INTEGER NOT NULL
+  received_at INTEGER NOT NULL,
+  submit_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS early_receipts_key ON early_receipts(key);
 CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
@@ -189,6 +197,9 @@ export class SqliteSpool implements SpoolStore {
     if (!columns.includes('receipt_facts')) {
       this.db.exec(`ALTER TABLE sms ADD COLUMN receipt_facts TEXT NOT NULL DEFAULT '[]'`);
     }
+    // Files from before a kept receipt remembered its own submit date (chooseReceiptTarget judges rows by it).
+    const early = this.db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('early_receipts') as string[];
+    if (!early.includes('submit_at')) this.db.exec('ALTER TABLE early_receipts ADD COLUMN submit_at INTEGER');
     this.db.exec(outbox.OUTBOX_SCHEMA);
     this.db.exec(replyParts.REPLY_PARTS_SCHEMA);
     // The web page's timeline finds a mail's reports and replies by the queue id in their facts.
@@ -401,8 +412,14 @@ export class SqliteSpool implements SpoolStore {
     stat: string,
     err: string | undefined,
     now: number,
-  ): Promise<ReceiptUpdate | 'early'> {
-    return this.batch(() => this.applyReceiptNow(receiptId, stat, err, now), true);
+    submitAt?: number,
+  ): Promise<ReceiptUpdate | 'early' | 'repeat'> {
+    return this.batch(() => this.applyReceiptNow(receiptId, stat, err, now, submitAt), true);
+  }
+
+  resolveEarlyReceipts(settledBefore: number, now: number): Promise<ReceiptUpdate[]> {
+    if (this.earlyReceipts === 0) return Promise.resolve([]);
+    return this.batch(() => this.resolveEarly(undefined, settledBefore, now));
   }
 
   storeInbound(msg: InboundSms, now: number): Promise<void> {
@@ -626,18 +643,9 @@ export class SqliteSpool implements SpoolStore {
     // The stored key is the id's normalised form; its other bases are worked out only to match an early receipt.
     const key = normaliseId(smscId);
     this.sql('INSERT INTO smsc_ids (key, exact, sms_id, part) VALUES (?, 1, ?, ?)').run(key, id, part);
-    // A receipt that overtook this part's submit_sm_resp was kept: apply it now.
-    if (this.earlyReceipts > 0) {
-      const forms = [key, ...idKeys(smscId).alt];
-      const early = this.sql(
-        `SELECT rowid, stat, err, received_at FROM early_receipts WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid`,
-      ).all(...forms) as { rowid: number; stat: string; err: string | null; received_at: number }[];
-      for (const r of early) {
-        this.sql('DELETE FROM early_receipts WHERE rowid = ?').run(r.rowid);
-        this.earlyReceipts--;
-        this.applyToPart(id, part, r.stat, r.err ?? undefined, now, r.received_at);
-      }
-    }
+    // A receipt that overtook this part's submit_sm_resp was kept: apply it now (one kept under another form of
+    // this id goes where the rule says, which may be here, once no exact form can still come).
+    if (this.earlyReceipts > 0) this.resolveEarly([key, ...idKeys(smscId).alt], -Infinity, now);
   }
 
   /**
@@ -665,37 +673,115 @@ export class SqliteSpool implements SpoolStore {
       now,
       ...(parts ? { parts: JSON.stringify(parts), empty: JSON.stringify(parts.map(() => null)) } : {}),
     });
+    // The abandoned attempt's ids go too: a late receipt for one of them must not settle a part of the new attempt.
+    if (parts) this.sql('DELETE FROM smsc_ids WHERE sms_id = ?').run(id);
+  }
+
+  /** Parts holding a receipt's id in any of its forms, with the facts chooseReceiptTarget judges them by. */
+  private candidates(forms: readonly string[], exactKey: string): ReceiptCandidate[] {
+    const rows = this.sql(
+      `SELECT i.rowid AS seq, i.key, i.sms_id, i.part, s.state, s.receipts, s.first_submit_at FROM smsc_ids i
+       JOIN sms s ON s.id = i.sms_id WHERE i.key IN (${forms.map(() => '?').join(',')}) ORDER BY i.rowid DESC LIMIT 16`,
+    ).all(...forms) as Array<{
+      seq: number;
+      key: string;
+      sms_id: number;
+      part: number;
+      state: string;
+      receipts: string;
+      first_submit_at: number | null;
+    }>;
+    return rows.map((r) => ({
+      smsId: r.sms_id,
+      part: r.part,
+      exact: r.key === exactKey,
+      seq: r.seq,
+      state: r.state,
+      partStat: (JSON.parse(r.receipts) as (string | null)[])[r.part] ?? null,
+      submittedAt: r.first_submit_at,
+    }));
+  }
+
+  /** A submit_sm may still be unanswered: some row is being sent (or its outcome is not written yet). */
+  private sendingNow(): boolean {
+    return this.sql(`SELECT 1 FROM sms WHERE state = 'sending' LIMIT 1`).get() !== undefined;
+  }
+
+  /**
+   * Where a receipt goes (chooseReceiptTarget's rule): the latest open part under its exact id at once; another
+   * form only once `exactMayCome` is false. The other forms are read only when the exact one finds no open part,
+   * so the common receipt costs one index read.
+   */
+  private targetOf(receiptId: string, submitAt: number | undefined, exactMayCome: () => boolean): ReceiptTarget {
+    const { exact, alt } = idKeys(receiptId);
+    const exactOnly = this.candidates([exact], exact);
+    const first = chooseReceiptTarget(exactOnly, { exactMayCome: true, submitAt });
+    if (first.kind === 'part') return first;
+    const all = alt.length > 0 ? this.candidates([exact, ...alt], exact) : exactOnly;
+    return chooseReceiptTarget(all, { exactMayCome: exactMayCome(), submitAt });
   }
 
   /**
    * Apply a receipt to the part whose SMSC id matches. A receipt for an id not known yet (it overtook its
-   * submit_sm_resp) is kept and applied when the id is recorded: `early` then.
+   * submit_sm_resp) is kept and applied when the id is recorded, or by resolveEarlyReceipts: `early` then.
    */
   private applyReceiptNow(
     receiptId: string,
     stat: string,
     err: string | undefined,
     now: number,
-  ): ReceiptUpdate | 'early' {
-    // Ids are stored as sent; a receipt may write one in another base. The latest part under its exact form wins,
-    // the other bases are tried only when that finds none: one key reads the index in rowid order, where an IN
-    // list over every form had its hits sorted (a receipt's dearest step).
-    const { exact, alt } = idKeys(receiptId);
-    const latest = (forms: string[]) =>
-      this.sql(
-        `SELECT sms_id, part FROM smsc_ids WHERE key IN (${forms.map(() => '?').join(',')}) ORDER BY rowid DESC LIMIT 1`,
-      ).get(...forms) as { sms_id: number; part: number } | undefined;
-    const hit = latest([exact]) ?? (alt.length > 0 ? latest(alt) : undefined);
-    const update = hit ? this.applyToPart(hit.sms_id, hit.part, stat, err, now) : undefined;
+    submitAt: number | undefined,
+  ): ReceiptUpdate | 'early' | 'repeat' {
+    const target = this.targetOf(receiptId, submitAt, () => this.sendingNow());
+    if (target.kind === 'repeat') return 'repeat';
+    const update = target.kind === 'part' ? this.applyToPart(target.smsId, target.part, stat, err, now) : undefined;
     if (update) return update;
-    this.sql('INSERT INTO early_receipts (key, stat, err, received_at) VALUES (?, ?, ?, ?)').run(
-      exact,
+    this.sql('INSERT INTO early_receipts (key, stat, err, received_at, submit_at) VALUES (?, ?, ?, ?, ?)').run(
+      normaliseId(receiptId),
       stat,
       err ?? null,
       now,
+      submitAt ?? null,
     );
     this.earlyReceipts++;
     return 'early';
+  }
+
+  /**
+   * Kept receipts tried again: those of the early receipts that the rule now places are applied and removed,
+   * repeats removed. `settledBefore`: receipts kept before it came when every submit then in flight has been
+   * answered or timed out, so their exact form can no longer come; later ones only when nothing is being sent.
+   */
+  private resolveEarly(keys: readonly string[] | undefined, settledBefore: number, now: number): ReceiptUpdate[] {
+    if (this.earlyReceipts === 0) return [];
+    const early = (
+      keys
+        ? this.sql(
+            `SELECT rowid, key, stat, err, received_at, submit_at FROM early_receipts WHERE key IN (${keys.map(() => '?').join(',')}) ORDER BY rowid`,
+          ).all(...keys)
+        : this.sql(
+            'SELECT rowid, key, stat, err, received_at, submit_at FROM early_receipts WHERE received_at < ? ORDER BY rowid LIMIT 500',
+          ).all(settledBefore)
+    ) as Array<{
+      rowid: number;
+      key: string;
+      stat: string;
+      err: string | null;
+      received_at: number;
+      submit_at: number | null;
+    }>;
+    const updates: ReceiptUpdate[] = [];
+    for (const r of early) {
+      const exactMayCome = () => r.received_at >= settledBefore && this.sendingNow();
+      const target = this.targetOf(r.key, r.submit_at ?? undefined, exactMayCome);
+      if (target.kind === 'wait') continue;
+      this.sql('DELETE FROM early_receipts WHERE rowid = ?').run(r.rowid);
+      this.earlyReceipts--;
+      if (target.kind !== 'part') continue;
+      const u = this.applyToPart(target.smsId, target.part, r.stat, r.err ?? undefined, now, r.received_at);
+      if (u) updates.push(u);
+    }
+    return updates;
   }
 
   /** `receivedAt`: when the receipt came (earlier than `now` for one kept until its part's id was known). */
