@@ -14,6 +14,7 @@ import { parseCount, parseDuration } from './commands/option-values.js';
 import { UsageError } from './commands/usage-error.js';
 import { readPassword } from './commands/read-password.js';
 import { serve } from './commands/serve.js';
+import { replyFromStdin } from './simulator/input.js';
 import { SmscSimulator } from './simulator/smsc.js';
 import { createLogger } from './ops/log.js';
 import { hashPassword } from './smtp/auth.js';
@@ -113,6 +114,13 @@ program
   .option('--delay-ms <ms>', 'delay every submit_sm_resp', (v) => Number.parseInt(v, 10))
   .option('--refuse-prefix <prefix...>', 'refuse destinations starting with these (ESME_RINVDSTADR)')
   .option('--receipt-stat <stat>', 'stat of every receipt (DELIVRD, UNDELIV, …; none: no receipts)', 'DELIVRD')
+  .option('--auto-reply <text>', 'the phone answers every SMS with this text')
+  .option('--auto-reply-delay-ms <ms>', 'wait before the auto-reply', (v) => Number.parseInt(v, 10), 2000)
+  .addHelpText(
+    'after',
+    '\nA phone can also answer by hand: type "reply <phone> <to> <text>" and Enter on standard input,\n' +
+      'e.g. reply +79991234567 Alerts On my way',
+  )
   .action(async (opts: SimulateFlags) => {
     const sim = new SmscSimulator(
       {
@@ -123,11 +131,13 @@ program
         delayMs: opts.delayMs,
         refusePrefixes: opts.refusePrefix,
         receiptStat: () => opts.receiptStat,
+        autoReply: opts.autoReply ? { text: opts.autoReply, delayMs: opts.autoReplyDelayMs } : undefined,
       },
       (line) => process.stdout.write(`${line}\n`),
     );
     const port = await sim.listen(opts.port, opts.host);
     process.stdout.write(`SMSC simulator listening on ${opts.host}:${port}\n`);
+    replyFromStdin(sim, (line) => process.stdout.write(`${line}\n`));
     const stop = () => void sim.close().then(() => process.exit(0));
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
@@ -163,6 +173,8 @@ interface QueueFlags {
 interface SimulateFlags {
   host: string;
   port: number;
+  autoReply?: string;
+  autoReplyDelayMs: number;
   systemId?: string;
   password?: string;
   throttleEvery?: number;

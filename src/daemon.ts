@@ -10,6 +10,7 @@ import type { Logger } from './ops/log.js';
 import { smtpMetrics } from './ops/metrics.js';
 import { RecentAcceptances } from './policy/recent.js';
 import { floodRefused, floodReply, rulesFrom } from './policy/rules.js';
+import { replyFromStdin } from './simulator/input.js';
 import { SmscSimulator } from './simulator/smsc.js';
 import { lockSpool, SpoolLockedError, type SpoolLock } from './spool/lock.js';
 import { holdNodeId, preparePostgres } from './spool/postgres/connect.js';
@@ -88,9 +89,17 @@ async function startLocked(
   let simulator: SmscSimulator | undefined;
   if (config.simulator.enabled) {
     const simLog = log.child({ component: 'simulator' });
-    simulator = new SmscSimulator({}, (line) => simLog.info(line));
+    const { auto_reply: text, auto_reply_delay_s: delay } = config.simulator;
+    simulator = new SmscSimulator(text ? { autoReply: { text, delayMs: delay * 1000 } } : {}, (line) =>
+      simLog.info(line),
+    );
     const port = await simulator.listen(config.simulator.port, config.simulator.host);
     simLog.info({ port }, 'embedded SMSC simulator listening (demo mode)');
+    // A person at the demo's terminal can answer as the phone: `reply <phone> <to> <text>`.
+    if (process.stdin.isTTY) {
+      simLog.info('type "reply <phone> <to> <text>" and Enter to answer as a phone');
+      replyFromStdin(simulator, (line) => simLog.info(line));
+    }
   }
 
   const spool = await WorkThread.start({

@@ -557,6 +557,14 @@ const simulator = z
       .describe('Run the embedded SMSC simulator (demo mode): it prints every SMS it receives.'),
     host: z.string().default('127.0.0.1').describe('Simulator listen address.'),
     port: port.default(2775).describe('Simulator port; point smpp.url at it.'),
+    auto_reply: z
+      .string()
+      .max(1000)
+      .default('')
+      .describe(
+        'The simulated phone answers every SMS with this text (a reply by SMS, as from the phone); "" answers none.',
+      ),
+    auto_reply_delay_s: z.number().min(0).max(3600).default(2).describe('Seconds before the simulated phone answers.'),
   })
   .strict()
   .prefault({});

@@ -6,6 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { atomsIn, decodeBytes, type Coding } from '../sms/encode.js';
+import { isGsmText } from '../sms/gsm7.js';
 import { segment } from '../sms/segment.js';
 import { messageBytes, sendPdu, smpp, type PDU, type Session } from '../smpp/pdu.js';
 import { statusName } from '../smpp/status.js';
@@ -30,6 +31,8 @@ export interface SimulatorBehaviour {
   /** How the SMSC writes message ids: in submit_sm_resp, and in receipts. */
   idFormat?: 'decimal' | 'hex' | undefined;
   receiptIdFormat?: 'same' | 'decimal' | 'hex-upper-zeros' | undefined;
+  /** The phone answers every whole SMS it gets with this text after `delayMs` (demo mode: try replies by mail). */
+  autoReply?: { text: string; delayMs: number } | undefined;
   /** Do not answer ENQUIRE_LINK (a hung SMSC). */
   silent?: boolean | undefined;
   /** A command_status for this destination (e.g. 0x08 to make it fail temporarily); undefined: normal. */
@@ -191,6 +194,18 @@ export class SmscSimulator {
           }),
       ),
     ).then((statuses) => statuses.filter((s) => s === 0).length);
+  }
+
+  /**
+   * A phone answers: `text` from `from` to `to`, in GSM when it fits, else UCS-2, in as many parts as it takes.
+   * Resolves with the number of acknowledged DELIVER_SMs (0 when nothing is bound to take it).
+   */
+  async reply(from: string, to: string, text: string): Promise<number> {
+    const coding: Coding = isGsmText(text) ? 'gsm7' : 'ucs2';
+    this.print?.(`reply from +${from.replace(/^\+/, '')} to ${to}: ${JSON.stringify(text)}`);
+    if (this.receivers.size === 0) return 0;
+    const statuses = await this.sendFromPhone({ from: from.replace(/^\+/, ''), to, text, coding });
+    return statuses.filter((s) => s === 0).length;
   }
 
   /**
@@ -466,6 +481,10 @@ export class SmscSimulator {
       this.print?.(
         `SMS to +${sms.to}${sms.from ? ` from ${sms.from}` : ''}: ${sms.encoding}, ${parts} part${parts === 1 ? '' : 's'}: ${JSON.stringify(text)}`,
       );
+      const auto = this.behaviour.autoReply;
+      if (auto && sms.from) {
+        setTimeout(() => void this.reply(sms.to, sms.from, auto.text).catch(() => undefined), auto.delayMs).unref();
+      }
     };
     if (!concat || concat.total <= 1) {
       done(decode(body), 1, concat?.ref);
