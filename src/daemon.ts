@@ -21,10 +21,21 @@ import { WorkThread } from './worker/client.js';
 
 export interface Daemon {
   smtp: SmtpListener;
+  web: WebServer | undefined;
   ops: OpsServer | undefined;
   spool: WorkThread;
   simulator: SmscSimulator | undefined;
+  /**
+   * SIGHUP: apply `next`'s users, domains and allow_networks to every listener that checks them (SMTP; the web
+   * page's sign-in and sessions, the API's Basic and Bearer). What it did, for the reload's log line.
+   */
+  reload(next: Config): ReloadOutcome;
   stop(): Promise<void>;
+}
+
+export interface ReloadOutcome {
+  /** Web sessions ended (their user removed, or their password changed); undefined with the web page off. */
+  webSessionsEnded: number | undefined;
 }
 
 export interface DaemonOptions {
@@ -224,9 +235,14 @@ async function startLocked(
 
   return {
     smtp,
+    web,
     ops,
     spool,
     simulator,
+    reload(next) {
+      smtp.reload(next);
+      return { webSessionsEnded: web?.reload(next.smtp.auth.users) };
+    },
     async stop() {
       stopping = true;
       clearInterval(maintenance);

@@ -3,9 +3,13 @@ import { configWarnings, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { startDaemon, type Daemon } from '../daemon.js';
 import type { Logger } from '../ops/log.js';
+import { userChanges } from '../smtp/auth.js';
 import { parentIsNpm, stopSignals } from './stop-signals.js';
 
-/** Keys SIGHUP applies to the running daemon; a change anywhere else needs a restart. */
+/**
+ * Keys SIGHUP applies to the running daemon (SMTP, the web page and the API alike: Daemon.reload); a change anywhere
+ * else needs a restart.
+ */
 const RELOADABLE = new Set(['smtp.auth.users', 'smtp.domains', 'smtp.allow_networks']);
 
 function leaves(value: unknown, path = ''): Map<string, string> {
@@ -42,7 +46,9 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
       const later = changed.filter(
         (k) => ![...RELOADABLE].some((r) => k === r || k.startsWith(`${r}.`) || k.startsWith(`${r}[`)),
       );
-      running.smtp.reload(next);
+      const applied = changed.filter((k) => !later.includes(k));
+      const users = userChanges(current.smtp.auth.users, next.smtp.auth.users);
+      const { webSessionsEnded } = running.reload(next);
       current = {
         ...current,
         smtp: {
@@ -53,9 +59,14 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
         },
       };
       for (const w of configWarnings(next)) log.warn(w);
+      // What changed and was applied, users by name (never a hash); the web page and API follow as SMTP does.
       log.info(
-        { applied: changed.filter((k) => !later.includes(k)) },
-        'configuration reloaded (users, domains, allow_networks)',
+        {
+          applied,
+          ...(applied.includes('smtp.auth.users') ? { users } : {}),
+          ...(webSessionsEnded === undefined ? {} : { webSessionsEnded }),
+        },
+        'configuration reloaded',
       );
       if (later.length > 0) log.warn({ keys: later }, 'these changes need a restart to take effect');
     } catch (err) {

@@ -52,6 +52,54 @@ export interface AuthUser {
   allowed_senders: string[];
 }
 
+/** Whether signing in as `a` and as `b` takes the same password (a new one, or a new hash of it, counts as new). */
+export function sameCredentials(a: AuthUser, b: AuthUser): boolean {
+  return a.password === b.password && a.password_hash === b.password_hash;
+}
+
+/** What a reload does to the accounts, by name (never a password or hash). Each list is sorted. */
+export interface UserChanges {
+  added: string[];
+  removed: string[];
+  /** In both lists with any setting different (password, hash, senders, admin, API token). */
+  changed: string[];
+  /** Must sign in on the web again: removed, or their password (or its hash) changed. */
+  signInAgain: string[];
+}
+
+/** A user's settings as one text, whatever order its keys came in; an unset key is as absent. */
+function settingsOf(user: AuthUser): string {
+  return JSON.stringify(
+    Object.entries(user)
+      .filter(([, v]) => v !== undefined)
+      .sort(([x], [y]) => (x < y ? -1 : 1)),
+  );
+}
+
+/**
+ * How `after` differs from `before`. A name given twice counts once, as its first entry: the one AUTH and the web
+ * check (`users.find`).
+ */
+export function userChanges(before: readonly AuthUser[], after: readonly AuthUser[]): UserChanges {
+  const byName = (users: readonly AuthUser[]) => {
+    const m = new Map<string, AuthUser>();
+    for (const u of users) if (!m.has(u.username)) m.set(u.username, u);
+    return m;
+  };
+  const a = byName(before);
+  const b = byName(after);
+  const sorted = (names: Iterable<string>) => [...names].sort();
+  const removed = sorted([...a.keys()].filter((n) => !b.has(n)));
+  const kept = [...a.keys()].filter((n) => b.has(n));
+  const changed = sorted(kept.filter((n) => settingsOf(a.get(n)!) !== settingsOf(b.get(n)!)));
+  return {
+    added: sorted([...b.keys()].filter((n) => !a.has(n))),
+    removed,
+    changed,
+    signInAgain: sorted([...removed, ...changed.filter((n) => !sameCredentials(a.get(n)!, b.get(n)!))]),
+  };
+}
+
 /** The user these credentials belong to, or undefined. Unknown users cost a hash too (no timing oracle). */
 export async function authenticate(
   users: readonly AuthUser[],

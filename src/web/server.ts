@@ -23,7 +23,7 @@ import { isLoopback } from '../smtp/networks.js';
 import { DAY_MS } from '../spool/message-query.js';
 import type { SmsRow, Spool } from '../spool/types.js';
 import type { BindHealth, ClusterStatus } from '../worker/entry.js';
-import { Accounts, scopeOf, type Viewer, type WebUser } from './access.js';
+import { Accounts, scopeOf, type SignIn, type Viewer, type WebUser } from './access.js';
 import { explainReason } from './explain.js';
 import { dailyPage, errorPage, layout, listPage, messagePage, notFoundPage, signInPage, statusPage } from './pages.js';
 import { cursorOf, filterFrom, QueryError, type Query } from './query.js';
@@ -31,7 +31,8 @@ import { ExpiringSessionStore } from './sessions.js';
 
 declare module 'fastify' {
   interface Session {
-    viewer?: Viewer;
+    /** Checked against the current accounts on every request (access.ts): a reload can end it. */
+    signIn?: SignIn;
   }
 }
 
@@ -47,6 +48,11 @@ export interface WebSources {
 
 export interface WebServer {
   port(): number;
+  /**
+   * Take a reloaded smtp.auth.users: sign-in, Basic and Bearer check the new list from now on, and the sessions of
+   * users removed or with a new password end at once. Returns how many sessions ended.
+   */
+  reload(users: Config['smtp']['auth']['users']): number;
   close(): Promise<void>;
 }
 
@@ -141,8 +147,10 @@ export async function startWeb(config: Config, log: Logger, src: WebSources): Pr
       .status(status)
       .type('text/html; charset=utf-8')
       .send(layout(title, v, body, v ? reply.generateCsrf() : undefined));
+  /** Who this session is signed in as now; undefined when not signed in, or when a reload ended it. */
+  const signedIn = (req: FastifyRequest): Viewer | undefined => accounts.viewer(req.session?.signIn);
   const viewerOr = (req: FastifyRequest, reply: FastifyReply): Viewer | undefined => {
-    const v = req.session.viewer;
+    const v = signedIn(req);
     if (!v) void reply.redirect('/signin', 303);
     return v;
   };
@@ -152,12 +160,12 @@ export async function startWeb(config: Config, log: Logger, src: WebSources): Pr
     if (status >= 500) wlog.error({ err, url: req.url }, 'web request failed');
     const message = status >= 500 ? 'internal error (see the daemon log)' : (err as Error).message;
     if (req.url.startsWith('/api/')) return reply.status(status).send({ error: message });
-    return page(reply, status, 'Error', errorPage(message), req.session?.viewer);
+    return page(reply, status, 'Error', errorPage(message), signedIn(req));
   });
 
   // ---- sign-in, sign-out ----
   app.get('/signin', async (req, reply) => {
-    if (req.session.viewer) return reply.redirect('/', 303);
+    if (signedIn(req)) return reply.redirect('/', 303);
     return page(reply, 200, 'Sign in', signInPage());
   });
   app.post<{ Body: { username?: string; password?: string } }>('/signin', async (req, reply) => {
@@ -170,15 +178,15 @@ export async function startWeb(config: Config, log: Logger, src: WebSources): Pr
       );
     }
     const ip = req.socket.remoteAddress ?? '';
-    const viewer = await accounts.password(String(req.body?.username ?? ''), String(req.body?.password ?? ''));
-    if (!viewer) {
+    const signIn = await accounts.password(String(req.body?.username ?? ''), String(req.body?.password ?? ''));
+    if (!signIn) {
       await sleep(accounts.throttle.fail(ip));
       wlog.warn({ ip, username: String(req.body?.username ?? '').slice(0, 64) }, 'web sign-in failed');
       return page(reply, 401, 'Sign in', signInPage('Wrong user name or password.'));
     }
     accounts.throttle.succeed(ip);
     await req.session.regenerate();
-    req.session.viewer = viewer;
+    req.session.signIn = signIn;
     return reply.redirect('/', 303);
   });
   app.post('/signout', { preHandler: app.csrfProtection }, async (req, reply) => {
@@ -291,12 +299,19 @@ export async function startWeb(config: Config, log: Logger, src: WebSources): Pr
   app.setNotFoundHandler((req, reply) =>
     req.url.startsWith('/api/')
       ? reply.status(404).send({ error: 'not found' })
-      : page(reply, 404, 'Not found', errorPage('No such page.'), req.session?.viewer),
+      : page(reply, 404, 'Not found', errorPage('No such page.'), signedIn(req)),
   );
 
   await app.listen({ host: config.web.host, port: config.web.port });
   return {
     port: () => (app.server.address() as AddressInfo).port,
+    reload(users) {
+      accounts.replace(users as WebUser[]);
+      return store.endWhere((s) => {
+        const { signIn } = s as { signIn?: SignIn };
+        return signIn !== undefined && accounts.viewer(signIn) === undefined;
+      });
+    },
     close: async () => {
       store.close();
       await app.close();
