@@ -1,9 +1,11 @@
 /** `smtp2sms serve`: run the daemon until SIGTERM/SIGINT. */
+import { randomBytes } from 'node:crypto';
+import { DEMO_USERNAME, needsDemoUser, withDemoUser } from '../config/demo-user.js';
 import { configWarnings, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { startDaemon, type Daemon } from '../daemon.js';
 import type { Logger } from '../ops/log.js';
-import { userChanges } from '../smtp/auth.js';
+import { hashPassword, userChanges } from '../smtp/auth.js';
 import { parentIsNpm, stopSignals } from './stop-signals.js';
 
 /**
@@ -28,7 +30,13 @@ export function changedKeys(before: Config, after: Config): string[] {
   return [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort();
 }
 
-export async function serve(config: Config, log: Logger, logPretty = false, configPath?: string): Promise<void> {
+export async function serve(fromFile: Config, log: Logger, logPretty = false, configPath?: string): Promise<void> {
+  // Demo mode without users of its own: one web user for this run (config/demo-user.ts), kept across reloads
+  // until the file names users.
+  const demoPassword = needsDemoUser(fromFile) ? randomBytes(9).toString('base64url') : undefined;
+  const demoHash = demoPassword ? await hashPassword(demoPassword) : undefined;
+  const withDemo = (c: Config): Config => (demoHash ? withDemoUser(c, demoHash) : c);
+  const config = withDemo(fromFile);
   // The handlers exist before anything listens: a SIGHUP's default action is to end the process, and a client (or
   // systemd's ExecReload, or a test) may signal as soon as the SMTP port answers, while start-up still runs.
   // A signal that arrives during start-up is acted on once the daemon has started.
@@ -41,7 +49,7 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
   const reload = (running: Daemon) => {
     if (!configPath) return log.warn('SIGHUP: no --config file to re-read');
     try {
-      const next = loadConfig(configPath, process.env);
+      const next = withDemo(loadConfig(configPath, process.env));
       const changed = changedKeys(current, next);
       const later = changed.filter(
         (k) => ![...RELOADABLE].some((r) => k === r || k.startsWith(`${r}.`) || k.startsWith(`${r}[`)),
@@ -125,6 +133,12 @@ export async function serve(config: Config, log: Logger, logPretty = false, conf
     log.info('stopped');
     log.flush();
     process.exit(0);
+  }
+  if (demoPassword) {
+    // In the message, not a field: the log masks fields named password.
+    log.info(
+      `demo web page: http://${config.web.host}:${config.web.port} — sign in as ${DEMO_USERNAME} / ${demoPassword}`,
+    );
   }
   if (stopping) void finishStop(daemon);
   else if (reloadPending) reload(daemon);
