@@ -10,7 +10,7 @@ import { isReplyError } from '../errors.js';
 import type { Logger } from '../ops/log.js';
 import type { SmtpMetrics } from '../ops/metrics.js';
 import type { Phone } from '../sms/phone.js';
-import { authenticate, AuthThrottle, cleartextAuthAllowed, type AuthUser } from './auth.js';
+import { authenticate, AuthThrottle, cleartextAuthAllowed, sameCredentials, type AuthUser } from './auth.js';
 import { enforceDeadlines } from './deadlines.js';
 import { smtpError } from './enhanced-codes.js';
 import type { IntakeResult, Reply, Submission } from './intake.js';
@@ -137,6 +137,23 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
     },
 
     onMailFrom(_address, session, callback) {
+      // A reload applies to sessions that authenticated before it: a removed user, or one whose password changed,
+      // sends no more mail on the old session; a kept one sends with its current settings (sender, admin).
+      const authed = session.user as AuthUser | undefined;
+      if (authed) {
+        const current = live.users.find((u) => u.username === authed.username);
+        if (!current || !sameCredentials(authed, current)) {
+          sessionLog(session).warn({ user: authed.username }, 'mail refused: the account changed since AUTH (reload)');
+          return callback(
+            smtpError(
+              530,
+              '5.7.0',
+              'Authentication required: this account was removed or changed since AUTH; reconnect and AUTH again',
+            ),
+          );
+        }
+        session.user = current;
+      }
       const refusal = deps.admission?.();
       if (refusal) {
         sessionLog(session).warn({ code: refusal.code, reason: refusal.text }, 'mail refused at MAIL FROM');

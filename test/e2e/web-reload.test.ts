@@ -97,6 +97,16 @@ describe('SIGHUP reloads users for SMTP, the web page and the API', () => {
     expect(await queueIds(d, aliceBasic)).toEqual({ status: 200, ids: [aliceMail] });
     expect(await queueIds(d, aliceBearer)).toEqual({ status: 200, ids: [aliceMail] });
 
+    // SMTP sessions that authenticated before the reload, still open across it.
+    const openSession = async (user: string, pass: string) => {
+      const { client } = await RawSmtp.connect(d.port);
+      await client.cmd('EHLO test.example');
+      expect((await client.cmd(`AUTH PLAIN ${authPlain(user, pass)}`)).code).toBe(235);
+      return client;
+    };
+    const aliceSmtp = await openSession('alice', PW.alice);
+    const bobSmtp = await openSession('bob', PW.bob);
+
     // The file loses alice, gains carol; dave gets a new password; bob stays as he was.
     (cfg.smtp as { auth: { users: unknown[] } }).auth.users = [bob, carol, { ...dave, password: PW.daveNew }];
     writeFileSync(d.configPath, YAML.stringify(cfg));
@@ -112,8 +122,14 @@ describe('SIGHUP reloads users for SMTP, the web page and the API', () => {
     expect(JSON.stringify(line)).not.toMatch(/scrypt|-pw|token-/);
     expect(d.logs.some((l) => l.msg === 'these changes need a restart to take effect')).toBe(false);
 
-    // alice: SMTP, the API (cached Basic and Bearer alike), the old session, a new sign-in.
+    // alice: SMTP (a new AUTH, and the session open since before), the API (cached Basic and Bearer alike), the
+    // old web session, a new sign-in.
     expect(await smtpAuth(d.port, 'alice', PW.alice)).toBe(535);
+    const stale = await aliceSmtp.cmd('MAIL FROM:<alice@example.test>');
+    expect([stale.code, stale.text]).toEqual([530, expect.stringContaining('5.7.0 Authentication required')]);
+    aliceSmtp.close();
+    expect((await bobSmtp.cmd('MAIL FROM:<bob@example.test>')).code).toBe(250);
+    bobSmtp.close();
     expect((await api(d, '/api/messages', aliceBasic)).status).toBe(401);
     expect((await api(d, '/api/messages', aliceBearer)).status).toBe(401);
     expect((await api(d, `/api/messages/${aliceMail}`, aliceBearer)).status).toBe(401);
