@@ -19,6 +19,7 @@ import { SmscSimulator } from './simulator/smsc.js';
 import { createLogger } from './ops/log.js';
 import { hashPassword } from './smtp/auth.js';
 import { checkConfig } from './commands/check-config.js';
+import { runnableConfig } from './config/files.js';
 import { configReferenceMarkdown } from './config/reference.js';
 import { encodeReportJson, encodeReportText } from './commands/encode.js';
 import { isReplyError } from './errors.js';
@@ -55,12 +56,25 @@ const program = new Command()
 program
   .command('serve')
   .description('run the daemon: SMTP in, SMS out')
-  .option('-c, --config <file>', 'YAML config file (default: built-in defaults)')
+  .option('-c, --config <file>', 'YAML config file (required, except for the demo: SMTP2SMS_SIMULATOR_ENABLED=true)')
   .option('--log-pretty', 'human-readable logs for a terminal')
   .action(async (opts: { config?: string; logPretty?: boolean }) => {
-    const config = loadConfig(opts.config, process.env);
-    const log = createLogger(config.log.level, { pretty: opts.logPretty ?? false });
-    for (const w of configWarnings(config)) log.warn(w);
+    const loaded = loadConfig(opts.config, process.env);
+    // The built-in defaults relay to an SMSC on 127.0.0.1:2775: only the demo, whose simulator is that SMSC, runs
+    // on them; anything else must say what it is.
+    if (opts.config === undefined && !loaded.simulator.enabled) {
+      throw new UsageError(
+        `serve needs --config FILE: without one it would run on the built-in defaults and relay to ${loaded.smpp.url}. ` +
+          'Give the config (the systemd unit: /etc/smtp2sms/smtp2sms.yaml); for the demo run `npm start` or set ' +
+          'SMTP2SMS_SIMULATOR_ENABLED=true; a config wholly from SMTP2SMS_* variables: --config /dev/null',
+      );
+    }
+    const log = createLogger(loaded.log.level, { pretty: opts.logPretty ?? false });
+    // Every file the config names is read now, as check-config does: a missing or unreadable one is a config
+    // error naming its key (exit 2), not an EACCES from deep inside the start.
+    const { config, used, warnings } = runnableConfig(loaded, process.env, opts.config ?? 'defaults');
+    for (const w of [...configWarnings(config), ...warnings]) log.warn(w);
+    for (const u of used) log.info(u, `${u.key}: read from its systemd credential`);
     await serve(config, log, opts.logPretty ?? false, opts.config);
   });
 
@@ -152,10 +166,13 @@ program
 
 program
   .command('check-config')
-  .description('validate a config file and print the effective config (secrets masked); exit 2 when invalid')
+  .description(
+    'validate a config file and the files it names; print the effective config (secrets masked); exit 2 when invalid',
+  )
   .requiredOption('-c, --config <file>', 'YAML config file')
-  .action((opts: { config: string }) => {
-    const { output, warnings } = checkConfig(opts.config, process.env);
+  .option('-q, --quiet', 'print nothing when the config is valid (problems and warnings still go to stderr)')
+  .action((opts: { config: string; quiet?: boolean }) => {
+    const { output, warnings } = checkConfig(opts.config, process.env, { quiet: opts.quiet ?? false });
     for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(output);
   });

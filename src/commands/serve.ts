@@ -1,6 +1,7 @@
 /** `smtp2sms serve`: run the daemon until SIGTERM/SIGINT. */
 import { randomBytes } from 'node:crypto';
 import { DEMO_USERNAME, needsDemoUser, withDemoUser } from '../config/demo-user.js';
+import { withCredentials } from '../config/files.js';
 import { configWarnings, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { startDaemon, type Daemon } from '../daemon.js';
@@ -49,7 +50,8 @@ export async function serve(fromFile: Config, log: Logger, logPretty = false, co
   const reload = (running: Daemon) => {
     if (!configPath) return log.warn('SIGHUP: no --config file to re-read');
     try {
-      const next = withDemo(loadConfig(configPath, process.env));
+      // Credentials as at start: a file read from one must not look like a changed path that needs a restart.
+      const next = withDemo(withCredentials(loadConfig(configPath, process.env), process.env).config);
       const changed = changedKeys(current, next);
       const later = changed.filter(
         (k) => ![...RELOADABLE].some((r) => k === r || k.startsWith(`${r}.`) || k.startsWith(`${r}[`)),

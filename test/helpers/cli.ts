@@ -31,9 +31,15 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Who a command runs as: another user's uid and gid (a root test run checking what an unprivileged user meets). */
+export interface RunAs {
+  uid?: number;
+  gid?: number;
+}
+
 export function runCli(
   args: string[],
-  opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } & RunAs = {},
 ): CliResult {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SMTP2SMS_')));
   const r = spawnSync(process.execPath, [CLI, ...args], {
@@ -42,17 +48,22 @@ export function runCli(
     cwd: opts.cwd,
     encoding: 'utf8',
     timeout: 20_000,
+    ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid ?? opts.uid } : {}),
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** runCli without blocking this process: a test can go on talking SMTP to a daemon while the command runs. */
-export function runCliAsync(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+export function runCliAsync(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } & RunAs = {},
+): Promise<CliResult> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SMTP2SMS_')));
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...env, ...opts.env },
     cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid ?? opts.uid } : {}),
   });
   let stdout = '';
   let stderr = '';
