@@ -6,6 +6,7 @@
  */
 import type { Config } from './config/schema.js';
 import { startOpsServer, type OpsServer } from './ops/http.js';
+import { checkListeners, listenersOf, listening } from './ops/listeners.js';
 import type { Logger } from './ops/log.js';
 import { smtpMetrics } from './ops/metrics.js';
 import { RecentAcceptances } from './policy/recent.js';
@@ -60,6 +61,8 @@ function spoolShown(config: Config): string {
 export async function startDaemon(config: Config, baseLog: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
   const now = opts.now ?? Date.now;
   const log = baseLog.child({ node: config.node.id });
+  // Every port first: one in use ends the start naming its key, before the spool is opened or waited for.
+  await checkListeners(config);
   if (config.spool.backend === 'postgres') {
     // No file lock: several nodes may share one database (each requeues only its own rows). The database must
     // answer, be new enough and have this version's schema before SMTP opens: no 250 without somewhere to commit.
@@ -90,6 +93,7 @@ export async function startDaemon(config: Config, baseLog: Logger, opts: DaemonO
   }
 }
 
+/** Starts everything; what had started is closed again when a later part fails (a listen, the spool). */
 async function startLocked(
   config: Config,
   log: Logger,
@@ -97,20 +101,37 @@ async function startLocked(
   now: () => number,
   lock: SpoolLock,
 ): Promise<Daemon> {
+  const started: Array<() => unknown> = [];
+  try {
+    return await startParts(config, log, opts, now, lock, started);
+  } catch (err) {
+    for (const close of started.reverse()) await Promise.resolve(close()).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startParts(
+  config: Config,
+  log: Logger,
+  opts: DaemonOptions,
+  now: () => number,
+  lock: SpoolLock,
+  started: Array<() => unknown>,
+): Promise<Daemon> {
+  // A listen that fails names its key; nothing says "listening" until every listener is up, SMTP last.
+  const listeners = listenersOf(config);
+  const keyed = (prefix: string) => listeners.filter((l) => l.key.startsWith(prefix));
   let simulator: SmscSimulator | undefined;
+  let simPort = 0;
+  const simLog = log.child({ component: 'simulator' });
   if (config.simulator.enabled) {
-    const simLog = log.child({ component: 'simulator' });
     const { auto_reply: text, auto_reply_delay_s: delay } = config.simulator;
-    simulator = new SmscSimulator(text ? { autoReply: { text, delayMs: delay * 1000 } } : {}, (line) =>
+    const sim = new SmscSimulator(text ? { autoReply: { text, delayMs: delay * 1000 } } : {}, (line) =>
       simLog.info(line),
     );
-    const port = await simulator.listen(config.simulator.port, config.simulator.host);
-    simLog.info({ port }, 'embedded SMSC simulator listening (demo mode)');
-    // A person at the demo's terminal can answer as the phone: `reply <phone> <to> <text>`.
-    if (process.stdin.isTTY) {
-      simLog.info('type "reply <phone> <to> <text>" and Enter to answer as a phone');
-      replyFromStdin(simulator, (line) => simLog.info(line));
-    }
+    started.push(() => sim.close());
+    simPort = await listening(keyed('simulator.'), () => sim.listen(config.simulator.port, config.simulator.host));
+    simulator = sim;
   }
 
   const spool = await WorkThread.start({
@@ -121,6 +142,7 @@ async function startLocked(
     logPretty: opts.logPretty ?? false,
   });
 
+  started.push(() => spool.close());
   spool.onDeath = (reason) => {
     log.fatal({ reason }, 'the work thread died: no mail can be stored or delivered');
     opts.onFatal?.(reason);
@@ -135,6 +157,7 @@ async function startLocked(
     );
   }, DEPTH_REFRESH_MS);
   depthTimer.unref();
+  started.push(() => clearInterval(depthTimer));
 
   const rules = rulesFrom(config.policy);
   const floodOn = rules.floodMax > 0 && rules.floodGapMs > 0;
@@ -152,36 +175,77 @@ async function startLocked(
     }
     return b;
   };
-  const smtp = await startSmtp({
-    config,
-    log,
-    metrics,
-    // Parsing and spooling happen on the work thread; this thread only speaks SMTP.
-    accept: async (sub, slog) => {
-      const result = await spool.intake(sub, bindings(slog));
-      if (floodOn) {
-        sub.recipients.forEach((r, i) => {
-          if (result.perRecipient[i]!.code < 400) recent.note(r.phone.digits);
-        });
-      }
-      return result;
-    },
-    // Only a subscriber messaged within the last gap can be in a streak: only then ask the spool.
-    checkRecipient: async (phone) =>
-      floodOn &&
-      recent.mayBeInStreak(phone.digits) &&
-      floodRefused(await spool.recentAccepted(phone.digits, rules.floodMax), now(), rules)
-        ? floodReply(phone.digits, rules)
-        : undefined,
-    admission: () =>
-      depth >= config.spool.max_queued
-        ? {
-            code: 452,
-            enhanced: '4.3.1',
-            text: `Queue full (${config.spool.max_queued} messages waiting for the SMSC); try again later`,
-          }
-        : undefined,
-  });
+  let stopping = false;
+  let accepting = false;
+  const ops =
+    config.metrics.port === 0
+      ? undefined
+      : await listening(keyed('metrics.'), () =>
+          startOpsServer(config.metrics.host, config.metrics.port, {
+            registry: metrics.registry,
+            workerMetrics: () => spool.metrics(),
+            health: () => spool.health(),
+            ready: () => accepting && !stopping,
+          }),
+        );
+  if (ops) started.push(() => ops.close());
+  const web: WebServer | undefined =
+    config.web.port === 0
+      ? undefined
+      : await listening(keyed('web.'), () =>
+          startWeb(config, log, {
+            spool,
+            binds: async () => (await spool.health()).binds,
+            cluster: () => spool.cluster(),
+            node: config.spool.backend === 'postgres' ? config.node.id : undefined,
+          }),
+        );
+  if (web) started.push(() => web.close());
+  const smtp = await listening(keyed('smtp.'), () =>
+    startSmtp({
+      config,
+      log,
+      metrics,
+      // Parsing and spooling happen on the work thread; this thread only speaks SMTP.
+      accept: async (sub, slog) => {
+        const result = await spool.intake(sub, bindings(slog));
+        if (floodOn) {
+          sub.recipients.forEach((r, i) => {
+            if (result.perRecipient[i]!.code < 400) recent.note(r.phone.digits);
+          });
+        }
+        return result;
+      },
+      // Only a subscriber messaged within the last gap can be in a streak: only then ask the spool.
+      checkRecipient: async (phone) =>
+        floodOn &&
+        recent.mayBeInStreak(phone.digits) &&
+        floodRefused(await spool.recentAccepted(phone.digits, rules.floodMax), now(), rules)
+          ? floodReply(phone.digits, rules)
+          : undefined,
+      admission: () =>
+        depth >= config.spool.max_queued
+          ? {
+              code: 452,
+              enhanced: '4.3.1',
+              text: `Queue full (${config.spool.max_queued} messages waiting for the SMSC); try again later`,
+            }
+          : undefined,
+    }),
+  );
+  accepting = true;
+
+  if (simulator) {
+    simLog.info({ port: simPort }, 'embedded SMSC simulator listening (demo mode)');
+    // A person at the demo's terminal can answer as the phone: `reply <phone> <to> <text>`.
+    if (process.stdin.isTTY) {
+      simLog.info('type "reply <phone> <to> <text>" and Enter to answer as a phone');
+      replyFromStdin(simulator, (line) => simLog.info(line));
+    }
+  }
+  if (ops)
+    log.info({ port: ops.port(), host: config.metrics.host }, 'metrics and health on /metrics, /healthz, /readyz');
+  if (web) log.info({ port: web.port(), host: config.web.host, tls: config.web.tls }, 'web page and API listening');
   log.info(
     {
       ports: smtp.ports(),
@@ -192,29 +256,6 @@ async function startLocked(
     },
     'smtp2sms listening',
   );
-
-  let stopping = false;
-  const ops =
-    config.metrics.port === 0
-      ? undefined
-      : await startOpsServer(config.metrics.host, config.metrics.port, {
-          registry: metrics.registry,
-          workerMetrics: () => spool.metrics(),
-          health: () => spool.health(),
-          ready: () => !stopping,
-        });
-  if (ops)
-    log.info({ port: ops.port(), host: config.metrics.host }, 'metrics and health on /metrics, /healthz, /readyz');
-  const web: WebServer | undefined =
-    config.web.port === 0
-      ? undefined
-      : await startWeb(config, log, {
-          spool,
-          binds: async () => (await spool.health()).binds,
-          cluster: () => spool.cluster(),
-          node: config.spool.backend === 'postgres' ? config.node.id : undefined,
-        });
-  if (web) log.info({ port: web.port(), host: config.web.host, tls: config.web.tls }, 'web page and API listening');
 
   // Often enough that nothing outlives spool.max_age_s by more than a quarter of it; at most every 30 s.
   const maintenanceMs = Math.min(30_000, Math.max(250, config.spool.max_age_s * 250));

@@ -1,10 +1,23 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import net from 'node:net';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import { CLI, runCli } from '../helpers/cli.js';
+import YAML from 'yaml';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { CLI, runCli, runCliAsync, type RunAs } from '../helpers/cli.js';
+import { freePort, waitFor } from '../helpers/daemon-process.js';
 
 describe('smtp2sms --version', () => {
   it('-V and --version print package.json’s version', () => {
@@ -144,6 +157,297 @@ describe('smtp2sms check-config', () => {
 
   it('the cluster node example passes', () => {
     expect(runCli(['check-config', '-c', 'config/cluster-node.example.yaml']).status).toBe(0);
+  });
+
+  it('the SMS Center example passes with its TLS files given as the systemd unit gives them (credentials)', () => {
+    const files = filesDir();
+    const creds = join(files.dir, 'credentials');
+    mkdirSync(creds);
+    copyFileSync(FIXTURE_KEY, join(creds, 'smtp.tls.key'));
+    copyFileSync(FIXTURE_CERT, join(creds, 'smtp.tls.cert'));
+    const env = { CREDENTIALS_DIRECTORY: creds, SMTP2SMS_SPOOL_PATH: join(files.dir, 'spool.sqlite') };
+    const r = runCli(['check-config', '-c', 'config/smsc-center.yaml'], { env });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`key: ${join(creds, 'smtp.tls.key')}\n`);
+    // Without them, on a machine without /etc/smtp2sms/tls, it names both files.
+    const bare = runCli(['check-config', '-q', '-c', 'config/smsc-center.yaml'], {
+      env: { SMTP2SMS_SPOOL_PATH: env.SMTP2SMS_SPOOL_PATH },
+    });
+    expect(bare.status).toBe(2);
+    expect(bare.stderr).toContain('smtp.tls.key: /etc/smtp2sms/tls/key.pem: no such file (ENOENT)');
+    expect(bare.stderr).toContain('smtp.tls.cert: /etc/smtp2sms/tls/cert.pem: no such file (ENOENT)');
+  });
+
+  it('--quiet prints nothing for a valid config', () => {
+    const r = runCli(['check-config', '--quiet', '-c', 'config/smtp2sms.example.yaml']);
+    expect(r).toMatchObject({ status: 0, stdout: '', stderr: '' });
+  });
+});
+
+const FIXTURE_KEY = resolve('test/fixtures/tls/key.pem');
+const FIXTURE_CERT = resolve('test/fixtures/tls/cert.pem');
+const AS_ROOT = process.getuid?.() === 0;
+/**
+ * Someone a root-only file is not for. Root reads any file whatever its mode, so a root test run checks as nobody
+ * (the child runs with uid and gid 65534, as a DynamicUser would); another user is unprivileged already.
+ */
+const UNPRIVILEGED: RunAs = AS_ROOT ? { uid: 65534, gid: 65534 } : {};
+
+interface FilesDir {
+  dir: string;
+  /** A copy of the fixture key that only root may read (mode 0600; 0000 when the tests are not root). */
+  key: string;
+  cert: string;
+  /** A directory the unprivileged user may write the spool in. */
+  spoolDir: string;
+  /** A config file (readable by everyone) made of these sections. */
+  config(sections: Record<string, unknown>): string;
+}
+
+/**
+ * The run's temp root (test/setup/temp-root.ts) is 0700, so nobody could not reach a file in it: these dirs go
+ * beside it and are removed after the file's tests.
+ */
+const filesDirs: string[] = [];
+afterAll(() => {
+  for (const d of filesDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function filesDir(): FilesDir {
+  const root = basename(tmpdir()).startsWith('smtp2sms-tests-') ? dirname(tmpdir()) : tmpdir();
+  const dir = mkdtempSync(join(root, 'smtp2sms-files-'));
+  filesDirs.push(dir);
+  chmodSync(dir, 0o755); // the unprivileged user must reach the files in it
+  const key = join(dir, 'key.pem');
+  copyFileSync(FIXTURE_KEY, key);
+  chmodSync(key, AS_ROOT ? 0o600 : 0o000);
+  const cert = join(dir, 'cert.pem');
+  copyFileSync(FIXTURE_CERT, cert);
+  chmodSync(cert, 0o644);
+  const spoolDir = join(dir, 'spool');
+  mkdirSync(spoolDir);
+  if (AS_ROOT) chownSync(spoolDir, 65534, 65534);
+  let n = 0;
+  return {
+    dir,
+    key,
+    cert,
+    spoolDir,
+    config(sections) {
+      const path = join(dir, `config-${++n}.yaml`);
+      writeFileSync(path, YAML.stringify({ spool: { path: join(spoolDir, 'spool.sqlite') }, ...sections }), {
+        mode: 0o644,
+      });
+      return path;
+    },
+  };
+}
+
+describe('check-config opens every file the config names, as the daemon will', () => {
+  it('a key file that does not exist: exit 2 naming smtp.tls.key, the path and ENOENT', () => {
+    const f = filesDir();
+    const missing = join(f.dir, 'nope.pem');
+    const r = runCli(['check-config', '-c', f.config({ smtp: { tls: { key: missing, cert: f.cert } } })]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`smtp.tls.key: ${missing}: no such file (ENOENT)`);
+    expect(r.stdout).toBe('');
+  });
+
+  it('a directory where the certificate should be: EISDIR, naming smtp.tls.cert', () => {
+    const f = filesDir();
+    const r = runCli(['check-config', '-c', f.config({ smtp: { tls: { key: FIXTURE_KEY, cert: f.dir } } })]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`smtp.tls.cert: ${f.dir}: is a directory (EISDIR)`);
+  });
+
+  it('a root-only key read by an unprivileged user: EACCES naming smtp.tls.key and the LoadCredential line', () => {
+    const f = filesDir();
+    const config = f.config({ smtp: { tls: { key: f.key, cert: f.cert } } });
+    for (const quiet of [[], ['--quiet']]) {
+      const r = runCli(['check-config', ...quiet, '-c', config], UNPRIVILEGED);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(
+        `smtp.tls.key: ${f.key}: permission denied (EACCES); under the systemd unit give it to the daemon with ` +
+          `LoadCredential=smtp.tls.key:${f.key}`,
+      );
+      expect(r.stderr).not.toContain('smtp.tls.cert');
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it('the key from a systemd credential ($CREDENTIALS_DIRECTORY/smtp.tls.key) instead of the root-only file', () => {
+    const f = filesDir();
+    const creds = join(f.dir, 'credentials');
+    mkdirSync(creds);
+    // As systemd makes it: a copy only the service's user may read.
+    const credential = join(creds, 'smtp.tls.key');
+    copyFileSync(FIXTURE_KEY, credential);
+    chmodSync(credential, 0o400);
+    if (AS_ROOT) chownSync(credential, 65534, 65534);
+    const config = f.config({ smtp: { tls: { key: f.key, cert: f.cert } } });
+    const r = runCli(['check-config', '-c', config], { ...UNPRIVILEGED, env: { CREDENTIALS_DIRECTORY: creds } });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`key: ${credential}\n`);
+    expect(r.stdout).toContain(`cert: ${f.cert}\n`);
+    // The unit's fallback when the file to load is absent (SetCredential=smtp.tls.key:\n) is no credential.
+    writeFileSync(credential, '\n');
+    const blank = runCli(['check-config', '-q', '-c', config], {
+      ...UNPRIVILEGED,
+      env: { CREDENTIALS_DIRECTORY: creds },
+    });
+    expect(blank.status).toBe(2);
+    expect(blank.stderr).toContain(`smtp.tls.key: ${f.key}: permission denied (EACCES)`);
+  });
+
+  it('a key that is not the certificate’s, or a certificate where the key should be', () => {
+    const f = filesDir();
+    const other = join(f.dir, 'other-key.pem');
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(other, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const mismatch = runCli(['check-config', '-c', f.config({ smtp: { tls: { key: other, cert: f.cert } } })]);
+    expect(mismatch.status).toBe(2);
+    expect(mismatch.stderr).toContain('smtp.tls.key: the key does not belong to the certificate in smtp.tls.cert');
+    const swapped = runCli(['check-config', '-c', f.config({ smtp: { tls: { key: f.cert, cert: f.cert } } })]);
+    expect(swapped.status).toBe(2);
+    expect(swapped.stderr).toContain(`smtp.tls.key: ${f.cert}: not a PEM private key`);
+  });
+
+  it('smpp.tls.ca, the PostgreSQL files in spool.url and the spool directory are named by their keys', () => {
+    const f = filesDir();
+    const gone = (name: string) => join(f.dir, name);
+    const pg = runCli(
+      [
+        'check-config',
+        '-c',
+        f.config({
+          smpp: { url: 'ssmpp://smsc.example.net:3443', tls: { ca: gone('ca.pem') } },
+          spool: {
+            backend: 'postgres',
+            url: `postgres://sms@db.example.net/sms?sslmode=verify-full&sslrootcert=${gone('root.crt')}&sslkey=${f.key}&sslcert=${f.cert}`,
+          },
+        }),
+      ],
+      UNPRIVILEGED,
+    );
+    expect(pg.status).toBe(2);
+    expect(pg.stderr).toContain(`smpp.tls.ca: ${gone('ca.pem')}: no such file (ENOENT)`);
+    expect(pg.stderr).toContain(`spool.url.sslrootcert: ${gone('root.crt')}: no such file (ENOENT)`);
+    expect(pg.stderr).toContain(`spool.url.sslkey: ${f.key}: permission denied (EACCES)`);
+    expect(pg.stderr).not.toContain('spool.url.sslcert');
+    // The SQLite spool: its directory must take the file (the root-owned temp dir does not, for nobody).
+    const spool = runCli(
+      ['check-config', '-c', f.config({ spool: { path: join(f.dir, 'spool.sqlite') } })],
+      UNPRIVILEGED,
+    );
+    if (AS_ROOT) {
+      expect(spool.status).toBe(2);
+      expect(spool.stderr).toContain(
+        `spool.path: ${join(f.dir, 'spool.sqlite')}: cannot write in ${f.dir}: permission denied (EACCES)`,
+      );
+    }
+  });
+});
+
+describe('serve refuses to start, naming why, before anything listens', () => {
+  const blockers: net.Server[] = [];
+  afterEach(async () => {
+    await Promise.all(blockers.splice(0).map((b) => new Promise((r) => b.close(r))));
+  });
+  /** A port some other program holds. */
+  const taken = async (): Promise<number> => {
+    const server = net.createServer();
+    blockers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return (server.address() as net.AddressInfo).port;
+  };
+  const saysListening = (stdout: string) => /listening/.test(stdout);
+
+  it('without --config: exit 2, it would run on the built-in defaults', async () => {
+    const r = await runCliAsync(['serve']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(
+      'smtp2sms: serve needs --config FILE: without one it would run on the built-in defaults',
+    );
+    expect(r.stderr).toContain('relay to smpp://127.0.0.1:2775');
+    expect(saysListening(r.stdout)).toBe(false);
+  });
+
+  it('without --config in demo mode (SMTP2SMS_SIMULATOR_ENABLED=true): it starts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtp2sms-demo-'));
+    const [smtpPort, smscPort] = [await freePort(), await freePort()];
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SMTP2SMS_')));
+    const child = spawn(process.execPath, [CLI, 'serve'], {
+      env: {
+        ...env,
+        SMTP2SMS_SIMULATOR_ENABLED: 'true',
+        SMTP2SMS_SIMULATOR_PORT: String(smscPort),
+        SMTP2SMS_SMPP_URL: `smpp://127.0.0.1:${smscPort}`,
+        SMTP2SMS_SMTP_PORT: String(smtpPort),
+        SMTP2SMS_WEB_PORT: '0',
+        SMTP2SMS_METRICS_PORT: '0',
+        SMTP2SMS_SPOOL_PATH: join(dir, 'spool.sqlite'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      await waitFor(() => out.includes('"msg":"smtp2sms listening"'), 15_000, 'the demo daemon');
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('a TLS key it may not read: exit 2 naming smtp.tls.key, nothing listening', async () => {
+    const f = filesDir();
+    const config = f.config({
+      smtp: { port: await freePort(), tls: { key: f.key, cert: f.cert } },
+      metrics: { port: 0 },
+      web: { port: 0 },
+    });
+    const r = await runCliAsync(['serve', '--config', config], UNPRIVILEGED);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`smtp.tls.key: ${f.key}: permission denied (EACCES)`);
+    expect(saysListening(r.stdout)).toBe(false);
+  });
+
+  it.each(['smtp.port', 'web.port', 'metrics.port', 'simulator.port'])(
+    '%s in use: exit 2 naming the key, never a line saying it listens',
+    async (key) => {
+      const f = filesDir();
+      const port = await taken();
+      const [section] = key.split('.') as [string];
+      const sections: Record<string, Record<string, unknown>> = {
+        smtp: { port: await freePort() },
+        metrics: { port: 0 },
+        web: { port: 0 },
+        simulator: { enabled: key === 'simulator.port', port: await freePort() },
+      };
+      sections[section] = { ...sections[section], host: '127.0.0.1', port };
+      const r = await runCliAsync(['serve', '--config', f.config(sections)]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(
+        `smtp2sms: ${key}: cannot listen on 127.0.0.1:${port}: the port is in use by another program (EADDRINUSE)`,
+      );
+      expect(saysListening(r.stdout)).toBe(false);
+    },
+  );
+
+  it('two keys on one port: exit 2 naming both', async () => {
+    const f = filesDir();
+    const port = await freePort();
+    const r = await runCliAsync([
+      'serve',
+      '--config',
+      f.config({ smtp: { port: await freePort() }, metrics: { port }, web: { port } }),
+    ]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`web.port: cannot listen on 127.0.0.1:${port}: metrics.port listens there too`);
+    expect(saysListening(r.stdout)).toBe(false);
   });
 });
 
