@@ -55,6 +55,8 @@ export class Relay {
     private readonly nextRef: () => number,
     private readonly events: RelayEvents = {},
     private readonly now: () => number = Date.now,
+    /** False once this node may no longer submit (fenced: postgres/bind-lease.ts); checked before every submit. */
+    private readonly mayAct: () => boolean = () => true,
   ) {
     for (const b of binds) {
       // Every message task waiting for a window slot listens on the binds at once.
@@ -268,6 +270,9 @@ export class Relay {
           await sleep(PART_RETRY_MS);
           continue;
         }
+        // Fenced (a process that woke from a freeze asks here first): nothing more leaves, nothing is written; the
+        // row stays 'sending' for the next holder to requeue.
+        if (!this.mayAct()) return;
         const started = this.now();
         let outcome: { status: number; messageId: string } | TransientSmppError;
         try {

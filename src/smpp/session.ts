@@ -330,6 +330,27 @@ export class SmppBind extends EventEmitter {
     }, delay);
   }
 
+  /**
+   * Now, without waiting for anything (this node was fenced: another may bind any moment): an UNBIND is written on
+   * the way out but not waited for, and the connection is destroyed. Submits in flight fail as a lost connection.
+   */
+  abort(): void {
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.enquireTimer);
+    const session = this.session;
+    this.state = 'stopping';
+    if (!session) {
+      this.state = 'stopped';
+      return;
+    }
+    try {
+      sendPdu(session, new smpp.PDU('unbind', {}));
+    } catch {
+      // A socket already unwritable: destroying it is all that is left.
+    }
+    session.destroy();
+  }
+
   /** Wait for SUBMIT_SMs in flight (up to `timeoutMs`), UNBIND, close. */
   async stop(timeoutMs: number): Promise<void> {
     clearTimeout(this.reconnectTimer);

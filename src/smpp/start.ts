@@ -17,6 +17,8 @@ export interface Delivery {
   relay: Relay;
   binds: SmppBind[];
   stop(timeoutMs: number): Promise<void>;
+  /** Fenced: every bind closed at once (nothing more reaches the SMSC), then the relay stops in its own time. */
+  abort(): Promise<void>;
 }
 
 function bindModes(mode: Config['smpp']['bind_mode']): BindMode[] {
@@ -34,6 +36,8 @@ export function startDelivery(
   spool: Spool,
   events: DeliveryEvents = {},
   now: () => number = Date.now,
+  /** May this node submit now (a cluster node: it still holds the binds lease)? Asked before every submit. */
+  mayAct: () => boolean = () => true,
 ): Delivery {
   const smpp = config.smpp;
   const replyIntake = deliverHandler(
@@ -95,6 +99,7 @@ export function startDelivery(
     createRefCounter(),
     events.relay ?? {},
     now,
+    mayAct,
   );
   for (const b of binds) b.start();
   relay.start();
@@ -105,6 +110,11 @@ export function startDelivery(
       replyIntake.stop();
       await relay.stop(timeoutMs);
       await Promise.all(binds.map((b) => b.stop(timeoutMs)));
+    },
+    async abort() {
+      for (const b of binds) b.abort();
+      replyIntake.stop();
+      await relay.stop(0);
     },
   };
 }

@@ -1,61 +1,61 @@
 /**
  * Several nodes on one PostgreSQL database: the SMSC account's binds and throughput are the cluster's, so one node
  * at a time holds the binds and relays for all; the others accept mail into the shared queue and stand by. "Holds
- * the binds" is a session advisory lock (postgres/session-lock.ts): the server releases it when the holder's
- * connection dies, and the holder unbinds as soon as it cannot prove it still has it, before another node binds.
+ * the binds" is a lease in database time with a fencing epoch (postgres/bind-lease.ts): whoever holds it renews it,
+ * any node takes it once it has expired by the database's clock, and a holder that cannot prove it still holds it
+ * closes its binds at once, before the lease can have expired as the others see it.
  *
- * While it relays, the holder renews the leases of the rows it is sending and takes over the rows of nodes whose
- * lease ran out. If it cannot renew its own leases for nearly a lease, it stops relaying too: another node may take
- * those rows over soon.
+ * On taking the lease, every row still 'sending' under another owner or epoch is orphaned (only the holder sends,
+ * and the one before has fenced itself): it goes back to the queue. The store writes send outcomes only for rows
+ * this node claimed in the epoch it holds, so a deposed holder's late writes are refused.
  */
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/log.js';
+import { BindLease } from '../spool/postgres/bind-lease.js';
 import { poolConfig } from '../spool/postgres/connect.js';
-import { LOCK_SPACE, SessionLock } from '../spool/postgres/session-lock.js';
 import { QUEUED_CHANNEL, type PostgresStore } from '../spool/postgres/store.js';
 
 export interface BindHolderOptions {
   config: Config;
   store: PostgresStore;
   log: Logger;
-  /** Start relaying (binds, relay) and stop it; stop resolves once the binds are closed. */
-  startRelay(): void;
+  /** Start relaying (binds, relay); `mayAct` answers, before each submit, whether this node still may. */
+  startRelay(mayAct: () => boolean): void;
+  /** A clean stop: resolves once the binds are closed. */
   stopRelay(timeoutMs?: number): Promise<void>;
-  /** Rows this node was sending when it last lost the binds go back to the queue before it relays again. */
-  requeueOwn(now: number): Promise<number>;
+  /** Fenced: close every bind now (synchronously, before anything is awaited), then stop the relay. */
+  abortRelay(): Promise<void>;
   onChange?: (holding: boolean) => void;
   /** Another node announced rows it queued: the relay's waiting claim should look now. */
   onQueuedElsewhere?: () => void;
 }
 
+/** The lease's name: the SMSC account's binds (one account today). */
+export const BINDS_LEASE = 'smpp-binds';
+
 export class BindHolder {
-  private readonly lock: SessionLock;
+  private readonly lease: BindLease;
   private relaying = false;
   /** Start and stop run one after the other: a new relay never starts before the old one's binds are closed. */
   private chain: Promise<void> = Promise.resolve();
   private renewTimer: NodeJS.Timeout | undefined;
-  private lastRenewed = 0;
 
   constructor(private readonly o: BindHolderOptions) {
     const { cluster, node, spool } = o.config;
-    const failoverMs = cluster.failover_s * 1000;
     const {
       max: _max,
       idleTimeoutMillis: _idle,
       ...client
     } = poolConfig(spool, `smtp2sms ${node.id} binds`.slice(0, 63));
-    this.lock = new SessionLock({
+    this.lease = new BindLease({
       client,
-      space: LOCK_SPACE.binds,
-      // One SMSC account: every node of the database competes for the same lock.
-      name: 'smpp-binds',
-      checkMs: failoverMs / 3,
-      retryMs: failoverMs / 3,
-      releaseAfterMs: failoverMs,
+      name: BINDS_LEASE,
+      node: node.id,
+      ttlMs: cluster.failover_s * 1000,
       log: o.log,
-      // Standby nodes announce the rows they queue; the holder hears it on the lock's own connection.
+      // Standby nodes announce the rows they queue; the holder hears it on the lease's own connection.
       listen: { channel: QUEUED_CHANNEL, onNotify: () => o.onQueuedElsewhere?.() },
-      onAcquired: () => this.gained(),
+      onAcquired: (epoch) => this.gained(epoch),
       onLost: (reason) => this.lost(reason),
     });
   }
@@ -65,65 +65,71 @@ export class BindHolder {
   }
 
   start(): void {
-    this.lock.run();
+    this.o.log.info(
+      { failoverS: this.o.config.cluster.failover_s },
+      'standing by: this node relays once it holds the SMPP binds lease (one node of the cluster at a time)',
+    );
+    this.lease.run();
   }
 
-  private gained(): void {
-    this.o.log.info({ node: this.o.config.node.id }, 'this node holds the SMPP binds and relays for the cluster');
+  private gained(epoch: number): void {
+    this.o.store.epoch = epoch;
+    this.o.log.info({ epoch }, 'this node holds the SMPP binds and relays for the cluster');
     this.chain = this.chain.then(async () => {
-      if (!this.lock.held) return;
-      const requeued = await this.o.requeueOwn(Date.now()).catch(() => 0);
-      if (requeued > 0) this.o.log.warn({ requeued }, 'rows this node was sending before go out again (at-least-once)');
-      if (!this.lock.held) return;
+      if (this.lease.epoch !== epoch) return;
+      const orphans = await this.o.store.requeueOrphans(Date.now()).catch((err: unknown) => {
+        this.o.log.error({ err: (err as Error).message }, 'rows of the previous holder not requeued yet');
+        return [];
+      });
+      if (orphans.length > 0) {
+        this.o.log.warn(
+          { rows: orphans.length, from: [...new Set(orphans.map((t) => t.owner))] },
+          'rows the previous holder was sending go out again (at-least-once: they were in flight)',
+        );
+      }
+      if (this.lease.epoch !== epoch) return;
       this.relaying = true;
-      this.lastRenewed = Date.now();
-      this.o.startRelay();
+      this.o.startRelay(() => this.lease.mayAct());
       this.o.onChange?.(true);
       this.renewLater();
     });
   }
 
   private lost(reason: string): void {
-    this.o.log.error(
-      { node: this.o.config.node.id, reason },
-      'this node lost the SMPP bind lock: it unbinds now and stands by (another node may bind)',
-    );
-    this.stopRelaying();
-  }
-
-  private stopRelaying(): void {
+    this.o.store.epoch = undefined;
     clearTimeout(this.renewTimer);
+    // The binds close now, not after whatever the chain waits on (a database call that hangs).
+    const aborted = this.relaying ? this.o.abortRelay() : Promise.resolve();
+    this.o.log.error(
+      { reason },
+      'this node lost the SMPP binds lease: its binds are closed and it stands by (another node may bind)',
+    );
     this.chain = this.chain.then(async () => {
       if (!this.relaying) return;
       this.relaying = false;
       this.o.onChange?.(false);
-      await this.o.stopRelay().catch((err: unknown) => this.o.log.error({ err }, 'stopping the relay failed'));
+      await aborted.catch((err: unknown) => this.o.log.error({ err }, 'stopping the relay failed'));
     });
   }
 
+  /** Rows being sent keep a lease of their own (database time), for the status views and as a safety net. */
   private renewLater(): void {
-    const { lease_s, lease_renew_s } = this.o.config.cluster;
+    const { lease_renew_s } = this.o.config.cluster;
     this.renewTimer = setTimeout(() => {
       void (async () => {
         if (!this.relaying) return;
-        const now = Date.now();
         try {
-          await this.o.store.renewLeases(now);
-          this.lastRenewed = now;
-          const taken = await this.o.store.takeOverExpired(now);
+          await this.o.store.renewLeases(Date.now());
+          const taken = await this.o.store.takeOverExpired(Date.now());
           if (taken.length > 0) {
             this.o.log.warn(
               { rows: taken.length, from: [...new Set(taken.map((t) => t.owner))] },
-              'took over rows whose node stopped renewing their lease; they go out again (at-least-once)',
+              'took over rows whose lease ran out; they go out again (at-least-once)',
             );
           }
         } catch (err) {
-          // Rows whose lease this node cannot renew will soon be another node's: stop sending before that.
-          if (Date.now() - this.lastRenewed >= (lease_s - lease_renew_s) * 1000) {
-            this.o.log.error({ err: (err as Error).message }, 'cannot renew the leases of the rows being sent');
-            this.lock.giveUp('leases not renewed for nearly cluster.lease_s');
-            return;
-          }
+          // The binds lease decides whether this node may go on; a failed renewal here only waits for the next.
+          this.o.log.warn({ err: (err as Error).message }, 'cannot renew the leases of the rows being sent');
         }
         if (this.relaying) this.renewLater();
       })();
@@ -131,7 +137,7 @@ export class BindHolder {
     this.renewTimer.unref();
   }
 
-  /** A clean stop: the relay finishes what it is sending (up to timeoutMs), then the lock goes. */
+  /** A clean stop: the relay finishes what it is sending (up to timeoutMs), then the lease is released. */
   async stop(timeoutMs: number): Promise<void> {
     clearTimeout(this.renewTimer);
     this.chain = this.chain.then(async () => {
@@ -140,6 +146,7 @@ export class BindHolder {
       await this.o.stopRelay(timeoutMs).catch(() => undefined);
     });
     await this.chain;
-    await this.lock.stop();
+    this.o.store.epoch = undefined;
+    await this.lease.stop();
   }
 }

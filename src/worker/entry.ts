@@ -64,8 +64,12 @@ try {
     store = sqlite;
   }
   spool = new LocalSpool(store, Date.now, log);
-  const requeued = await spool.requeueSending(Date.now());
-  if (requeued > 0) log.warn({ requeued }, 'messages caught mid-send by the last stop go out again (at-least-once)');
+  // One node alone: what it was sending when it stopped is its own. In a cluster a row is orphaned only once its
+  // holder lost the binds lease: the node that takes the lease requeues them (never a standby at its start).
+  if (store instanceof SqliteSpool) {
+    const requeued = await spool.requeueSending(Date.now());
+    if (requeued > 0) log.warn({ requeued }, 'messages caught mid-send by the last stop go out again (at-least-once)');
+  }
 } catch (err) {
   port.postMessage({ ready: false, error: (err as Error).message });
   process.exit(1);
@@ -119,19 +123,29 @@ if (store instanceof PostgresStore) {
   bindHolder.set({ node: config.node.id }, 0);
   // A standby announces what it queues; the holder does not need to (its own accepts wake its relay).
   pgStore.announceQueued = true;
+  // A deposed holder's late outcome (it was fenced while the write was under way): refused by the database, told.
+  pgStore.onFenced = (o) =>
+    log.warn(
+      { id: o.id, what: o.op, ...(o.op === 'submitted' ? { part: o.part, smscId: o.smscId } : {}) },
+      'send outcome refused: this node no longer owns the row (another node took it over); the SMSC id is kept',
+    );
   holder = new BindHolder({
     config,
     store: pgStore,
     log,
-    startRelay: () => {
-      delivery = startDelivery(config, log, spool, relayEvents);
+    startRelay: (mayAct) => {
+      delivery = startDelivery(config, log, spool, relayEvents, Date.now, mayAct);
     },
     stopRelay: async (timeoutMs = 0) => {
       const d = delivery;
       delivery = undefined;
       await d?.stop(timeoutMs);
     },
-    requeueOwn: (now) => pgStore.requeueSending(now),
+    abortRelay: async () => {
+      const d = delivery;
+      delivery = undefined;
+      await d?.abort();
+    },
     onChange: (holding) => {
       pgStore.announceQueued = !holding;
       bindHolder.set({ node: config.node.id }, holding ? 1 : 0);

@@ -38,7 +38,8 @@ async function backend() {
     'TRUNCATE sms, smsc_ids, early_receipts, inbound, health_probe, sms_dsn, mail_facts, outbox, reply_parts ' +
       'RESTART IDENTITY',
   );
-  const open = () => new PostgresStore(openPool(spool(), log, 'contract'), 'contract');
+  // Each store acts as its node's binds holder (epoch 1): only the holder may write send outcomes.
+  const open = () => Object.assign(new PostgresStore(openPool(spool(), log, 'contract'), 'contract'), { epoch: 1 });
   let store = open();
   return {
     get store() {
@@ -63,7 +64,7 @@ outboxContract(
   'postgres',
   async () =>
     Object.assign(await backend(), {
-      another: () => new PostgresStore(openPool(spool(), log, 'contract-2'), 'contract-2'),
+      another: () => Object.assign(new PostgresStore(openPool(spool(), log, 'contract-2'), 'contract-2'), { epoch: 1 }),
     }),
   { shared: true },
 );

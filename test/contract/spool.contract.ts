@@ -59,7 +59,9 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
     describe('claims, outcomes, counts', () => {
       it('claim takes due rows in order, marks them sending and counts the attempt', async () => {
         await s.accept([row('1'), row('2'), row('3')], 100);
-        await s.record([{ op: 'reschedule', id: 1, reason: 'later', nextAt: 500, now: 100 }]);
+        // Outcomes are written by the claim's owner: row 1 is claimed, then put back for later.
+        expect((await s.claim(1, 100)).map((r) => r.id)).toEqual([1]);
+        await s.record([{ op: 'reschedule', id: 1, reason: 'later', nextAt: 500, now: 100, countAttempt: false }]);
         const claimed = await s.claim(10, 200);
         expect(claimed.map((r) => [r.id, r.state, r.attempts])).toEqual([
           [2, 'sending', 1],
@@ -110,17 +112,17 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
       });
 
       it('a reschedule that does not count the attempt gives it back; outcomes of one call apply in order', async () => {
-        await s.accept([row('1')], 0);
+        await s.accept([row('1', { parts: 2 })], 0);
         await s.claim(1, 0);
+        await s.record([{ op: 'reschedule', id: 1, reason: 'throttled', nextAt: 1, now: 1, countAttempt: false }]);
+        expect([(await byId(1)).attempts, (await byId(1)).state]).toEqual([0, 'queued']);
+        await s.claim(1, 1);
         await s.record([
-          { op: 'reschedule', id: 1, reason: 'throttled', nextAt: 1, now: 1, countAttempt: false },
+          { op: 'submitted', id: 1, part: 0, smscId: 'z1', last: false, now: 2 },
           { op: 'finish', id: 1, state: 'failed', reason: 'gave up', now: 2 },
         ]);
-        expect([(await byId(1)).attempts, (await byId(1)).state, (await byId(1)).reason]).toEqual([
-          0,
-          'failed',
-          'gave up',
-        ]);
+        const r = await byId(1);
+        expect([r.attempts, r.state, r.reason, r.smscIds]).toEqual([1, 'failed', 'gave up', ['z1', null]]);
       });
 
       it('byQueueId lists a mail’s rows in order', async () => {
@@ -500,6 +502,7 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
         await seed();
         await s.accept([{ ...mine('111', 'alice', 'load high'), state: 'refused', reason: 'duplicate' }], DAY + 2500);
         const [first] = ids(await s.accept([{ ...mine('444', 'alice', 'two parts'), smsCount: 2 }], DAY + 4000));
+        await s.claim(100, DAY + 5000); // outcomes are the claim owner's to write
         await s.record([{ op: 'finish', id: first!, state: 'delivered', reason: '', now: DAY + 5000 }]);
         await s.record([
           { op: 'finish', id: 1, state: 'undeliverable', reason: 'receipt stat:UNDELIV err:1', now: DAY + 5000 },

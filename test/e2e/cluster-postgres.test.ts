@@ -150,8 +150,9 @@ describe('two nodes on one database', () => {
     expect(clash.status).toBe(2);
     expect(clash.stderr).toMatch(/^smtp2sms: node\.id: another live node uses the id "node-a"/);
 
-    // The holder's lock connection cut while it keeps its binds (a network blip, an administrator's
-    // pg_terminate_backend): it unbinds at once, before the other node takes the lock and binds.
+    // The holder's lease connection cut (a network blip, an administrator's pg_terminate_backend): the lease lives
+    // in the database, not in that session, so the holder reconnects, renews and keeps its binds; the other node
+    // does not bind (issue 23: a session lock's only liveness signal was the server noticing a dead session).
     const holder = (await holderMetric(a)) === 1 ? a : b;
     const other = holder === a ? b : a;
     const holderId = holder === a ? 'node-a' : 'node-b';
@@ -162,18 +163,9 @@ describe('two nodes on one database', () => {
       [`smtp2sms ${holderId} binds`],
     );
     expect(cut).toEqual([{ ok: true }]);
-    await waitFor(
-      () => holder.d.logs.some((l) => String(l.msg).startsWith('this node lost the SMPP bind lock')),
-      10_000,
-      'the loss',
-    );
-    await waitFor(() => sim.binds > bindsBefore, 10_000, 'a bind again');
-    let sum = 0;
-    for (let i = 0; i < 40 && sum !== 1; i++) {
-      sum = (await holderMetric(holder)) + (await holderMetric(other));
-      if (sum !== 1) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(sum).toBe(1);
+    await new Promise((r) => setTimeout(r, CLUSTER.failover_s * 1000 * 1.5));
+    expect([await holderMetric(holder), await holderMetric(other), sim.binds]).toEqual([1, 0, bindsBefore]);
+    expect(holder.d.logs.some((l) => String(l.msg).startsWith('this node lost the SMPP binds lease'))).toBe(false);
     const after = { to: ['+79993000003@sms.example.test'], body: 'Subject: after\r\n\r\nafter the cut\r\n' };
     expect(reply(await sendMail(holder.d.port, after)).code).toBe(250);
     await waitFor(() => sim.received.some((s) => s.to.endsWith('79993000003')), 10_000, 'mail after the cut');
@@ -293,7 +285,9 @@ describe('failover', () => {
       left = await rows(db.url, `SELECT id, owner FROM sms WHERE state = 'sending' OR owner = $1`, [deadId]);
     }
     expect(left).toEqual([]);
-    expect(standby.d.logs.some((x) => String(x.msg).startsWith('took over rows')) || inFlight.length === 0).toBe(true);
+    const tookOver = (m: string) =>
+      m.startsWith('rows the previous holder was sending') || m.startsWith('took over rows');
+    expect(standby.d.logs.some((x) => tookOver(String(x.msg))) || inFlight.length === 0).toBe(true);
     // Sent twice only what was in flight at the kill: at most the binds' windows.
     const counts = new Map<string, number>();
     for (const s of sim.received) counts.set(s.to, (counts.get(s.to) ?? 0) + 1);

@@ -147,6 +147,25 @@ CREATE INDEX outbox_queue ON outbox ((COALESCE(facts->>'queueId', facts->'origin
     what: "a kept receipt remembers its own submit date (a row older than it is never the receipt's)",
     sql: 'ALTER TABLE early_receipts ADD COLUMN submit_at bigint;',
   },
+  {
+    version: 7,
+    what: 'the SMPP binds as a lease in database time with a fencing epoch; fenced row writes',
+    sql: `
+-- One row per SMSC account's binds: who holds them, until when by the database's clock, and the epoch (a fencing
+-- token: every take-over adds one).
+CREATE TABLE cluster_lease (
+  name text PRIMARY KEY,
+  holder text,
+  epoch bigint NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+-- The epoch under which the row was claimed: an outcome is written only by that owner in that epoch.
+ALTER TABLE sms ADD COLUMN claim_epoch bigint;
+-- A part id a deposed owner learnt after the row was taken from it: kept (the SMSC did send it), never matched to
+-- the attempt that replaced it.
+ALTER TABLE smsc_ids ADD COLUMN stale boolean NOT NULL DEFAULT false;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

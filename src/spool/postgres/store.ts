@@ -68,15 +68,21 @@ export const fromPg = (r: PgRow): SmsRow => rowFromColumns(r);
 const LOCK_KEYS = `SELECT pg_advisory_xact_lock(k)
   FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest($1::text[]) AS t ORDER BY 1) s`;
 
+/** The database's clock in ms: leases are judged by it alone, whatever a node's own clock says. */
+export const DB_NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+
 const INSERT = `
 INSERT INTO sms (queue_id, recipient, state, reason, source_addr, source_ton, source_npi, text, comment, coding,
   data_coding, sms_count, truncated, parts, message_id, smtp_user, mail_from, client_ip, fingerprint,
-  created_at, updated_at, next_attempt_at, smsc_ids, receipts, attempts, owner, lease_until)
+  created_at, updated_at, next_attempt_at, smsc_ids, receipts, attempts, owner, lease_until, claim_epoch)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-  $20, $20, $20, $21, $21, $22, $23, $24)
+  $20, $20, $20, $21, $21, $22, $23, ${DB_NOW_MS} + $24::bigint, $25)
 RETURNING id`;
 
 type Client = pg.PoolClient;
+
+/** A row this node may write the outcome of: claimed by it in the epoch it holds now (the parameters' numbers). */
+const owned = (node: number, epoch: number) => `owner = $${node} AND claim_epoch = $${epoch}`;
 
 export class PostgresStore implements SpoolStore {
   private lastFailure: { at: number; message: string } = { at: -Infinity, message: '' };
@@ -87,6 +93,13 @@ export class PostgresStore implements SpoolStore {
    * waiting claim ends at once instead of at its next poll. Announcements coalesce: one in flight, one more after.
    */
   announceQueued = false;
+  /**
+   * The epoch of the SMPP binds lease while this node holds it (postgres/bind-lease.ts), the fencing token of its
+   * writes: a row's outcome is written only by the owner that claimed it in this epoch. Undefined: not holding.
+   */
+  epoch: number | undefined;
+  /** A send outcome refused because this node no longer owns the row (it was deposed): told, never applied. */
+  onFenced: ((outcome: SendOutcome) => void) | undefined;
   private announcing = false;
   private announceAgain = false;
 
@@ -167,7 +180,8 @@ export class PostgresStore implements SpoolStore {
       empty,
       sending ? 1 : 0,
       sending ? this.node : null,
-      sending ? now + this.leaseMs : null,
+      sending ? this.leaseMs : null,
+      sending ? (this.epoch ?? null) : null,
     ]);
     const id = Number(res.rows[0]?.id);
     if (r.dsn || r.mail) await outbox.insertDsnFacts(c, r, id);
@@ -285,19 +299,23 @@ export class PostgresStore implements SpoolStore {
     return rows.map((r) => [r.recipient, Number(r.t)]);
   };
 
+  /** Only the binds lease's holder claims (the epoch is its fencing token); a node that is not holding takes none. */
   claim: SpoolStore['claim'] = (limit, now) =>
-    this.tx(async (c) => {
-      const res = await c.query<PgRow>(
-        `WITH due AS (
+    this.epoch === undefined
+      ? Promise.resolve([])
+      : this.tx(async (c) => {
+          const res = await c.query<PgRow>(
+            `WITH due AS (
            SELECT id FROM sms WHERE state = 'queued' AND next_attempt_at <= $1
            ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-         UPDATE sms s SET state = 'sending', attempts = s.attempts + 1, updated_at = $1, owner = $3, lease_until = $4
+         UPDATE sms s SET state = 'sending', attempts = s.attempts + 1, updated_at = $1, owner = $3,
+           lease_until = ${DB_NOW_MS} + $4::bigint, claim_epoch = $5
          FROM due WHERE s.id = due.id
          RETURNING s.*`,
-        [now, limit, this.node, now + this.leaseMs],
-      );
-      return res.rows.map(fromPg).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
-    });
+            [now, limit, this.node, this.leaseMs, this.epoch ?? null],
+          );
+          return res.rows.map(fromPg).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
+        });
 
   nextDue: SpoolStore['nextDue'] = async () => {
     const rows = await this.read<{ t: string | null }>(
@@ -324,24 +342,28 @@ export class PostgresStore implements SpoolStore {
       case 'reschedule': {
         const parts = o.parts ? JSON.stringify(o.parts) : null;
         const empty = o.parts ? JSON.stringify(o.parts.map(() => null)) : null;
-        await c.query(
+        const res = await c.query(
           `UPDATE sms SET state = 'queued', reason = $2, next_attempt_at = $3, updated_at = $4, owner = NULL,
-             lease_until = NULL, attempts = attempts - $5,
+             lease_until = NULL, claim_epoch = NULL, attempts = attempts - $5,
              parts = COALESCE($6::jsonb, parts), smsc_ids = COALESCE($7::jsonb, smsc_ids),
              receipts = COALESCE($7::jsonb, receipts),
              receipt_facts = CASE WHEN $7::jsonb IS NULL THEN receipt_facts ELSE '[]'::jsonb END,
              first_submit_at = CASE WHEN $6::jsonb IS NULL THEN first_submit_at END
-           WHERE id = $1`,
-          [o.id, o.reason, o.nextAt, o.now, o.countAttempt === false ? 1 : 0, parts, empty],
+           WHERE id = $1 AND ${owned(8, 9)}`,
+          [o.id, o.reason, o.nextAt, o.now, o.countAttempt === false ? 1 : 0, parts, empty, this.node, this.epoch],
         );
+        if (res.rowCount === 0) return this.onFenced?.(o);
         if (o.parts) await c.query('DELETE FROM smsc_ids WHERE sms_id = $1', [o.id]);
         return;
       }
-      case 'finish':
-        await c.query(
-          'UPDATE sms SET state = $2, reason = $3, updated_at = $4, owner = NULL, lease_until = NULL WHERE id = $1',
-          [o.id, o.state, o.reason, o.now],
+      case 'finish': {
+        const res = await c.query(
+          `UPDATE sms SET state = $2, reason = $3, updated_at = $4, owner = NULL, lease_until = NULL, claim_epoch = NULL
+           WHERE id = $1 AND ${owned(5, 6)}`,
+          [o.id, o.state, o.reason, o.now, this.node, this.epoch],
         );
+        if (res.rowCount === 0) this.onFenced?.(o);
+      }
     }
   }
 
@@ -366,12 +388,22 @@ export class PostgresStore implements SpoolStore {
          state = CASE WHEN $5 AND state = 'sending' THEN 'submitted' ELSE state END,
          reason = CASE WHEN $5 AND state = 'sending' THEN NULL ELSE reason END,
          owner = CASE WHEN $5 AND state = 'sending' THEN NULL ELSE owner END,
-         lease_until = CASE WHEN $5 AND state = 'sending' THEN NULL ELSE lease_until END
-       WHERE id = $1`,
-      [id, part, smscId, now, last],
+         lease_until = CASE WHEN $5 AND state = 'sending' THEN NULL ELSE lease_until END,
+         claim_epoch = CASE WHEN $5 AND state = 'sending' THEN NULL ELSE claim_epoch END
+       WHERE id = $1 AND ${owned(6, 7)}`,
+      [id, part, smscId, now, last, this.node, this.epoch],
     );
-    if (changed.rowCount === 0) return;
     const key = normaliseId(smscId);
+    if (changed.rowCount === 0) {
+      // Deposed: the row is another attempt's now. The SMSC did take this part: its id is kept, never matched.
+      await c.query('INSERT INTO smsc_ids (key, sms_id, part, stale) SELECT $1, $2, $3, true FROM sms WHERE id = $2', [
+        key,
+        id,
+        part,
+      ]);
+      this.onFenced?.({ op: 'submitted', id, part, smscId, last, now });
+      return;
+    }
     await c.query('INSERT INTO smsc_ids (key, sms_id, part) VALUES ($1, $2, $3)', [key, id, part]);
     // A receipt that overtook this part's submit_sm_resp was kept: apply it now (one kept under another form of
     // this id goes where the rule says, which may be here, once no exact form can still come).
@@ -390,7 +422,8 @@ export class PostgresStore implements SpoolStore {
       first_submit_at: string | null;
     }>(
       `SELECT i.id AS seq, i.key, i.sms_id, i.part, s.state, s.receipts->>i.part AS part_stat, s.first_submit_at
-       FROM smsc_ids i JOIN sms s ON s.id = i.sms_id WHERE i.key = ANY($1::text[]) ORDER BY i.id DESC LIMIT 16`,
+       FROM smsc_ids i JOIN sms s ON s.id = i.sms_id WHERE i.key = ANY($1::text[]) AND NOT i.stale
+       ORDER BY i.id DESC LIMIT 16`,
       [forms],
     );
     return res.rows.map((r) => ({
@@ -555,23 +588,46 @@ export class PostgresStore implements SpoolStore {
       );
     });
 
-  /** This node's rows caught 'sending' (and any whose owner's lease ran out) go back to the queue. */
+  /**
+   * This node's rows caught 'sending' go back to the queue (a contract operation; a cluster node does not call it
+   * at start: a row is orphaned only once its holder has lost the binds lease, see requeueOrphans).
+   */
   requeueSending: SpoolStore['requeueSending'] = (now) =>
     this.tx(async (c) => {
       const res = await c.query(
-        `UPDATE sms SET state = 'queued', next_attempt_at = $1, updated_at = $1, owner = NULL, lease_until = NULL
-         WHERE state = 'sending' AND (owner IS NULL OR owner = $2 OR lease_until < $1)`,
+        `UPDATE sms SET state = 'queued', next_attempt_at = $1, updated_at = $1, owner = NULL, lease_until = NULL,
+           claim_epoch = NULL
+         WHERE state = 'sending' AND owner = $2`,
         [now, this.node],
       );
       return res.rowCount ?? 0;
     });
 
-  /** The relaying node keeps its rows: every row it is sending is its own for another lease from now. */
-  renewLeases = (now: number): Promise<number> =>
+  /**
+   * Just after this node took the binds lease (epoch set): every row still 'sending' under another owner or epoch
+   * is orphaned, since only the lease's holder sends and the one before fenced itself before the lease expired.
+   * Back to the queue, due now, with who had it (each may reach the phone twice: it was in flight).
+   */
+  requeueOrphans = (now: number): Promise<Array<{ id: number; owner: string | null }>> =>
+    this.tx(async (c) => {
+      const res = await c.query<{ id: string; owner: string | null }>(
+        `WITH old AS (SELECT id, owner FROM sms WHERE state = 'sending'
+           AND (owner IS DISTINCT FROM $2 OR claim_epoch IS DISTINCT FROM $3) FOR UPDATE SKIP LOCKED)
+         UPDATE sms s SET state = 'queued', next_attempt_at = $1, updated_at = $1, owner = NULL, lease_until = NULL,
+           claim_epoch = NULL
+         FROM old WHERE s.id = old.id RETURNING s.id, old.owner`,
+        [now, this.node, this.epoch ?? null],
+      );
+      return res.rows.map((r) => ({ id: Number(r.id), owner: r.owner }));
+    });
+
+  /** The relaying node keeps its rows: every row it is sending in this epoch is its own for another lease. */
+  renewLeases = (_now: number): Promise<number> =>
     this.tx(async (c) => {
       const res = await c.query(
-        `UPDATE sms SET lease_until = $1 WHERE state = 'sending' AND owner = $2 AND lease_until < $1`,
-        [now + this.leaseMs, this.node],
+        `UPDATE sms SET lease_until = ${DB_NOW_MS} + $3::bigint
+         WHERE state = 'sending' AND owner = $1 AND claim_epoch = $2`,
+        [this.node, this.epoch ?? null, this.leaseMs],
       );
       return res.rowCount ?? 0;
     });
@@ -583,11 +639,13 @@ export class PostgresStore implements SpoolStore {
   takeOverExpired = (now: number): Promise<Array<{ id: number; owner: string | null }>> =>
     this.tx(async (c) => {
       const res = await c.query<{ id: string; owner: string | null }>(
-        `WITH old AS (SELECT id, owner FROM sms WHERE state = 'sending' AND owner <> $2 AND lease_until < $1
-           FOR UPDATE SKIP LOCKED)
-         UPDATE sms s SET state = 'queued', next_attempt_at = $1, updated_at = $1, owner = NULL, lease_until = NULL
+        `WITH old AS (SELECT id, owner FROM sms WHERE state = 'sending'
+           AND (owner IS DISTINCT FROM $2 OR claim_epoch IS DISTINCT FROM $3)
+           AND (lease_until IS NULL OR lease_until < ${DB_NOW_MS}) FOR UPDATE SKIP LOCKED)
+         UPDATE sms s SET state = 'queued', next_attempt_at = $1, updated_at = $1, owner = NULL, lease_until = NULL,
+           claim_epoch = NULL
          FROM old WHERE s.id = old.id RETURNING s.id, old.owner`,
-        [now, this.node],
+        [now, this.node, this.epoch ?? null],
       );
       return res.rows.map((r) => ({ id: Number(r.id), owner: r.owner }));
     });
