@@ -64,7 +64,8 @@ program
     // on them; anything else must say what it is.
     if (opts.config === undefined && !loaded.simulator.enabled) {
       throw new UsageError(
-        `serve needs --config FILE: without one it would run on the built-in defaults and relay to ${loaded.smpp.url}. ` +
+        'serve needs --config FILE: without one it would run on the built-in defaults and relay to ' +
+          `${loaded.smpp.url}. ` +
           'Give the config (the systemd unit: /etc/smtp2sms/smtp2sms.yaml); for the demo run `npm start` or set ' +
           'SMTP2SMS_SIMULATOR_ENABLED=true; a config wholly from SMTP2SMS_* variables: --config /dev/null',
       );

@@ -1,23 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import {
-  chmodSync,
-  chownSync,
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { hostname, tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CLI, runCli, runCliAsync, type RunAs } from '../helpers/cli.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, runCli, runCliAsync } from '../helpers/cli.js';
 import { freePort, waitFor } from '../helpers/daemon-process.js';
+import { AS_ROOT, FIXTURE_CERT, FIXTURE_KEY, filesDir, UNPRIVILEGED } from '../helpers/protected-files.js';
 
 describe('smtp2sms --version', () => {
   it('-V and --version print package.json’s version', () => {
@@ -161,12 +152,10 @@ describe('smtp2sms check-config', () => {
 
   it('the SMS Center example passes with its TLS files given as the systemd unit gives them (credentials)', () => {
     const files = filesDir();
-    const creds = join(files.dir, 'credentials');
-    mkdirSync(creds);
-    copyFileSync(FIXTURE_KEY, join(creds, 'smtp.tls.key'));
-    copyFileSync(FIXTURE_CERT, join(creds, 'smtp.tls.cert'));
-    const env = { CREDENTIALS_DIRECTORY: creds, SMTP2SMS_SPOOL_PATH: join(files.dir, 'spool.sqlite') };
-    const r = runCli(['check-config', '-c', 'config/smsc-center.yaml'], { env });
+    const { dir: creds } = files.credential('smtp.tls.key', FIXTURE_KEY);
+    files.credential('smtp.tls.cert', FIXTURE_CERT);
+    const env = { CREDENTIALS_DIRECTORY: creds, SMTP2SMS_SPOOL_PATH: join(files.spoolDir, 'spool.sqlite') };
+    const r = runCli(['check-config', '-c', 'config/smsc-center.yaml'], { ...UNPRIVILEGED, env });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`key: ${join(creds, 'smtp.tls.key')}\n`);
@@ -184,65 +173,6 @@ describe('smtp2sms check-config', () => {
     expect(r).toMatchObject({ status: 0, stdout: '', stderr: '' });
   });
 });
-
-const FIXTURE_KEY = resolve('test/fixtures/tls/key.pem');
-const FIXTURE_CERT = resolve('test/fixtures/tls/cert.pem');
-const AS_ROOT = process.getuid?.() === 0;
-/**
- * Someone a root-only file is not for. Root reads any file whatever its mode, so a root test run checks as nobody
- * (the child runs with uid and gid 65534, as a DynamicUser would); another user is unprivileged already.
- */
-const UNPRIVILEGED: RunAs = AS_ROOT ? { uid: 65534, gid: 65534 } : {};
-
-interface FilesDir {
-  dir: string;
-  /** A copy of the fixture key that only root may read (mode 0600; 0000 when the tests are not root). */
-  key: string;
-  cert: string;
-  /** A directory the unprivileged user may write the spool in. */
-  spoolDir: string;
-  /** A config file (readable by everyone) made of these sections. */
-  config(sections: Record<string, unknown>): string;
-}
-
-/**
- * The run's temp root (test/setup/temp-root.ts) is 0700, so nobody could not reach a file in it: these dirs go
- * beside it and are removed after the file's tests.
- */
-const filesDirs: string[] = [];
-afterAll(() => {
-  for (const d of filesDirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function filesDir(): FilesDir {
-  const root = basename(tmpdir()).startsWith('smtp2sms-tests-') ? dirname(tmpdir()) : tmpdir();
-  const dir = mkdtempSync(join(root, 'smtp2sms-files-'));
-  filesDirs.push(dir);
-  chmodSync(dir, 0o755); // the unprivileged user must reach the files in it
-  const key = join(dir, 'key.pem');
-  copyFileSync(FIXTURE_KEY, key);
-  chmodSync(key, AS_ROOT ? 0o600 : 0o000);
-  const cert = join(dir, 'cert.pem');
-  copyFileSync(FIXTURE_CERT, cert);
-  chmodSync(cert, 0o644);
-  const spoolDir = join(dir, 'spool');
-  mkdirSync(spoolDir);
-  if (AS_ROOT) chownSync(spoolDir, 65534, 65534);
-  let n = 0;
-  return {
-    dir,
-    key,
-    cert,
-    spoolDir,
-    config(sections) {
-      const path = join(dir, `config-${++n}.yaml`);
-      writeFileSync(path, YAML.stringify({ spool: { path: join(spoolDir, 'spool.sqlite') }, ...sections }), {
-        mode: 0o644,
-      });
-      return path;
-    },
-  };
-}
 
 describe('check-config opens every file the config names, as the daemon will', () => {
   it('a key file that does not exist: exit 2 naming smtp.tls.key, the path and ENOENT', () => {
@@ -278,13 +208,8 @@ describe('check-config opens every file the config names, as the daemon will', (
 
   it('the key from a systemd credential ($CREDENTIALS_DIRECTORY/smtp.tls.key) instead of the root-only file', () => {
     const f = filesDir();
-    const creds = join(f.dir, 'credentials');
-    mkdirSync(creds);
     // As systemd makes it: a copy only the service's user may read.
-    const credential = join(creds, 'smtp.tls.key');
-    copyFileSync(FIXTURE_KEY, credential);
-    chmodSync(credential, 0o400);
-    if (AS_ROOT) chownSync(credential, 65534, 65534);
+    const { dir: creds, path: credential } = f.credential('smtp.tls.key', FIXTURE_KEY);
     const config = f.config({ smtp: { tls: { key: f.key, cert: f.cert } } });
     const r = runCli(['check-config', '-c', config], { ...UNPRIVILEGED, env: { CREDENTIALS_DIRECTORY: creds } });
     expect(r.stderr).toBe('');
@@ -325,7 +250,9 @@ describe('check-config opens every file the config names, as the daemon will', (
           smpp: { url: 'ssmpp://smsc.example.net:3443', tls: { ca: gone('ca.pem') } },
           spool: {
             backend: 'postgres',
-            url: `postgres://sms@db.example.net/sms?sslmode=verify-full&sslrootcert=${gone('root.crt')}&sslkey=${f.key}&sslcert=${f.cert}`,
+            url:
+              'postgres://sms@db.example.net/sms?sslmode=verify-full' +
+              `&sslrootcert=${gone('root.crt')}&sslkey=${f.key}&sslcert=${f.cert}`,
           },
         }),
       ],
