@@ -3,9 +3,14 @@
  * own metric names; /metrics serves both. Names are listed in the README (a test keeps them in sync).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { SMS_STATES } from '../spool/types.js';
 
 export function smtpMetrics(registry = new Registry()) {
-  collectDefaultMetrics({ register: registry, prefix: 'smtp2sms_process_' });
+  // The process's own metrics under their standard names (process_cpu_seconds_total, process_resident_memory_bytes,
+  // nodejs_eventloop_lag_seconds, …), as every Prometheus client library exports them: the scrape's job label says
+  // whose they are, and ready-made Node.js dashboards and alerts read them as they are. Only this thread collects
+  // them (the heap and event loop figures are the SMTP thread's; CPU, memory and fds the whole process's).
+  collectDefaultMetrics({ register: registry });
   return {
     registry,
     mails: new Counter({
@@ -36,7 +41,8 @@ export interface DeliveryFacts {
 }
 
 export function deliveryMetrics(facts: DeliveryFacts, registry = new Registry()) {
-  const states = ['queued', 'sending', 'submitted', 'delivered', 'undeliverable', 'failed', 'expired', 'refused'];
+  /** Each bind's reconnect count at the last scrape: the counter grows by the difference. */
+  const reconnectsSeen = new Map<string, number>();
   return {
     registry,
     parts: new Counter({
@@ -80,7 +86,7 @@ export function deliveryMetrics(facts: DeliveryFacts, registry = new Registry())
       registers: [registry],
       async collect() {
         const counts = await facts.counts();
-        for (const s of states) this.set({ state: s }, counts[s] ?? 0);
+        for (const s of SMS_STATES) this.set({ state: s }, counts[s] ?? 0);
       },
     }),
     oldest: new Gauge({
@@ -101,20 +107,27 @@ export function deliveryMetrics(facts: DeliveryFacts, registry = new Registry())
         for (const b of facts.binds()) this.set({ bind: b.name, mode: b.mode }, b.up ? 1 : 0);
       },
     }),
-    reconnects: new Gauge({
+    reconnects: new Counter({
       name: 'smtp2sms_smpp_reconnects_total',
       help: 'Reconnects of each SMPP bind since start',
       labelNames: ['bind', 'mode'] as const,
       registers: [registry],
       collect() {
-        for (const b of facts.binds()) this.set({ bind: b.name, mode: b.mode }, b.reconnects);
+        // A bind's count only grows while it lives; binds made anew (a cluster node taking the binds over again)
+        // start at 0, and the counter goes on from where it was instead of going back.
+        for (const b of facts.binds()) {
+          const key = `${b.name}\0${b.mode}`;
+          const seen = reconnectsSeen.get(key) ?? 0;
+          this.inc({ bind: b.name, mode: b.mode }, b.reconnects >= seen ? b.reconnects - seen : b.reconnects);
+          reconnectsSeen.set(key, b.reconnects);
+        }
       },
     }),
   };
 }
 export type DeliveryMetrics = ReturnType<typeof deliveryMetrics>;
 
-/** Metric names, for the README and its sync test. */
+/** Metric names, for the README and its sync test (test/e2e/ops.test.ts checks them against a real scrape). */
 export const METRIC_NAMES = [
   'smtp2sms_mails_total',
   'smtp2sms_recipients_total',
@@ -130,4 +143,8 @@ export const METRIC_NAMES = [
   'smtp2sms_smpp_bind_up',
   'smtp2sms_smpp_reconnects_total',
   'smtp2sms_cluster_bind_holder',
+  // With outbound.smtp_url (src/outbox/sender.ts).
+  'smtp2sms_outbox_depth',
+  'smtp2sms_outbox_sent_total',
+  'smtp2sms_outbox_failed_total',
 ] as const;

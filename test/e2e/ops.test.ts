@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../src/ops/metrics.js';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
+import { SMS_STATES } from '../../src/spool/types.js';
 import { CLI, cliNodeEnv, cliNodeFlags } from '../helpers/cli.js';
 import {
   freePort,
@@ -120,21 +121,43 @@ describe('metrics and health', () => {
     const port = await sim.listen();
     const dir = tempDir();
     const metricsPort = await freePort();
-    daemon = started.daemon(await spawnDaemon(testConfig(port, dir, { metrics: { port: metricsPort } }), dir));
+    // A smarthost nobody listens on: the outbox (and its metrics) runs; no test mail makes a report.
+    const outbound = { smtp_url: `smtp://127.0.0.1:${await freePort()}` };
+    daemon = started.daemon(
+      await spawnDaemon(testConfig(port, dir, { metrics: { port: metricsPort }, outbound }), dir),
+    );
     await waitFor(() => sim!.binds === 1, 10_000, 'bind');
     await sendMail(daemon.port, { to: ['+79991234567@sms.example.test'], body: 'Subject: m\r\n\r\nmetrics test\r\n' });
     await sendMail(daemon.port, { to: ['+79991234567@sms.example.test'], body: 'Subject: m\r\n\r\nmetrics test\r\n' });
     await sendMail(daemon.port, { to: ['bad@sms.example.test'], body: 'x' });
     await waitFor(() => sim!.received.length === 1, 10_000, 'the SMS');
     await new Promise((r) => setTimeout(r, 300));
-    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    for (const name of METRIC_NAMES) expect(text).toContain(`# TYPE ${name} `);
+    const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const text = await scrape();
+    const types = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+    // Every series the daemon registers is one METRIC_NAMES lists and the README's table documents, and back.
+    const own = [...types.keys()].filter((n) => n.startsWith('smtp2sms_'));
+    expect(own.sort()).toEqual([...METRIC_NAMES].sort());
+    const table = /<!-- metrics:start -->([\s\S]*?)<!-- metrics:end -->/.exec(readFileSync('README.md', 'utf8'))![1]!;
+    expect(own.filter((n) => !table.includes(`| \`${n}`))).toEqual([]);
+    // The process's own metrics under their standard names (no smtp2sms_process_process_…), in the table as a row.
+    expect([...types.keys()].filter((n) => !/^(smtp2sms|process|nodejs)_/.test(n))).toEqual([]);
+    expect(types.get('process_cpu_seconds_total')).toBe('counter');
+    expect(types.get('process_resident_memory_bytes')).toBe('gauge');
+    expect(types.get('nodejs_eventloop_lag_seconds')).toBe('gauge');
+    expect(table).toContain('| `process_*`, `nodejs_*` |');
+    expect(types.get('smtp2sms_smpp_reconnects_total')).toBe('counter');
+    expect(types.get('smtp2sms_outbox_sent_total')).toBe('counter');
     expect(text).toMatch(/smtp2sms_mails_total\{outcome="accepted",code="250",enhanced="2.0.0"\} 1/);
     expect(text).toMatch(/smtp2sms_mails_total\{outcome="refused",code="550",enhanced="5.7.1"\} 1/);
     expect(text).toMatch(/smtp2sms_recipients_total\{outcome="refused",code="550"\} 1/);
     expect(text).toMatch(/smtp2sms_sms_parts_submitted_total\{encoding="GSM"\} 1/);
     expect(text).toMatch(/smtp2sms_receipts_total\{stat="DELIVRD"\} 1/);
     expect(text).toMatch(/smtp2sms_queue_messages\{state="delivered"\} 1/);
+    // Every state of the spool, cancelled too (SMS_STATES).
+    for (const state of SMS_STATES)
+      expect(text).toMatch(new RegExp(`^smtp2sms_queue_messages\\{state="${state}"\\} \\d+$`, 'm'));
+    expect(text).toMatch(/^smtp2sms_smpp_reconnects_total\{bind="1",mode="transceiver"\} 0$/m);
     expect(text).toMatch(/smtp2sms_smpp_bind_up\{bind="1",mode="transceiver"\} 1/);
     expect(text).toMatch(/smtp2sms_submit_latency_seconds_count 1/);
 
@@ -144,6 +167,7 @@ describe('metrics and health', () => {
       ok: true,
       spoolWritable: true,
       binds: [{ name: '1', mode: 'transceiver', up: true }],
+      role: 'single',
     });
     expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(200);
     await sim.close();
@@ -156,6 +180,16 @@ describe('metrics and health', () => {
     const down = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
     expect(down.status).toBe(503);
     expect(((await down.json()) as { binds: Array<{ up: boolean }> }).binds[0]!.up).toBe(false);
+
+    // The SMSC back on its port: the bind reconnects, and the counter counts it once however often it is read.
+    sim = started.simulator(new SmscSimulator());
+    await sim.listen(port);
+    await waitFor(() => sim!.binds === 1, 10_000, 'the bind again');
+    const reconnects = async () =>
+      Number(/^smtp2sms_smpp_reconnects_total\{bind="1",mode="transceiver"\} (\d+)$/m.exec(await scrape())?.[1]);
+    const after = await reconnects();
+    expect(after).toBeGreaterThanOrEqual(1);
+    expect(await reconnects()).toBe(after);
   });
 });
 
