@@ -33,14 +33,17 @@ const SKIP = ['head', 'title', 'style', 'script', 'noscript', 'template', 'img',
 const HIDDEN = ['[hidden]', '[style*="display:none" i]', '[style*="display: none" i]'];
 
 /**
- * Links drawn as buttons ("View alert", "View in Alertmanager", "Silence"): their URL is all they carry. Mailgun-style
- * templates mark them with a class, MJML (Grafana) with an inline-block link on a background.
+ * Links drawn as buttons ("View alert", "View in Alertmanager", "Silence"): their URL is all they carry, and URLs do
+ * not go to the phone (Grafana's four buttons' URLs would take its alert from 3 parts to 7, past sms.max_parts), so
+ * the label alone would be a word that leads nowhere. Mailgun-style templates mark them with a class, MJML (Grafana)
+ * with an inline-block link on a background, hand-made templates with a link on a background with padding.
  */
 const BUTTONS = [
   'a[class*="btn" i]',
   'a[class*="button" i]',
   'a[role="button" i]',
   'a[style*="inline-block"][style*="background"]',
+  'a[style*="background" i][style*="padding" i]',
 ];
 
 /** Where a client's signature starts: Outlook's bookmark (Word HTML) and Outlook on the web's signature block. */

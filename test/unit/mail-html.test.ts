@@ -5,6 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { capNesting, HTML_MAX_ELEMENTS, HTML_MAX_NESTING } from '../../src/mail/html-depth.js';
 import { htmlToSmsText } from '../../src/mail/html-text.js';
+import { parseMail } from '../../src/mail/parse.js';
+import { prepareSms } from '../../src/sms/prepare.js';
+import { MAIL_OPTIONS, SMS_OPTIONS } from '../helpers/options.js';
 
 describe('HTML → SMS text', () => {
   it('table rows are lines, cells apart, empty spacer cells dropped', () => {
@@ -80,6 +83,39 @@ describe('HTML → SMS text', () => {
     const depth = HTML_MAX_NESTING * 3;
     expect(htmlToSmsText(`${'<div>'.repeat(depth)}deep text${'</div>'.repeat(depth)}<p>after</p>`)).toBe(
       'deep text\nafter',
+    );
+  });
+});
+
+describe('a whole HTML mail → the SMS (parse, HTML → text, prepare)', () => {
+  /** A hand-made alert template: the facts, then a link drawn as a button by its inline style alone. */
+  const mail = [
+    'From: monitor@example.org',
+    'To: +79991234567@sms.example.test',
+    'Subject: ALERT disk full',
+    'MIME-Version: 1.0',
+    'Content-Type: text/html; charset=utf-8',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    '<html><body><p>db1: / is 97% full</p>',
+    '<p>See the <a href=3D"https://x/runbook/disk">runbook</a>.</p>',
+    '<p><a href=3D"https://x/alert/1" style=3D"background:#00f;padding:10px;border-radius:4px">View alert</a></p>',
+    '</body></html>',
+    '',
+  ].join('\r\n');
+
+  it('a link styled as a button goes, as every button does; a link in the text keeps its words, no URL', async () => {
+    const content = await parseMail(Buffer.from(mail), MAIL_OPTIONS);
+    expect(content.fromHtml).toBe(true);
+    const sms = prepareSms(content.text, SMS_OPTIONS);
+    // Not "View alert": a label whose URL is left out leads nowhere on a phone.
+    expect(sms.text).toBe('ALERT disk full\ndb1: / is 97% full\nSee the runbook.');
+    expect([sms.coding, sms.smsCount]).toEqual(['gsm7', 1]);
+  });
+
+  it('a link with a background but no padding is highlighted text, not a button: its words stay', () => {
+    expect(htmlToSmsText('<p>state <a href="https://x/s" style="background: yellow">CRITICAL</a></p>')).toBe(
+      'state CRITICAL',
     );
   });
 });
