@@ -38,7 +38,8 @@ export function signInPage(error?: string): Html {
   <p class="hint">The accounts are those of SMTP AUTH (smtp.auth.users).</p></section>`;
 }
 
-function firstWords(text: string, max = 60): string {
+/** A text's first words on one line, as the list shows them (and `smtp2sms queue`'s list). */
+export function firstWords(text: string, max = 60): string {
   const one = text.replace(/\s+/g, ' ').trim();
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
@@ -140,8 +141,8 @@ export function dailyPage(counts: readonly DailyCount[], now: number): Html {
     { messages: 0, parts: 0, delivered: 0, failed: 0 },
   );
   return html`<h1>Daily counts <small>last 30 days, UTC</small></h1>
-  <p class="legend"><span class="k parts"></span> parts <span class="k delivered"></span> delivered
-  <span class="k failed"></span> failed</p>
+  <p class="legend"><span class="k messages"></span> messages <span class="k delivered"></span> delivered
+  <span class="k failed"></span> failed <span class="k parts"></span> parts</p>
   ${dailyChart(counts, now)}
   <p>${total.messages} messages, ${total.parts} parts, ${total.delivered} delivered, ${total.failed} failed.</p>
   <table class="messages"><thead><tr><th>Day</th><th>Messages</th><th>Parts</th><th>Delivered</th><th>Failed</th></tr></thead>

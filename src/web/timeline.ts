@@ -18,6 +18,17 @@ const OUTBOX_STATE: Record<OutboxRow['state'], string> = {
   dropped: 'could not be sent',
 };
 
+/**
+ * The final state and what it means, each word once: "delivered", "cancelled before it was sent", "undeliverable
+ * (could not be delivered)", or only the state when the reason's words start with what it means.
+ */
+function finalWords(r: SmsRow, why: string | undefined): string {
+  // Expired after it was handed over (a receipt said so), not "before it could be sent".
+  const words = r.state === 'expired' && r.firstSubmitAt !== null ? 'expired' : (STATE_WORDS[r.state] ?? r.state);
+  if (words.startsWith(r.state)) return words;
+  return why?.startsWith(words) ? r.state : `${r.state} (${words})`;
+}
+
 export function timelineOf(r: SmsRow, outbox: readonly OutboxRow[]): TimelineEvent[] {
   const events: TimelineEvent[] = [
     { at: r.createdAt, what: r.state === 'refused' ? `accepted and refused: ${r.reason ?? ''}` : 'accepted' },
@@ -37,10 +48,7 @@ export function timelineOf(r: SmsRow, outbox: readonly OutboxRow[]): TimelineEve
   });
   if (FINAL_STATES.includes(r.state) && r.state !== 'refused') {
     const why = r.state === 'delivered' ? undefined : explainReason(r.reason);
-    events.push({
-      at: r.updatedAt,
-      what: `final: ${r.state} (${STATE_WORDS[r.state] ?? r.state})${why ? `: ${why}` : ''}`,
-    });
+    events.push({ at: r.updatedAt, what: `final: ${finalWords(r, why)}${why ? `: ${why}` : ''}` });
   }
   for (const o of outbox) {
     const f = o.facts;

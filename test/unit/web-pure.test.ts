@@ -1,7 +1,8 @@
 /** The web page's pure parts: escaping templates, reasons in words, the list's query parameters. */
 import { describe, expect, it } from 'vitest';
-import { explainReason } from '../../src/web/explain.js';
+import { explainReason, STATE_WORDS } from '../../src/web/explain.js';
 import { html } from '../../src/web/html.js';
+import { dailyPage } from '../../src/web/pages.js';
 import { filterFrom, QueryError } from '../../src/web/query.js';
 import { timelineOf } from '../../src/web/timeline.js';
 import type { OutboxRow, ReportFacts } from '../../src/outbox/facts.js';
@@ -160,12 +161,38 @@ describe('timeline', () => {
       [4_000, 'receipt for part 2 of 2: could not be delivered: the subscriber does not exist (stat:UNDELIV err:001)'],
       [
         4_000,
-        expect.stringMatching(/^final: undeliverable \(could not be delivered\): could not be delivered: the subs/),
+        'final: undeliverable: could not be delivered: the subscriber does not exist (receipt stat:UNDELIV err:001)',
       ],
       [5_000, 'report sent to alice@example.org (failed)'],
       [6_000, 'reply from +4917: on my way (mailed to alice@example.org)'],
     ]);
   });
+  it('the final line says each word once', () => {
+    const final = (over: Partial<SmsRow>) =>
+      timelineOf({ ...row, ...over }, []).find((e) => e.what.startsWith('final:'))?.what;
+    expect(final({ state: 'delivered', reason: 'receipt stat:DELIVRD err:000' })).toBe('final: delivered');
+    expect(final({ state: 'cancelled', reason: 'cancelled on the web page by alice', firstSubmitAt: null })).toBe(
+      'final: cancelled before it was sent: cancelled on the web page by alice',
+    );
+    expect(final({ state: 'expired', reason: 'not sent within spool.max_age_s (60 s)', firstSubmitAt: null })).toBe(
+      'final: expired before it could be sent: not sent within spool.max_age_s (60 s)',
+    );
+    // Expired at the phone after it was submitted: not "before it could be sent".
+    expect(final({ state: 'expired', reason: 'receipt stat:EXPIRED err:000' })).toBe(
+      'final: expired: the phone was unreachable until the message expired (receipt stat:EXPIRED err:000)',
+    );
+    expect(final({ state: 'failed', reason: 'SMSC refused: ESME_RINVDSTADR' })).toBe(
+      'final: failed: the SMSC refused the destination number (SMSC refused: ESME_RINVDSTADR)',
+    );
+    expect(final({ state: 'undeliverable', reason: null })).toBe('final: undeliverable (could not be delivered)');
+    // The state, and what it means, once each (with the row's receipt reason: "could not be delivered" was twice).
+    for (const state of ['delivered', 'undeliverable', 'failed', 'expired', 'cancelled'] as const) {
+      const line = final({ state })!;
+      expect(line.split(state).length - 1, line).toBe(1);
+      expect(line.split(STATE_WORDS[state]!).length - 1, line).toBeLessThanOrEqual(1);
+    }
+  });
+
   it('a queued row shows only its acceptance; reports about another recipient are not its own', () => {
     const queued = {
       ...row,
@@ -178,5 +205,34 @@ describe('timeline', () => {
     expect(timelineOf(queued, [{ ...report, facts: { ...report.facts, recipient: '4918' } as ReportFacts }])).toEqual([
       { at: 1_000, what: 'accepted' },
     ]);
+  });
+});
+
+describe('daily counts page', () => {
+  const day = Date.parse('2026-05-01T00:00:00Z');
+  const counts = [{ day, messages: 4, parts: 8, delivered: 3, failed: 1 }];
+  const page = dailyPage(counts, day + 3_600_000).text;
+
+  it('the legend names each series the chart draws, messages included', () => {
+    const legend = /<p class="legend">([\s\S]*?)<\/p>/.exec(page)![1]!;
+    const keys = [...legend.matchAll(/class="k (\w+)"><\/span> (\w+)/g)].map((m) => [m[1], m[2]]);
+    expect(keys).toEqual([
+      ['messages', 'messages'],
+      ['delivered', 'delivered'],
+      ['failed', 'failed'],
+      ['parts', 'parts'],
+    ]);
+    for (const [cls] of keys) expect(page).toMatch(new RegExp(`<(rect|line) class="${cls}"`));
+  });
+
+  it('the bar is the messages, with the delivered and failed ones in it, on the scale of the parts', () => {
+    const height = (cls: string) =>
+      [...page.matchAll(new RegExp(`<rect class="${cls}"[^>]*height="([\\d.]+)"`, 'g'))]
+        .map((m) => Number(m[1]))
+        .at(-1)!;
+    // 8 parts is the top of the scale: 4 messages are half of it, 3 delivered and 1 failed their share.
+    expect(height('messages') / height('delivered')).toBeCloseTo(4 / 3);
+    expect(height('messages') / height('failed')).toBeCloseTo(4);
+    expect(page).toContain('2026-05-01: 4 messages, 8 parts, 3 delivered, 1 failed');
   });
 });
