@@ -3,7 +3,7 @@
  * for every backend. A row is reported once when final (or relayed), and may get one `delayed` report before.
  */
 import {
-  DELAYED,
+  delayedFor,
   mayReportTo,
   parseNotify,
   RELAYED,
@@ -70,7 +70,7 @@ export function planReport(c: DsnCandidate, rules: ReportRules, now: number): Re
   }
   if (!decision && (c.state === 'queued' || c.state === 'sending')) {
     if (c.reportState !== 'pending' || now < c.createdAt + rules.delayAfterMs) return { kind: 'wait' };
-    decision = DELAYED;
+    decision = delayedFor(c.reason);
     next = 'delayed';
   }
   if (!decision) return c.state === 'refused' ? { kind: 'skip', next: 'done' } : { kind: 'wait' };

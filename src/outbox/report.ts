@@ -4,7 +4,7 @@
  * original with RET=FULL). Built with nodemailer's MIME builder, as ZoneMTA builds its bounces.
  */
 import MimeNode from 'nodemailer/lib/mime-node';
-import { describeReceipt } from '../delivery/dsn.js';
+import { describeReceipt, diagnosticText } from '../delivery/dsn.js';
 import type { ReportFacts } from './facts.js';
 
 export interface ReportSettings {
@@ -54,7 +54,7 @@ function humanText(f: ReportFacts): string {
   if (f.action !== 'delayed')
     lines.push(`  ${f.action === 'relayed' ? 'Reported' : 'Final'}:     ${mailDate(f.finalAt)}`);
   if (f.stat) lines.push(`  SMSC:      ${describeReceipt(f.stat, f.err ?? undefined)}`);
-  else if (f.diagnostic && f.action === 'failed') lines.push(`  Reason:    ${f.diagnostic.replace(/^smtp2sms; /, '')}`);
+  else if (f.diagnostic && f.action === 'failed') lines.push(`  Reason:    ${diagnosticText(f.diagnostic)}`);
   if (f.subject) lines.push(`  Subject:   ${f.subject}`);
   return `${lines.join('\n')}\n`;
 }

@@ -162,7 +162,7 @@ async function undeliverableCase(spool: Record<string, unknown>): Promise<void> 
   expect(field(status, 'Original-Recipient')).toBe('rfc822;+79991230001@sms.example.test');
   expect(field(status, 'Action')).toBe('failed');
   expect(field(status, 'Status')).toBe('5.1.1');
-  expect(field(status, 'Diagnostic-Code')).toBe('smpp; stat:REJECTD err:001');
+  expect(field(status, 'Diagnostic-Code')).toBe('X-smpp; stat:REJECTD err:001');
   expect(field(status, 'Last-Attempt-Date')).toMatch(/\+0000$/);
   expect(part(failed, 'text/rfc822-headers')).toContain('Message-ID: <alert-1@example.org>');
 
@@ -171,7 +171,7 @@ async function undeliverableCase(spool: Record<string, unknown>): Promise<void> 
   expect([field(st2, 'Action'), field(st2, 'Status'), field(st2, 'Diagnostic-Code')]).toEqual([
     'delivered',
     '2.0.0',
-    'smpp; stat:DELIVRD',
+    'X-smpp; stat:DELIVRD',
   ]);
   expect(delivered.mail.inReplyTo).toBe('<alert-2@example.org>');
 }
@@ -208,7 +208,7 @@ describe('delivery reports', () => {
     expect([field(st, 'Action'), field(st, 'Status'), field(st, 'Diagnostic-Code')]).toEqual([
       'failed',
       '5.4.7',
-      'smpp; stat:EXPIRED err:001',
+      'X-smpp; stat:EXPIRED err:001',
     ]);
     expect(part(sink.mails[0]!, 'message/rfc822')).toContain('expiring text');
   });
@@ -242,6 +242,33 @@ describe('delivery reports', () => {
     expect(sink.mails).toHaveLength(1);
     const st = part(sink.mails[0]!, 'message/delivery-status');
     expect([field(st, 'Action'), field(st, 'Status')]).toEqual(['delayed', '4.4.1']);
+  });
+
+  it('an SMSC refusal of the number is 5.1.1 X-smpp; throttled past delay_after_s is delayed 4.4.5, then expired in the queue smtp; 550 5.4.7', async () => {
+    const { sink, daemon } = await start(
+      // …9 is refused as a destination (ESME_RINVDSTADR); …8 is throttled (ESME_RTHROTTLED) at every try.
+      { submitStatus: (dest) => (dest.endsWith('9') ? 0x0b : dest.endsWith('8') ? 0x58 : undefined) },
+      { reports: { delay_after_s: 1 }, spool: { max_age_s: 4 } },
+    );
+    const body = 'Subject: x\r\n\r\nrefused\r\n';
+    expect(await sendDsn(daemon.port, 'bad@example.org', '', '+79991230009@sms.example.test', '', body)).toBe(250);
+    expect(
+      await sendDsn(daemon.port, 'slow@example.org', '', '+79991230008@sms.example.test', 'NOTIFY=DELAY,FAILURE', body),
+    ).toBe(250);
+    await waitFor(() => sink.mails.length >= 3, 30_000, 'the failed, delayed and expired reports');
+    const statusOf = (m: Received) => {
+      const st = part(m, 'message/delivery-status');
+      return [field(st, 'Action'), field(st, 'Status'), field(st, 'Diagnostic-Code')];
+    };
+    const refused = reportsTo(sink, 'bad@example.org');
+    expect(refused.map(statusOf)).toEqual([['failed', '5.1.1', 'X-smpp; SMSC refused: ESME_RINVDSTADR']]);
+    expect(refused[0]!.mail.text).toContain('Reason:    SMSC refused: ESME_RINVDSTADR');
+    const slow = reportsTo(sink, 'slow@example.org');
+    expect(slow.map(statusOf)).toEqual([
+      ['delayed', '4.4.5', 'X-smpp; ESME_RTHROTTLED'],
+      ['failed', '5.4.7', 'smtp; 550 5.4.7 not sent within spool.max_age_s (4 s)'],
+    ]);
+    expect(slow[1]!.mail.text).toContain('Reason:    not sent within spool.max_age_s (4 s)');
   });
 
   it('SIGKILL between the final receipt and the sweep: the report is made after the restart, once', async () => {
@@ -296,7 +323,7 @@ describe('delivery reports', () => {
     started.daemon(await spawnDaemon(first.config, first.dir));
     await waitFor(() => sink.mails.length >= 1, 20_000, 'the report after the restart');
     expect(field(part(sink.mails[0]!, 'message/delivery-status'), 'Diagnostic-Code')).toBe(
-      'smpp; stat:UNDELIV err:251',
+      'X-smpp; stat:UNDELIV err:251',
     );
   });
 });

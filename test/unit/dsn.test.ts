@@ -1,6 +1,6 @@
 /** Which report a recipient's row calls for (src/outbox/plan.ts over src/delivery/dsn.ts): pure, facts in. */
 import { describe, expect, it } from 'vitest';
-import { mayReportTo, parseNotify, wantsReport } from '../../src/delivery/dsn.js';
+import { diagnosticText, mayReportTo, parseNotify, reportFor, wantsReport } from '../../src/delivery/dsn.js';
 import { planReport, type DsnCandidate, type ReportRules } from '../../src/outbox/plan.js';
 
 const rules: ReportRules = {
@@ -121,7 +121,7 @@ describe('planReport: rules', () => {
       kind: 'report',
       facts: {
         to: 'alice@example.org',
-        diagnostic: 'smpp; stat:UNDELIV err:001',
+        diagnostic: 'X-smpp; stat:UNDELIV err:001',
         stat: 'UNDELIV',
         err: '001',
         finalAt: 2,
@@ -136,5 +136,78 @@ describe('planReport: rules', () => {
     expect(parseNotify('')).toBeNull();
     expect(wantsReport('failed', 'never', ['failure'])).toBe(false);
     expect(wantsReport('relayed', ['success'], [])).toBe(true);
+  });
+});
+
+describe('status and Diagnostic-Code (RFC 3463, RFC 3464: type smtp or X-…)', () => {
+  it.each([
+    // What the SMSC said: X-smpp, the status from the receipt's err or the submit_sm_resp's command_status.
+    ['delivered', 'receipt stat:DELIVRD err:000', 'delivered', '2.0.0', 'X-smpp; stat:DELIVRD err:000'],
+    ['undeliverable', 'receipt stat:UNDELIV err:001', 'failed', '5.1.1', 'X-smpp; stat:UNDELIV err:001'],
+    ['undeliverable', 'receipt stat:UNDELIV err:006', 'failed', '5.4.1', 'X-smpp; stat:UNDELIV err:006'],
+    ['undeliverable', 'receipt stat:REJECTD err:254', 'failed', '5.7.1', 'X-smpp; stat:REJECTD err:254'],
+    ['failed', 'SMSC refused: ESME_RINVDSTADR', 'failed', '5.1.1', 'X-smpp; SMSC refused: ESME_RINVDSTADR'],
+    ['failed', 'SMSC refused: ESME_RINVDSTTON', 'failed', '5.1.3', 'X-smpp; SMSC refused: ESME_RINVDSTTON'],
+    ['failed', 'SMSC refused: ESME_RINVSRCADR', 'failed', '5.1.7', 'X-smpp; SMSC refused: ESME_RINVSRCADR'],
+    ['failed', 'SMSC refused: ESME_RINVMSGLEN', 'failed', '5.3.4', 'X-smpp; SMSC refused: ESME_RINVMSGLEN'],
+    ['failed', 'SMSC refused: ESME_RSUBMITFAIL', 'failed', '5.0.0', 'X-smpp; SMSC refused: ESME_RSUBMITFAIL'],
+    // smpp.status_overrides may make throttling final: the report is failed, so its class is 5.
+    ['failed', 'SMSC refused: ESME_RTHROTTLED', 'failed', '5.4.5', 'X-smpp; SMSC refused: ESME_RTHROTTLED'],
+    ['failed', 'SMSC refused: 0x00000401', 'failed', '5.0.0', 'X-smpp; SMSC refused: 0x00000401'],
+    ['expired', 'receipt stat:EXPIRED err:000', 'failed', '5.4.7', 'X-smpp; stat:EXPIRED err:000'],
+    [
+      'expired',
+      'ESME_RSYSERR; gave up after 5 attempts',
+      'failed',
+      '5.4.7',
+      'X-smpp; ESME_RSYSERR; gave up after 5 attempts',
+    ],
+    // The gateway's own failures: the SMTP reply it stands for.
+    [
+      'expired',
+      'not sent within spool.max_age_s (60 s)',
+      'failed',
+      '5.4.7',
+      'smtp; 550 5.4.7 not sent within spool.max_age_s (60 s)',
+    ],
+    [
+      'cancelled',
+      'cancelled on the web page\r\nby alice',
+      'failed',
+      '5.0.0',
+      'smtp; 550 5.0.0 cancelled on the web page by alice',
+    ],
+    ['failed', 'PDU could not be built: bad', 'failed', '5.0.0', 'smtp; 550 5.0.0 PDU could not be built: bad'],
+  ])('%s, %j → %s %s %j', (state, reason, action, status, diagnostic) => {
+    expect(reportFor(state, reason)).toEqual({ action, status, diagnostic });
+  });
+
+  it('no diagnostic type other than smtp or X-… (smtp2sms; and smpp; are not registered)', () => {
+    for (const [state, reason] of [
+      ['delivered', null],
+      ['undeliverable', 'receipt stat:UNDELIV err:001'],
+      ['failed', 'SMSC refused: ESME_RINVDSTADR'],
+      ['cancelled', 'cancelled'],
+      ['expired', 'not sent in time'],
+    ] as const)
+      expect(reportFor(state, reason)?.diagnostic).toMatch(/^(smtp; [245]\d\d [245]\.\d+\.\d+ |X-[A-Za-z0-9-]+; )/);
+  });
+
+  it('delayed: 4.x.x; throttling 4.4.5 and a full SMSC queue 4.3.1 say so, else 4.4.1 without a diagnostic', () => {
+    const queued = (reason: string | null) =>
+      planReport(row({ state: 'queued', reason, notify: 'DELAY' }), rules, 10_000) as { facts?: object };
+    expect(queued('ESME_RTHROTTLED').facts).toMatchObject({ status: '4.4.5', diagnostic: 'X-smpp; ESME_RTHROTTLED' });
+    expect(queued('ESME_RMSGQFUL').facts).toMatchObject({ status: '4.3.1', diagnostic: 'X-smpp; ESME_RMSGQFUL' });
+    expect(queued('ESME_RSYSERR').facts).toMatchObject({ status: '4.4.1', diagnostic: 'X-smpp; ESME_RSYSERR' });
+    expect(queued('no SMPP bind is up').facts).toMatchObject({ status: '4.4.1', diagnostic: null });
+    expect(queued(null).facts).toMatchObject({ status: '4.4.1', diagnostic: null });
+  });
+
+  it("the report's text shows the reason without the diagnostic's type and codes (old rows' too)", () => {
+    expect(diagnosticText('smtp; 550 5.4.7 not sent within spool.max_age_s (60 s)')).toBe(
+      'not sent within spool.max_age_s (60 s)',
+    );
+    expect(diagnosticText('X-smpp; SMSC refused: ESME_RINVDSTADR')).toBe('SMSC refused: ESME_RINVDSTADR');
+    expect(diagnosticText('smtp2sms; cancelled')).toBe('cancelled');
   });
 });
