@@ -51,6 +51,8 @@ export interface DaemonOptions {
 
 /** How often the queue depth used for back-pressure is refreshed. */
 const DEPTH_REFRESH_MS = 1000;
+/** How often this thread reads the clock offset the work thread measured. */
+const CLOCK_REFRESH_MS = 2000;
 const DAY_MS = 86_400_000;
 
 /** The spool as logs name it: the SQLite file, or the PostgreSQL URL without its password. */
@@ -159,10 +161,23 @@ async function startParts(
   depthTimer.unref();
   started.push(() => clearInterval(depthTimer));
 
+  // A cluster node judges time by the database's clock (the work thread measures the offset, db-clock.ts); one
+  // too far off takes no mail.
+  const clockState: { offsetMs: number; problem?: string } = await spool.clock();
+  const clockTimer = setInterval(() => {
+    spool.clock().then(
+      (c) => Object.assign(clockState, { offsetMs: c.offsetMs, problem: c.problem }),
+      () => undefined,
+    );
+  }, CLOCK_REFRESH_MS);
+  clockTimer.unref();
+  started.push(() => clearInterval(clockTimer));
+  const clockNow = () => now() + clockState.offsetMs;
+
   const rules = rulesFrom(config.policy);
   const floodOn = rules.floodMax > 0 && rules.floodGapMs > 0;
-  const recent = new RecentAcceptances(rules.floodGapMs, now);
-  if (floodOn) recent.load(await spool.acceptedSince(now() - rules.floodGapMs));
+  const recent = new RecentAcceptances(rules.floodGapMs, clockNow);
+  if (floodOn) recent.load(await spool.acceptedSince(clockNow() - rules.floodGapMs));
   const metrics = smtpMetrics();
   // A session's log fields go with each of its mails to the work thread; pino's bindings() parses them back from
   // JSON on every call (~2 µs a mail), so each session logger's are read once.
@@ -220,17 +235,25 @@ async function startParts(
       checkRecipient: async (phone) =>
         floodOn &&
         recent.mayBeInStreak(phone.digits) &&
-        floodRefused(await spool.recentAccepted(phone.digits, rules.floodMax), now(), rules)
+        floodRefused(await spool.recentAccepted(phone.digits, rules.floodMax), clockNow(), rules)
           ? floodReply(phone.digits, rules)
           : undefined,
-      admission: () =>
-        depth >= config.spool.max_queued
+      admission: () => {
+        if (clockState.problem) {
+          return {
+            code: 451,
+            enhanced: '4.3.0',
+            text: `Temporary local problem: ${clockState.problem}; try again later`,
+          };
+        }
+        return depth >= config.spool.max_queued
           ? {
               code: 452,
               enhanced: '4.3.1',
               text: `Queue full (${config.spool.max_queued} messages waiting for the SMSC); try again later`,
             }
-          : undefined,
+          : undefined;
+      },
     }),
   );
   accepting = true;
@@ -260,7 +283,7 @@ async function startParts(
   // Often enough that nothing outlives spool.max_age_s by more than a quarter of it; at most every 30 s.
   const maintenanceMs = Math.min(30_000, Math.max(250, config.spool.max_age_s * 250));
   const maintenance = setInterval(() => {
-    const t = now();
+    const t = clockNow();
     recent.prune();
     (async () => {
       const expired = await spool.expireQueued(

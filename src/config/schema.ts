@@ -604,6 +604,15 @@ const cluster = z
       .min(0.2)
       .default(5)
       .describe('How often the relaying node renews the leases of the rows it is sending.'),
+    max_clock_skew_s: z
+      .number()
+      .min(0.1)
+      .max(3600)
+      .default(2)
+      .describe(
+        "A node whose clock is this far off the database's takes no mail (451 4.3.0) and says so; within it, " +
+          'its times are corrected by the measured offset.',
+      ),
     failover_s: z
       .number()
       .min(1)

@@ -1,6 +1,6 @@
 /**
  * The operator's endpoint on metrics.host:metrics.port: /metrics (Prometheus text of both threads), /healthz
- * (200 only when the spool takes writes and at least one SMPP bind is up; the JSON body says which) and /readyz
+ * (200 when this node can take mail and see it through, see healthy; the JSON body says why not) and /readyz
  * (200 while SMTP is listening and the daemon is not stopping).
  */
 import http from 'node:http';
@@ -20,6 +20,17 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
+/**
+ * Can this node take mail and see it through? The spool takes writes and its clock is within
+ * cluster.max_clock_skew_s; a node that relays (alone, or the cluster's bind holder) also needs a bind up. A
+ * standby's binds are reported, not required: a load balancer keeps sending it mail (alerting on "no node holds the
+ * binds" is the metrics' job: sum of smtp2sms_cluster_bind_holder over the nodes).
+ */
+export function healthy(h: Health): boolean {
+  if (!h.spoolWritable || h.clockProblem) return false;
+  return h.role === 'standby' || h.binds.some((b) => b.up);
+}
+
 export async function startOpsServer(host: string, port: number, src: OpsSources): Promise<OpsServer> {
   const server = http.createServer((req, res) => {
     const send = (status: number, type: string, body: string) => {
@@ -34,7 +45,7 @@ export async function startOpsServer(host: string, port: number, src: OpsSources
       }
       if (path === '/healthz') {
         const h = await src.health();
-        const ok = h.spoolWritable && h.binds.some((b) => b.up);
+        const ok = healthy(h);
         return send(ok ? 200 : 503, 'application/json', JSON.stringify({ ok, ...h }));
       }
       if (path === '/readyz') {

@@ -143,6 +143,7 @@ export const METRIC_NAMES = [
   'smtp2sms_smpp_bind_up',
   'smtp2sms_smpp_reconnects_total',
   'smtp2sms_cluster_bind_holder',
+  'smtp2sms_cluster_clock_offset_seconds',
   // With outbound.smtp_url (src/outbox/sender.ts).
   'smtp2sms_outbox_depth',
   'smtp2sms_outbox_sent_total',

@@ -26,6 +26,8 @@ export interface BindHolderOptions {
   /** Fenced: close every bind now (synchronously, before anything is awaited), then stop the relay. */
   abortRelay(): Promise<void>;
   onChange?: (holding: boolean) => void;
+  /** The database's time as this node reckons it (db-clock.ts). */
+  now: () => number;
   /** Another node announced rows it queued: the relay's waiting claim should look now. */
   onQueuedElsewhere?: () => void;
 }
@@ -77,7 +79,7 @@ export class BindHolder {
     this.o.log.info({ epoch }, 'this node holds the SMPP binds and relays for the cluster');
     this.chain = this.chain.then(async () => {
       if (this.lease.epoch !== epoch) return;
-      const orphans = await this.o.store.requeueOrphans(Date.now()).catch((err: unknown) => {
+      const orphans = await this.o.store.requeueOrphans(this.o.now()).catch((err: unknown) => {
         this.o.log.error({ err: (err as Error).message }, 'rows of the previous holder not requeued yet');
         return [];
       });
@@ -119,8 +121,8 @@ export class BindHolder {
       void (async () => {
         if (!this.relaying) return;
         try {
-          await this.o.store.renewLeases(Date.now());
-          const taken = await this.o.store.takeOverExpired(Date.now());
+          await this.o.store.renewLeases(this.o.now());
+          const taken = await this.o.store.takeOverExpired(this.o.now());
           if (taken.length > 0) {
             this.o.log.warn(
               { rows: taken.length, from: [...new Set(taken.map((t) => t.owner))] },

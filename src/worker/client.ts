@@ -13,6 +13,13 @@ export interface Health {
   /** Why the spool takes no writes (only when it does not). */
   spoolProblem?: string;
   binds: BindHealth[];
+  /**
+   * single: the only node (SQLite); holder: the cluster node holding the SMPP binds; standby: a cluster node that
+   * accepts mail and stands by (its binds are reported, not required).
+   */
+  role: 'single' | 'holder' | 'standby';
+  /** Why this node takes no mail: its clock is too far off the database's (only then). */
+  clockProblem?: string;
 }
 
 /**
@@ -85,16 +92,32 @@ export class WorkThread extends RemoteSpool {
   }
 
   async health(): Promise<Health> {
-    const [spool, binds] = await Promise.all([
+    const [spool, binds, role, clock] = await Promise.all([
       this.rpc.call<{ writable: boolean; problem?: string }>('writable'),
       this.rpc.call<BindHealth[]>('binds'),
+      this.rpc.call<Health['role']>('role'),
+      this.clock(),
     ]);
-    return { spoolWritable: spool.writable, ...(spool.problem ? { spoolProblem: spool.problem } : {}), binds };
+    return {
+      spoolWritable: spool.writable,
+      ...(spool.problem ? { spoolProblem: spool.problem } : {}),
+      binds,
+      role,
+      ...(clock.problem ? { clockProblem: clock.problem } : {}),
+    };
   }
 
   /** Several nodes on PostgreSQL: who holds the SMPP binds, which nodes are live (undefined with SQLite). */
   cluster(): Promise<ClusterStatus | undefined> {
     return this.rpc.call('cluster');
+  }
+
+  /**
+   * Several nodes on PostgreSQL: this node's clock against the database's (offset, ms, to add to Date.now()), and
+   * why it takes no mail when that is too far off. SQLite: always 0.
+   */
+  clock(): Promise<{ offsetMs: number; problem?: string }> {
+    return this.rpc.call('clock');
   }
 
   /** Turn a received mail into spooled SMS on the work thread; resolves with the SMTP reply. */

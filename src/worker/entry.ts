@@ -16,6 +16,7 @@ import { startDelivery, type Delivery, type DeliveryEvents } from '../smpp/start
 import { LocalSpool } from '../spool/local.js';
 import { SPOOL_OPERATIONS } from '../spool/operations.js';
 import { openPool } from '../spool/postgres/connect.js';
+import { DbClock } from '../spool/postgres/db-clock.js';
 import { PostgresStore } from '../spool/postgres/store.js';
 import { SqliteSpool } from '../spool/sqlite/store.js';
 import { BindHolder } from './bind-holder.js';
@@ -50,6 +51,17 @@ const port = parentPort!;
 const log = createLogger(logLevel, { pretty: logPretty }).child({ node: config.node.id });
 
 let store: SqliteSpool | PostgresStore;
+/** The database's time on a cluster node (corrected by the measured offset); this machine's alone on SQLite. */
+let clock: () => number = Date.now;
+let dbClock: DbClock | undefined;
+let lastClockProblem: string | undefined;
+const CLOCK_EVERY_MS = 5000;
+// Registered with the thread's metrics below (they are made after the spool opens).
+const clockSkew = new Gauge({
+  name: 'smtp2sms_cluster_clock_offset_seconds',
+  help: "The database's clock minus this node's, as last measured (0 on SQLite); over cluster.max_clock_skew_s: 451",
+  registers: [],
+});
 let spool: LocalSpool;
 let delivery: Delivery | undefined;
 try {
@@ -63,7 +75,21 @@ try {
       log.error({ spool: path }, `${reason}: mail gets 451 4.3.0 and /healthz fails until a restart`);
     store = sqlite;
   }
-  spool = new LocalSpool(store, Date.now, log);
+  if (store instanceof PostgresStore) {
+    // Every time this thread writes or judges is the database's (db-clock.ts): measured before the first mail.
+    dbClock = new DbClock(store.pool, config.cluster.max_clock_skew_s * 1000, CLOCK_EVERY_MS, Date.now, (r) => {
+      clockSkew.set(r.offsetMs / 1000);
+      const problem = dbClock?.problem();
+      if (problem && problem !== lastClockProblem)
+        log.error({ offsetMs: Math.round(r.offsetMs) }, `${problem}: mail gets 451`);
+      if (!problem && lastClockProblem)
+        log.info({ offsetMs: Math.round(r.offsetMs) }, 'clock back within cluster.max_clock_skew_s');
+      lastClockProblem = problem;
+    });
+    await dbClock.start();
+    clock = dbClock.now;
+  }
+  spool = new LocalSpool(store, clock, log);
   // One node alone: what it was sending when it stopped is its own. In a cluster a row is orphaned only once its
   // holder lost the binds lease: the node that takes the lease requeues them (never a standby at its start).
   if (store instanceof SqliteSpool) {
@@ -88,6 +114,8 @@ const m = deliveryMetrics({
   oldestQueuedAt: () => spool.oldestQueuedAt(),
   binds: bindList,
 });
+m.registry.registerMetric(clockSkew);
+
 const relayEvents: DeliveryEvents = {
   relay: {
     submitted: (row, _part, latencyMs) => {
@@ -107,7 +135,7 @@ const relayEvents: DeliveryEvents = {
 };
 // Delivery reports and reply mails go out through the smarthost (issue 15); without one, none are made.
 const outboxSender = config.outbound.smtp_url
-  ? new OutboxSender(spool.store, config, log.child({ component: 'outbox' }), m.registry)
+  ? new OutboxSender(spool.store, config, log.child({ component: 'outbox' }), m.registry, clock)
   : undefined;
 outboxSender?.start();
 // Which node holds the SMPP binds (PostgreSQL: one node of the cluster at a time; SQLite: always this one).
@@ -134,13 +162,14 @@ if (store instanceof PostgresStore) {
     store: pgStore,
     log,
     startRelay: (mayAct) => {
-      delivery = startDelivery(config, log, spool, relayEvents, Date.now, mayAct);
+      delivery = startDelivery(config, log, spool, relayEvents, clock, mayAct);
     },
     stopRelay: async (timeoutMs = 0) => {
       const d = delivery;
       delivery = undefined;
       await d?.stop(timeoutMs);
     },
+    now: () => clock(),
     abortRelay: async () => {
       const d = delivery;
       delivery = undefined;
@@ -168,6 +197,11 @@ serveRpc(
     // Diagnostics and fault injection in tests (query_only, max_page_count …).
     pragma: (text: string) => (store instanceof SqliteSpool ? store.db.pragma(text) : undefined),
     writable: () => spool.store.writable(),
+    role: () => (store instanceof PostgresStore ? (holder?.holding ? 'holder' : 'standby') : 'single'),
+    clock: () => {
+      const problem = dbClock?.problem();
+      return { offsetMs: dbClock?.offsetMs ?? 0, ...(problem ? { problem } : {}) };
+    },
     metrics: () => m.registry.metrics(),
     binds: (): BindHealth[] => bindList().map(({ name, mode, up }) => ({ name, mode, up })),
     cluster: async (): Promise<ClusterStatus | undefined> =>
@@ -183,7 +217,7 @@ serveRpc(
       const raw = Buffer.from(sub.raw.buffer, sub.raw.byteOffset, sub.raw.byteLength);
       const result = await acceptMail(
         { ...sub, raw },
-        { config, spool, now: Date.now, nextRef, log: log.child(bindings) },
+        { config, spool, now: clock, nextRef, log: log.child(bindings) },
       );
       // The intake answers a spool failure with 451 instead of throwing it: count it here.
       if (result.reply.code === 451) m.spoolErrors.inc();

@@ -156,6 +156,15 @@ describe('two nodes on one database', () => {
     const holder = (await holderMetric(a)) === 1 ? a : b;
     const other = holder === a ? b : a;
     const holderId = holder === a ? 'node-a' : 'node-b';
+    // A standby is healthy (a load balancer keeps sending it mail): its binds are reported, not required.
+    const health = async (x: Node) => {
+      const r = await fetch(`http://127.0.0.1:${x.metricsPort}/healthz`);
+      return [r.status, ((await r.json()) as { role: string }).role];
+    };
+    expect([await health(holder), await health(other)]).toEqual([
+      [200, 'holder'],
+      [200, 'standby'],
+    ]);
     const bindsBefore = sim.binds;
     const cut = await rows(
       db.url,

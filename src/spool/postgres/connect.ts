@@ -41,7 +41,7 @@ export function connectionString(spool: SpoolConfig): string {
  * mail gets 250 only after its COMMIT is on disk (synchronous_commit=off would say 250 before the flush).
  */
 export function poolConfig(spool: SpoolConfig, applicationName = 'smtp2sms', readOnly = false): pg.PoolConfig {
-  const options = ['-c synchronous_commit=on'];
+  const options = ['-c synchronous_commit=on', ...sessionTimeouts(spool)];
   if (spool.statement_timeout_ms > 0) options.push(`-c statement_timeout=${spool.statement_timeout_ms}`);
   if (readOnly) options.push('-c default_transaction_read_only=on');
   return {
@@ -50,9 +50,30 @@ export function poolConfig(spool: SpoolConfig, applicationName = 'smtp2sms', rea
     options: options.join(' '),
     application_name: applicationName,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // The client gives up too, when the server does not answer at all (a hung or cut path): the failed
+    // connection is not given back to the pool, and the caller gets a SpoolError (451, or a retry).
+    query_timeout: queryTimeoutMs(spool),
     idleTimeoutMillis: 30_000,
     keepAlive: true,
   };
+}
+
+/**
+ * Nothing waits forever on another node: a session that stops talking inside a transaction (its node frozen or cut
+ * off) is ended by the server after IDLE_IN_TRANSACTION_MS, which releases its locks (a recipient's rules lock, a
+ * claimed row); a lock not granted within LOCK_TIMEOUT_MS fails the statement (the mail gets 451, the client
+ * retries) instead of queueing behind it.
+ */
+export const IDLE_IN_TRANSACTION_MS = 3000;
+export const LOCK_TIMEOUT_MS = 5000;
+
+export function sessionTimeouts(_spool: SpoolConfig): string[] {
+  return [`-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`, `-c lock_timeout=${LOCK_TIMEOUT_MS}`];
+}
+
+/** The client's own limit on one query: the server's statement_timeout and a margin, or 30 s without one. */
+export function queryTimeoutMs(spool: SpoolConfig): number {
+  return spool.statement_timeout_ms > 0 ? spool.statement_timeout_ms + 2000 : 30_000;
 }
 
 function sqlState(err: unknown): string | undefined {
