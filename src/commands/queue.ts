@@ -5,6 +5,7 @@ import { SpoolReader } from '../spool/sqlite/reader.js';
 import type { OutboxRow } from '../outbox/facts.js';
 import type { KeptReply, OutboxCounts } from '../spool/outbox-contract.js';
 import type { SmsRow, SmsState } from '../spool/types.js';
+import { firstWords } from '../web/pages.js';
 import { UsageError } from './usage-error.js';
 
 export interface QueueOptions {
@@ -50,6 +51,11 @@ function summary(row: SmsRow) {
   };
 }
 
+const withText = (row: SmsRow) => ({ ...summary(row), text: row.text });
+
+/** A list line's time: when the message was accepted, UTC, to the second. */
+const acceptedAt = (iso: string) => `${iso.slice(0, 19)}Z`;
+
 /** What the report reads: the SQLite reader (synchronous) or the PostgreSQL one; both read-only. */
 export interface QueueSource {
   countsByState(): Record<string, number> | Promise<Record<string, number>>;
@@ -82,7 +88,7 @@ export async function queueReport(spool: QueueSource, opts: QueueOptions): Promi
     const byRowId = /^\d+$/.test(opts.id) ? await spool.byId(Number(opts.id)) : undefined;
     const rows = byRowId ? [byRowId] : await spool.byQueueId(opts.id);
     if (rows.length === 0) throw new Error(`no message with id or queue id "${opts.id}"`);
-    const full = rows.map((r) => ({ ...summary(r), text: r.text }));
+    const full = rows.map(withText);
     return opts.json
       ? JSON.stringify(full)
       : full
@@ -100,7 +106,7 @@ export async function queueReport(spool: QueueSource, opts: QueueOptions): Promi
       ...(opts.state !== undefined ? { state: opts.state } : {}),
       ...(opts.sinceMs !== undefined ? { since: opts.now - opts.sinceMs } : {}),
     })
-  ).map(summary);
+  ).map(withText);
   const outbox = {
     counts: await spool.outboxCounts(),
     recent: (await spool.listOutbox(opts.limit)).map(outboxSummary),
@@ -122,8 +128,9 @@ export async function queueReport(spool: QueueSource, opts: QueueOptions): Promi
     const extra = [r.reason ? `reason: ${r.reason}` : '', r.comment ? `comment: ${r.comment}` : '']
       .filter(Boolean)
       .join('; ');
+    // When it came and the text's first words, as the web page's list shows them; the whole text with --id.
     lines.push(
-      `${String(r.id).padStart(6)} ${r.queueId} ${r.recipient.padEnd(16)} ${r.state.padEnd(13)} ${r.parts}×${r.encoding} ids ${JSON.stringify(r.smscIds)}${extra ? `  ${extra}` : ''}`,
+      `${String(r.id).padStart(6)} ${acceptedAt(r.createdAt)} ${r.queueId} ${r.recipient.padEnd(16)} ${r.state.padEnd(13)} ${r.parts}×${r.encoding} ${JSON.stringify(firstWords(r.text, 40))} ids ${JSON.stringify(r.smscIds)}${extra ? `  ${extra}` : ''}`,
     );
   }
   const filtered = opts.state !== undefined || opts.sinceMs !== undefined;

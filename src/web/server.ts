@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/log.js';
+import { CODING_NAMES } from '../sms/encode.js';
 import { cleartextAuthAllowed } from '../smtp/auth.js';
 import { isLoopback } from '../smtp/networks.js';
 import { DAY_MS } from '../spool/message-query.js';
@@ -69,13 +70,16 @@ const CSP = [
 // Beside this module: src/web/public under tsx, dist/web/public once built (npm run build copies it there).
 const PUBLIC = fileURLToPath(new URL('./public/', import.meta.url));
 
-/** A message's rows as the API gives them: what a sender needs, no internals (fingerprint, stored PDUs). */
+/**
+ * A message's rows as the API gives them: what a sender needs, no internals (fingerprint, stored PDUs). The number
+ * and the encoding read as on the page, in `smtp2sms queue` and in the SMTP reply: `+79991234567`, `GSM`.
+ */
 export function messageJson(r: SmsRow, admin: boolean): Record<string, unknown> {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
   return {
     queueId: r.queueId,
     id: r.id,
-    recipient: r.recipient,
+    recipient: `+${r.recipient}`,
     state: r.state,
     reason: r.reason,
     reasonText: r.state === 'delivered' ? null : (explainReason(r.reason) ?? null),
@@ -85,7 +89,7 @@ export function messageJson(r: SmsRow, admin: boolean): Record<string, unknown> 
     smtpUser: r.smtpUser,
     mailFrom: r.mailFrom,
     messageId: r.messageId,
-    encoding: r.coding,
+    encoding: CODING_NAMES[r.coding],
     smsCount: r.smsCount,
     truncated: r.truncated,
     attempts: r.attempts,

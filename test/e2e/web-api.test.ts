@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
+import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/daemon-process.js';
 import { sendMail } from '../helpers/smtp-client.js';
 import { api, basic, ROOT_TOKEN, spawnWebDaemon, USERS, type WebDaemon } from '../helpers/web.js';
@@ -116,6 +117,42 @@ describe('web API', () => {
     expect(seen).toHaveLength(7);
   });
 
+  it('one form everywhere: the API, the page and `smtp2sms queue` write +E.164 and GSM / UCS-2', async () => {
+    const byId = async (id: string) => ((await api(d, `/api/messages/${id}`, alice)).body.recipients as Msg[])[0]!;
+    const [gsm, ucs2] = [await byId(ids.a1!), await byId(ids.a2!)];
+    expect([gsm.recipient, gsm.encoding, ucs2.recipient, ucs2.encoding]).toEqual([
+      '+79991110001',
+      'GSM',
+      '+79996660002',
+      'UCS-2',
+    ]);
+    expect((await list(d, '', alice)).messages.find((m) => m.queueId === ids.a1)).toMatchObject({
+      recipient: '+79991110001',
+      encoding: 'GSM',
+    });
+    const login = await fetch(`${d.web}/signin`, {
+      method: 'POST',
+      redirect: 'manual',
+      body: new URLSearchParams({ username: 'alice', password: USERS.alice }),
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const page = await (await fetch(`${d.web}/messages/${ids.a1}`, { headers: { cookie } })).text();
+    expect(page).toContain('To +79991110001');
+    expect(page).toContain('1 part(s), GSM');
+    const listPage = await (await fetch(`${d.web}/?q=ticket`, { headers: { cookie } })).text();
+    expect(listPage).toContain('<td class="num">+79991110001</td>');
+    expect(listPage).toContain('1 × GSM');
+    const queue = runCli(['queue', '--config', d.configPath, '--id', ids.a1!, '--json']);
+    expect(queue.stderr).toBe('');
+    expect(JSON.parse(queue.stdout)).toMatchObject([{ recipient: '+79991110001', encoding: 'GSM' }]);
+    // The queue's list: the time accepted (UTC, as the API's acceptedAt to the second) and the text's first words.
+    const text = runCli(['queue', '--config', d.configPath, '--limit', '100']).stdout;
+    const line = text.split('\n').find((l) => l.includes(ids.a1!))!;
+    expect(line).toContain(`${String(gsm.acceptedAt).slice(0, 19)}Z ${ids.a1} +79991110001`);
+    expect(line).toContain('1×GSM "disk full on db1"');
+    expect(text.split('\n').find((l) => l.includes(ids.a2!))).toContain('1×UCS-2 "Ошибка Диск"');
+  });
+
   it('bad filters get 400 naming the parameter', async () => {
     for (const [q, param] of [
       ['state=nope', 'state'],
@@ -132,7 +169,7 @@ describe('web API', () => {
   it("one message by queue id: one's own; another user's is 404, as is an unknown id", async () => {
     const own = await api(d, `/api/messages/${ids.a1}`, alice);
     expect(own.status).toBe(200);
-    expect((own.body.recipients as Msg[]).map((m) => m.recipient)).toEqual(['79991110001']);
+    expect((own.body.recipients as Msg[]).map((m) => m.recipient)).toEqual(['+79991110001']);
     expect((await api(d, `/api/messages/${ids.b1}`, alice)).status).toBe(404);
     expect((await api(d, `/api/messages/${ids.anon}`, alice)).status).toBe(404);
     expect((await api(d, '/api/messages/nope', alice)).status).toBe(404);
