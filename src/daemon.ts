@@ -14,6 +14,7 @@ import { floodRefused, floodReply, rulesFrom } from './policy/rules.js';
 import { replyFromStdin } from './simulator/input.js';
 import { SmscSimulator } from './simulator/smsc.js';
 import { lockSpool, SpoolLockedError, type SpoolLock } from './spool/lock.js';
+import { enforceSharedSettings } from './spool/postgres/cluster-settings.js';
 import { holdNodeId, preparePostgres } from './spool/postgres/connect.js';
 import { maskUrl } from './spool/postgres/url.js';
 import { startSmtp, type SmtpListener } from './smtp/server.js';
@@ -72,6 +73,8 @@ export async function startDaemon(config: Config, baseLog: Logger, opts: DaemonO
     // Rows are requeued by their owner's id: two live nodes with one id would resend each other's rows.
     const nodeLock = await holdNodeId(config.spool, config.node.id, config.cluster.failover_s * 1000, log);
     try {
+      // Rules, SMSC limits and timings that only hold if every node has the same (the first node records them).
+      await enforceSharedSettings(config, log);
       const release = () => void nodeLock.stop();
       return await startLocked(config, log, opts, now, { path: spoolShown(config), release });
     } catch (err) {

@@ -17,6 +17,7 @@ import { LocalSpool } from '../spool/local.js';
 import { SPOOL_OPERATIONS } from '../spool/operations.js';
 import { openPool } from '../spool/postgres/connect.js';
 import { DbClock } from '../spool/postgres/db-clock.js';
+import { SCHEMA_VERSION, schemaVersion } from '../spool/postgres/migrations.js';
 import { PostgresStore } from '../spool/postgres/store.js';
 import { SqliteSpool } from '../spool/sqlite/store.js';
 import { BindHolder } from './bind-holder.js';
@@ -55,6 +56,7 @@ let store: SqliteSpool | PostgresStore;
 let clock: () => number = Date.now;
 let dbClock: DbClock | undefined;
 let lastClockProblem: string | undefined;
+let schemaProblem: string | undefined;
 const CLOCK_EVERY_MS = 5000;
 // Registered with the thread's metrics below (they are made after the spool opens).
 const clockSkew = new Gauge({
@@ -88,6 +90,26 @@ try {
     });
     await dbClock.start();
     clock = dbClock.now;
+    // A newer smtp2sms migrated the schema under this one: it stops taking mail and says why (a restart on the
+    // new version fixes it).
+    const pgPool = store.pool;
+    const watch = setInterval(() => {
+      void (async () => {
+        const c = await pgPool.connect();
+        try {
+          const v = await schemaVersion(c);
+          const problem =
+            v > SCHEMA_VERSION
+              ? `the spool's schema is version ${v}, newer than this smtp2sms knows (${SCHEMA_VERSION}): upgrade this node`
+              : undefined;
+          if (problem && !schemaProblem) log.error(`${problem}; mail gets 451 until then`);
+          schemaProblem = problem;
+        } finally {
+          c.release();
+        }
+      })().catch(() => undefined);
+    }, CLOCK_EVERY_MS);
+    watch.unref();
   }
   spool = new LocalSpool(store, clock, log);
   // One node alone: what it was sending when it stopped is its own. In a cluster a row is orphaned only once its
@@ -199,7 +221,7 @@ serveRpc(
     writable: () => spool.store.writable(),
     role: () => (store instanceof PostgresStore ? (holder?.holding ? 'holder' : 'standby') : 'single'),
     clock: () => {
-      const problem = dbClock?.problem();
+      const problem = dbClock?.problem() ?? schemaProblem;
       return { offsetMs: dbClock?.offsetMs ?? 0, ...(problem ? { problem } : {}) };
     },
     metrics: () => m.registry.metrics(),

@@ -97,6 +97,36 @@ describe('daemon on the PostgreSQL spool', () => {
     expect(r.stderr + r.stdout).not.toContain('hunter2');
   });
 
+  it('a schema migrated under a running node by a newer one: it takes no mail (451) and says why', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const sim = started.simulator(new SmscSimulator({}));
+      const dir = tempDir();
+      const d = started.daemon(await spawnDaemon(testConfig(await sim.listen(0), dir, pgSpool(fresh.url)), dir));
+      const mail = { to: ['+79991000009@sms.example.test'], body: 'Subject: s\r\n\r\nbefore\r\n' };
+      expect((await sendMail(d.port, mail)).data[0]?.code).toBe(250);
+      const c = new pg.Client({ connectionString: fresh.url });
+      await c.connect();
+      await c.query(
+        'INSERT INTO smtp2sms_schema_version (version) VALUES ((SELECT MAX(version) + 1 FROM smtp2sms_schema_version))',
+      );
+      await c.end();
+      await waitFor(() => d.logs.some((l) => /newer than this smtp2sms knows/.test(String(l.msg))), 15_000, 'the log');
+      let refused: SmtpReply | undefined;
+      for (let i = 0; i < 20 && refused?.code !== 451; i++) {
+        refused = (await sendMail(d.port, { ...mail, body: `Subject: s\r\n\r\nafter ${i}\r\n` })).mail;
+        if (refused.code !== 451) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect([refused?.code, refused?.text]).toEqual([
+        451,
+        expect.stringMatching(/^4\.3\.0 .*schema is version \d+, newer/),
+      ]);
+      await d.kill('SIGKILL');
+    } finally {
+      await fresh.drop();
+    }
+  }, 60_000);
+
   it('wrong credentials: exit 2 at start naming spool.url, the password masked', async () => {
     const url = new URL(db.url);
     url.password = 'hunter2-wrong';

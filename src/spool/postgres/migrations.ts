@@ -164,6 +164,12 @@ ALTER TABLE sms ADD COLUMN claim_epoch bigint;
 -- A part id a deposed owner learnt after the row was taken from it: kept (the SMSC did send it), never matched to
 -- the attempt that replaced it.
 ALTER TABLE smsc_ids ADD COLUMN stale boolean NOT NULL DEFAULT false;
+-- Settings every node must share (cluster-settings.ts), as the first node of the cluster recorded them.
+CREATE TABLE cluster_settings (
+  key text PRIMARY KEY,
+  value text NOT NULL,
+  node text NOT NULL
+);
 `,
   },
 ];
