@@ -88,7 +88,9 @@ describe('config defaults', () => {
   });
 
   it('the example config is valid and equals the defaults it documents, in demo mode', () => {
-    expect(loadConfig('config/smtp2sms.example.yaml', {})).toEqual(parseConfig({ simulator: { enabled: true } }));
+    // Demo mode: the embedded simulator, whose phone answers each SMS (so replies can be tried).
+    const demo = { simulator: { enabled: true, auto_reply: 'OK, on it' } };
+    expect(loadConfig('config/smtp2sms.example.yaml', {})).toEqual(parseConfig(demo));
   });
 
   it('every key has a description (the README reference is built from them)', () => {
