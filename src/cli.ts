@@ -70,7 +70,8 @@ program
           'SMTP2SMS_SIMULATOR_ENABLED=true; a config wholly from SMTP2SMS_* variables: --config /dev/null',
       );
     }
-    const log = createLogger(loaded.log.level, { pretty: opts.logPretty ?? false });
+    // The node id on every line from the first (config warnings, start, stop); the daemon's children keep it.
+    const log = createLogger(loaded.log.level, { pretty: opts.logPretty ?? false }).child({ node: loaded.node.id });
     // Every file the config names is read now, as check-config does: a missing or unreadable one is a config
     // error naming its key (exit 2), not an EACCES from deep inside the start.
     const { config, used, warnings } = runnableConfig(loaded, process.env, opts.config ?? 'defaults');

@@ -118,7 +118,8 @@ export async function serve(fromFile: Config, log: Logger, logPretty = false, co
   });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  log.info({ pid: process.pid, node: process.version }, 'starting');
+  // `node` is the node id on every line (src/cli.ts binds it); the Node.js version is `nodejs`.
+  log.info({ pid: process.pid, nodejs: process.version }, 'starting');
 
   try {
     daemon = await startDaemon(config, log, {

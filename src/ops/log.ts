@@ -45,9 +45,32 @@ export function createLogger(level: string, opts: { pretty?: boolean; destinatio
   // makes a child with Object.create(parent), so every descendant inherits this child().
   const child = log.child;
   log.child = function (this: Logger, bindings, childOptions) {
-    return child.call(this, maskLogged(bindings), childOptions);
+    return child.call(this, maskLogged(newBindings(this, bindings)), childOptions);
   } as Logger['child'];
   return log;
+}
+
+/** Each logger's own bindings, read once (pino's bindings() parses them back from JSON on every call). */
+const bindingsOf = new WeakMap<Logger, Record<string, unknown>>();
+
+/**
+ * The bindings a parent does not already write: pino writes a key once per binding, so a child given its parent's
+ * `service` or `node` again (the work thread's child for a mail carries the SMTP session's bindings, which have
+ * them too) would write them twice on every line.
+ */
+function newBindings(parent: Logger, bindings: Record<string, unknown>): Record<string, unknown> {
+  let has = bindingsOf.get(parent);
+  if (!has) {
+    has = parent.bindings();
+    bindingsOf.set(parent, has);
+  }
+  let out = bindings;
+  for (const k in bindings) {
+    if (!(k in has) || has[k] !== bindings[k]) continue;
+    if (out === bindings) out = { ...bindings };
+    delete out[k];
+  }
+  return out;
 }
 
 /** For tests and tools that must not print. */

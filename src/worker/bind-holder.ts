@@ -38,6 +38,8 @@ export const BINDS_LEASE = 'smpp-binds';
 export class BindHolder {
   private readonly lease: BindLease;
   private relaying = false;
+  /** Another node held the lease at this node's last try (logged once), or this node lost it. */
+  private standingBy = false;
   /** Start and stop run one after the other: a new relay never starts before the old one's binds are closed. */
   private chain: Promise<void> = Promise.resolve();
   private renewTimer: NodeJS.Timeout | undefined;
@@ -59,6 +61,7 @@ export class BindHolder {
       listen: { channel: QUEUED_CHANNEL, onNotify: () => o.onQueuedElsewhere?.() },
       onAcquired: (epoch) => this.gained(epoch),
       onLost: (reason) => this.lost(reason),
+      onHeldElsewhere: () => this.standBy(),
     });
   }
 
@@ -67,16 +70,29 @@ export class BindHolder {
   }
 
   start(): void {
+    this.lease.run();
+  }
+
+  /** Another node holds the lease: said once each time this node starts standing by (not at every try). */
+  private standBy(): void {
+    if (this.standingBy) return;
+    this.standingBy = true;
     this.o.log.info(
       { failoverS: this.o.config.cluster.failover_s },
-      'standing by: this node relays once it holds the SMPP binds lease (one node of the cluster at a time)',
+      'standing by: another node holds the SMPP binds; this node accepts mail into the shared queue and takes ' +
+        'the binds over if that node stops renewing its lease',
     );
-    this.lease.run();
   }
 
   private gained(epoch: number): void {
     this.o.store.epoch = epoch;
-    this.o.log.info({ epoch }, 'this node holds the SMPP binds and relays for the cluster');
+    // After standing by: this node takes over from the node that held them.
+    const tookOver = this.standingBy;
+    this.standingBy = false;
+    this.o.log.info(
+      { epoch, ...(tookOver ? { tookOver } : {}) },
+      'this node holds the SMPP binds and relays for the cluster',
+    );
     this.chain = this.chain.then(async () => {
       if (this.lease.epoch !== epoch) return;
       const orphans = await this.o.store.requeueOrphans(this.o.now()).catch((err: unknown) => {
@@ -99,6 +115,8 @@ export class BindHolder {
 
   private lost(reason: string): void {
     this.o.store.epoch = undefined;
+    // Its line says it stands by.
+    this.standingBy = true;
     clearTimeout(this.renewTimer);
     // The binds close now, not after whatever the chain waits on (a database call that hangs).
     const aborted = this.relaying ? this.o.abortRelay() : Promise.resolve();

@@ -17,6 +17,7 @@ import {
   waitFor,
   type DaemonProcess,
 } from '../helpers/daemon-process.js';
+import { repeatedKeys } from '../helpers/log-lines.js';
 import { authPlain, RawSmtp, sendMail } from '../helpers/smtp-client.js';
 
 let sim: SmscSimulator | undefined;
@@ -190,6 +191,38 @@ describe('metrics and health', () => {
     const after = await reconnects();
     expect(after).toBeGreaterThanOrEqual(1);
     expect(await reconnects()).toBe(after);
+  });
+});
+
+describe('log lines', () => {
+  it('`node` is the node id on every line, start and stop included (`nodejs` the version); no key twice', async () => {
+    sim = started.simulator(new SmscSimulator());
+    const port = await sim.listen();
+    const dir = tempDir();
+    const users = [{ username: 'ops', password: 'pw' }];
+    daemon = started.daemon(
+      await spawnDaemon(testConfig(port, dir, { node: { id: 'n1' }, smtp: { auth: { users } } }), dir),
+    );
+    await waitFor(() => sim!.binds === 1, 10_000, 'bind');
+    const r = await sendMail(daemon.port, {
+      to: ['+79991234567@sms.example.test'],
+      body: 'Subject: m\r\n\r\nlog test\r\n',
+      auth: ['ops', 'pw'],
+    });
+    expect(r.data[0]!.code).toBe(250);
+    await waitFor(() => daemon!.logs.some((l) => l.msg === 'receipt'), 10_000, 'the receipt');
+    expect(await daemon.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+    await waitFor(() => daemon!.logs.some((l) => l.msg === 'stopped'), 5_000, 'the last line');
+
+    const d = daemon;
+    // Lines of both threads: the SMTP session's, the mail's on the work thread (it carries the session's
+    // bindings), the relay's and the receipts'.
+    expect(d.lines.filter((l) => repeatedKeys(l).length > 0)).toEqual([]);
+    expect(d.logs.filter((l) => l.node !== 'n1')).toEqual([]);
+    expect(d.logs.find((l) => l.msg === 'starting')).toMatchObject({ node: 'n1', nodejs: process.version });
+    for (const msg of ['smtp2sms listening', 'bound', 'mail accepted', 'submitted', 'receipt', 'stopping', 'stopped'])
+      expect(d.logs.find((l) => l.msg === msg)?.node, msg).toBe('n1');
+    expect(d.logs.find((l) => l.msg === 'mail accepted')).toMatchObject({ session: expect.any(String), user: 'ops' });
   });
 });
 

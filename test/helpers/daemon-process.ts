@@ -22,6 +22,8 @@ export interface DaemonProcess {
   spoolPath: string;
   configPath: string;
   logs: Array<Record<string, unknown>>;
+  /** The same log lines as written (JSON.parse hides a key written twice). */
+  lines: string[];
   /** Resolves with the exit code (or signal) when the process ends. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -121,6 +123,7 @@ async function spawnOnce(config: Record<string, unknown>, dir: string, opts: Spa
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];
+  const lines: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -140,6 +143,7 @@ async function spawnOnce(config: Record<string, unknown>, dir: string, opts: Spa
         continue; // not a log line
       }
       logs.push(entry);
+      lines.push(line);
       onLog?.(entry, child);
     }
   });
@@ -165,6 +169,7 @@ async function spawnOnce(config: Record<string, unknown>, dir: string, opts: Spa
     spoolPath,
     configPath,
     logs,
+    lines,
     exited,
     kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -3,14 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, maskLogged } from '../../src/ops/log.js';
+import { repeatedKeys, topLevelKeys } from '../helpers/log-lines.js';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** Lines a real logger wrote to a real file. */
-async function logged(write: (log: ReturnType<typeof createLogger>) => number): Promise<Record<string, unknown>[]> {
+/** Lines a real logger wrote to a real file, as written. */
+async function loggedLines(write: (log: ReturnType<typeof createLogger>) => number): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'log-mask-'));
   dirs.push(dir);
   const file = join(dir, 'log.jsonl');
@@ -19,7 +20,11 @@ async function logged(write: (log: ReturnType<typeof createLogger>) => number): 
   // The destination is asynchronous (as the daemon's): wait until all the lines are in the file.
   const read = () => readFileSync(file, 'utf8').split('\n').filter(Boolean);
   await expect.poll(() => read().length, { timeout: 5000 }).toBe(n);
-  return read().map((l) => JSON.parse(l) as Record<string, unknown>);
+  return read();
+}
+
+async function logged(write: (log: ReturnType<typeof createLogger>) => number): Promise<Record<string, unknown>[]> {
+  return (await loggedLines(write)).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describe('secrets in log lines', () => {
@@ -49,5 +54,27 @@ describe('secrets in log lines', () => {
   it('leaves a line without secrets as it is (same object, no copy)', () => {
     const obj = { queueId: 'abc', recipients: [{ to: '79990000000' }], err: new Error('x') };
     expect(maskLogged(obj)).toBe(obj);
+  });
+});
+
+describe('bindings written once', () => {
+  it("a child given its parent's bindings again (the work thread's child for a mail) writes each key once", async () => {
+    const lines = await loggedLines((log) => {
+      const node = log.child({ node: 'n1' });
+      // What the SMTP session's logger hands the work thread: its bindings, service and node included.
+      const session = node.child({ session: 's1', ip: '127.0.0.1' }).bindings();
+      node.child(session).info({ queueId: 'q1' }, 'mail accepted');
+      node.child({ node: 'n1', component: 'relay' }).child({ component: 'relay', bind: '1' }).info('bound');
+      return 2;
+    });
+    expect(lines.map(repeatedKeys)).toEqual([[], []]);
+    expect(topLevelKeys(lines[0]!)).toEqual(['level', 'time', 'service', 'node', 'session', 'ip', 'queueId', 'msg']);
+    expect(JSON.parse(lines[1]!)).toMatchObject({ service: 'smtp2sms', node: 'n1', component: 'relay', bind: '1' });
+  });
+
+  it('topLevelKeys reads keys only at the top, whatever strings and nesting hold', () => {
+    const line = JSON.stringify({ a: 1, b: { a: 2, c: [{ a: 3 }] }, s: 'x\\","a":{[' });
+    expect(topLevelKeys(`${line.slice(0, -1)},"a":4}`)).toEqual(['a', 'b', 's', 'a']);
+    expect(repeatedKeys('{"node":"n1","x":[1,{"node":2}],"node":"n1"}')).toEqual(['node']);
   });
 });

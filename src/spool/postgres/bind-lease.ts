@@ -30,6 +30,8 @@ export interface BindLeaseOptions {
   onAcquired?: (epoch: number) => void;
   /** The lease is lost (or may be): stop submitting at once. */
   onLost?: (reason: string) => void;
+  /** An attempt found the lease held by another node (it is live and renews it). */
+  onHeldElsewhere?: () => void;
   /** While held, LISTEN on this channel of the lease's connection and call onNotify for each notification. */
   listen?: { channel: string; onNotify: () => void };
   /** Monotonic milliseconds (tests may pass their own). */
@@ -145,7 +147,11 @@ export class BindLease {
     const sentAt = this.mono();
     const r = await client.query<{ epoch: string }>(ACQUIRE, [this.opts.name, this.opts.node, this.opts.ttlMs]);
     const row = r.rows[0];
-    if (!row || this.stopped) return false;
+    if (this.stopped) return false;
+    if (!row) {
+      this.opts.onHeldElsewhere?.();
+      return false;
+    }
     if (this.opts.listen) await client.query(`LISTEN ${this.opts.listen.channel}`);
     this.epochNow = Number(row.epoch);
     this.fenceFrom(sentAt);
