@@ -44,8 +44,19 @@ export interface SimulatorTls {
   cert: Buffer;
 }
 
+/** One SMPP connection as the SMSC saw it: when it bound and closed, and when it submitted (tests of fencing). */
+export interface SessionRecord {
+  id: number;
+  openedAt: number;
+  boundAt?: number;
+  closedAt?: number;
+  submits: number[];
+}
+
 export interface RecordedSubmit {
   at: number;
+  /** The SessionRecord id of the connection it came on. */
+  session: number;
   systemType: string;
   pdu: {
     source_addr: string;
@@ -144,6 +155,8 @@ export class SmscSimulator {
   binds = 0;
   /** Sessions bound right now, and the most ever bound at once, per bind mode (an account's bind limit). */
   readonly boundNow: Record<string, number> = { transceiver: 0, transmitter: 0, receiver: 0 };
+  readonly sessions: SessionRecord[] = [];
+  private readonly sessionOf = new WeakMap<Session, SessionRecord>();
   readonly maxBound: Record<string, number> = { transceiver: 0, transmitter: 0, receiver: 0 };
   bindRefusals = 0;
   enquireLinks = 0;
@@ -292,9 +305,13 @@ export class SmscSimulator {
     let bound = false;
     let mode = '';
     let perConnection = 0;
+    const record: SessionRecord = { id: this.sessions.length + 1, openedAt: Date.now(), submits: [] };
+    this.sessions.push(record);
+    this.sessionOf.set(session, record);
     session.socket.setNoDelay(true);
     session.on('error', () => session.destroy());
     session.on('close', () => {
+      record.closedAt = Date.now();
       this.receivers.delete(session);
       if (bound) this.boundNow[mode] = (this.boundNow[mode] ?? 1) - 1;
       bound = false;
@@ -326,6 +343,7 @@ export class SmscSimulator {
               this.maxBound[mode] = Math.max(this.maxBound[mode] ?? 0, n);
             }
             bound = true;
+            record.boundAt ??= Date.now();
             if (pdu.command !== 'bind_transmitter') this.receivers.add(session);
             systemType = String(pdu.system_type ?? '');
             sendPdu(session, pdu.response({ system_id: 'SMTP2SMS-SIM' }));
@@ -384,8 +402,11 @@ export class SmscSimulator {
     if (status !== 0) this.print?.(`submit_sm to ${destination} refused: ${why}: ${statusText(status)}`);
     const n = this.nextId++;
     const messageId = status === 0 ? this.formatId(n, b.idFormat ?? 'hex') : undefined;
+    const from = this.sessionOf.get(session);
+    from?.submits.push(Date.now());
     const record: RecordedSubmit = {
       at: Date.now(),
+      session: from?.id ?? 0,
       systemType,
       pdu: {
         source_addr: String(pdu.source_addr ?? ''),

@@ -13,65 +13,22 @@ import pg from 'pg';
 import YAML from 'yaml';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
 import { runCliAsync } from '../helpers/cli.js';
+import { stopAfterEach, tempDir, waitFor } from '../helpers/daemon-process.js';
 import {
-  freePort,
-  spawnDaemon,
-  stopAfterEach,
-  tempDir,
-  testConfig,
-  waitFor,
-  type DaemonProcess,
-} from '../helpers/daemon-process.js';
+  CLUSTER,
+  everyAcceptedSent,
+  holderMetric,
+  load,
+  type Node,
+  reply,
+  rows,
+  startNode,
+} from '../helpers/cluster.js';
 import { ownPostgresForSuite } from '../helpers/own-postgres-suite.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
-import { sendMail, type SmtpReply } from '../helpers/smtp-client.js';
+import { sendMail } from '../helpers/smtp-client.js';
 
 const started = stopAfterEach();
-/** Short lease and failover so the test sees take-over within seconds (defaults: 15 s each). */
-const CLUSTER = { lease_s: 3, lease_renew_s: 1, failover_s: 3 };
-
-interface Node {
-  d: DaemonProcess;
-  metricsPort: number;
-}
-
-async function startNode(
-  url: string,
-  smscPort: number,
-  id: string,
-  extra: Record<string, unknown> = {},
-): Promise<Node> {
-  const dir = tempDir();
-  const metricsPort = await freePort();
-  const config = testConfig(smscPort, dir, {
-    spool: { backend: 'postgres', url, pool_size: 4, statement_timeout_ms: 2000 },
-    node: { id },
-    cluster: CLUSTER,
-    metrics: { port: metricsPort },
-    ...extra,
-  });
-  return { d: started.daemon(await spawnDaemon(config, dir)), metricsPort };
-}
-
-async function holderMetric(n: Node): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${n.metricsPort}/metrics`)).text();
-  const m = /^smtp2sms_cluster_bind_holder\{node="[^"]+"\} (\d)/m.exec(text);
-  return Number(m?.[1] ?? -1);
-}
-
-/** The answer that decided the mail: DATA's, or a refused RCPT's, or MAIL's. */
-const reply = (r: Awaited<ReturnType<typeof sendMail>>): SmtpReply =>
-  r.data[0] ?? r.rcpt.find((x) => x.code !== 250) ?? r.mail;
-
-async function rows(url: string, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows as Record<string, unknown>[];
-  } finally {
-    await c.end();
-  }
-}
 
 describe('two nodes on one database', () => {
   let db: TestDatabase;
@@ -85,8 +42,8 @@ describe('two nodes on one database', () => {
   it('one node holds the binds; identical mail to both → one SMS, one refusal; a used node.id is refused', async () => {
     const sim = started.simulator(new SmscSimulator({}));
     const smscPort = await sim.listen(0);
-    const a = await startNode(db.url, smscPort, 'node-a');
-    const b = await startNode(db.url, smscPort, 'node-b');
+    const a = await startNode(started.daemon, db.url, smscPort, 'node-a');
+    const b = await startNode(started.daemon, db.url, smscPort, 'node-b');
     await waitFor(() => sim.binds > 0, 10_000, 'a bind');
     const holders = [await holderMetric(a), await holderMetric(b)].sort();
     expect(holders).toEqual([0, 1]);
@@ -210,8 +167,8 @@ describe('two nodes on one database', () => {
   it('60 mails to one number spread over both nodes → the 51st is refused (flood counts every node)', async () => {
     const sim = started.simulator(new SmscSimulator({}));
     const smscPort = await sim.listen(0);
-    const a = await startNode(db.url, smscPort, 'flood-a');
-    const b = await startNode(db.url, smscPort, 'flood-b');
+    const a = await startNode(started.daemon, db.url, smscPort, 'flood-a');
+    const b = await startNode(started.daemon, db.url, smscPort, 'flood-b');
     const codes: number[] = [];
     for (let i = 0; i < 60; i++) {
       const n = i % 2 === 0 ? a : b;
@@ -228,49 +185,6 @@ describe('two nodes on one database', () => {
 });
 
 /** Many mails from 8 connections spread over the nodes; returns what got 250 and a stop function. */
-function load(nodes: () => Node[], prefix: string) {
-  const accepted = new Set<string>();
-  const refused: SmtpReply[] = [];
-  let sending = true;
-  let n = 0;
-  const stream = async (k: number) => {
-    while (sending) {
-      const i = n++;
-      const to = `${prefix}${String(i).padStart(5, '0')}`;
-      const list = nodes();
-      const node = list[(i + k) % list.length]!;
-      const r = await sendMail(node.d.port, {
-        to: [`+${to}@sms.example.test`],
-        body: `Subject: load ${i}\r\n\r\nmail ${i}\r\n`,
-      }).catch(() => undefined);
-      const rep = r ? reply(r) : undefined;
-      if (rep?.code === 250) accepted.add(to);
-      else if (rep) refused.push(rep);
-      if (!rep) await new Promise((res) => setTimeout(res, 50));
-    }
-  };
-  const streams = Array.from({ length: 8 }, (_, k) => stream(k));
-  return {
-    accepted,
-    refused,
-    async stop() {
-      sending = false;
-      await Promise.all(streams);
-    },
-  };
-}
-
-async function everyAcceptedSent(sim: SmscSimulator, accepted: Set<string>, timeoutMs: number): Promise<void> {
-  await waitFor(
-    () => {
-      const got = new Set(sim.received.map((s) => s.to.replace(/^\+/, '')));
-      return [...accepted].every((t) => got.has(t));
-    },
-    timeoutMs,
-    'every accepted mail at the simulator',
-  );
-}
-
 describe('failover', () => {
   let db: TestDatabase;
   beforeAll(async () => {
@@ -285,8 +199,8 @@ describe('failover', () => {
     const sim = started.simulator(new SmscSimulator({ delayMs: 300 }));
     const smscPort = await sim.listen(0);
     const smpp = { binds: 2, bind_mode: 'transmitter_receiver', window: 5 };
-    const a = await startNode(db.url, smscPort, 'fo-a', { smpp });
-    const b = await startNode(db.url, smscPort, 'fo-b', { smpp });
+    const a = await startNode(started.daemon, db.url, smscPort, 'fo-a', { smpp });
+    const b = await startNode(started.daemon, db.url, smscPort, 'fo-b', { smpp });
     await waitFor(() => sim.boundNow.transmitter === 2, 10_000, 'the binds');
     const holder = (await holderMetric(a)) === 1 ? a : b;
     const standby = holder === a ? b : a;
@@ -346,8 +260,8 @@ describe('the database stopped under load with two nodes', () => {
   it('451 4.3.0 while it is down, no 250 lost, both nodes resume and one binds again', async () => {
     const sim = started.simulator(new SmscSimulator({}));
     const smscPort = await sim.listen(0);
-    const a = await startNode(own.url, smscPort, 'pg-a');
-    const b = await startNode(own.url, smscPort, 'pg-b');
+    const a = await startNode(started.daemon, own.url, smscPort, 'pg-a');
+    const b = await startNode(started.daemon, own.url, smscPort, 'pg-b');
     await waitFor(() => sim.boundNow.transceiver === 1, 10_000, 'a bind');
     const l = load(() => [a, b], '799950');
     await waitFor(() => l.accepted.size >= 20, 20_000, 'mail accepted before the stop');
