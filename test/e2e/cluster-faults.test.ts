@@ -1,7 +1,7 @@
 /**
  * Issue 23: two nodes on a real PostgreSQL under SMTP load, the bind holder stopped in the ways real clusters see,
  * made for real: frozen (SIGSTOP), its database connections reset, a standby restarted under load, a node frozen
- * while it accepts mail for a number. For each: every 250 reaches the SMSC; duplicates only of what was in flight;
+ * while it accepts mail for a number, a node's clock 65 s ahead (libfaketime). For each: every 250 reaches the SMSC; duplicates only of what was in flight;
  * a deposed holder submits nothing after its successor started; takeover within cluster.failover_s + 5 s.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import {
   until,
 } from '../helpers/cluster.js';
 import { stopAfterEach, waitFor } from '../helpers/daemon-process.js';
+import { fakeTimeEnv } from '../helpers/fake-time.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { sendMail } from '../helpers/smtp-client.js';
 
@@ -168,4 +169,38 @@ describe('a node frozen while it accepts mail for a number', () => {
     }
     await pump;
   }, 60_000);
+});
+
+describe("one node's clock 65 s ahead (libfaketime)", () => {
+  it('it takes no mail (451 naming the skew); the rules hold for the cluster; its relaying judges by the database', async () => {
+    const sim = started.simulator(new SmscSimulator({}));
+    const smscPort = await sim.listen(0);
+    const good = await startNode(started.daemon, db.url, smscPort, 'skew-a');
+    await waitFor(() => sim.boundNow.transceiver === 1, 10_000, 'the bind');
+    const ahead = await startNode(started.daemon, db.url, smscPort, 'skew-b', {}, { env: fakeTimeEnv(65) });
+    const mail = { to: ['+79996400000@sms.example.test'], body: 'Subject: same\r\n\r\nthe same text\r\n' };
+    // The skewed node refuses at MAIL FROM, saying why; the good one takes it; the identical mail again is a
+    // duplicate (one SMS, as the rule says), not a second SMS through the skewed node.
+    const refused = (await sendMail(ahead.d.port, mail)).mail;
+    expect([refused.code, refused.text]).toEqual([
+      451,
+      expect.stringMatching(/^4\.3\.0 .*clock is 6\d\.\d s ahead of the database's/),
+    ]);
+    expect(reply(await sendMail(good.d.port, mail)).code).toBe(250);
+    expect((await sendMail(ahead.d.port, mail)).mail.code).toBe(451);
+    expect(reply(await sendMail(good.d.port, mail)).code).toBe(550);
+    await waitFor(() => sim.received.length >= 1, 10_000, 'the SMS');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(sim.received.filter((s) => s.to.endsWith('79996400000'))).toHaveLength(1);
+    expect(ahead.d.logs.some((l) => /clock is 6\d\.\d s ahead of the database's/.test(String(l.msg)))).toBe(true);
+    const metric = /^smtp2sms_cluster_clock_offset_seconds (\S+)$/m.exec(
+      await (await fetch(`http://127.0.0.1:${ahead.metricsPort}/metrics`)).text(),
+    );
+    expect(Number(metric?.[1])).toBeLessThan(-64);
+    // Its /healthz says so too: a load balancer sends it nothing.
+    expect((await fetch(`http://127.0.0.1:${ahead.metricsPort}/healthz`)).status).toBe(503);
+    // The good node stops: the skewed one takes the lease by the database's clock (not 65 s late) and sends.
+    await good.d.kill('SIGTERM');
+    await until(async () => (await holderMetric(ahead)) === 1, (CLUSTER.failover_s + 5) * 1000, 'the takeover');
+  }, 90_000);
 });

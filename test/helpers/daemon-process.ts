@@ -87,6 +87,8 @@ export interface SpawnOptions {
   onLog?: (line: Record<string, unknown>, child: ChildProcess) => void;
   /** false: return at once, without waiting for the SMTP port (for a daemon told to stop while it starts). */
   waitListening?: boolean;
+  /** More environment for the daemon (e.g. fakeTimeEnv: its clock moved). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -119,7 +121,7 @@ async function spawnOnce(config: Record<string, unknown>, dir: string, opts: Spa
   // SMTP2SMS_DAEMON_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") reach the daemon only, for profiling.
   const nodeArgs = process.env.SMTP2SMS_DAEMON_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...cliNodeFlags(), ...nodeArgs, CLI, 'serve', '--config', configPath], {
-    env: { ...env, ...cliNodeEnv() },
+    env: { ...env, ...cliNodeEnv(), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];

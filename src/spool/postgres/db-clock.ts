@@ -60,8 +60,9 @@ export class DbClock {
   /** Why this node takes no mail now, or undefined: its clock is off the database's by more than allowed. */
   problem(): string | undefined {
     if (!this.measured || Math.abs(this.offset) <= this.maxSkewMs) return undefined;
-    const s = (Math.round(this.offset / 100) / 10).toFixed(1);
-    return `this node's clock is ${s} s off the database's (cluster.max_clock_skew_s is ${this.maxSkewMs / 1000})`;
+    const s = (Math.round(Math.abs(this.offset) / 100) / 10).toFixed(1);
+    const way = this.offset < 0 ? 'ahead of' : 'behind';
+    return `this node's clock is ${s} s ${way} the database's (cluster.max_clock_skew_s is ${this.maxSkewMs / 1000})`;
   }
 
   async measure(): Promise<ClockReading> {
