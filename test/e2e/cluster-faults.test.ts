@@ -21,6 +21,7 @@ import { stopAfterEach, waitFor } from '../helpers/daemon-process.js';
 import { fakeTimeEnv } from '../helpers/fake-time.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { sendMail } from '../helpers/smtp-client.js';
+import { startProxy } from '../helpers/tcp-proxy.js';
 
 const started = stopAfterEach();
 let db: TestDatabase;
@@ -203,4 +204,49 @@ describe("one node's clock 65 s ahead (libfaketime)", () => {
     await good.d.kill('SIGTERM');
     await until(async () => (await holderMetric(ahead)) === 1, (CLUSTER.failover_s + 5) * 1000, 'the takeover');
   }, 90_000);
+});
+
+describe("the holder's path to the database frozen, or cut off silently (a TCP proxy)", () => {
+  it.each([
+    ['frozen', 'freeze'],
+    ['cut off without a reset', 'blackhole'],
+  ] as const)(
+    '%s: the holder unbinds before the other node binds, which binds within failover_s + 5 s',
+    async (_what, fault) => {
+      const sim = started.simulator(new SmscSimulator({ delayMs: 50 }));
+      const smscPort = await sim.listen(0);
+      const dbPort = Number(new URL(db.url).port);
+      const proxy = await startProxy(dbPort);
+      try {
+        const viaProxy = db.url.replace(`:${dbPort}/`, `:${proxy.port}/`);
+        const a = await startNode(started.daemon, viaProxy, smscPort, `${fault}-a`);
+        await waitFor(() => sim.boundNow.transceiver === 1, 10_000, 'the bind');
+        const b = await startNode(started.daemon, db.url, smscPort, `${fault}-b`);
+        await until(async () => (await holderMetric(a)) === 1, 10_000, 'a holds');
+        const l = load(() => [b], '799963');
+        await waitFor(() => l.accepted.size >= 20, 20_000, 'mail before the fault');
+        const oldSessions = sim.sessions.filter((s) => s.closedAt === undefined).map((s) => s.id);
+        proxy.mode(fault);
+        const cutAt = Date.now();
+        await waitFor(() => sim.sessions.some((s) => !oldSessions.includes(s.id) && s.boundAt), 20_000, 'a new bind');
+        const takeover = Date.now() - cutAt;
+        console.log(`${fault}: the other node bound ${takeover} ms after the holder's database path was cut`);
+        expect(takeover).toBeLessThan((CLUSTER.failover_s + 5) * 1000);
+        // Never two holders bound at once: every session of the old holder closed before the new one bound.
+        const newBound = Math.min(
+          ...sim.sessions.filter((s) => !oldSessions.includes(s.id)).map((s) => s.boundAt ?? Infinity),
+        );
+        const old = sim.sessions.filter((s) => oldSessions.includes(s.id));
+        expect(old.every((s) => s.closedAt !== undefined && s.closedAt <= newBound)).toBe(true);
+        await waitFor(() => l.accepted.size >= 60, 20_000, 'mail after the takeover');
+        proxy.mode('pass');
+        await l.stop();
+        await everyAcceptedSent(sim, l.accepted, 30_000);
+        expect(await holderMetric(b)).toBe(1);
+      } finally {
+        await proxy.close();
+      }
+    },
+    90_000,
+  );
 });
