@@ -99,7 +99,7 @@ export function outboxContract(
         err: '001',
       });
       expect(r?.facts).toMatchObject({
-        diagnostic: 'smpp; stat:UNDELIV err:001',
+        diagnostic: 'X-smpp; stat:UNDELIV err:001',
         envid: 'E1',
         messageId: '<t1@mail.example>',
       });

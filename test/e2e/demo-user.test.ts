@@ -19,16 +19,22 @@ async function signIn(web: string, username: string, password: string): Promise<
   return res.status;
 }
 
+/** A daemon in demo mode (the embedded simulator) with its web page on a free port. */
+async function demoDaemon(extra: Record<string, unknown> = {}) {
+  const simPort = await freePort();
+  const webPort = await freePort();
+  const dir = tempDir();
+  const config = testConfig(simPort, dir, {
+    simulator: { enabled: true, port: simPort },
+    web: { host: '127.0.0.1', port: webPort },
+    ...extra,
+  });
+  return { d: started.daemon(await spawnDaemon(config, dir)), config, webPort };
+}
+
 describe('demo mode web user', () => {
   it('is printed at start, signs in, and goes when the file names users (SIGHUP)', async () => {
-    const simPort = await freePort();
-    const webPort = await freePort();
-    const dir = tempDir();
-    const config = testConfig(simPort, dir, {
-      simulator: { enabled: true, port: simPort },
-      web: { host: '127.0.0.1', port: webPort },
-    });
-    const d = started.daemon(await spawnDaemon(config, dir));
+    const { d, config, webPort } = await demoDaemon();
     await waitFor(() => d.logs.some((l) => String(l.msg).startsWith('demo web page:')), 10_000, 'the demo line');
     const line = String(d.logs.find((l) => String(l.msg).startsWith('demo web page:'))!.msg);
     const m = /^demo web page: http:\/\/127\.0\.0\.1:(\d+) — sign in as demo \/ (\S+)$/.exec(line);
@@ -51,15 +57,7 @@ describe('demo mode web user', () => {
   });
 
   it('is not made outside demo mode, nor when the file has users', async () => {
-    const simPort = await freePort();
-    const webPort = await freePort();
-    const dir = tempDir();
-    const config = testConfig(simPort, dir, {
-      simulator: { enabled: true, port: simPort },
-      web: { host: '127.0.0.1', port: webPort },
-      smtp: { auth: { users: [{ username: 'ops', password: 'ops-pw' }] } },
-    });
-    const d = started.daemon(await spawnDaemon(config, dir));
+    const { d, webPort } = await demoDaemon({ smtp: { auth: { users: [{ username: 'ops', password: 'ops-pw' }] } } });
     await waitFor(() => d.logs.some((l) => l.msg === 'web page and API listening'), 10_000, 'the web page');
     expect(d.logs.some((l) => String(l.msg).startsWith('demo web page:'))).toBe(false);
     expect(await signIn(`http://127.0.0.1:${webPort}`, 'demo', 'x')).toBe(401);

@@ -140,7 +140,7 @@ describe.runIf(process.platform === 'linux')('npm start stops when told', () => 
   it('the daemon runs on the node first on PATH, the one running these tests', async () => {
     const run = await npmStart();
     expect(execFileSync('node', ['--version'], { encoding: 'utf8' }).trim()).toBe(process.version);
-    expect(run.out()).toContain(`node: "${process.version}"`);
+    expect(run.out()).toContain(`nodejs: "${process.version}"`);
     run.npm.kill('SIGTERM');
     await expectStoppedCleanly(run);
   });

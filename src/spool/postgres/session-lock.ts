@@ -1,7 +1,8 @@
 /**
  * A session-level advisory lock on a connection of its own: the server releases it when that connection ends, so a
- * node that dies (or is cut off) loses it without doing anything. Two uses: "this node id is live" (held for the
- * daemon's life) and "this node holds the SMPP binds" (one node in the cluster at a time).
+ * node that dies (or is cut off) loses it without doing anything. Its use: "this node id is live" (held for the
+ * daemon's life). Who holds the SMPP binds is a lease in database time instead (bind-lease.ts): a session's end is
+ * too slow and too weak a signal for that (a frozen process's kernel keeps the session up).
  *
  * A holder that can no longer prove it holds the lock (its connection failed, or a check did not answer within
  * checkMs) must act as if it lost it at once: the server may already have given it to another node. The session's
@@ -29,8 +30,6 @@ export interface SessionLockOptions {
   log: Logger;
   onAcquired?: () => void;
   onLost?: (reason: string) => void;
-  /** While held, LISTEN on this channel of the lock's connection and call onNotify for each notification. */
-  listen?: { channel: string; onNotify: () => void };
 }
 
 /** Session settings that make the server notice a silent peer after about `ms` (ignored on Unix sockets). */
@@ -69,8 +68,6 @@ export class SessionLock {
     });
     client.on('error', (err) => this.drop(client, `lock connection failed: ${err.message}`));
     client.on('end', () => this.drop(client, 'lock connection ended'));
-    const listen = this.opts.listen;
-    if (listen) client.on('notification', () => listen.onNotify());
     this.client = client;
     try {
       await client.connect();
@@ -103,7 +100,6 @@ export class SessionLock {
       this.opts.name,
     ]);
     if (r.rows[0]?.ok !== true || this.client !== client) return false;
-    if (this.opts.listen) await client.query(`LISTEN ${this.opts.listen.channel}`);
     this.heldNow = true;
     this.lastProblem = '';
     this.opts.onAcquired?.();
