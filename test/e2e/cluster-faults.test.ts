@@ -4,7 +4,7 @@
  * while it accepts mail for a number, a node's clock 65 s ahead (libfaketime). For each: every 250 reaches the SMSC; duplicates only of what was in flight;
  * a deposed holder submits nothing after its successor started; takeover within cluster.failover_s + 5 s.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
 import {
   CLUSTER,
@@ -23,14 +23,16 @@ import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { sendMail } from '../helpers/smtp-client.js';
 import { startProxy } from '../helpers/tcp-proxy.js';
 
-const started = stopAfterEach();
+// A database per test: the cluster's shared settings and node locks of one test's nodes must not meet the next's.
 let db: TestDatabase;
-beforeAll(async () => {
+beforeEach(async () => {
   db = await createTestDatabase();
 });
-afterAll(async () => {
+afterEach(async () => {
   await db?.drop();
 });
+// After the database's hooks, so its afterEach runs first (hooks run as a stack): daemons stop, then it is dropped.
+const started = stopAfterEach();
 
 /** How many numbers reached the SMSC more than once. */
 function twice(sim: SmscSimulator): number {

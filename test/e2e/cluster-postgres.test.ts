@@ -6,7 +6,7 @@
  * rows after their lease, and every mail that got 250 reaches the simulator; the database stopped for 10 s under
  * load → 451 while it is down, no 250 lost, all resumes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -31,11 +31,12 @@ import { sendMail } from '../helpers/smtp-client.js';
 const started = stopAfterEach();
 
 describe('two nodes on one database', () => {
+  // A database per test: the cluster's shared settings and node locks of one test's nodes must not meet the next's.
   let db: TestDatabase;
-  beforeAll(async () => {
+  beforeEach(async () => {
     db = await createTestDatabase();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await db?.drop();
   });
 

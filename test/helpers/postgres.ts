@@ -1,12 +1,11 @@
 /**
  * Test-side helpers for the run's PostgreSQL server (started by test/setup/postgres.ts): a database of its own for
- * each test file, so files can run in parallel, and stop/start for fault tests.
+ * each test file, so files can run in parallel (a test that stops a server starts one of its own: own-postgres.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { type PgTestServer, run, startCommand, stopCommand } from './pg-ctl.js';
+import type { PgTestServer } from './pg-ctl.js';
 
 export function pgTestServer(): PgTestServer {
   return inject('postgres');
@@ -35,18 +34,3 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   url.pathname = `/${name}`;
   return { url: url.href, drop: () => asAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
-
-/**
- * Stops and starts the run's one server (`-m fast`: sessions are cut as on a real shutdown; committed data stays).
- * Every test file using PostgreSQL sees the outage, so a file that stops the server must restart it in a `finally`.
- */
-export const pgServer = {
-  async stop(): Promise<void> {
-    const server = pgTestServer();
-    await run(stopCommand(server, 'fast'), dirname(server.dataDir));
-  },
-  async start(): Promise<void> {
-    const server = pgTestServer();
-    await run(startCommand(server), dirname(server.dataDir));
-  },
-};

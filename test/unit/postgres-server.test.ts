@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, pgServer, pgTestServer, type TestDatabase } from '../helpers/postgres.js';
+import { ownPostgresForSuite } from '../helpers/own-postgres-suite.js';
+import { createTestDatabase, pgTestServer, type TestDatabase } from '../helpers/postgres.js';
 import { MIN_MAJOR, parseMajor, pickNewest } from '../setup/postgres-binaries.js';
 
 async function connect(url: string): Promise<pg.Client> {
@@ -54,9 +55,14 @@ describe("the test run's PostgreSQL server", () => {
       await other.drop();
     }
   });
+});
+
+// A server of its own: stopping the run's shared one would cut every other test file running at the same time.
+describe('a PostgreSQL server stopped and started', () => {
+  const own = ownPostgresForSuite();
 
   it('keeps a committed row across a stop and start of the server', async () => {
-    await withClient(db.url, async (c) => {
+    await withClient(own.url, async (c) => {
       await c.query('CREATE TABLE sms (id serial PRIMARY KEY, text text NOT NULL)');
       await c.query('BEGIN');
       await c.query("INSERT INTO sms (text) VALUES ('Disk full')");
@@ -64,21 +70,21 @@ describe("the test run's PostgreSQL server", () => {
       expect((await c.query('SELECT text FROM sms')).rows).toEqual([{ text: 'Disk full' }]);
     });
 
-    const open = await connect(db.url);
+    const open = await connect(own.url);
     // pg emits the server's FATAL and then the closed socket: keep listening so neither is an uncaught error.
     const cut: Error[] = [];
     open.on('error', (error) => cut.push(error));
-    await pgServer.stop();
+    await own.stop();
     try {
       // An open session is cut by the shutdown and a new one is refused.
       await expect(open.query('SELECT 1')).rejects.toThrow();
       expect(cut[0]?.message).toMatch(/terminating connection due to administrator command/);
-      await expect(connect(db.url)).rejects.toThrow(/ECONNREFUSED/);
+      await expect(connect(own.url)).rejects.toThrow(/ECONNREFUSED/);
     } finally {
-      await pgServer.start();
+      await own.start();
     }
 
-    const rows = await withClient(db.url, async (c) => (await c.query('SELECT text FROM sms')).rows);
+    const rows = await withClient(own.url, async (c) => (await c.query('SELECT text FROM sms')).rows);
     expect(rows).toEqual([{ text: 'Disk full' }]);
   });
 });
