@@ -83,6 +83,9 @@ describe('the bind holder frozen (SIGSTOP), then woken', () => {
     expect(holder.d.logs.some((x) => String(x.msg).startsWith('this node lost the SMPP binds lease'))).toBe(true);
     // Only one holder after it all; twice only what was in flight at the freeze.
     expect([await holderMetric(holder), await holderMetric(standby)]).toEqual([0, 1]);
+    console.log(
+      `freeze: ${l.accepted.size} accepted, ${twice(sim)} sent twice, ${inFlight.length} in flight at the freeze`,
+    );
     expect(twice(sim)).toBeLessThanOrEqual(inFlight.length + 10);
     expect(l.refused.filter((r) => r.code !== 451 && r.code !== 0)).toEqual([]);
   }, 120_000);
@@ -108,6 +111,7 @@ describe('the holder’s database connections reset', () => {
     await everyAcceptedSent(sim, l.accepted, 30_000);
     const counts = new Map<string, number>();
     for (const s of sim.received) counts.set(s.to, (counts.get(s.to) ?? 0) + 1);
+    console.log(`reset: ${l.accepted.size} accepted, ${twice(sim)} sent twice, none three times`);
     expect([...counts.values()].filter((c) => c > 2)).toEqual([]);
     // Every accepted row settled: none left 'sending' or put back in the queue by a deposed holder's late write.
     await until(
@@ -134,6 +138,7 @@ describe('a standby restarted under load', () => {
     }
     await l.stop();
     await everyAcceptedSent(sim, l.accepted, 30_000);
+    console.log(`standby restarts: ${l.accepted.size} accepted, ${twice(sim)} sent twice`);
     expect(twice(sim)).toBe(0);
     expect(standby.d.logs.some((x) => /go out again/.test(String(x.msg)))).toBe(false);
   }, 120_000);
@@ -244,6 +249,7 @@ describe("the holder's path to the database frozen, or cut off silently (a TCP p
         proxy.mode('pass');
         await l.stop();
         await everyAcceptedSent(sim, l.accepted, 30_000);
+        console.log(`${fault}: ${l.accepted.size} accepted, ${twice(sim)} sent twice`);
         expect(await holderMetric(b)).toBe(1);
       } finally {
         await proxy.close();
