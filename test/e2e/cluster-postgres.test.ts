@@ -250,6 +250,7 @@ describe('failover', () => {
     const counts = new Map<string, number>();
     for (const s of sim.received) counts.set(s.to, (counts.get(s.to) ?? 0) + 1);
     const twice = [...counts.values()].filter((c) => c > 1).length;
+    console.log(`failover: ${l.accepted.size} accepted, ${twice} sent twice, ${inFlight.length} in flight at the kill`);
     expect(twice).toBeLessThanOrEqual(inFlight.length + smpp.binds * smpp.window);
     // Never more binds than configured, across the whole test (failover included).
     expect(sim.maxBound).toMatchObject({ transmitter: 2, receiver: 2, transceiver: 0 });
