@@ -79,6 +79,26 @@ describe('SQLite spool', () => {
     ]);
   });
 
+  it('upgrades a file of the previous release: kept receipts get their submit date, SMSC ids their stale mark', async () => {
+    const path = spool.path;
+    // The previous release's two tables as it made them (their other tables are unchanged).
+    spool.db.exec(`DROP TABLE smsc_ids; DROP TABLE early_receipts;
+      CREATE TABLE smsc_ids (key TEXT NOT NULL, exact INTEGER NOT NULL DEFAULT 1, sms_id INTEGER NOT NULL, part INTEGER NOT NULL);
+      CREATE TABLE early_receipts (key TEXT NOT NULL, stat TEXT NOT NULL, err TEXT, received_at INTEGER NOT NULL);
+      INSERT INTO early_receipts (key, stat, err, received_at) VALUES ('abc', 'DELIVRD', NULL, 5)`);
+    await spool.close();
+    spool = new SqliteSpool(path);
+    const columns = (t: string) => spool.db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(t);
+    expect(columns('smsc_ids')).toContain('stale');
+    expect(columns('early_receipts')).toContain('submit_at');
+    // The kept receipt from before the upgrade still finds its part when the id is recorded.
+    const [queued] = await spool.accept([row('79991234567')], 10);
+    const id = (queued as { id: number }).id;
+    await spool.claim(1, 10);
+    await spool.record([{ op: 'submitted', id, part: 0, smscId: 'abc', last: true, now: 11 }]);
+    expect((await spool.byId(id))?.state).toBe('delivered');
+  });
+
   it('refuses a spool written by a newer schema', async () => {
     spool.db.pragma('user_version = 99');
     const path = spool.path;

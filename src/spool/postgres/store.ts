@@ -10,18 +10,9 @@
  * lease; a receipt and the SMSC id it matches serialise on their id's every form.
  */
 import type pg from 'pg';
-import {
-  applyReceiptTo,
-  chooseReceiptTarget,
-  idKeys,
-  normaliseId,
-  type ReceiptCandidate,
-  type ReceiptTarget,
-} from '../../delivery/receipt-state.js';
 import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
 import type { PolicyRules } from '../../policy/rules.js';
 import { cancelQuery, dailyQuery, listQuery, POSTGRES_DIALECT, stateQuery } from '../message-query.js';
-import { withReceiptFact } from '../receipt-facts.js';
 import type { SendOutcome, SpoolStore } from '../store.js';
 import {
   SpoolError,
@@ -39,6 +30,10 @@ import { rowFromColumns, type SmsColumns } from '../columns.js';
 import * as replyParts from './reply-parts.js';
 import { fromRawOutbox, RELEASE_OUTBOX_SQL, type RawOutbox } from '../sqlite/outbox.js';
 import type { OutboxStore } from '../outbox-contract.js';
+import { ALWAYS_LOOK, type QueueContext } from '../queue/engine.js';
+import { recordOutcomes } from '../queue/outcomes.js';
+import { agedEarly, applyReceipt, resolveAged } from '../queue/receipts.js';
+import { POSTGRES_SQL, postgresOwnership, postgresRunner } from './engine.js';
 
 /** The NOTIFY channel a standby node announces queued rows on. */
 export const QUEUED_CHANNEL = 'smtp2sms_queued';
@@ -80,9 +75,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $
 RETURNING id`;
 
 type Client = pg.PoolClient;
-
-/** A row this node may write the outcome of: claimed by it in the epoch it holds now (the parameters' numbers). */
-const owned = (node: number, epoch: number) => `owner = $${node} AND claim_epoch = $${epoch}`;
 
 export class PostgresStore implements SpoolStore {
   private lastFailure: { at: number; message: string } = { at: -Infinity, message: '' };
@@ -151,6 +143,15 @@ export class PostgresStore implements SpoolStore {
     if (err instanceof SpoolError) return err;
     this.lastFailure = { at: Date.now(), message: (err as Error)?.message ?? String(err) };
     return new SpoolError(err);
+  }
+
+  /** For the shared queue programs: PostgreSQL's spelling, and this node's ownership in the epoch it holds now. */
+  private ctx(): QueueContext {
+    return {
+      sql: POSTGRES_SQL,
+      own: postgresOwnership(this.node, this.epoch, this.onFenced),
+      early: ALWAYS_LOOK,
+    };
   }
 
   private async insert(c: Client, r: NewSms, now: number): Promise<number> {
@@ -326,255 +327,20 @@ export class PostgresStore implements SpoolStore {
   };
 
   record: SpoolStore['record'] = (outcomes) => {
-    const run = this.recordChain.then(() =>
-      this.tx(async (c) => {
-        for (const o of outcomes) await this.recordOne(c, o);
-      }),
-    );
+    const run = this.recordChain.then(() => this.tx((c) => postgresRunner(c)(recordOutcomes(this.ctx(), outcomes))));
     this.recordChain = run.catch(() => undefined);
     return run;
   };
 
-  private async recordOne(c: Client, o: SendOutcome): Promise<void> {
-    switch (o.op) {
-      case 'submitted':
-        return this.recordPart(c, o.id, o.part, o.smscId, o.now, o.last);
-      case 'reschedule': {
-        const parts = o.parts ? JSON.stringify(o.parts) : null;
-        const empty = o.parts ? JSON.stringify(o.parts.map(() => null)) : null;
-        const res = await c.query(
-          `UPDATE sms SET state = 'queued', reason = $2, next_attempt_at = $3, updated_at = $4, owner = NULL,
-             lease_until = NULL, claim_epoch = NULL, attempts = attempts - $5,
-             parts = COALESCE($6::jsonb, parts), smsc_ids = COALESCE($7::jsonb, smsc_ids),
-             receipts = COALESCE($7::jsonb, receipts),
-             receipt_facts = CASE WHEN $7::jsonb IS NULL THEN receipt_facts ELSE '[]'::jsonb END,
-             first_submit_at = CASE WHEN $6::jsonb IS NULL THEN first_submit_at END
-           WHERE id = $1 AND ${owned(8, 9)}`,
-          [o.id, o.reason, o.nextAt, o.now, o.countAttempt === false ? 1 : 0, parts, empty, this.node, this.epoch],
-        );
-        if (res.rowCount === 0) return this.onFenced?.(o);
-        if (o.parts) await c.query('DELETE FROM smsc_ids WHERE sms_id = $1', [o.id]);
-        return;
-      }
-      case 'finish': {
-        const res = await c.query(
-          `UPDATE sms SET state = $2, reason = $3, updated_at = $4, owner = NULL, lease_until = NULL, claim_epoch = NULL
-           WHERE id = $1 AND ${owned(5, 6)}`,
-          [o.id, o.state, o.reason, o.now, this.node, this.epoch],
-        );
-        if (res.rowCount === 0) this.onFenced?.(o);
-      }
-    }
-  }
-
-  /** Every form of an SMSC id: a receipt and its submit_sm_resp lock the same keys, whichever form each writes. */
-  private static idLocks(id: string): string[] {
-    const { exact, alt } = idKeys(id);
-    return [exact, ...alt].map((k) => `smsc:${k}`);
-  }
-
-  private async recordPart(
-    c: Client,
-    id: number,
-    part: number,
-    smscId: string,
-    now: number,
-    last: boolean,
-  ): Promise<void> {
-    await c.query(LOCK_KEYS, [PostgresStore.idLocks(smscId)]);
-    const changed = await c.query(
-      `UPDATE sms SET smsc_ids = jsonb_set(smsc_ids, ARRAY[$2::text], to_jsonb($3::text)),
-         first_submit_at = COALESCE(first_submit_at, $4), updated_at = $4,
-         state = CASE WHEN $5 AND state = 'sending' THEN 'submitted' ELSE state END,
-         reason = CASE WHEN $5 AND state = 'sending' THEN NULL ELSE reason END,
-         owner = CASE WHEN $5 AND state = 'sending' THEN NULL ELSE owner END,
-         lease_until = CASE WHEN $5 AND state = 'sending' THEN NULL ELSE lease_until END,
-         claim_epoch = CASE WHEN $5 AND state = 'sending' THEN NULL ELSE claim_epoch END
-       WHERE id = $1 AND ${owned(6, 7)}`,
-      [id, part, smscId, now, last, this.node, this.epoch],
-    );
-    const key = normaliseId(smscId);
-    if (changed.rowCount === 0) {
-      // Deposed: the row is another attempt's now. The SMSC did take this part: its id is kept, never matched.
-      await c.query('INSERT INTO smsc_ids (key, sms_id, part, stale) SELECT $1, $2, $3, true FROM sms WHERE id = $2', [
-        key,
-        id,
-        part,
-      ]);
-      this.onFenced?.({ op: 'submitted', id, part, smscId, last, now });
-      return;
-    }
-    await c.query('INSERT INTO smsc_ids (key, sms_id, part) VALUES ($1, $2, $3)', [key, id, part]);
-    // A receipt that overtook this part's submit_sm_resp was kept: apply it now (one kept under another form of
-    // this id goes where the rule says, which may be here, once no exact form can still come).
-    await this.resolveEarly(c, [key, ...idKeys(smscId).alt], -Infinity, now);
-  }
-
-  /** Parts holding a receipt's id in any of its forms, with the facts chooseReceiptTarget judges them by. */
-  private async candidates(c: Client, forms: readonly string[], exactKey: string): Promise<ReceiptCandidate[]> {
-    const res = await c.query<{
-      seq: string;
-      key: string;
-      sms_id: string;
-      part: number;
-      state: string;
-      part_stat: string | null;
-      first_submit_at: string | null;
-    }>(
-      `SELECT i.id AS seq, i.key, i.sms_id, i.part, s.state, s.receipts->>i.part AS part_stat, s.first_submit_at
-       FROM smsc_ids i JOIN sms s ON s.id = i.sms_id WHERE i.key = ANY($1::text[]) AND NOT i.stale
-       ORDER BY i.id DESC LIMIT 16`,
-      [forms],
-    );
-    return res.rows.map((r) => ({
-      smsId: Number(r.sms_id),
-      part: r.part,
-      exact: r.key === exactKey,
-      seq: Number(r.seq),
-      state: r.state,
-      partStat: r.part_stat,
-      submittedAt: r.first_submit_at === null ? null : Number(r.first_submit_at),
-    }));
-  }
-
-  /** A submit_sm may still be unanswered: some row is being sent, on any node. */
-  private async sendingNow(c: Client): Promise<boolean> {
-    return (await c.query(`SELECT 1 FROM sms WHERE state = 'sending' LIMIT 1`)).rowCount !== 0;
-  }
-
-  /** Where a receipt goes (chooseReceiptTarget); the other forms are read only when the exact one has no open part. */
-  private async targetOf(
-    c: Client,
-    receiptId: string,
-    submitAt: number | undefined,
-    exactMayCome: () => Promise<boolean>,
-  ): Promise<ReceiptTarget> {
-    const { exact, alt } = idKeys(receiptId);
-    const exactOnly = await this.candidates(c, [exact], exact);
-    const first = chooseReceiptTarget(exactOnly, { exactMayCome: true, submitAt });
-    if (first.kind === 'part') return first;
-    const all = alt.length > 0 ? await this.candidates(c, [exact, ...alt], exact) : exactOnly;
-    return chooseReceiptTarget(all, { exactMayCome: await exactMayCome(), submitAt });
-  }
-
-  /**
-   * Kept receipts under these keys tried again by the rule (see SqliteSpool.resolveEarly: the same steps), in the
-   * caller's transaction, which holds the keys' locks. `settledBefore`: see resolveEarlyReceipts.
-   */
-  private async resolveEarly(
-    c: Client,
-    keys: readonly string[],
-    settledBefore: number,
-    now: number,
-    only?: string,
-  ): Promise<ReceiptUpdate[]> {
-    const early = await c.query<{
-      id: string;
-      key: string;
-      stat: string;
-      err: string | null;
-      received_at: string;
-      submit_at: string | null;
-    }>(
-      `SELECT id, key, stat, err, received_at, submit_at FROM early_receipts
-       WHERE key = ANY($1::text[]) AND ($2::bigint IS NULL OR id = $2) ORDER BY id FOR UPDATE SKIP LOCKED`,
-      [keys, only ?? null],
-    );
-    const updates: ReceiptUpdate[] = [];
-    let sending: boolean | undefined;
-    const exactMayCome = async (receivedAt: number) => {
-      if (receivedAt < settledBefore) return false;
-      if (sending === undefined) sending = await this.sendingNow(c);
-      return sending;
-    };
-    for (const r of early.rows) {
-      const submitAt = r.submit_at === null ? undefined : Number(r.submit_at);
-      const target = await this.targetOf(c, r.key, submitAt, () => exactMayCome(Number(r.received_at)));
-      if (target.kind === 'wait') continue;
-      await c.query('DELETE FROM early_receipts WHERE id = $1', [r.id]);
-      if (target.kind !== 'part') continue;
-      const u = await this.applyToPart(
-        c,
-        target.smsId,
-        target.part,
-        r.stat,
-        r.err ?? undefined,
-        now,
-        Number(r.received_at),
-      );
-      if (u) updates.push(u);
-    }
-    return updates;
-  }
-
-  private async applyToPart(
-    c: Client,
-    smsId: number,
-    part: number,
-    stat: string,
-    err: string | undefined,
-    now: number,
-    /** When the receipt came (earlier than `now` for one kept until its part's id was known). */
-    receivedAt = now,
-  ): Promise<ReceiptUpdate | undefined> {
-    type Read = Pick<PgRow, 'queue_id' | 'recipient' | 'state' | 'reason' | 'smsc_ids' | 'receipts' | 'receipt_facts'>;
-    const res = await c.query<Read>(
-      'SELECT queue_id, recipient, state, reason, smsc_ids, receipts, receipt_facts FROM sms WHERE id = $1 FOR UPDATE',
-      [smsId],
-    );
-    const raw = res.rows[0];
-    if (!raw) return undefined;
-    const effect = applyReceiptTo(
-      { state: raw.state, reason: raw.reason, receipts: raw.receipts, partCount: raw.smsc_ids.length },
-      part,
-      stat,
-      err,
-    );
-    await c.query(
-      'UPDATE sms SET receipts = $2, state = $3, reason = $4, updated_at = $5, receipt_facts = $6 WHERE id = $1',
-      [
-        smsId,
-        JSON.stringify(effect.receipts),
-        effect.state,
-        effect.reason,
-        now,
-        JSON.stringify(withReceiptFact(raw.receipt_facts, part, receivedAt, err)),
-      ],
-    );
-    return { id: smsId, queueId: raw.queue_id, recipient: raw.recipient, part, state: effect.state };
-  }
-
   applyReceipt: SpoolStore['applyReceipt'] = (receiptId, stat, err, now, submitAt) =>
-    this.tx(async (c) => {
-      await c.query(LOCK_KEYS, [PostgresStore.idLocks(receiptId)]);
-      const target = await this.targetOf(c, receiptId, submitAt, () => this.sendingNow(c));
-      if (target.kind === 'repeat') return 'repeat' as const;
-      const update =
-        target.kind === 'part' ? await this.applyToPart(c, target.smsId, target.part, stat, err, now) : undefined;
-      if (update) return update;
-      await c.query('INSERT INTO early_receipts (key, stat, err, received_at, submit_at) VALUES ($1, $2, $3, $4, $5)', [
-        normaliseId(receiptId),
-        stat,
-        err ?? null,
-        now,
-        submitAt ?? null,
-      ]);
-      return 'early' as const;
-    });
+    this.tx((c) => postgresRunner(c)(applyReceipt(this.ctx(), receiptId, stat, err, now, submitAt)));
 
   /** One transaction per kept receipt, each taking its id's locks as a receipt does (no lock-order deadlock). */
   resolveEarlyReceipts: SpoolStore['resolveEarlyReceipts'] = async (settledBefore, now) => {
-    const aged = await this.read<{ id: string; key: string }>(
-      'SELECT id, key FROM early_receipts WHERE received_at < $1 ORDER BY id LIMIT 500',
-      [settledBefore],
-    );
+    const aged = await this.tx((c) => postgresRunner(c)(agedEarly(this.ctx(), settledBefore)));
     const updates: ReceiptUpdate[] = [];
     for (const r of aged) {
-      const done = await this.tx(async (c) => {
-        await c.query(LOCK_KEYS, [PostgresStore.idLocks(r.key)]);
-        return this.resolveEarly(c, [r.key], settledBefore, now, r.id);
-      });
-      updates.push(...done);
+      updates.push(...(await this.tx((c) => postgresRunner(c)(resolveAged(this.ctx(), r, settledBefore, now)))));
     }
     return updates;
   };

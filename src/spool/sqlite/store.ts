@@ -7,18 +7,9 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { rowFromColumns, type SmsColumns } from '../columns.js';
-import {
-  applyReceiptTo,
-  chooseReceiptTarget,
-  idKeys,
-  normaliseId,
-  type ReceiptCandidate,
-  type ReceiptTarget,
-} from '../../delivery/receipt-state.js';
 import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
 import type { PolicyRules } from '../../policy/rules.js';
 import { cancelQuery, dailyQuery, listQuery, SQLITE_DIALECT, stateQuery } from '../message-query.js';
-import { withReceiptFact } from '../receipt-facts.js';
 import type { SendOutcome, SpoolStore } from '../store.js';
 import type {
   AcceptOutcome,
@@ -29,12 +20,15 @@ import type {
   ReceiptUpdate,
   SmsRow,
   SmsState,
-  StoredPart,
 } from '../types.js';
 import { FINAL_STATES, SpoolError } from '../types.js';
 import * as outbox from './outbox.js';
 import * as replyParts from './reply-parts.js';
 import type { OutboxStore } from '../outbox-contract.js';
+import type { QueueContext } from '../queue/engine.js';
+import { recordOutcomes } from '../queue/outcomes.js';
+import { agedEarly, applyReceipt, resolveAged } from '../queue/receipts.js';
+import { SQLITE_OWNERSHIP, SQLITE_SQL, sqliteRunner } from './engine.js';
 
 // 2: sms.receipt_facts (when each part's receipt came, and its err).
 const SCHEMA_VERSION = 2;
@@ -97,7 +91,8 @@ CREATE TABLE IF NOT EXISTS smsc_ids (
   key TEXT NOT NULL,
   exact INTEGER NOT NULL DEFAULT 1,
   sms_id INTEGER NOT NULL,
-  part INTEGER NOT NULL
+  part INTEGER NOT NULL,
+  stale INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS smsc_ids_key ON smsc_ids(key);
 CREATE INDEX IF NOT EXISTS smsc_ids_sms ON smsc_ids(sms_id);
@@ -163,6 +158,13 @@ export class SqliteSpool implements SpoolStore {
   /** Told once when the spool is found lost (the work thread logs it). */
   onLost: ((reason: string) => void) | undefined;
   private lastFailure: { at: number; message: string } = { at: -Infinity, message: '' };
+  /** Runs the shared queue programs (spool/queue/) on this connection. */
+  private readonly run = sqliteRunner((text) => this.sql(text));
+  private readonly ctx: QueueContext = {
+    sql: SQLITE_SQL,
+    own: SQLITE_OWNERSHIP,
+    early: { mayExist: () => this.earlyReceipts > 0, added: (n) => (this.earlyReceipts += n) },
+  };
 
   /** Prepared once, reused: compiling SQL on every call cost more than running it. */
   private sql(text: string): Database.Statement {
@@ -200,6 +202,10 @@ export class SqliteSpool implements SpoolStore {
     // Files from before a kept receipt remembered its own submit date (chooseReceiptTarget judges rows by it).
     const early = this.db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('early_receipts') as string[];
     if (!early.includes('submit_at')) this.db.exec('ALTER TABLE early_receipts ADD COLUMN submit_at INTEGER');
+    // Files from before the queue's programs were shared with PostgreSQL: an id learnt by a write that no longer
+    // owned its row is kept stale there (on SQLite only a row deleted meanwhile does that).
+    const ids = this.db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('smsc_ids') as string[];
+    if (!ids.includes('stale')) this.db.exec('ALTER TABLE smsc_ids ADD COLUMN stale INTEGER NOT NULL DEFAULT 0');
     this.db.exec(outbox.OUTBOX_SCHEMA);
     this.db.exec(replyParts.REPLY_PARTS_SCHEMA);
     // The web page's timeline finds a mail's reports and replies by the queue id in their facts.
@@ -402,9 +408,7 @@ export class SqliteSpool implements SpoolStore {
    * starting its own, so a mail costs one commit instead of four (see batch).
    */
   record(outcomes: readonly SendOutcome[]): Promise<void> {
-    return this.batch(() => {
-      for (const o of outcomes) this.recordOutcome(o);
-    }, true);
+    return this.batch(() => this.run(recordOutcomes(this.ctx, outcomes)), true);
   }
 
   applyReceipt(
@@ -414,12 +418,16 @@ export class SqliteSpool implements SpoolStore {
     now: number,
     submitAt?: number,
   ): Promise<ReceiptUpdate | 'early' | 'repeat'> {
-    return this.batch(() => this.applyReceiptNow(receiptId, stat, err, now, submitAt), true);
+    return this.batch(() => this.run(applyReceipt(this.ctx, receiptId, stat, err, now, submitAt)), true);
   }
 
   resolveEarlyReceipts(settledBefore: number, now: number): Promise<ReceiptUpdate[]> {
     if (this.earlyReceipts === 0) return Promise.resolve([]);
-    return this.batch(() => this.resolveEarly(undefined, settledBefore, now));
+    return this.batch(() =>
+      this.run(agedEarly(this.ctx, settledBefore)).flatMap((aged) =>
+        this.run(resolveAged(this.ctx, aged, settledBefore, now)),
+      ),
+    );
   }
 
   storeInbound(msg: InboundSms, now: number): Promise<void> {
@@ -610,213 +618,6 @@ export class SqliteSpool implements SpoolStore {
     const mark = this.sql(`UPDATE sms SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?`);
     for (const r of rows) mark.run(now, r.id);
     return rows.map((r) => fromRaw({ ...r, state: 'sending', attempts: r.attempts + 1 }));
-  }
-
-  private recordOutcome(o: SendOutcome): void {
-    switch (o.op) {
-      case 'submitted':
-        this.recordPart(o.id, o.part, o.smscId, o.now, o.last);
-        return;
-      case 'reschedule':
-        this.reschedule(o.id, o.reason, o.nextAt, o.now, o.parts, o.countAttempt ?? true);
-        return;
-      case 'finish':
-        this.sql('UPDATE sms SET state = ?, reason = ?, updated_at = ? WHERE id = ?').run(
-          o.state,
-          o.reason,
-          o.now,
-          o.id,
-        );
-    }
-  }
-
-  /** A part was accepted by the SMSC with this message id; `last`: the whole message is now submitted. */
-  private recordPart(id: number, part: number, smscId: string, now: number, last: boolean): void {
-    // One UPDATE for the id and the state: the row is rewritten once per part, not twice.
-    const changed = this.sql(
-      `UPDATE sms SET smsc_ids = json_replace(smsc_ids, @path, @smscId), first_submit_at = COALESCE(first_submit_at, @now),
-         updated_at = @now, state = CASE WHEN @last AND state = 'sending' THEN 'submitted' ELSE state END,
-         reason = CASE WHEN @last AND state = 'sending' THEN NULL ELSE reason END
-       WHERE id = @id`,
-    ).run({ id, path: `$[${part}]`, smscId, now, last: last ? 1 : 0 }).changes;
-    if (changed === 0) return;
-    // The stored key is the id's normalised form; its other bases are worked out only to match an early receipt.
-    const key = normaliseId(smscId);
-    this.sql('INSERT INTO smsc_ids (key, exact, sms_id, part) VALUES (?, 1, ?, ?)').run(key, id, part);
-    // A receipt that overtook this part's submit_sm_resp was kept: apply it now (one kept under another form of
-    // this id goes where the rule says, which may be here, once no exact form can still come).
-    if (this.earlyReceipts > 0) this.resolveEarly([key, ...idKeys(smscId).alt], -Infinity, now);
-  }
-
-  /**
-   * Back to the queue, to be tried again at `nextAt`. With `parts`, the message is sent again whole (a composite
-   * with a new reference): the ids of the earlier attempt are forgotten.
-   */
-  private reschedule(
-    id: number,
-    reason: string,
-    nextAt: number,
-    now: number,
-    parts: StoredPart[] | undefined,
-    countAttempt: boolean,
-  ): void {
-    const set = parts
-      ? `, parts = @parts, smsc_ids = @empty, receipts = @empty, receipt_facts = '[]', first_submit_at = NULL`
-      : '';
-    this.sql(
-      `UPDATE sms SET state = 'queued', reason = @reason, next_attempt_at = @nextAt, updated_at = @now${set}
-       ${countAttempt ? '' : ', attempts = attempts - 1'} WHERE id = @id`,
-    ).run({
-      id,
-      reason,
-      nextAt,
-      now,
-      ...(parts ? { parts: JSON.stringify(parts), empty: JSON.stringify(parts.map(() => null)) } : {}),
-    });
-    // The abandoned attempt's ids go too: a late receipt for one of them must not settle a part of the new attempt.
-    if (parts) this.sql('DELETE FROM smsc_ids WHERE sms_id = ?').run(id);
-  }
-
-  /** Parts holding a receipt's id in any of its forms, with the facts chooseReceiptTarget judges them by. */
-  private candidates(forms: readonly string[], exactKey: string): ReceiptCandidate[] {
-    const rows = this.sql(
-      `SELECT i.rowid AS seq, i.key, i.sms_id, i.part, s.state, s.receipts, s.first_submit_at FROM smsc_ids i
-       JOIN sms s ON s.id = i.sms_id WHERE i.key IN (${forms.map(() => '?').join(',')}) ORDER BY i.rowid DESC LIMIT 16`,
-    ).all(...forms) as Array<{
-      seq: number;
-      key: string;
-      sms_id: number;
-      part: number;
-      state: string;
-      receipts: string;
-      first_submit_at: number | null;
-    }>;
-    return rows.map((r) => ({
-      smsId: r.sms_id,
-      part: r.part,
-      exact: r.key === exactKey,
-      seq: r.seq,
-      state: r.state,
-      partStat: (JSON.parse(r.receipts) as (string | null)[])[r.part] ?? null,
-      submittedAt: r.first_submit_at,
-    }));
-  }
-
-  /** A submit_sm may still be unanswered: some row is being sent (or its outcome is not written yet). */
-  private sendingNow(): boolean {
-    return this.sql(`SELECT 1 FROM sms WHERE state = 'sending' LIMIT 1`).get() !== undefined;
-  }
-
-  /**
-   * Where a receipt goes (chooseReceiptTarget's rule): the latest open part under its exact id at once; another
-   * form only once `exactMayCome` is false. The other forms are read only when the exact one finds no open part,
-   * so the common receipt costs one index read.
-   */
-  private targetOf(receiptId: string, submitAt: number | undefined, exactMayCome: () => boolean): ReceiptTarget {
-    const { exact, alt } = idKeys(receiptId);
-    const exactOnly = this.candidates([exact], exact);
-    const first = chooseReceiptTarget(exactOnly, { exactMayCome: true, submitAt });
-    if (first.kind === 'part') return first;
-    const all = alt.length > 0 ? this.candidates([exact, ...alt], exact) : exactOnly;
-    return chooseReceiptTarget(all, { exactMayCome: exactMayCome(), submitAt });
-  }
-
-  /**
-   * Apply a receipt to the part whose SMSC id matches. A receipt for an id not known yet (it overtook its
-   * submit_sm_resp) is kept and applied when the id is recorded, or by resolveEarlyReceipts: `early` then.
-   */
-  private applyReceiptNow(
-    receiptId: string,
-    stat: string,
-    err: string | undefined,
-    now: number,
-    submitAt: number | undefined,
-  ): ReceiptUpdate | 'early' | 'repeat' {
-    const target = this.targetOf(receiptId, submitAt, () => this.sendingNow());
-    if (target.kind === 'repeat') return 'repeat';
-    const update = target.kind === 'part' ? this.applyToPart(target.smsId, target.part, stat, err, now) : undefined;
-    if (update) return update;
-    this.sql('INSERT INTO early_receipts (key, stat, err, received_at, submit_at) VALUES (?, ?, ?, ?, ?)').run(
-      normaliseId(receiptId),
-      stat,
-      err ?? null,
-      now,
-      submitAt ?? null,
-    );
-    this.earlyReceipts++;
-    return 'early';
-  }
-
-  /**
-   * Kept receipts tried again: those of the early receipts that the rule now places are applied and removed,
-   * repeats removed. `settledBefore`: receipts kept before it came when every submit then in flight has been
-   * answered or timed out, so their exact form can no longer come; later ones only when nothing is being sent.
-   */
-  private resolveEarly(keys: readonly string[] | undefined, settledBefore: number, now: number): ReceiptUpdate[] {
-    if (this.earlyReceipts === 0) return [];
-    const early = (
-      keys
-        ? this.sql(
-            `SELECT rowid, key, stat, err, received_at, submit_at FROM early_receipts WHERE key IN (${keys.map(() => '?').join(',')}) ORDER BY rowid`,
-          ).all(...keys)
-        : this.sql(
-            'SELECT rowid, key, stat, err, received_at, submit_at FROM early_receipts WHERE received_at < ? ORDER BY rowid LIMIT 500',
-          ).all(settledBefore)
-    ) as Array<{
-      rowid: number;
-      key: string;
-      stat: string;
-      err: string | null;
-      received_at: number;
-      submit_at: number | null;
-    }>;
-    const updates: ReceiptUpdate[] = [];
-    for (const r of early) {
-      const exactMayCome = () => r.received_at >= settledBefore && this.sendingNow();
-      const target = this.targetOf(r.key, r.submit_at ?? undefined, exactMayCome);
-      if (target.kind === 'wait') continue;
-      this.sql('DELETE FROM early_receipts WHERE rowid = ?').run(r.rowid);
-      this.earlyReceipts--;
-      if (target.kind !== 'part') continue;
-      const u = this.applyToPart(target.smsId, target.part, r.stat, r.err ?? undefined, now, r.received_at);
-      if (u) updates.push(u);
-    }
-    return updates;
-  }
-
-  /** `receivedAt`: when the receipt came (earlier than `now` for one kept until its part's id was known). */
-  private applyToPart(
-    smsId: number,
-    part: number,
-    stat: string,
-    err: string | undefined,
-    now: number,
-    receivedAt = now,
-  ): ReceiptUpdate | undefined {
-    // Only what the receipt changes or reports: the whole row (text, parts) cost more to read than the update.
-    type Read = Pick<RawRow, 'queue_id' | 'recipient' | 'state' | 'reason' | 'smsc_ids' | 'receipts' | 'receipt_facts'>;
-    const raw = this.sql(
-      'SELECT queue_id, recipient, state, reason, smsc_ids, receipts, receipt_facts FROM sms WHERE id = ?',
-    ).get(smsId) as Read | undefined;
-    if (!raw) return undefined;
-    const partCount = (JSON.parse(raw.smsc_ids) as unknown[]).length;
-    const facts = {
-      state: raw.state,
-      reason: raw.reason,
-      receipts: JSON.parse(raw.receipts) as (string | null)[],
-      partCount,
-    };
-    const effect = applyReceiptTo(facts, part, stat, err);
-    const times = withReceiptFact(JSON.parse(raw.receipt_facts), part, receivedAt, err);
-    this.sql('UPDATE sms SET receipts = ?, receipt_facts = ?, state = ?, reason = ?, updated_at = ? WHERE id = ?').run(
-      JSON.stringify(effect.receipts),
-      JSON.stringify(times),
-      effect.state,
-      effect.reason,
-      now,
-      smsId,
-    );
-    return { id: smsId, queueId: raw.queue_id, recipient: raw.recipient, part, state: effect.state };
   }
 
   private noteFailure(message: string): void {

@@ -1,0 +1,54 @@
+/**
+ * How PostgreSQL runs the shared queue programs (spool/queue/): each statement awaited on the transaction's
+ * connection, its `?` placeholders numbered. Several nodes write at once, so a receipt and the id it matches
+ * serialise on advisory locks, rows another transaction holds are skipped, and a send outcome is written only by
+ * the row's owner in the binds lease's current epoch.
+ */
+import type pg from 'pg';
+import type { SendOutcome } from '../store.js';
+import type { EngineSql, Ownership } from '../queue/engine.js';
+import { type Fragment, type Program, raw, runAsync, type Stmt, type StmtResult, sql } from '../queue/program.js';
+
+export const POSTGRES_SQL: EngineSql = {
+  // In one fixed order, so no two transactions deadlock.
+  lockKeys: (keys) =>
+    sql`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest(${keys}::text[]) AS t ORDER BY 1) s`,
+  forUpdate: raw(' FOR UPDATE'),
+  skipLocked: raw(' FOR UPDATE SKIP LOCKED'),
+  setPartId: (part, smscId) => sql`jsonb_set(smsc_ids, ARRAY[${String(part)}::text], to_jsonb(${smscId}::text))`,
+  partStat: raw('s.receipts->>i.part'),
+  smscIdSeq: raw('i.id'),
+  earlyId: raw('id'),
+};
+
+const CLAIM_COLUMNS = ['owner', 'lease_until', 'claim_epoch'];
+
+/** The row is this node's in the epoch it holds now (none held: no row is). */
+export function postgresOwnership(
+  node: string,
+  epoch: number | undefined,
+  onFenced: ((o: SendOutcome) => void) | undefined,
+): Ownership {
+  return {
+    owned: () => sql`owner = ${node} AND claim_epoch = ${epoch ?? null}`,
+    release: raw(CLAIM_COLUMNS.map((c) => `, ${c} = NULL`).join('')),
+    releaseWhen: (cond: Fragment) =>
+      raw(CLAIM_COLUMNS.map((c) => `, ${c} = CASE WHEN ${cond.sql} THEN NULL ELSE ${c} END`).join('')),
+    onFenced,
+  };
+}
+
+/** `?` → `$1`, `$2`…: the programs' SQL has no other question marks (no jsonb `?` operators). */
+export function numbered(text: string): string {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+}
+
+/** Runs programs on a transaction's connection. */
+export function postgresRunner(client: pg.ClientBase) {
+  const run = async (s: Stmt): Promise<StmtResult> => {
+    const res = await client.query(numbered(s.sql), s.params as unknown[]);
+    return { rows: res.rows as Record<string, unknown>[], changes: res.rowCount ?? 0 };
+  };
+  return <T>(program: Program<T>): Promise<T> => runAsync(program, run);
+}

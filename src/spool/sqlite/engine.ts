@@ -1,0 +1,33 @@
+/**
+ * How SQLite runs the shared queue programs (spool/queue/): synchronously, inside one write of the store's group
+ * commit, each statement prepared once. One writer, so nothing is locked and the one node owns every row.
+ */
+import type Database from 'better-sqlite3';
+import type { EngineSql, Ownership } from '../queue/engine.js';
+import { type Program, raw, runSync, type Stmt, type StmtResult, sql } from '../queue/program.js';
+
+export const SQLITE_SQL: EngineSql = {
+  lockKeys: () => undefined,
+  forUpdate: raw(''),
+  skipLocked: raw(''),
+  setPartId: (part, smscId) => sql`json_replace(smsc_ids, ${`$[${part}]`}, ${smscId})`,
+  partStat: raw(`json_extract(s.receipts, '$[' || i.part || ']')`),
+  smscIdSeq: raw('i.rowid'),
+  earlyId: raw('rowid'),
+};
+
+export const SQLITE_OWNERSHIP: Ownership = {
+  owned: () => raw('TRUE'),
+  release: raw(''),
+  releaseWhen: () => raw(''),
+};
+
+/** Runs programs on one connection; `prepare` is the store's cache of prepared statements. */
+export function sqliteRunner(prepare: (text: string) => Database.Statement) {
+  const run = (s: Stmt): StmtResult => {
+    const stmt = prepare(s.sql);
+    if (stmt.reader) return { rows: stmt.all(...s.params) as Record<string, unknown>[], changes: 0 };
+    return { rows: [], changes: stmt.run(...s.params).changes };
+  };
+  return <T>(program: Program<T>): T => runSync(program, run);
+}
