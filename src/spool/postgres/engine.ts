@@ -19,7 +19,13 @@ export const POSTGRES_SQL: EngineSql = {
   partStat: raw('s.receipts->>i.part'),
   smscIdSeq: raw('i.id'),
   earlyId: raw('id'),
+  bool: (v) => v,
+  returningId: raw(' RETURNING id'),
+  byRecipient: raw(''),
 };
+
+/** The database's clock in ms: leases are judged by it alone, whatever a node's own clock says. */
+export const DB_NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 
 const CLAIM_COLUMNS = ['owner', 'lease_until', 'claim_epoch'];
 
@@ -27,10 +33,18 @@ const CLAIM_COLUMNS = ['owner', 'lease_until', 'claim_epoch'];
 export function postgresOwnership(
   node: string,
   epoch: number | undefined,
+  leaseMs: number,
   onFenced: ((o: SendOutcome) => void) | undefined,
 ): Ownership {
+  const leaseUntil = sql`${raw(DB_NOW_MS)} + ${leaseMs}::bigint`;
   return {
     owned: () => sql`owner = ${node} AND claim_epoch = ${epoch ?? null}`,
+    mine: () => sql`owner = ${node}`,
+    claimSet: () => sql`, owner = ${node}, lease_until = ${leaseUntil}, claim_epoch = ${epoch ?? null}`,
+    claimInsert: () => ({
+      columns: raw(', owner, lease_until, claim_epoch'),
+      values: sql`, ${node}, ${leaseUntil}, ${epoch ?? null}`,
+    }),
     release: raw(CLAIM_COLUMNS.map((c) => `, ${c} = NULL`).join('')),
     releaseWhen: (cond: Fragment) =>
       raw(CLAIM_COLUMNS.map((c) => `, ${c} = CASE WHEN ${cond.sql} THEN NULL ELSE ${c} END`).join('')),
@@ -45,7 +59,7 @@ export function numbered(text: string): string {
 }
 
 /** Runs programs on a transaction's connection. */
-export function postgresRunner(client: pg.ClientBase) {
+export function postgresRunner(client: Pick<pg.ClientBase, 'query'> | pg.Pool) {
   const run = async (s: Stmt): Promise<StmtResult> => {
     const res = await client.query(numbered(s.sql), s.params as unknown[]);
     return { rows: res.rows as Record<string, unknown>[], changes: res.rowCount ?? 0 };

@@ -10,20 +10,9 @@
  * lease; a receipt and the SMSC id it matches serialise on their id's every form.
  */
 import type pg from 'pg';
-import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
-import type { PolicyRules } from '../../policy/rules.js';
-import { cancelQuery, dailyQuery, listQuery, POSTGRES_DIALECT, stateQuery } from '../message-query.js';
+import { dailyQuery, listQuery, POSTGRES_DIALECT } from '../message-query.js';
 import type { SendOutcome, SpoolStore } from '../store.js';
-import {
-  SpoolError,
-  type AcceptOutcome,
-  type InboundSms,
-  type NewSms,
-  type ReceiptFact,
-  type ReceiptUpdate,
-  type SmsRow,
-  type SmsState,
-} from '../types.js';
+import { SpoolError, type ReceiptFact, type ReceiptUpdate, type SmsRow } from '../types.js';
 import { FINAL_STATES_SQL } from './migrations.js';
 import * as outbox from './outbox.js';
 import { rowFromColumns, type SmsColumns } from '../columns.js';
@@ -31,9 +20,12 @@ import * as replyParts from './reply-parts.js';
 import { fromRawOutbox, RELEASE_OUTBOX_SQL, type RawOutbox } from '../sqlite/outbox.js';
 import type { OutboxStore } from '../outbox-contract.js';
 import { ALWAYS_LOOK, type QueueContext } from '../queue/engine.js';
+import { acceptRows, recentAccepted } from '../queue/accept.js';
+import * as q from '../queue/lifecycle.js';
 import { recordOutcomes } from '../queue/outcomes.js';
+import type { Program } from '../queue/program.js';
 import { agedEarly, applyReceipt, resolveAged } from '../queue/receipts.js';
-import { POSTGRES_SQL, postgresOwnership, postgresRunner } from './engine.js';
+import { DB_NOW_MS, POSTGRES_SQL, postgresOwnership, postgresRunner } from './engine.js';
 
 /** The NOTIFY channel a standby node announces queued rows on. */
 export const QUEUED_CHANNEL = 'smtp2sms_queued';
@@ -58,21 +50,6 @@ export interface PgRow extends SmsColumns {
 
 /** int8 columns come back as strings (pg keeps their full range); ours are ids and ms timestamps, safe as numbers. */
 export const fromPg = (r: PgRow): SmsRow => rowFromColumns(r);
-
-/** Take the advisory transaction locks for these keys, in one fixed order (no two transactions deadlock). */
-const LOCK_KEYS = `SELECT pg_advisory_xact_lock(k)
-  FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest($1::text[]) AS t ORDER BY 1) s`;
-
-/** The database's clock in ms: leases are judged by it alone, whatever a node's own clock says. */
-export const DB_NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
-
-const INSERT = `
-INSERT INTO sms (queue_id, recipient, state, reason, source_addr, source_ton, source_npi, text, comment, coding,
-  data_coding, sms_count, truncated, parts, message_id, smtp_user, mail_from, client_ip, fingerprint,
-  created_at, updated_at, next_attempt_at, smsc_ids, receipts, attempts, owner, lease_until, claim_epoch)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-  $20, $20, $20, $21, $21, $22, $23, ${DB_NOW_MS} + $24::bigint, $25)
-RETURNING id`;
 
 type Client = pg.PoolClient;
 
@@ -139,6 +116,15 @@ export class PostgresStore implements SpoolStore {
     }
   }
 
+  /** A read program outside a transaction, on whichever pooled connection is free. */
+  private async readProgram<T>(program: Program<T>): Promise<T> {
+    try {
+      return await postgresRunner(this.pool)(program);
+    } catch (err) {
+      throw this.failed(err);
+    }
+  }
+
   private failed(err: unknown): SpoolError {
     if (err instanceof SpoolError) return err;
     this.lastFailure = { at: Date.now(), message: (err as Error)?.message ?? String(err) };
@@ -149,86 +135,8 @@ export class PostgresStore implements SpoolStore {
   private ctx(): QueueContext {
     return {
       sql: POSTGRES_SQL,
-      own: postgresOwnership(this.node, this.epoch, this.onFenced),
+      own: postgresOwnership(this.node, this.epoch, this.leaseMs, this.onFenced),
       early: ALWAYS_LOOK,
-    };
-  }
-
-  private async insert(c: Client, r: NewSms, now: number): Promise<number> {
-    const empty = JSON.stringify(r.parts.map(() => null));
-    const sending = r.state === 'sending';
-    const res = await c.query<{ id: string }>(INSERT, [
-      r.queueId,
-      r.recipient,
-      r.state,
-      r.reason,
-      r.sourceAddr,
-      r.sourceTon,
-      r.sourceNpi,
-      r.text,
-      r.comment,
-      r.coding,
-      r.dataCoding,
-      r.smsCount,
-      r.truncated,
-      JSON.stringify(r.parts),
-      r.messageId,
-      r.smtpUser,
-      r.mailFrom,
-      r.clientIp,
-      r.fingerprint,
-      now,
-      empty,
-      sending ? 1 : 0,
-      sending ? this.node : null,
-      sending ? this.leaseMs : null,
-      sending ? (this.epoch ?? null) : null,
-    ]);
-    const id = Number(res.rows[0]?.id);
-    if (r.dsn || r.mail) await outbox.insertDsnFacts(c, r, id);
-    return id;
-  }
-
-  private async facts(c: Client, row: NewSms, now: number, rules: PolicyRules): Promise<AcceptanceFacts> {
-    const { floodLimit, duplicateSince } = acceptanceQuery(now, rules);
-    let sameMessageId: AcceptanceFacts['sameMessageId'];
-    if (row.messageId) {
-      const first = await c.query<{
-        queue_id: string;
-        created_at: string;
-        sms_count: number;
-        coding: SmsRow['coding'];
-      }>(
-        `SELECT queue_id, created_at, sms_count, coding FROM sms
-         WHERE message_id = $1 AND recipient = $2 AND state <> 'refused' ORDER BY id LIMIT 1`,
-        [row.messageId, row.recipient],
-      );
-      const f = first.rows[0];
-      if (f)
-        sameMessageId = {
-          queueId: f.queue_id,
-          createdAt: Number(f.created_at),
-          smsCount: f.sms_count,
-          coding: f.coding,
-        };
-    }
-    const recent =
-      floodLimit > 0
-        ? await c.query<{ created_at: string }>(
-            `SELECT created_at FROM sms WHERE recipient = $1 AND state <> 'refused' ORDER BY created_at DESC LIMIT $2`,
-            [row.recipient, floodLimit],
-          )
-        : { rows: [] };
-    const dup = await c.query<{ t: string | null }>(
-      `SELECT MAX(created_at) AS t FROM sms
-       WHERE recipient = $1 AND created_at > $2 AND fingerprint = $3 AND state <> 'refused'`,
-      [row.recipient, duplicateSince, row.fingerprint],
-    );
-    const t = dup.rows[0]?.t;
-    return {
-      sameMessageId,
-      recentAccepted: recent.rows.map((r) => Number(r.created_at)),
-      lastSameFingerprintAt: t === null || t === undefined ? undefined : Number(t),
     };
   }
 
@@ -257,74 +165,21 @@ export class PostgresStore implements SpoolStore {
   };
 
   private acceptTx: SpoolStore['accept'] = (rows, now, rules) =>
-    this.tx(async (c) => {
-      // One recipient's rules are decided by one transaction at a time, on every node.
-      if (rules) await c.query(LOCK_KEYS, [rows.map((r) => `rcpt:${r.recipient}`)]);
-      const outcomes: AcceptOutcome[] = [];
-      for (const row of rows) {
-        if (!rules) {
-          outcomes.push({ kind: 'queued', id: await this.insert(c, row, now) });
-          continue;
-        }
-        const decision = decideAcceptance(await this.facts(c, row, now, rules), now, rules);
-        switch (decision.kind) {
-          case 'store':
-            outcomes.push({ kind: 'queued', id: await this.insert(c, row, now) });
-            break;
-          case 'duplicate':
-            await this.insert(c, { ...row, state: 'refused', reason: decision.reason }, now);
-            outcomes.push({ kind: 'duplicate', ageMs: decision.ageMs, dropped: decision.dropped });
-            break;
-          default:
-            outcomes.push(decision);
-        }
-      }
-      return outcomes;
-    });
+    this.tx((c) => postgresRunner(c)(acceptRows(this.ctx(), rows, now, rules)));
 
-  recentAccepted: SpoolStore['recentAccepted'] = async (recipient, limit) => {
-    if (limit <= 0) return [];
-    const rows = await this.read<{ created_at: string }>(
-      `SELECT created_at FROM sms WHERE recipient = $1 AND state <> 'refused' ORDER BY created_at DESC LIMIT $2`,
-      [recipient, Math.trunc(limit)],
-    );
-    return rows.map((r) => Number(r.created_at));
-  };
-
-  acceptedSince: SpoolStore['acceptedSince'] = async (since) => {
-    const rows = await this.read<{ recipient: string; t: string }>(
-      `SELECT recipient, MAX(created_at) AS t FROM sms
-       WHERE created_at >= $1 AND state <> 'refused' GROUP BY recipient`,
-      [since],
-    );
-    return rows.map((r) => [r.recipient, Number(r.t)]);
-  };
+  recentAccepted: SpoolStore['recentAccepted'] = (recipient, limit) =>
+    this.readProgram(recentAccepted(recipient, limit));
+  acceptedSince: SpoolStore['acceptedSince'] = (since) => this.readProgram(q.acceptedSince(since));
+  nextDue: SpoolStore['nextDue'] = () => this.readProgram(q.nextDue());
+  pendingCount: SpoolStore['pendingCount'] = () => this.readProgram(q.pendingCount());
+  countsByState: SpoolStore['countsByState'] = () => this.readProgram(q.countsByState());
+  oldestQueuedAt: SpoolStore['oldestQueuedAt'] = () => this.readProgram(q.oldestQueuedAt());
+  byQueueId: SpoolStore['byQueueId'] = (queueId) => this.readProgram(q.byQueueId(queueId));
+  byId: SpoolStore['byId'] = (id) => this.readProgram(q.byId(id));
 
   /** Only the binds lease's holder claims (the epoch is its fencing token); a node that is not holding takes none. */
   claim: SpoolStore['claim'] = (limit, now) =>
-    this.epoch === undefined
-      ? Promise.resolve([])
-      : this.tx(async (c) => {
-          const res = await c.query<PgRow>(
-            `WITH due AS (
-           SELECT id FROM sms WHERE state = 'queued' AND next_attempt_at <= $1
-           ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-         UPDATE sms s SET state = 'sending', attempts = s.attempts + 1, updated_at = $1, owner = $3,
-           lease_until = ${DB_NOW_MS} + $4::bigint, claim_epoch = $5
-         FROM due WHERE s.id = due.id
-         RETURNING s.*`,
-            [now, limit, this.node, this.leaseMs, this.epoch ?? null],
-          );
-          return res.rows.map(fromPg).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
-        });
-
-  nextDue: SpoolStore['nextDue'] = async () => {
-    const rows = await this.read<{ t: string | null }>(
-      `SELECT MIN(next_attempt_at) AS t FROM sms WHERE state = 'queued'`,
-    );
-    const t = rows[0]?.t;
-    return t === null || t === undefined ? undefined : Number(t);
-  };
+    this.epoch === undefined ? Promise.resolve([]) : this.tx((c) => postgresRunner(c)(q.claim(this.ctx(), limit, now)));
 
   record: SpoolStore['record'] = (outcomes) => {
     const run = this.recordChain.then(() => this.tx((c) => postgresRunner(c)(recordOutcomes(this.ctx(), outcomes))));
@@ -345,29 +200,14 @@ export class PostgresStore implements SpoolStore {
     return updates;
   };
 
-  storeInbound: SpoolStore['storeInbound'] = (msg: InboundSms, now) =>
-    this.tx(async (c) => {
-      await c.query(
-        `INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text)
-         VALUES ($1, $2, $3, $4, $5)`,
-        [now, msg.sourceAddr, msg.destinationAddr, msg.dataCoding, msg.text],
-      );
-    });
+  storeInbound: SpoolStore['storeInbound'] = (msg, now) => this.tx((c) => postgresRunner(c)(q.storeInbound(msg, now)));
 
   /**
    * This node's rows caught 'sending' go back to the queue (a contract operation; a cluster node does not call it
    * at start: a row is orphaned only once its holder has lost the binds lease, see requeueOrphans).
    */
   requeueSending: SpoolStore['requeueSending'] = (now) =>
-    this.tx(async (c) => {
-      const res = await c.query(
-        `UPDATE sms SET state = 'queued', next_attempt_at = $1, updated_at = $1, owner = NULL, lease_until = NULL,
-           claim_epoch = NULL
-         WHERE state = 'sending' AND owner = $2`,
-        [now, this.node],
-      );
-      return res.rowCount ?? 0;
-    });
+    this.tx((c) => postgresRunner(c)(q.requeueSending(this.ctx(), now)));
 
   /**
    * Just after this node took the binds lease (epoch set): every row still 'sending' under another owner or epoch
@@ -417,21 +257,13 @@ export class PostgresStore implements SpoolStore {
     });
 
   expireQueued: SpoolStore['expireQueued'] = (before, now, reason) =>
-    this.tx(async (c) => {
-      const res = await c.query(
-        `UPDATE sms SET state = 'expired', reason = $1, updated_at = $2 WHERE state = 'queued' AND created_at < $3`,
-        [reason, now, before],
-      );
-      return res.rowCount ?? 0;
-    });
+    this.tx((c) => postgresRunner(c)(q.expireQueued(before, now, reason)));
 
   prune: SpoolStore['prune'] = (before) =>
     this.tx(async (c) => {
-      await c.query('DELETE FROM early_receipts WHERE received_at < $1', [before]);
-      // smsc_ids rows go with their sms row (ON DELETE CASCADE).
-      const res = await c.query(`DELETE FROM sms WHERE state IN ${FINAL_STATES_SQL} AND updated_at < $1`, [before]);
+      const n = await postgresRunner(c)(q.pruneRows(this.ctx(), before));
       await outbox.pruneOutbox(c, before);
-      return res.rowCount ?? 0;
+      return n;
     });
 
   // ---- The outbox (issue 15): see spool/postgres/outbox.ts ----
@@ -461,32 +293,6 @@ export class PostgresStore implements SpoolStore {
   outboxCounts: OutboxStore['outboxCounts'] = () =>
     outbox.outboxCounts(this.pool).catch((e: unknown) => Promise.reject(this.failed(e)));
 
-  pendingCount: SpoolStore['pendingCount'] = async () => {
-    const rows = await this.read<{ n: string }>(`SELECT COUNT(*) AS n FROM sms WHERE state IN ('queued','sending')`);
-    return Number(rows[0]?.n ?? 0);
-  };
-
-  countsByState: SpoolStore['countsByState'] = async () => {
-    const rows = await this.read<{ state: string; n: string }>('SELECT state, COUNT(*) AS n FROM sms GROUP BY state');
-    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
-  };
-
-  oldestQueuedAt: SpoolStore['oldestQueuedAt'] = async () => {
-    const rows = await this.read<{ t: string | null }>(
-      `SELECT MIN(created_at) AS t FROM sms WHERE state IN ('queued','sending')`,
-    );
-    const t = rows[0]?.t;
-    return t === null || t === undefined ? undefined : Number(t);
-  };
-
-  byQueueId: SpoolStore['byQueueId'] = async (queueId) =>
-    (await this.read<PgRow>('SELECT * FROM sms WHERE queue_id = $1 ORDER BY id', [queueId])).map(fromPg);
-
-  byId: SpoolStore['byId'] = async (id) => {
-    const rows = await this.read<PgRow>('SELECT * FROM sms WHERE id = $1', [id]);
-    return rows[0] ? fromPg(rows[0]) : undefined;
-  };
-
   listMessages: SpoolStore['listMessages'] = async (filter) => {
     const q = listQuery(filter, POSTGRES_DIALECT);
     return (await this.read<PgRow>(q.sql, q.params)).map(fromPg);
@@ -509,13 +315,7 @@ export class PostgresStore implements SpoolStore {
 
   /** READ COMMITTED: an UPDATE meeting a row a claim holds waits for it and rechecks state = 'queued'. */
   cancelQueued: SpoolStore['cancelQueued'] = (id, scope, reason, now) =>
-    this.tx(async (c) => {
-      const q = cancelQuery(id, scope, reason, now, POSTGRES_DIALECT);
-      if ((await c.query(q.sql, q.params)).rowCount === 1) return { kind: 'cancelled' } as const;
-      const s = stateQuery(id, scope, POSTGRES_DIALECT);
-      const row = (await c.query<{ state: SmsState }>(s.sql, s.params)).rows[0];
-      return row ? ({ kind: 'too-late', state: row.state } as const) : ({ kind: 'not-found' } as const);
-    });
+    this.tx((c) => postgresRunner(c)(q.cancelQueued(POSTGRES_DIALECT, id, scope, reason, now)));
 
   /** Reachable and takes writes: a real committed write, and no failed write within HEALTH_WINDOW_MS. */
   writable: SpoolStore['writable'] = async (now = Date.now()) => {

@@ -20,12 +20,24 @@ export interface EngineSql {
   /** The insertion order of `smsc_ids` (alias `i`) and of `early_receipts` rows. */
   readonly smscIdSeq: Fragment;
   readonly earlyId: Fragment;
+  /** A boolean column's value (SQLite stores 0/1). */
+  bool(v: boolean): unknown;
+  /** After an INSERT, so its result carries the new row's id (SQLite's comes as lastId without it). */
+  readonly returningId: Fragment;
+  /** After `FROM sms` in the duplicate rule's read: SQLite's planner is told the index that serves it. */
+  readonly byRecipient: Fragment;
 }
 
 /** Who may write a row's send outcome (issue 23's fencing): the row's owner in the lease epoch it holds now. */
 export interface Ownership {
   /** A WHERE condition: this node owns the row now. */
   owned(): Fragment;
+  /** Rows this node's restart may take back from 'sending' (PostgreSQL: its own; SQLite: all). */
+  mine(): Fragment;
+  /** SET items (each with a leading comma) that make a row this node's claim. */
+  claimSet(): Fragment;
+  /** The same as columns and values of an INSERT (a row stored 'sending'). */
+  claimInsert(): { columns: Fragment; values: Fragment };
   /** SET items (each with a leading comma) that end the claim of a row whose outcome is written. */
   readonly release: Fragment;
   /** The same, only where `cond` holds (the row becomes submitted). */

@@ -48,6 +48,8 @@ export interface StmtResult {
   rows: Record<string, unknown>[];
   /** Rows inserted, updated or deleted. */
   changes: number;
+  /** The id of the row an INSERT made, where the engine tells it without RETURNING (SQLite). */
+  lastId?: number;
 }
 
 export type Program<T> = Generator<Stmt, T, StmtResult>;

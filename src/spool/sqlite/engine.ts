@@ -14,10 +14,16 @@ export const SQLITE_SQL: EngineSql = {
   partStat: raw(`json_extract(s.receipts, '$[' || i.part || ']')`),
   smscIdSeq: raw('i.rowid'),
   earlyId: raw('rowid'),
+  bool: (v) => (v ? 1 : 0),
+  returningId: raw(''),
+  byRecipient: raw(' INDEXED BY sms_recipient'),
 };
 
 export const SQLITE_OWNERSHIP: Ownership = {
   owned: () => raw('TRUE'),
+  mine: () => raw('TRUE'),
+  claimSet: () => raw(''),
+  claimInsert: () => ({ columns: raw(''), values: raw('') }),
   release: raw(''),
   releaseWhen: () => raw(''),
 };
@@ -27,7 +33,8 @@ export function sqliteRunner(prepare: (text: string) => Database.Statement) {
   const run = (s: Stmt): StmtResult => {
     const stmt = prepare(s.sql);
     if (stmt.reader) return { rows: stmt.all(...s.params) as Record<string, unknown>[], changes: 0 };
-    return { rows: [], changes: stmt.run(...s.params).changes };
+    const r = stmt.run(...s.params);
+    return { rows: [], changes: r.changes, lastId: Number(r.lastInsertRowid) };
   };
   return <T>(program: Program<T>): T => runSync(program, run);
 }

@@ -7,25 +7,17 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { rowFromColumns, type SmsColumns } from '../columns.js';
-import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../policy/acceptance.js';
 import type { PolicyRules } from '../../policy/rules.js';
-import { cancelQuery, dailyQuery, listQuery, SQLITE_DIALECT, stateQuery } from '../message-query.js';
+import { dailyQuery, listQuery, SQLITE_DIALECT } from '../message-query.js';
 import type { SendOutcome, SpoolStore } from '../store.js';
-import type {
-  AcceptOutcome,
-  CancelOutcome,
-  DailyCount,
-  InboundSms,
-  NewSms,
-  ReceiptUpdate,
-  SmsRow,
-  SmsState,
-} from '../types.js';
-import { FINAL_STATES, SpoolError } from '../types.js';
+import type { AcceptOutcome, DailyCount, NewSms, ReceiptUpdate, SmsRow } from '../types.js';
+import { SpoolError } from '../types.js';
 import * as outbox from './outbox.js';
 import * as replyParts from './reply-parts.js';
 import type { OutboxStore } from '../outbox-contract.js';
 import type { QueueContext } from '../queue/engine.js';
+import { acceptRows, recentAccepted } from '../queue/accept.js';
+import * as q from '../queue/lifecycle.js';
 import { recordOutcomes } from '../queue/outcomes.js';
 import { agedEarly, applyReceipt, resolveAged } from '../queue/receipts.js';
 import { SQLITE_OWNERSHIP, SQLITE_SQL, sqliteRunner } from './engine.js';
@@ -139,7 +131,6 @@ interface QueuedWrite {
 
 export class SqliteSpool implements SpoolStore {
   readonly db: Database.Database;
-  private readonly insertStmt: Database.Statement;
   /** A group commit's writes in one transaction; and again each in a savepoint after a failure (see flush). */
   private readonly runAll: (writes: QueuedWrite[]) => Array<{ ok: true; value: unknown }>;
   private readonly runEach: (
@@ -212,13 +203,6 @@ export class SqliteSpool implements SpoolStore {
     this.db.exec(`CREATE INDEX IF NOT EXISTS outbox_queue ON outbox(${OUTBOX_QUEUE_ID_SQLITE})`);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     this.earlyReceipts = (this.db.prepare('SELECT COUNT(*) AS n FROM early_receipts').get() as { n: number }).n;
-    this.insertStmt = this.db.prepare(`
-      INSERT INTO sms (queue_id, recipient, state, reason, source_addr, source_ton, source_npi, text, comment, coding,
-        data_coding, sms_count, truncated, parts, message_id, smtp_user, mail_from, client_ip, fingerprint,
-        created_at, updated_at, next_attempt_at, smsc_ids, receipts, attempts)
-      VALUES (@queueId, @recipient, @state, @reason, @sourceAddr, @sourceTon, @sourceNpi, @text, @comment, @coding,
-        @dataCoding, @smsCount, @truncated, @parts, @messageId, @smtpUser, @mailFrom, @clientIp, @fingerprint,
-        @now, @now, @now, @smscIds, @receipts, @attempts)`);
     // Made once: better-sqlite3 builds a wrapper per transaction() call, which showed in a flush's profile.
     this.runAll = this.db.transaction((writes: QueuedWrite[]) =>
       writes.map((w) => ({ ok: true as const, value: w.fn() })),
@@ -250,42 +234,6 @@ export class SqliteSpool implements SpoolStore {
       return this.lost;
     }
     return undefined;
-  }
-
-  /** One row in; its id out. A row stored 'sending' is the relay's first attempt. */
-  private insert(r: NewSms, now: number): number {
-    const empty = JSON.stringify(r.parts.map(() => null));
-    // Spelled out rather than spread from the row: a rest/spread copy of a 20-key object cost ~3 µs a row in
-    // V8's map transitions (profile); the keys are the statement's named parameters.
-    const id = Number(
-      this.insertStmt.run({
-        queueId: r.queueId,
-        recipient: r.recipient,
-        state: r.state,
-        reason: r.reason,
-        sourceAddr: r.sourceAddr,
-        sourceTon: r.sourceTon,
-        sourceNpi: r.sourceNpi,
-        text: r.text,
-        comment: r.comment,
-        coding: r.coding,
-        dataCoding: r.dataCoding,
-        smsCount: r.smsCount,
-        truncated: r.truncated ? 1 : 0,
-        parts: JSON.stringify(r.parts),
-        messageId: r.messageId,
-        smtpUser: r.smtpUser,
-        mailFrom: r.mailFrom,
-        clientIp: r.clientIp,
-        fingerprint: r.fingerprint,
-        now,
-        smscIds: empty,
-        receipts: empty,
-        attempts: r.state === 'sending' ? 1 : 0,
-      }).lastInsertRowid,
-    );
-    if (r.dsn || r.mail) outbox.insertDsnFacts(this.db, r, id);
-    return id;
   }
 
   /**
@@ -376,32 +324,21 @@ export class SqliteSpool implements SpoolStore {
   // ---- SpoolStore: each operation one write of a group commit (reads answer at once) ----
 
   accept(rows: readonly NewSms[], now: number, rules?: PolicyRules): Promise<AcceptOutcome[]> {
-    return this.batch(() => this.acceptRows(rows, now, rules));
+    return this.batch(() => this.run(acceptRows(this.ctx, rows, now, rules)));
   }
 
-  recentAccepted(recipient: string, limit: number): Promise<number[]> {
-    return Promise.resolve(this.readRecentAccepted(recipient, limit));
-  }
+  // Reads answer at once, outside a group commit.
+  recentAccepted: SpoolStore['recentAccepted'] = (recipient, limit) =>
+    Promise.resolve(this.run(recentAccepted(recipient, limit)));
+  acceptedSince: SpoolStore['acceptedSince'] = (since) => Promise.resolve(this.run(q.acceptedSince(since)));
+  nextDue: SpoolStore['nextDue'] = () => Promise.resolve(this.run(q.nextDue()));
+  pendingCount: SpoolStore['pendingCount'] = () => Promise.resolve(this.run(q.pendingCount()));
+  countsByState: SpoolStore['countsByState'] = () => Promise.resolve(this.run(q.countsByState()));
+  oldestQueuedAt: SpoolStore['oldestQueuedAt'] = () => Promise.resolve(this.run(q.oldestQueuedAt()));
+  byQueueId: SpoolStore['byQueueId'] = (queueId) => Promise.resolve(this.run(q.byQueueId(queueId)));
+  byId: SpoolStore['byId'] = (id) => Promise.resolve(this.run(q.byId(id)));
 
-  /** Latest acceptance per recipient since `since` (seeds the listener's flood fast path at start). */
-  acceptedSince(since: number): Promise<Array<[string, number]>> {
-    const rows = this.sql(
-      `SELECT recipient, MAX(created_at) AS t FROM sms WHERE created_at >= ? AND state != 'refused' GROUP BY recipient`,
-    ).all(since) as { recipient: string; t: number }[];
-    return Promise.resolve(rows.map((r) => [r.recipient, r.t]));
-  }
-
-  claim(limit: number, now: number): Promise<SmsRow[]> {
-    return this.batch(() => this.claimRows(limit, now));
-  }
-
-  /** Earliest next_attempt_at among queued rows (the relay sleeps until then), or undefined. */
-  nextDue(): Promise<number | undefined> {
-    const r = this.sql(`SELECT MIN(next_attempt_at) AS t FROM sms WHERE state = 'queued'`).get() as {
-      t: number | null;
-    };
-    return Promise.resolve(r.t ?? undefined);
-  }
+  claim: SpoolStore['claim'] = (limit, now) => this.batch(() => this.run(q.claim(this.ctx, limit, now)));
 
   /**
    * The relay's bookkeeping is a lazy write: it rides on the next commit (an accept's, under load) instead of
@@ -430,99 +367,33 @@ export class SqliteSpool implements SpoolStore {
     );
   }
 
-  storeInbound(msg: InboundSms, now: number): Promise<void> {
-    return this.batch(() => {
-      this.sql(
-        'INSERT INTO inbound (received_at, source_addr, destination_addr, data_coding, text) VALUES (?, ?, ?, ?, ?)',
-      ).run(now, msg.sourceAddr, msg.destinationAddr, msg.dataCoding, msg.text);
-    });
-  }
+  storeInbound: SpoolStore['storeInbound'] = (msg, now) => this.batch(() => this.run(q.storeInbound(msg, now)));
 
   /** After a crash, rows caught mid-send go back to the queue (at-least-once: some may be sent twice). */
-  requeueSending(now: number): Promise<number> {
-    return this.batch(
-      () =>
-        this.sql(`UPDATE sms SET state = 'queued', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'`).run(
-          now,
-          now,
-        ).changes,
-    );
-  }
+  requeueSending: SpoolStore['requeueSending'] = (now) => this.batch(() => this.run(q.requeueSending(this.ctx, now)));
 
-  /** Queued rows accepted before `before` will not be sent any more: expired, with the reason. */
-  expireQueued(before: number, now: number, reason: string): Promise<number> {
-    return this.batch(
-      () =>
-        this.sql(
-          `UPDATE sms SET state = 'expired', reason = ?, updated_at = ? WHERE state = 'queued' AND created_at < ?`,
-        ).run(reason, now, before).changes,
-    );
-  }
+  expireQueued: SpoolStore['expireQueued'] = (before, now, reason) =>
+    this.batch(() => this.run(q.expireQueued(before, now, reason)));
 
-  /** Delete final rows last changed before `before`. */
-  prune(before: number): Promise<number> {
-    return this.batch(() => {
-      const states = FINAL_STATES.map((s) => `'${s}'`).join(',');
-      this.sql(
-        `DELETE FROM smsc_ids WHERE sms_id IN (SELECT id FROM sms WHERE state IN (${states}) AND updated_at < ?)`,
-      ).run(before);
-      this.earlyReceipts -= this.sql('DELETE FROM early_receipts WHERE received_at < ?').run(before).changes;
-      const n = this.sql(`DELETE FROM sms WHERE state IN (${states}) AND updated_at < ?`).run(before).changes;
+  prune: SpoolStore['prune'] = (before) =>
+    this.batch(() => {
+      const n = this.run(q.pruneRows(this.ctx, before));
       outbox.pruneOutbox(this.db, before);
       return n;
     });
-  }
-
-  /** Messages not yet handed to the SMSC (back-pressure counts these). */
-  pendingCount(): Promise<number> {
-    const r = this.sql(`SELECT COUNT(*) AS n FROM sms WHERE state IN ('queued','sending')`).get() as { n: number };
-    return Promise.resolve(r.n);
-  }
-
-  countsByState(): Promise<Record<string, number>> {
-    const rows = this.sql('SELECT state, COUNT(*) AS n FROM sms GROUP BY state').all() as {
-      state: string;
-      n: number;
-    }[];
-    return Promise.resolve(Object.fromEntries(rows.map((r) => [r.state, r.n])));
-  }
-
-  oldestQueuedAt(): Promise<number | undefined> {
-    const r = this.sql(`SELECT MIN(created_at) AS t FROM sms WHERE state IN ('queued','sending')`).get() as {
-      t: number | null;
-    };
-    return Promise.resolve(r.t ?? undefined);
-  }
-
-  byQueueId(queueId: string): Promise<SmsRow[]> {
-    return Promise.resolve(
-      (this.sql('SELECT * FROM sms WHERE queue_id = ? ORDER BY id').all(queueId) as RawRow[]).map(fromRaw),
-    );
-  }
-
-  byId(id: number): Promise<SmsRow | undefined> {
-    const r = this.sql('SELECT * FROM sms WHERE id = ?').get(id) as RawRow | undefined;
-    return Promise.resolve(r ? fromRaw(r) : undefined);
-  }
 
   listMessages: SpoolStore['listMessages'] = (filter) => {
-    const q = listQuery(filter, SQLITE_DIALECT);
-    return Promise.resolve((this.db.prepare(q.sql).all(...q.params) as RawRow[]).map(fromRaw));
+    const built = listQuery(filter, SQLITE_DIALECT);
+    return Promise.resolve((this.db.prepare(built.sql).all(...built.params) as RawRow[]).map(fromRaw));
   };
 
   dailyCounts: SpoolStore['dailyCounts'] = (scope, since) => {
-    const q = dailyQuery(scope, since, SQLITE_DIALECT);
-    return Promise.resolve(this.db.prepare(q.sql).all(...q.params) as DailyCount[]);
+    const built = dailyQuery(scope, since, SQLITE_DIALECT);
+    return Promise.resolve(this.db.prepare(built.sql).all(...built.params) as DailyCount[]);
   };
 
   cancelQueued: SpoolStore['cancelQueued'] = (id, scope, reason, now) =>
-    this.batch((): CancelOutcome => {
-      const q = cancelQuery(id, scope, reason, now, SQLITE_DIALECT);
-      if (this.db.prepare(q.sql).run(...q.params).changes === 1) return { kind: 'cancelled' };
-      const s = stateQuery(id, scope, SQLITE_DIALECT);
-      const row = this.db.prepare(s.sql).get(...s.params) as { state: SmsState } | undefined;
-      return row ? { kind: 'too-late', state: row.state } : { kind: 'not-found' };
-    });
+    this.batch(() => this.run(q.cancelQueued(SQLITE_DIALECT, id, scope, reason, now)));
 
   // ---- The outbox (issue 15): see spool/sqlite/outbox.ts ----
 
@@ -549,76 +420,6 @@ export class SqliteSpool implements SpoolStore {
       ).map(outbox.fromRawOutbox),
     );
   outboxCounts: OutboxStore['outboxCounts'] = () => Promise.resolve(outbox.outboxCounts(this.db));
-
-  // ---- The writes, run inside a group commit's transaction ----
-
-  /**
-   * Each row's facts are read in the same transaction as the inserts, so rows of concurrent mails (and of one
-   * call) see each other; decideAcceptance says what is stored.
-   */
-  private acceptRows(rows: readonly NewSms[], now: number, rules: PolicyRules | undefined): AcceptOutcome[] {
-    return rows.map((row): AcceptOutcome => {
-      if (!rules) return { kind: 'queued', id: this.insert(row, now) };
-      const decision = decideAcceptance(this.acceptanceFacts(row, now, rules), now, rules);
-      switch (decision.kind) {
-        case 'store':
-          return { kind: 'queued', id: this.insert(row, now) };
-        case 'duplicate':
-          this.insert({ ...row, state: 'refused', reason: decision.reason }, now);
-          return { kind: 'duplicate', ageMs: decision.ageMs, dropped: decision.dropped };
-        default:
-          return decision;
-      }
-    });
-  }
-
-  private acceptanceFacts(row: NewSms, now: number, rules: PolicyRules): AcceptanceFacts {
-    const { floodLimit, duplicateSince } = acceptanceQuery(now, rules);
-    const first = row.messageId
-      ? (this.sql(
-          `SELECT queue_id, created_at, sms_count, coding FROM sms WHERE message_id = ? AND recipient = ? AND state != 'refused' ORDER BY id LIMIT 1`,
-        ).get(row.messageId, row.recipient) as
-          | { queue_id: string; created_at: number; sms_count: number; coding: SmsRow['coding'] }
-          | undefined)
-      : undefined;
-    const last = this.sql(
-      `SELECT MAX(created_at) AS t FROM sms INDEXED BY sms_recipient
-       WHERE recipient = ? AND created_at > ? AND fingerprint = ? AND state != 'refused'`,
-    ).get(row.recipient, duplicateSince, row.fingerprint) as { t: number | null };
-    return {
-      sameMessageId: first && {
-        queueId: first.queue_id,
-        createdAt: first.created_at,
-        smsCount: first.sms_count,
-        coding: first.coding,
-      },
-      recentAccepted: this.readRecentAccepted(row.recipient, floodLimit),
-      lastSameFingerprintAt: last.t ?? undefined,
-    };
-  }
-
-  /** Acceptance times of the latest messages to this recipient (refused ones do not count), newest first. */
-  private readRecentAccepted(recipient: string, limit: number): number[] {
-    if (limit <= 0) return [];
-    // The limit is written into the SQL: SQLite (STAT4 build) compiles the statement again whenever a bound LIMIT
-    // is rebound, which cost more than the query. It is the configured flood limit, so one statement is cached.
-    return (
-      this.sql(
-        `SELECT created_at FROM sms WHERE recipient = ? AND state != 'refused' ORDER BY created_at DESC LIMIT ${Math.trunc(limit)}`,
-      ).all(recipient) as {
-        created_at: number;
-      }[]
-    ).map((r) => r.created_at);
-  }
-
-  private claimRows(limit: number, now: number): SmsRow[] {
-    const rows = this.sql(
-      `SELECT * FROM sms WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
-    ).all(now, limit) as RawRow[];
-    const mark = this.sql(`UPDATE sms SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?`);
-    for (const r of rows) mark.run(now, r.id);
-    return rows.map((r) => fromRaw({ ...r, state: 'sending', attempts: r.attempts + 1 }));
-  }
 
   private noteFailure(message: string): void {
     this.lastFailure = { at: Date.now(), message };
