@@ -6,15 +6,24 @@
  */
 import type pg from 'pg';
 import type { SendOutcome } from '../store.js';
+import { LOCK_SPACE } from './session-lock.js';
 import type { EngineSql, Ownership } from '../queue/engine.js';
 import { type Fragment, type Program, raw, runAsync, type Stmt, type StmtResult, sql } from '../queue/program.js';
+
+/** Two-int4 advisory keys of reply reassembly: the next space after LOCK_SPACE's (session locks). */
+export const REPLY_PARTS_SPACE = LOCK_SPACE.binds + 1;
 
 export const POSTGRES_SQL: EngineSql = {
   // In one fixed order, so no two transactions deadlock.
   lockKeys: (keys) =>
     sql`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest(${keys}::text[]) AS t ORDER BY 1) s`,
+  // Two-int4 keys of their own: the space after the session locks' (session-lock.ts).
+  lockReply: (key) => sql`SELECT pg_advisory_xact_lock(${REPLY_PARTS_SPACE}::int4, hashtext(${key}))`,
+  tryLockReply: (key) => sql`SELECT pg_try_advisory_xact_lock(${REPLY_PARTS_SPACE}::int4, hashtext(${key})) AS ok`,
   forUpdate: raw(' FOR UPDATE'),
   skipLocked: raw(' FOR UPDATE SKIP LOCKED'),
+  skipLockedOf: (alias) => raw(` FOR UPDATE OF ${alias} SKIP LOCKED`),
+  outboxQueueId: raw("COALESCE(facts->>'queueId', facts->'original'->>'queueId')"),
   setPartId: (part, smscId) => sql`jsonb_set(smsc_ids, ARRAY[${String(part)}::text], to_jsonb(${smscId}::text))`,
   partStat: raw('s.receipts->>i.part'),
   smscIdSeq: raw('i.id'),

@@ -8,8 +8,7 @@
  * one database (issue 14, part 3) renew and take over leases without a schema change.
  */
 import type pg from 'pg';
-import { OUTBOX_MIGRATION_SQL } from './outbox.js';
-import { REPLY_PARTS_MIGRATION_SQL } from './reply-parts.js';
+import { OUTBOX_MIGRATION_SQL, REPLY_PARTS_MIGRATION_SQL } from './outbox-schema.js';
 
 export interface Migration {
   version: number;

@@ -8,7 +8,8 @@ import { UsageError } from '../../commands/usage-error.js';
 import type { OutboxRow } from '../../outbox/facts.js';
 import type { KeptReply, OutboxCounts } from '../outbox-contract.js';
 import type { SmsRow } from '../types.js';
-import { listOutbox, outboxCounts } from './outbox.js';
+import { listOutbox, outboxCounts } from '../queue/outbox.js';
+import { postgresRunner } from './engine.js';
 import { poolConfig } from './connect.js';
 import { schemaVersion, SCHEMA_VERSION } from './migrations.js';
 import { fromPg } from './store.js';
@@ -78,11 +79,11 @@ export class PostgresReader {
   }
 
   outboxCounts(): Promise<OutboxCounts> {
-    return outboxCounts(this.client);
+    return postgresRunner(this.client)(outboxCounts());
   }
 
   listOutbox(limit: number): Promise<OutboxRow[]> {
-    return listOutbox(this.client, limit);
+    return postgresRunner(this.client)(listOutbox(limit));
   }
 
   async keptReplies(limit: number): Promise<KeptReply[]> {

@@ -13,16 +13,14 @@ import type pg from 'pg';
 import { dailyQuery, listQuery, POSTGRES_DIALECT } from '../message-query.js';
 import type { SendOutcome, SpoolStore } from '../store.js';
 import { SpoolError, type ReceiptFact, type ReceiptUpdate, type SmsRow } from '../types.js';
-import { FINAL_STATES_SQL } from './migrations.js';
-import * as outbox from './outbox.js';
 import { rowFromColumns, type SmsColumns } from '../columns.js';
-import * as replyParts from './reply-parts.js';
-import { fromRawOutbox, RELEASE_OUTBOX_SQL, type RawOutbox } from '../sqlite/outbox.js';
+import * as rp from '../queue/reply-parts.js';
 import type { OutboxStore } from '../outbox-contract.js';
 import { ALWAYS_LOOK, type QueueContext } from '../queue/engine.js';
 import { acceptRows, recentAccepted } from '../queue/accept.js';
 import * as q from '../queue/lifecycle.js';
 import { recordOutcomes } from '../queue/outcomes.js';
+import * as ob from '../queue/outbox.js';
 import type { Program } from '../queue/program.js';
 import { agedEarly, applyReceipt, resolveAged } from '../queue/receipts.js';
 import { DB_NOW_MS, POSTGRES_SQL, postgresOwnership, postgresRunner } from './engine.js';
@@ -262,36 +260,28 @@ export class PostgresStore implements SpoolStore {
   prune: SpoolStore['prune'] = (before) =>
     this.tx(async (c) => {
       const n = await postgresRunner(c)(q.pruneRows(this.ctx(), before));
-      await outbox.pruneOutbox(c, before);
+      await postgresRunner(c)(ob.pruneOutbox(before));
       return n;
     });
 
-  // ---- The outbox (issue 15): see spool/postgres/outbox.ts ----
+  // ---- The outbox (issue 15): see spool/queue/outbox.ts ----
 
   reportsDue: OutboxStore['reportsDue'] = (now, sweep) =>
-    this.tx((c) => outbox.reportsDue(c, now, sweep, FINAL_STATES_SQL));
+    this.tx((c) => postgresRunner(c)(ob.reportsDue(this.ctx(), now, sweep)));
   storeReply: OutboxStore['storeReply'] = (sms, now, settings) =>
-    this.tx((c) => outbox.storeReply(c, sms, now, settings));
+    this.tx((c) => postgresRunner(c)(ob.storeReply(this.ctx(), sms, now, settings)));
   storeReplyPart: OutboxStore['storeReplyPart'] = (part, now, how) =>
-    this.tx((c) => replyParts.storeReplyPart(c, part, now, how));
+    this.tx((c) => postgresRunner(c)(rp.storeReplyPart(this.ctx(), part, now, how)));
   expireReplyParts: OutboxStore['expireReplyParts'] = (now, timeoutMs, how) =>
-    this.tx((c) => replyParts.expireReplyParts(c, now, timeoutMs, how));
+    this.tx((c) => postgresRunner(c)(rp.expireReplyParts(this.ctx(), now, timeoutMs, how)));
   claimOutbox: OutboxStore['claimOutbox'] = (limit, now, leaseMs, owner) =>
-    this.tx((c) => outbox.claimOutbox(c, limit, now, leaseMs, owner));
-  releaseOutbox: OutboxStore['releaseOutbox'] = (owner) =>
-    this.tx(async (c) => (await c.query(RELEASE_OUTBOX_SQL.replace('?', '$1'), [owner])).rowCount ?? 0);
-  outboxDone: OutboxStore['outboxDone'] = (id, result, now) => this.tx((c) => outbox.outboxDone(c, id, result, now));
-  outboxFor: SpoolStore['outboxFor'] = async (queueId) =>
-    (
-      await this.read<RawOutbox>(
-        `SELECT * FROM outbox WHERE COALESCE(facts->>'queueId', facts->'original'->>'queueId') = $1 ORDER BY id`,
-        [queueId],
-      )
-    ).map(fromRawOutbox);
-  listOutbox: OutboxStore['listOutbox'] = (limit) =>
-    outbox.listOutbox(this.pool, limit).catch((e: unknown) => Promise.reject(this.failed(e)));
-  outboxCounts: OutboxStore['outboxCounts'] = () =>
-    outbox.outboxCounts(this.pool).catch((e: unknown) => Promise.reject(this.failed(e)));
+    this.tx((c) => postgresRunner(c)(ob.claimOutbox(this.ctx(), limit, now, leaseMs, owner)));
+  releaseOutbox: OutboxStore['releaseOutbox'] = (owner) => this.tx((c) => postgresRunner(c)(ob.releaseOutbox(owner)));
+  outboxDone: OutboxStore['outboxDone'] = (id, result, now) =>
+    this.tx((c) => postgresRunner(c)(ob.outboxDone(id, result, now)));
+  outboxFor: SpoolStore['outboxFor'] = (queueId) => this.readProgram(ob.outboxFor(this.ctx(), queueId));
+  listOutbox: OutboxStore['listOutbox'] = (limit) => this.readProgram(ob.listOutbox(limit));
+  outboxCounts: OutboxStore['outboxCounts'] = () => this.readProgram(ob.outboxCounts());
 
   listMessages: SpoolStore['listMessages'] = async (filter) => {
     const q = listQuery(filter, POSTGRES_DIALECT);

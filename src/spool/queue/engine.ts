@@ -9,10 +9,18 @@ import type { Fragment, Stmt } from './program.js';
 export interface EngineSql {
   /** Serialise this transaction's decisions on these keys (PostgreSQL: advisory locks); none with one writer. */
   lockKeys(keys: readonly string[]): Stmt | undefined;
+  /** Lock one reply's parts for this transaction (by the message's key); none with one writer. */
+  lockReply(key: string): Stmt | undefined;
+  /** The same without waiting: its row's `ok` says whether it was taken. */
+  tryLockReply(key: string): Stmt | undefined;
   /** After a read whose rows the transaction then updates. */
   readonly forUpdate: Fragment;
   /** After a read of rows another node's transaction may be working on: leave those to it. */
   readonly skipLocked: Fragment;
+  /** The same for a join's rows of one table (its alias). */
+  skipLockedOf(alias: string): Fragment;
+  /** An outbox row's queue id: a report's, or that of the SMS a reply answers (as its index spells it). */
+  readonly outboxQueueId: Fragment;
   /** `smsc_ids` with element `part` set to `smscId`. */
   setPartId(part: number, smscId: string): Fragment;
   /** The receipt stat (text or NULL) of part `i.part` in `s.receipts`. */

@@ -6,10 +6,18 @@ import type Database from 'better-sqlite3';
 import type { EngineSql, Ownership } from '../queue/engine.js';
 import { type Program, raw, runSync, type Stmt, type StmtResult, sql } from '../queue/program.js';
 
+/** A report's queue id, or the queue id of the SMS a reply answers (the same expression as the index's). */
+export const OUTBOX_QUEUE_ID_SQLITE =
+  "coalesce(json_extract(facts, '$.queueId'), json_extract(facts, '$.original.queueId'))";
+
 export const SQLITE_SQL: EngineSql = {
   lockKeys: () => undefined,
+  lockReply: () => undefined,
+  tryLockReply: () => undefined,
   forUpdate: raw(''),
   skipLocked: raw(''),
+  skipLockedOf: () => raw(''),
+  outboxQueueId: raw(OUTBOX_QUEUE_ID_SQLITE),
   setPartId: (part, smscId) => sql`json_replace(smsc_ids, ${`$[${part}]`}, ${smscId})`,
   partStat: raw(`json_extract(s.receipts, '$[' || i.part || ']')`),
   smscIdSeq: raw('i.rowid'),

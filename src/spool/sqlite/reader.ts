@@ -9,7 +9,9 @@ import Database from 'better-sqlite3';
 import type { OutboxRow } from '../../outbox/facts.js';
 import type { KeptReply, OutboxCounts } from '../outbox-contract.js';
 import type { SmsRow, SmsState } from '../types.js';
-import { listOutbox, outboxCounts } from './outbox.js';
+import * as q from '../queue/lifecycle.js';
+import { listOutbox, outboxCounts } from '../queue/outbox.js';
+import { sqliteRunner } from './engine.js';
 import { fromRaw, type RawRow } from './store.js';
 
 export interface ListFilter {
@@ -21,6 +23,7 @@ export interface ListFilter {
 
 export class SpoolReader {
   private readonly db: Database.Database;
+  private readonly run = sqliteRunner((text) => this.db.prepare(text));
 
   /** Throws when the file does not exist (fileMustExist: nothing is created). */
   constructor(
@@ -32,9 +35,7 @@ export class SpoolReader {
   }
 
   countsByState(): Record<string, number> {
-    const sql = 'SELECT state, COUNT(*) AS n FROM sms GROUP BY state';
-    const rows = this.db.prepare(sql).all() as Array<{ state: string; n: number }>;
-    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+    return this.run(q.countsByState());
   }
 
   /** The latest rows (newest first) matching the filter. */
@@ -55,12 +56,11 @@ export class SpoolReader {
   }
 
   byId(id: number): SmsRow | undefined {
-    const r = this.db.prepare('SELECT * FROM sms WHERE id = ?').get(id) as RawRow | undefined;
-    return r ? fromRaw(r) : undefined;
+    return this.run(q.byId(id));
   }
 
   byQueueId(queueId: string): SmsRow[] {
-    return (this.db.prepare('SELECT * FROM sms WHERE queue_id = ? ORDER BY id').all(queueId) as RawRow[]).map(fromRaw);
+    return this.run(q.byQueueId(queueId));
   }
 
   /** A spool an older daemon made and the current one has not opened yet has no outbox: nothing to show. */
@@ -69,11 +69,11 @@ export class SpoolReader {
   }
 
   outboxCounts(): OutboxCounts {
-    return this.has('outbox') ? outboxCounts(this.db) : { pending: 0, sent: 0, dropped: 0 };
+    return this.has('outbox') ? this.run(outboxCounts()) : { pending: 0, sent: 0, dropped: 0 };
   }
 
   listOutbox(limit: number): OutboxRow[] {
-    return this.has('outbox') ? listOutbox(this.db, limit) : [];
+    return this.has('outbox') ? this.run(listOutbox(limit)) : [];
   }
 
   keptReplies(limit: number): KeptReply[] {

@@ -12,15 +12,16 @@ import { dailyQuery, listQuery, SQLITE_DIALECT } from '../message-query.js';
 import type { SendOutcome, SpoolStore } from '../store.js';
 import type { AcceptOutcome, DailyCount, NewSms, ReceiptUpdate, SmsRow } from '../types.js';
 import { SpoolError } from '../types.js';
-import * as outbox from './outbox.js';
-import * as replyParts from './reply-parts.js';
+import { OUTBOX_SCHEMA, REPLY_PARTS_SCHEMA } from './outbox-schema.js';
+import * as rp from '../queue/reply-parts.js';
 import type { OutboxStore } from '../outbox-contract.js';
 import type { QueueContext } from '../queue/engine.js';
 import { acceptRows, recentAccepted } from '../queue/accept.js';
 import * as q from '../queue/lifecycle.js';
 import { recordOutcomes } from '../queue/outcomes.js';
 import { agedEarly, applyReceipt, resolveAged } from '../queue/receipts.js';
-import { SQLITE_OWNERSHIP, SQLITE_SQL, sqliteRunner } from './engine.js';
+import * as ob from '../queue/outbox.js';
+import { OUTBOX_QUEUE_ID_SQLITE, SQLITE_OWNERSHIP, SQLITE_SQL, sqliteRunner } from './engine.js';
 
 // 2: sms.receipt_facts (when each part's receipt came, and its err).
 const SCHEMA_VERSION = 2;
@@ -32,9 +33,6 @@ const LAZY_MAX_WRITES = 512;
  * check's own small write goes through: a full disk may still take a row in a page it has, not a mail's rows.
  */
 const HEALTH_WINDOW_MS = 10_000;
-
-/** A report's queue id, or the queue id of the SMS a reply answers (the same expression as the index's). */
-const OUTBOX_QUEUE_ID_SQLITE = "coalesce(json_extract(facts, '$.queueId'), json_extract(facts, '$.original.queueId'))";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sms (
@@ -197,8 +195,8 @@ export class SqliteSpool implements SpoolStore {
     // owned its row is kept stale there (on SQLite only a row deleted meanwhile does that).
     const ids = this.db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('smsc_ids') as string[];
     if (!ids.includes('stale')) this.db.exec('ALTER TABLE smsc_ids ADD COLUMN stale INTEGER NOT NULL DEFAULT 0');
-    this.db.exec(outbox.OUTBOX_SCHEMA);
-    this.db.exec(replyParts.REPLY_PARTS_SCHEMA);
+    this.db.exec(OUTBOX_SCHEMA);
+    this.db.exec(REPLY_PARTS_SCHEMA);
     // The web page's timeline finds a mail's reports and replies by the queue id in their facts.
     this.db.exec(`CREATE INDEX IF NOT EXISTS outbox_queue ON outbox(${OUTBOX_QUEUE_ID_SQLITE})`);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
@@ -378,7 +376,7 @@ export class SqliteSpool implements SpoolStore {
   prune: SpoolStore['prune'] = (before) =>
     this.batch(() => {
       const n = this.run(q.pruneRows(this.ctx, before));
-      outbox.pruneOutbox(this.db, before);
+      this.run(ob.pruneOutbox(before));
       return n;
     });
 
@@ -395,31 +393,24 @@ export class SqliteSpool implements SpoolStore {
   cancelQueued: SpoolStore['cancelQueued'] = (id, scope, reason, now) =>
     this.batch(() => this.run(q.cancelQueued(SQLITE_DIALECT, id, scope, reason, now)));
 
-  // ---- The outbox (issue 15): see spool/sqlite/outbox.ts ----
+  // ---- The outbox (issue 15): see spool/queue/outbox.ts ----
 
-  reportsDue: OutboxStore['reportsDue'] = (now, sweep) => this.batch(() => outbox.reportsDue(this.db, now, sweep));
+  reportsDue: OutboxStore['reportsDue'] = (now, sweep) =>
+    this.batch(() => this.run(ob.reportsDue(this.ctx, now, sweep)));
   storeReply: OutboxStore['storeReply'] = (sms, now, settings) =>
-    this.batch(() => outbox.storeReply(this.db, sms, now, settings));
+    this.batch(() => this.run(ob.storeReply(this.ctx, sms, now, settings)));
   storeReplyPart: OutboxStore['storeReplyPart'] = (part, now, how) =>
-    this.batch(() => replyParts.storeReplyPart(this.db, part, now, how));
+    this.batch(() => this.run(rp.storeReplyPart(this.ctx, part, now, how)));
   expireReplyParts: OutboxStore['expireReplyParts'] = (now, timeoutMs, how) =>
-    this.batch(() => replyParts.expireReplyParts(this.db, now, timeoutMs, how));
+    this.batch(() => this.run(rp.expireReplyParts(this.ctx, now, timeoutMs, how)));
   claimOutbox: OutboxStore['claimOutbox'] = (limit, now, leaseMs, owner) =>
-    this.batch(() => outbox.claimOutbox(this.db, limit, now, leaseMs, owner));
-  releaseOutbox: OutboxStore['releaseOutbox'] = (owner) =>
-    this.batch(() => this.db.prepare(outbox.RELEASE_OUTBOX_SQL).run(owner).changes);
+    this.batch(() => this.run(ob.claimOutbox(this.ctx, limit, now, leaseMs, owner)));
+  releaseOutbox: OutboxStore['releaseOutbox'] = (owner) => this.batch(() => this.run(ob.releaseOutbox(owner)));
   outboxDone: OutboxStore['outboxDone'] = (id, result, now) =>
-    this.batch(() => outbox.outboxDone(this.db, id, result, now));
-  listOutbox: OutboxStore['listOutbox'] = (limit) => Promise.resolve(outbox.listOutbox(this.db, limit));
-  outboxFor: SpoolStore['outboxFor'] = (queueId) =>
-    Promise.resolve(
-      (
-        this.sql(`SELECT * FROM outbox WHERE ${OUTBOX_QUEUE_ID_SQLITE} = ? ORDER BY id`).all(queueId) as Parameters<
-          typeof outbox.fromRawOutbox
-        >[0][]
-      ).map(outbox.fromRawOutbox),
-    );
-  outboxCounts: OutboxStore['outboxCounts'] = () => Promise.resolve(outbox.outboxCounts(this.db));
+    this.batch(() => this.run(ob.outboxDone(id, result, now)));
+  listOutbox: OutboxStore['listOutbox'] = (limit) => Promise.resolve(this.run(ob.listOutbox(limit)));
+  outboxFor: SpoolStore['outboxFor'] = (queueId) => Promise.resolve(this.run(ob.outboxFor(this.ctx, queueId)));
+  outboxCounts: OutboxStore['outboxCounts'] = () => Promise.resolve(this.run(ob.outboxCounts()));
 
   private noteFailure(message: string): void {
     this.lastFailure = { at: Date.now(), message };
