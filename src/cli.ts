@@ -8,10 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, configWarnings, loadConfig } from './config/load.js';
-import { openSpoolForReading, queueReport, type QueueOptions } from './commands/queue.js';
+import { queueReport, type QueueOptions } from './commands/queue.js';
 import { SMS_STATES } from './spool/types.js';
 import { parseCount, parseDuration } from './commands/option-values.js';
-import { UsageError } from './commands/usage-error.js';
+import { UsageError } from './errors.js';
 import { readPassword } from './commands/read-password.js';
 import { serve } from './commands/serve.js';
 import { replyFromStdin } from './simulator/input.js';
@@ -23,7 +23,7 @@ import { runnableConfig } from './config/files.js';
 import { configReferenceMarkdown } from './config/reference.js';
 import { encodeReportJson, encodeReportText } from './commands/encode.js';
 import { isReplyError } from './errors.js';
-import { PostgresReader } from './spool/postgres/reader.js';
+import { openQueueReader } from './spool/open.js';
 import { smsOptionsFrom } from './config/sms-options.js';
 import { prepareSms, type SmsOptions } from './sms/prepare.js';
 import { createRefCounter } from './sms/segment.js';
@@ -99,10 +99,7 @@ program
   .action(async (opts: QueueFlags) => {
     const config = loadConfig(opts.config, process.env);
     // Read-only, without the daemon's set-up: a running daemon's writes never wait for (or fail because of) it.
-    const spool =
-      config.spool.backend === 'postgres'
-        ? await PostgresReader.open(config.spool)
-        : openSpoolForReading(config.spool.path, config.spool.busy_timeout_ms);
+    const spool = await openQueueReader(config);
     try {
       const report = await queueReport(spool, {
         ...(opts.id ? { id: opts.id } : {}),

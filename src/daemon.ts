@@ -13,10 +13,8 @@ import { RecentAcceptances } from './policy/recent.js';
 import { floodRefused, floodReply, rulesFrom } from './policy/rules.js';
 import { replyFromStdin } from './simulator/input.js';
 import { SmscSimulator } from './simulator/smsc.js';
-import { lockSpool, SpoolLockedError, type SpoolLock } from './spool/lock.js';
-import { enforceSharedSettings } from './spool/postgres/cluster-settings.js';
-import { holdNodeId, preparePostgres } from './spool/postgres/connect.js';
-import { maskUrl } from './spool/postgres/url.js';
+import type { SpoolLock } from './spool/lock.js';
+import { claimSpool, sharedByNodes, spoolShown } from './spool/open.js';
 import { startSmtp, type SmtpListener } from './smtp/server.js';
 import { startWeb, type WebServer } from './web/server.js';
 import { WorkThread } from './worker/client.js';
@@ -56,40 +54,13 @@ const DEPTH_REFRESH_MS = 1000;
 const CLOCK_REFRESH_MS = 2000;
 const DAY_MS = 86_400_000;
 
-/** The spool as logs name it: the SQLite file, or the PostgreSQL URL without its password. */
-function spoolShown(config: Config): string {
-  return config.spool.backend === 'postgres' ? maskUrl(config.spool.url ?? '') : config.spool.path;
-}
-
 export async function startDaemon(config: Config, baseLog: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
   const now = opts.now ?? Date.now;
   const log = baseLog.child({ node: config.node.id });
   // Every port first: one in use ends the start naming its key, before the spool is opened or waited for.
   await checkListeners(config);
-  if (config.spool.backend === 'postgres') {
-    // No file lock: several nodes may share one database (each requeues only its own rows). The database must
-    // answer, be new enough and have this version's schema before SMTP opens: no 250 without somewhere to commit.
-    await preparePostgres(config.spool, log, opts.signal);
-    // Rows are requeued by their owner's id: two live nodes with one id would resend each other's rows.
-    const nodeLock = await holdNodeId(config.spool, config.node.id, config.cluster.failover_s * 1000, log);
-    try {
-      // Rules, SMSC limits and timings that only hold if every node has the same (the first node records them).
-      await enforceSharedSettings(config, log);
-      const release = () => void nodeLock.stop();
-      return await startLocked(config, log, opts, now, { path: spoolShown(config), release });
-    } catch (err) {
-      await nodeLock.stop();
-      throw err;
-    }
-  }
-  // Before anything else: a second daemon on this spool would requeue and resend the first one's in-flight rows.
-  let lock: SpoolLock;
-  try {
-    lock = lockSpool(config.spool.path);
-  } catch (err) {
-    if (err instanceof SpoolLockedError) log.fatal({ spool: err.spoolPath, holderPid: err.holderPid }, err.message);
-    throw err;
-  }
+  // Before anything else: the file lock, or the cluster's checks (spool/open.ts).
+  const lock = await claimSpool(config, log, opts.signal);
   try {
     return await startLocked(config, log, opts, now, lock);
   } catch (err) {
@@ -215,7 +186,7 @@ async function startParts(
             spool,
             binds: async () => (await spool.health()).binds,
             cluster: () => spool.cluster(),
-            node: config.spool.backend === 'postgres' ? config.node.id : undefined,
+            node: sharedByNodes(config) ? config.node.id : undefined,
           }),
         );
   if (web) started.push(() => web.close());

@@ -1,12 +1,8 @@
-/** `smtp2sms queue`: what is in the spool — counts by state, recent messages, one message in full. */
-import { existsSync } from 'node:fs';
 import { CODING_NAMES } from '../sms/encode.js';
-import { SpoolReader } from '../spool/sqlite/reader.js';
+import type { QueueSource } from '../spool/queue-source.js';
 import type { OutboxRow } from '../outbox/facts.js';
-import type { KeptReply, OutboxCounts } from '../spool/outbox-contract.js';
 import type { SmsRow, SmsState } from '../spool/types.js';
 import { firstWords } from '../web/pages.js';
-import { UsageError } from './usage-error.js';
 
 export interface QueueOptions {
   id?: string;
@@ -16,18 +12,6 @@ export interface QueueOptions {
   limit: number;
   json: boolean;
   now: number;
-}
-
-/**
- * Opens the spool read-only (see SpoolReader: never the daemon's own set-up, which writes). A missing file is the
- * usual sign of a relative spool.path read from another directory: the error names the absolute path looked at.
- */
-export function openSpoolForReading(path: string, busyTimeoutMs: number): SpoolReader {
-  if (!existsSync(path)) {
-    const cwd = process.cwd();
-    throw new UsageError(`no spool at ${path} (spool.path; relative to the working directory ${cwd})`);
-  }
-  return new SpoolReader(path, busyTimeoutMs);
 }
 
 function summary(row: SmsRow) {
@@ -55,18 +39,6 @@ const withText = (row: SmsRow) => ({ ...summary(row), text: row.text });
 
 /** A list line's time: when the message was accepted, UTC, to the second. */
 const acceptedAt = (iso: string) => `${iso.slice(0, 19)}Z`;
-
-/** What the report reads: the SQLite reader (synchronous) or the PostgreSQL one; both read-only. */
-export interface QueueSource {
-  countsByState(): Record<string, number> | Promise<Record<string, number>>;
-  list(filter: { state?: SmsState; since?: number; limit: number }): SmsRow[] | Promise<SmsRow[]>;
-  byId(id: number): SmsRow | undefined | Promise<SmsRow | undefined>;
-  byQueueId(queueId: string): SmsRow[] | Promise<SmsRow[]>;
-  /** Reports and reply mails waiting for, sent to or given up by the smarthost. */
-  outboxCounts(): OutboxCounts | Promise<OutboxCounts>;
-  listOutbox(limit: number): OutboxRow[] | Promise<OutboxRow[]>;
-  keptReplies(limit: number): KeptReply[] | Promise<KeptReply[]>;
-}
 
 function outboxSummary(row: OutboxRow) {
   const f = row.facts;

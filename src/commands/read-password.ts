@@ -1,7 +1,7 @@
 /** hash-password's input: typed twice without echo on a terminal, or one line from a pipe (scripts, `echo … |`). */
 import { readFileSync } from 'node:fs';
 import { read } from 'read';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors.js';
 
 export async function readPassword(
   input: NodeJS.ReadStream & { fd: number },

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import type { z } from 'zod';
-import { maskUrl } from '../spool/postgres/url.js';
+import { maskUrl } from './postgres-url.js';
 import { configSchema, SECRET_KEYS, type Config } from './schema.js';
 
 export class ConfigError extends Error {

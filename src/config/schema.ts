@@ -4,7 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { postgresUrlProblem } from '../spool/postgres/url.js';
+import { postgresUrlProblem } from './postgres-url.js';
 import iconv from 'iconv-lite';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';

@@ -4,7 +4,7 @@
  * before any line says the daemon listens; a listen that still fails later is named the same way.
  */
 import net from 'node:net';
-import { UsageError } from '../commands/usage-error.js';
+import { UsageError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 
 export interface Listener {

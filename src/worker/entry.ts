@@ -15,13 +15,7 @@ import { acceptMail, type Submission } from '../smtp/intake.js';
 import { startDelivery, type Delivery, type DeliveryEvents } from '../smpp/start.js';
 import { LocalSpool } from '../spool/local.js';
 import { SPOOL_OPERATIONS } from '../spool/operations.js';
-import { openPool } from '../spool/postgres/connect.js';
-import { DbClock } from '../spool/postgres/db-clock.js';
-import { SCHEMA_VERSION, schemaVersion } from '../spool/postgres/migrations.js';
-import { PostgresStore } from '../spool/postgres/store.js';
-import { SqliteSpool } from '../spool/sqlite/store.js';
-import { BindHolder } from './bind-holder.js';
-import { clusterView, type ClusterView } from '../spool/postgres/cluster-view.js';
+import { type ClusterView, openWorkSpool, type WorkSpool } from '../spool/open.js';
 import { OutboxSender } from '../outbox/sender.js';
 import { replyHandler } from '../outbox/replies.js';
 import { serveRpc, type Ops } from './rpc.js';
@@ -51,73 +45,21 @@ const { path, busyTimeoutMs, config, logLevel, logPretty } = workerData as WorkT
 const port = parentPort!;
 const log = createLogger(logLevel, { pretty: logPretty }).child({ node: config.node.id });
 
-let store: SqliteSpool | PostgresStore;
-/** The database's time on a cluster node (corrected by the measured offset); this machine's alone on SQLite. */
-let clock: () => number = Date.now;
-let dbClock: DbClock | undefined;
-let lastClockProblem: string | undefined;
-let schemaProblem: string | undefined;
-const CLOCK_EVERY_MS = 5000;
 // Registered with the thread's metrics below (they are made after the spool opens).
 const clockSkew = new Gauge({
   name: 'smtp2sms_cluster_clock_offset_seconds',
   help: "The database's clock minus this node's, as last measured (0 on SQLite); over cluster.max_clock_skew_s: 451",
   registers: [],
 });
+let opened: WorkSpool;
 let spool: LocalSpool;
+/** The database's time on a cluster node (corrected by the measured offset); this machine's for one node alone. */
+let clock: () => number;
 let delivery: Delivery | undefined;
 try {
-  if (config.spool.backend === 'postgres') {
-    // The daemon has checked the database and migrated its schema before starting this thread.
-    const node = config.node.id;
-    store = new PostgresStore(openPool(config.spool, log, node), node, config.cluster.lease_s * 1000);
-  } else {
-    const sqlite = new SqliteSpool(path, busyTimeoutMs);
-    sqlite.onLost = (reason) =>
-      log.error({ spool: path }, `${reason}: mail gets 451 4.3.0 and /healthz fails until a restart`);
-    store = sqlite;
-  }
-  if (store instanceof PostgresStore) {
-    // Every time this thread writes or judges is the database's (db-clock.ts): measured before the first mail.
-    dbClock = new DbClock(store.pool, config.cluster.max_clock_skew_s * 1000, CLOCK_EVERY_MS, Date.now, (r) => {
-      clockSkew.set(r.offsetMs / 1000);
-      const problem = dbClock?.problem();
-      if (problem && problem !== lastClockProblem)
-        log.error({ offsetMs: Math.round(r.offsetMs) }, `${problem}: mail gets 451`);
-      if (!problem && lastClockProblem)
-        log.info({ offsetMs: Math.round(r.offsetMs) }, 'clock back within cluster.max_clock_skew_s');
-      lastClockProblem = problem;
-    });
-    await dbClock.start();
-    clock = dbClock.now;
-    // A newer smtp2sms migrated the schema under this one: it stops taking mail and says why (a restart on the
-    // new version fixes it).
-    const pgPool = store.pool;
-    const watch = setInterval(() => {
-      void (async () => {
-        const c = await pgPool.connect();
-        try {
-          const v = await schemaVersion(c);
-          const problem =
-            v > SCHEMA_VERSION
-              ? `the spool's schema is version ${v}, newer than this smtp2sms knows (${SCHEMA_VERSION}): upgrade this node`
-              : undefined;
-          if (problem && !schemaProblem) log.error(`${problem}; mail gets 451 until then`);
-          schemaProblem = problem;
-        } finally {
-          c.release();
-        }
-      })().catch(() => undefined);
-    }, CLOCK_EVERY_MS);
-    watch.unref();
-  }
-  spool = new LocalSpool(store, clock, log);
-  // One node alone: what it was sending when it stopped is its own. In a cluster a row is orphaned only once its
-  // holder lost the binds lease: the node that takes the lease requeues them (never a standby at its start).
-  if (store instanceof SqliteSpool) {
-    const requeued = await spool.requeueSending(Date.now());
-    if (requeued > 0) log.warn({ requeued }, 'messages caught mid-send by the last stop go out again (at-least-once)');
-  }
+  opened = await openWorkSpool({ config, path, busyTimeoutMs, log, onOffset: (ms) => clockSkew.set(ms / 1000) });
+  clock = opened.clock;
+  spool = new LocalSpool(opened.store, clock, log);
 } catch (err) {
   port.postMessage({ ready: false, error: (err as Error).message });
   process.exit(1);
@@ -167,9 +109,10 @@ const bindHolder = new Gauge({
   labelNames: ['node'] as const,
   registers: [m.registry],
 });
-let holder: BindHolder | undefined;
-if (store instanceof PostgresStore) {
-  const pgStore = store;
+let holder: ReturnType<NonNullable<WorkSpool['cluster']>['holdBinds']> | undefined;
+const cluster = opened.cluster;
+if (cluster) {
+  const pgStore = cluster.store;
   bindHolder.set({ node: config.node.id }, 0);
   // A standby announces what it queues; the holder does not need to (its own accepts wake its relay).
   pgStore.announceQueued = true;
@@ -179,9 +122,7 @@ if (store instanceof PostgresStore) {
       { id: o.id, what: o.op, ...(o.op === 'submitted' ? { part: o.part, smscId: o.smscId } : {}) },
       'send outcome refused: this node no longer owns the row (another node took it over); the SMSC id is kept',
     );
-  holder = new BindHolder({
-    config,
-    store: pgStore,
+  holder = cluster.holdBinds({
     log,
     startRelay: (mayAct) => {
       delivery = startDelivery(config, log, spool, relayEvents, clock, mayAct);
@@ -217,19 +158,17 @@ serveRpc(
   {
     ...spoolOps,
     // Diagnostics and fault injection in tests (query_only, max_page_count …).
-    pragma: (text: string) => (store instanceof SqliteSpool ? store.db.pragma(text) : undefined),
+    pragma: (text: string) => opened.pragma(text),
     writable: () => spool.store.writable(),
-    role: () => (store instanceof PostgresStore ? (holder?.holding ? 'holder' : 'standby') : 'single'),
+    role: () => (cluster ? (holder?.holding ? 'holder' : 'standby') : 'single'),
     clock: () => {
-      const problem = dbClock?.problem() ?? schemaProblem;
-      return { offsetMs: dbClock?.offsetMs ?? 0, ...(problem ? { problem } : {}) };
+      const problem = opened.problem();
+      return { offsetMs: opened.offsetMs(), ...(problem ? { problem } : {}) };
     },
     metrics: () => m.registry.metrics(),
     binds: (): BindHealth[] => bindList().map(({ name, mode, up }) => ({ name, mode, up })),
     cluster: async (): Promise<ClusterStatus | undefined> =>
-      store instanceof PostgresStore
-        ? { node: config.node.id, holding: holder?.holding ?? false, ...(await clusterView(store.pool)) }
-        : undefined,
+      cluster ? { node: config.node.id, holding: holder?.holding ?? false, ...(await cluster.view()) } : undefined,
     stopDelivery: async (timeoutMs: number) => {
       await Promise.all([holder ? holder.stop(timeoutMs) : delivery?.stop(timeoutMs), outboxSender?.stop()]);
     },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, maskSecrets, parseConfig } from '../../src/config/load.js';
-import { maskUrl, withPassword } from '../../src/spool/postgres/url.js';
+import { maskUrl, withPassword } from '../../src/config/postgres-url.js';
 
 const problems = (input: unknown, env: NodeJS.ProcessEnv = {}): string[] => {
   try {

@@ -6,11 +6,11 @@
  */
 import pg from 'pg';
 import type { Config } from '../../config/schema.js';
-import { UsageError } from '../../commands/usage-error.js';
+import { UsageError } from '../../errors.js';
 import type { Logger } from '../../ops/log.js';
 import { migrate, SchemaTooNewError } from './migrations.js';
 import { LOCK_SPACE, SessionLock } from './session-lock.js';
-import { maskUrl, withPassword } from './url.js';
+import { maskUrl, withPassword } from '../../config/postgres-url.js';
 
 /** DROP DATABASE … WITH (FORCE) and the INCLUDE indexes the schema leans on are there from 13. */
 export const MIN_SERVER_VERSION_NUM = 130_000;

@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import type { Config } from '../../config/schema.js';
-import { UsageError } from '../../commands/usage-error.js';
+import { UsageError } from '../../errors.js';
 import type { OutboxRow } from '../../outbox/facts.js';
 import type { KeptReply, OutboxCounts } from '../outbox-contract.js';
 import type { SmsRow } from '../types.js';
@@ -13,7 +13,7 @@ import { postgresRunner } from './engine.js';
 import { poolConfig } from './connect.js';
 import { schemaVersion, SCHEMA_VERSION } from './migrations.js';
 import { fromPg } from './store.js';
-import { maskUrl } from './url.js';
+import { maskUrl } from '../../config/postgres-url.js';
 
 export interface PgListFilter {
   state?: string;

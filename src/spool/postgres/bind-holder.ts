@@ -9,11 +9,11 @@
  * and the one before has fenced itself): it goes back to the queue. The store writes send outcomes only for rows
  * this node claimed in the epoch it holds, so a deposed holder's late writes are refused.
  */
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../ops/log.js';
-import { BindLease } from '../spool/postgres/bind-lease.js';
-import { poolConfig } from '../spool/postgres/connect.js';
-import { QUEUED_CHANNEL, type PostgresStore } from '../spool/postgres/store.js';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../ops/log.js';
+import { BindLease } from './bind-lease.js';
+import { poolConfig } from './connect.js';
+import { QUEUED_CHANNEL, type PostgresStore } from './store.js';
 
 export interface BindHolderOptions {
   config: Config;
