@@ -9,7 +9,7 @@ import iconv from 'iconv-lite';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { parseSender, SenderError } from '../sms/sender.js';
-import { parseNetworks } from '../smtp/networks.js';
+import { parseNetworks } from './networks.js';
 
 const port = z.number().int().min(0).max(65535);
 

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { Health } from '../worker/client.js';
+import type { Health } from './health.js';
 
 export interface OpsSources {
   registry: Registry;

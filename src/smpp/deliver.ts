@@ -8,7 +8,8 @@ import { logReply } from '../outbox/replies.js';
 import { readPart, single, type Reassembled } from '../sms/reassembly.js';
 import type { ReplySettings, WholeReply } from '../spool/outbox-contract.js';
 import { receiptDateMs } from '../delivery/receipt-state.js';
-import type { InboundSms, ReceiptUpdate, Spool } from '../spool/types.js';
+import type { InboundSms, ReceiptUpdate } from '../spool/types.js';
+import type { Spool } from '../spool/spool.js';
 import { messageBytes, type PDU } from './pdu.js';
 import { isReceipt, parseReceipt, type Receipt } from './receipts.js';
 

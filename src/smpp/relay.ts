@@ -6,7 +6,8 @@
  */
 import type { Logger } from '../ops/log.js';
 import { compositeOpen } from '../policy/composite.js';
-import type { SmsRow, Spool } from '../spool/types.js';
+import type { SmsRow } from '../spool/types.js';
+import type { Spool } from '../spool/spool.js';
 import { rowSubmitFields, withNewReference } from './parts.js';
 import type { SmppBind } from './session.js';
 import { TransientSmppError } from './session.js';

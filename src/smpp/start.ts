@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/log.js';
 import { createRefCounter } from '../sms/segment.js';
-import type { Spool } from '../spool/types.js';
+import type { Spool } from '../spool/spool.js';
 import { replySettings } from '../outbox/replies.js';
 import { deliverHandler, type DeliverEvents } from './deliver.js';
 import { Relay, type RelayEvents } from './relay.js';

@@ -14,7 +14,7 @@ import { authenticate, AuthThrottle, cleartextAuthAllowed, sameCredentials, type
 import { enforceDeadlines } from './deadlines.js';
 import { smtpError } from './enhanced-codes.js';
 import type { IntakeResult, Reply, Submission } from './intake.js';
-import { isLoopback, parseNetworks } from './networks.js';
+import { isLoopback, parseNetworks } from '../config/networks.js';
 import { parseRecipient } from './recipient.js';
 
 export interface SmtpDeps {

@@ -9,7 +9,8 @@
  */
 import type { Logger } from '../ops/log.js';
 import type { SendOutcome, SpoolStore } from './store.js';
-import { SpoolError, takenRow, type AcceptOutcome, type NewSms, type SmsRow, type Spool } from './types.js';
+import type { Spool } from './spool.js';
+import { SpoolError, takenRow, type AcceptOutcome, type NewSms, type SmsRow } from './types.js';
 
 /**
  * Under load a wait goes on this long after its first hand-over, so that the commits of that time reach the relay

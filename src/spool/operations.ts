@@ -3,7 +3,7 @@
  * (worker/spool-proxy.ts) and the server's dispatch (worker/entry.ts). Adding an operation to Spool is adding its
  * name here; the check below fails the build when one is missing.
  */
-import type { Spool } from './types.js';
+import type { Spool } from './spool.js';
 
 export const SPOOL_OPERATIONS = [
   'accept',

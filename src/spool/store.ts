@@ -1,5 +1,5 @@
 /**
- * The storage contract a spool backend implements (SQLite now; PostgreSQL next): storage operations only, each
+ * The storage contract each spool driver implements (SQLite, PostgreSQL): storage operations only, each
  * one transaction, facts in and facts out. The domain logic sits outside: the provider's rules decide in
  * src/policy/acceptance.ts, the receipt rules in src/delivery/receipt-state.ts, and the relay's wait for fresh mail
  * in spool/local.ts, above any store. Every operation returns a promise that resolves once its transaction has

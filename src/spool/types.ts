@@ -1,11 +1,9 @@
 /**
- * The spool's interface: what the SMTP stage, the relay and the policy need from durable storage. SQLite
- * implements it now; a PostgreSQL store (several nodes, one queue) can implement the same.
+ * The spool's data: the rows, states and outcomes the stages and the stores exchange. The operations are
+ * spool/spool.ts (what the stages call) and spool/store.ts (what each store implements).
  */
 import type { Coding } from '../sms/encode.js';
-import type { PolicyRules } from '../policy/rules.js';
 import type { SarInfo } from '../sms/segment.js';
-import type { SpoolStore } from './store.js';
 
 /** Every state a row can be in, in the order of its life (the queue command's and the web page's choices). */
 export const SMS_STATES = [
@@ -223,58 +221,3 @@ export type AcceptOutcome =
  * this interface, and a PostgreSQL store could implement it too. Every write has committed when its promise
  * resolves.
  */
-/**
- * The operations the Spool hands to the store as they are (LocalSpool adds nothing but, for close, the send
- * outcomes it still keeps): their signatures are the store's.
- */
-type StoreOperations =
-  | 'recentAccepted'
-  | 'acceptedSince'
-  | 'applyReceipt'
-  | 'resolveEarlyReceipts'
-  | 'storeInbound'
-  | 'storeReplyPart'
-  | 'expireReplyParts'
-  | 'requeueSending'
-  | 'expireQueued'
-  | 'prune'
-  | 'pendingCount'
-  | 'countsByState'
-  | 'oldestQueuedAt'
-  | 'byQueueId'
-  | 'listMessages'
-  | 'dailyCounts'
-  | 'cancelQueued'
-  | 'outboxFor'
-  | 'close';
-
-export interface Spool extends Pick<SpoolStore, StoreOperations> {
-  /**
-   * Store the rows of one mail, applying the provider's rules with the spool's state in the same transaction
-   * (so concurrent identical mails cannot both pass). Duplicates are stored as 'refused'.
-   */
-  accept(rows: NewSms[], now: number, rules?: PolicyRules): Promise<AcceptOutcome[]>;
-  /**
-   * Take up to `limit` due rows; they are 'sending' until the relay decides. When none is due, wait up to
-   * `waitMs` for fresh mail (handed over as it is stored) or for a row to fall due.
-   */
-  claim(limit: number, now: number, waitMs?: number): Promise<SmsRow[]>;
-  /** End a claim's wait now (the relay is stopping, or has no bind up to send what it would be handed). */
-  stopWaiting(): Promise<void>;
-  /** A part was accepted with this SMSC id; `last`: the whole message is now submitted. */
-  submitted(id: number, part: number, smscId: string, last: boolean, now: number): Promise<void>;
-  reschedule(
-    id: number,
-    reason: string,
-    nextAt: number,
-    now: number,
-    parts?: StoredPart[],
-    countAttempt?: boolean,
-  ): Promise<void>;
-  finish(
-    id: number,
-    state: 'failed' | 'expired' | 'undeliverable' | 'delivered',
-    reason: string,
-    now: number,
-  ): Promise<void>;
-}

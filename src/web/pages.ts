@@ -2,7 +2,7 @@
 import { SMS_STATES } from '../spool/types.js';
 import { CODING_NAMES } from '../sms/encode.js';
 import type { DailyCount, SmsRow } from '../spool/types.js';
-import type { BindHealth, ClusterStatus } from '../worker/entry.js';
+import type { BindHealth, ClusterStatus } from '../ops/health.js';
 import type { Viewer } from './access.js';
 import { dailyChart } from './chart.js';
 import { explainReason, STATE_WORDS } from './explain.js';

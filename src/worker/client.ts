@@ -5,22 +5,9 @@
 import { Worker } from 'node:worker_threads';
 import type { IntakeResult, Submission } from '../smtp/intake.js';
 import { RemoteSpool } from './spool-proxy.js';
-import type { BindHealth, ClusterStatus, WorkThreadOptions } from './entry.js';
+import type { BindHealth, ClusterStatus, Health } from '../ops/health.js';
+import type { WorkThreadOptions } from './entry.js';
 import { RpcClient } from './rpc.js';
-
-export interface Health {
-  spoolWritable: boolean;
-  /** Why the spool takes no writes (only when it does not). */
-  spoolProblem?: string;
-  binds: BindHealth[];
-  /**
-   * single: the only node (SQLite); holder: the cluster node holding the SMPP binds; standby: a cluster node that
-   * accepts mail and stands by (its binds are reported, not required).
-   */
-  role: 'single' | 'holder' | 'standby';
-  /** Why this node takes no mail: its clock is too far off the database's (only then). */
-  clockProblem?: string;
-}
 
 /**
  * A mail's objects die young; V8's default young generation (48 MB) let this thread's heap swell under load for

@@ -15,7 +15,8 @@ import { acceptMail, type Submission } from '../smtp/intake.js';
 import { startDelivery, type Delivery, type DeliveryEvents } from '../smpp/start.js';
 import { LocalSpool } from '../spool/local.js';
 import { SPOOL_OPERATIONS } from '../spool/operations.js';
-import { type ClusterView, openWorkSpool, type WorkSpool } from '../spool/open.js';
+import type { BindHealth, ClusterStatus } from '../ops/health.js';
+import { openWorkSpool, type WorkSpool } from '../spool/open.js';
 import { OutboxSender } from '../outbox/sender.js';
 import { replyHandler } from '../outbox/replies.js';
 import { serveRpc, type Ops } from './rpc.js';
@@ -26,19 +27,6 @@ export interface WorkThreadOptions {
   config: Config;
   logLevel: string;
   logPretty: boolean;
-}
-
-/** The status page's view of several nodes on one database (undefined with SQLite: one node, its own binds). */
-export interface ClusterStatus extends ClusterView {
-  node: string;
-  /** This node relays (holds the binds) now. */
-  holding: boolean;
-}
-
-export interface BindHealth {
-  name: string;
-  mode: string;
-  up: boolean;
 }
 
 const { path, busyTimeoutMs, config, logLevel, logPretty } = workerData as WorkThreadOptions;

@@ -3,7 +3,7 @@
  * SPOOL_OPERATIONS becomes a method that calls its namesake there.
  */
 import { SPOOL_OPERATIONS } from '../spool/operations.js';
-import type { Spool } from '../spool/types.js';
+import type { Spool } from '../spool/spool.js';
 import type { RpcClient } from './rpc.js';
 
 // The methods are made in the constructor from the list; this declaration gives the class their types.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { authenticate, AuthThrottle, cleartextAuthAllowed, hashPassword, verifyHash } from '../../src/smtp/auth.js';
-import { isLoopback, parseNetworks } from '../../src/smtp/networks.js';
+import { isLoopback, parseNetworks } from '../../src/config/networks.js';
 
 describe('password hashes', () => {
   it('scrypt hash verifies the right password only; each hash is salted', async () => {
