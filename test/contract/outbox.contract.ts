@@ -282,6 +282,17 @@ export function outboxContract(
       expect((await s.listOutbox(10)).map((r) => r.state)).toEqual(['pending']);
     });
 
+    it('prune takes a pruned row’s report facts with it: a sweep after it makes nothing for the row', async () => {
+      // Final at 2 with a report owed (NOTIFY default: failures); pruned before any sweep made it.
+      await settle([mailRow('3')], 'UNDELIV', '001');
+      await s.prune(100);
+      expect(await s.reportsDue(200, sweep)).toEqual({ made: 0, capped: 0 });
+      expect(await s.listOutbox(10)).toEqual([]);
+      // The same queue id accepted again later gets its own facts (none of the pruned row's are left to clash).
+      await settle([mailRow('3')], 'UNDELIV', '001');
+      expect((await s.reportsDue(3, sweep)).made).toBe(1);
+    });
+
     if (opts.shared)
       describe('two nodes at once', () => {
         const second = () => {

@@ -1,5 +1,5 @@
 /**
- * The spool contract: every backend runs these cases (sqlite.test.ts now; postgres.test.ts next). Behaviour is
+ * The spool contract: both drivers run these cases (sqlite.test.ts, postgres.test.ts). Behaviour is
  * seen only through SpoolStore (and LocalSpool above it for the wait for fresh mail), never a backend's tables.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -77,6 +77,13 @@ export function spoolContract(name: string, makeBackend: () => Promise<Backend>)
         const [id] = ids(await s.accept([{ ...row('1'), state: 'sending' }], 0));
         expect([(await byId(id!)).state, (await byId(id!)).attempts]).toEqual(['sending', 1]);
         expect(await s.claim(10, 0)).toEqual([]);
+      });
+
+      it('writable: a store that takes writes says so (a real write, committed)', async () => {
+        expect(await s.writable(1)).toEqual({ writable: true });
+        await s.accept([row('1')], 2);
+        expect(await s.writable(3)).toEqual({ writable: true });
+        expect(await s.pendingCount()).toBe(1);
       });
 
       it('after a crash, sending rows go back to queued', async () => {
