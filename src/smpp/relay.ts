@@ -27,6 +27,28 @@ export interface RelayOptions {
   idleMs: number;
 }
 
+/** What a relay works with. */
+export interface RelayParts {
+  spool: Spool;
+  binds: SmppBind[];
+  limiter: RateLimiter;
+  options: RelayOptions;
+  log: Logger;
+  /** The next concatenation reference (a composite sent again whole gets a new one). */
+  nextRef: () => number;
+  events?: RelayEvents;
+  now?: () => number;
+  /** False once this node may no longer submit (fenced: spool/postgres/bind-lease.ts); asked before every submit. */
+  mayAct?: () => boolean;
+}
+
+/** How a message goes back to the queue: `wholeAgain` sends a composite again with a new reference; an attempt
+ * not counted (a part retried, no bind up) comes back after a second, not the back-off. */
+interface RetryHow {
+  wholeAgain?: boolean;
+  countAttempt?: boolean;
+}
+
 export interface RelayEvents {
   submitted?(row: SmsRow, part: number, latencyMs: number): void;
   throttled?(): void;
@@ -47,19 +69,27 @@ export class Relay {
   /** Writes of outcomes not yet committed: stop() waits for them. */
   private readonly writes = new Set<Promise<unknown>>();
 
-  constructor(
-    private readonly spool: Spool,
-    private readonly binds: SmppBind[],
-    private readonly limiter: RateLimiter,
-    private readonly opts: RelayOptions,
-    private readonly log: Logger,
-    private readonly nextRef: () => number,
-    private readonly events: RelayEvents = {},
-    private readonly now: () => number = Date.now,
-    /** False once this node may no longer submit (fenced: postgres/bind-lease.ts); checked before every submit. */
-    private readonly mayAct: () => boolean = () => true,
-  ) {
-    for (const b of binds) {
+  private readonly spool: Spool;
+  private readonly binds: SmppBind[];
+  private readonly limiter: RateLimiter;
+  private readonly opts: RelayOptions;
+  private readonly log: Logger;
+  private readonly nextRef: () => number;
+  private readonly events: RelayEvents;
+  private readonly now: () => number;
+  private readonly mayAct: () => boolean;
+
+  constructor(parts: RelayParts) {
+    this.spool = parts.spool;
+    this.binds = parts.binds;
+    this.limiter = parts.limiter;
+    this.opts = parts.options;
+    this.log = parts.log;
+    this.nextRef = parts.nextRef;
+    this.events = parts.events ?? {};
+    this.now = parts.now ?? Date.now;
+    this.mayAct = parts.mayAct ?? (() => true);
+    for (const b of this.binds) {
       // Every message task waiting for a window slot listens on the binds at once.
       b.setMaxListeners(0);
       b.on('up', () => this.kick());
@@ -222,7 +252,8 @@ export class Relay {
   }
 
   /** Back to the queue with back-off, or expired when out of attempts or time. */
-  private async retry(row: SmsRow, reason: string, wholeAgain = false, countAttempt = true): Promise<void> {
+  private async retry(row: SmsRow, reason: string, how: RetryHow = {}): Promise<void> {
+    const { wholeAgain = false, countAttempt = true } = how;
     const now = this.now();
     if (countAttempt && (row.attempts >= this.opts.maxAttempts || now - row.createdAt >= this.opts.maxAgeMs)) {
       const why = `${reason}; gave up after ${row.attempts} attempts`;
@@ -245,7 +276,10 @@ export class Relay {
     const ids = { queueId: row.queueId, recipient: row.recipient };
     // Parts accepted before a crash or a failed attempt carry the old reference: send the whole message again.
     if (row.parts.length > 1 && row.smscIds.some((id) => id !== null)) {
-      await this.retry(row, 'composite interrupted; sending it again whole with a new reference', true, false);
+      await this.retry(row, 'composite interrupted; sending it again whole with a new reference', {
+        wholeAgain: true,
+        countAttempt: false,
+      });
       return;
     }
     const fields = rowSubmitFields(row, this.opts.registeredDelivery);
@@ -256,7 +290,7 @@ export class Relay {
           await this.retry(
             row,
             `parts could not all be sent within the ${this.opts.compositeWindowMs / 1000} s composite window`,
-            true,
+            { wholeAgain: true },
           );
           return;
         }
@@ -267,7 +301,7 @@ export class Relay {
         }
         const bind = await this.pickBind();
         if (!bind) {
-          if (part === 0) return await this.retry(row, 'no SMPP bind is up', false, false);
+          if (part === 0) return await this.retry(row, 'no SMPP bind is up', { countAttempt: false });
           await sleep(PART_RETRY_MS);
           continue;
         }
@@ -315,7 +349,7 @@ export class Relay {
         }
         if (part === 0) {
           // Nothing of this message reached the SMSC yet: back to the queue.
-          await this.retry(row, reason, false, action !== 'throttle');
+          await this.retry(row, reason, { countAttempt: action !== 'throttle' });
           return;
         }
         // Inside a composite: retry this part (same reference) while the window is open.

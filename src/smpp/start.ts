@@ -81,11 +81,11 @@ export function startDelivery(
       );
     }
   }
-  const relay = new Relay(
+  const relay = new Relay({
     spool,
     binds,
-    new RateLimiter(smpp.throughput, now),
-    {
+    limiter: new RateLimiter(smpp.throughput, now),
+    options: {
       registeredDelivery: smpp.registered_delivery,
       maxAttempts: smpp.max_attempts,
       maxAgeMs: config.spool.max_age_s * 1000,
@@ -95,12 +95,13 @@ export function startDelivery(
       compositeWindowMs: config.policy.composite_window_s * 1000,
       idleMs: 500,
     },
-    log.child({ component: 'relay' }),
-    createRefCounter(),
-    events.relay ?? {},
+    log: log.child({ component: 'relay' }),
+    nextRef: createRefCounter(),
+    events: events.relay ?? {},
     now,
     mayAct,
-  );
+  });
+
   for (const b of binds) b.start();
   relay.start();
   return {

@@ -7,7 +7,7 @@ import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../p
 import type { PolicyRules } from '../../policy/rules.js';
 import type { AcceptOutcome, NewSms, SmsRow } from '../types.js';
 import type { QueueContext } from './engine.js';
-import { exec, first, numOrNull, type Program, query, raw, sql } from './program.js';
+import { numOrNull, type Program, raw, sql, rowsOf, firstRow, changes } from './program.js';
 import { lock } from './receipts.js';
 
 export function* acceptRows(
@@ -58,15 +58,15 @@ function* insertSms(ctx: QueueContext, r: NewSms, now: number): Program<number> 
   const id = Number(res.rows[0]?.id ?? res.lastId);
   if (r.mail) {
     const m = r.mail;
-    yield* exec(
-      sql`INSERT INTO mail_facts (queue_id, ret, envid, subject, reply_to, auto_submitted, headers, raw_base64)
+    changes(
+      yield sql`INSERT INTO mail_facts (queue_id, ret, envid, subject, reply_to, auto_submitted, headers, raw_base64)
           VALUES (${r.queueId}, ${m.ret}, ${m.envid}, ${m.subject}, ${m.replyTo}, ${m.autoSubmitted}, ${m.headers},
             ${m.rawBase64}) ON CONFLICT (queue_id) DO NOTHING`,
     );
   }
   if (r.dsn && r.state !== 'refused') {
-    yield* exec(
-      sql`INSERT INTO sms_dsn (sms_id, notify, orcpt, rcpt_address)
+    changes(
+      yield sql`INSERT INTO sms_dsn (sms_id, notify, orcpt, rcpt_address)
           VALUES (${id}, ${r.dsn.notify}, ${r.dsn.orcpt}, ${r.dsn.rcptAddress})`,
     );
   }
@@ -76,13 +76,13 @@ function* insertSms(ctx: QueueContext, r: NewSms, now: number): Program<number> 
 function* acceptanceFacts(ctx: QueueContext, row: NewSms, now: number, rules: PolicyRules): Program<AcceptanceFacts> {
   const { floodLimit, duplicateSince } = acceptanceQuery(now, rules);
   const same = row.messageId
-    ? yield* first<{ queue_id: string; created_at: unknown; sms_count: number; coding: SmsRow['coding'] }>(
-        sql`SELECT queue_id, created_at, sms_count, coding FROM sms
+    ? firstRow<{ queue_id: string; created_at: unknown; sms_count: number; coding: SmsRow['coding'] }>(
+        yield sql`SELECT queue_id, created_at, sms_count, coding FROM sms
             WHERE message_id = ${row.messageId} AND recipient = ${row.recipient} AND state <> 'refused' ORDER BY id LIMIT 1`,
       )
     : undefined;
-  const last = yield* first<{ t: unknown }>(
-    sql`SELECT MAX(created_at) AS t FROM sms${ctx.sql.byRecipient}
+  const last = firstRow<{ t: unknown }>(
+    yield sql`SELECT MAX(created_at) AS t FROM sms${ctx.sql.byRecipient}
         WHERE recipient = ${row.recipient} AND created_at > ${duplicateSince} AND fingerprint = ${row.fingerprint}
           AND state <> 'refused'`,
   );
@@ -103,8 +103,8 @@ export function* recentAccepted(recipient: string, limit: number): Program<numbe
   if (limit <= 0) return [];
   // The limit is written into the SQL: SQLite (STAT4 build) compiles the statement again whenever a bound LIMIT
   // is rebound, which cost more than the query. It is the configured flood limit, so one statement is cached.
-  const rows = yield* query<{ created_at: unknown }>(
-    sql`SELECT created_at FROM sms WHERE recipient = ${recipient} AND state <> 'refused'
+  const rows = rowsOf<{ created_at: unknown }>(
+    yield sql`SELECT created_at FROM sms WHERE recipient = ${recipient} AND state <> 'refused'
         ORDER BY created_at DESC LIMIT ${raw(String(Math.trunc(limit)))}`,
   );
   return rows.map((r) => Number(r.created_at));

@@ -18,7 +18,7 @@ import type { DsnCandidate } from '../../outbox/plan.js';
 import { FINAL_STATES, type InboundSms } from '../types.js';
 import type { QueueContext } from './engine.js';
 import { storeInbound } from './lifecycle.js';
-import { exec, first, json, list, numOrNull, type Program, query, raw, sql } from './program.js';
+import { json, list, numOrNull, type Program, raw, sql, rowsOf, firstRow, changes } from './program.js';
 
 const FINAL = raw(FINAL_STATES.map((s) => `'${s}'`).join(', '));
 const HOUR_MS = 3_600_000;
@@ -78,8 +78,8 @@ export function* reportsDue(
   sweep: ReportSweep,
 ): Program<{ made: number; capped: number }> {
   const relayedBefore = sweep.receiptsRequested ? now - sweep.relayedAfterMs : now;
-  const rows = yield* query(
-    sql`SELECT ${CANDIDATE_COLUMNS} FROM sms_dsn d JOIN sms s ON s.id = d.sms_id
+  const rows = rowsOf(
+    yield sql`SELECT ${CANDIDATE_COLUMNS} FROM sms_dsn d JOIN sms s ON s.id = d.sms_id
           LEFT JOIN mail_facts m ON m.queue_id = s.queue_id
         WHERE s.state IN (${FINAL})
           OR (s.state = 'submitted' AND s.first_submit_at <= ${relayedBefore})
@@ -95,8 +95,8 @@ export function* reportsDue(
     if (plan.kind === 'report') {
       const sent =
         sweep.capPerHour > 0
-          ? yield* first<{ n: unknown }>(
-              sql`SELECT COUNT(*) AS n FROM outbox WHERE env_to = ${plan.facts.to} AND kind = 'report'
+          ? firstRow<{ n: unknown }>(
+              yield sql`SELECT COUNT(*) AS n FROM outbox WHERE env_to = ${plan.facts.to} AND kind = 'report'
                   AND created_at > ${now - HOUR_MS}`,
             )
           : undefined;
@@ -106,8 +106,8 @@ export function* reportsDue(
         made++;
       }
     }
-    if (plan.next === 'done') yield* exec(sql`DELETE FROM sms_dsn WHERE sms_id = ${cand.id}`);
-    else yield* exec(sql`UPDATE sms_dsn SET report_state = ${plan.next} WHERE sms_id = ${cand.id}`);
+    if (plan.next === 'done') changes(yield sql`DELETE FROM sms_dsn WHERE sms_id = ${cand.id}`);
+    else changes(yield sql`UPDATE sms_dsn SET report_state = ${plan.next} WHERE sms_id = ${cand.id}`);
   }
   return { made, capped };
 }
@@ -146,8 +146,8 @@ export function* storeReply(
 ): Program<ReplyOutcome> {
   // Phone numbers as the spool stores them: digits only (a reply's source_addr may carry '+').
   const phone = sms.sourceAddr.replace(/\D/g, '');
-  const match = yield* first(
-    sql`SELECT s.queue_id, s.recipient, s.text, s.message_id, s.mail_from, s.created_at, d.rcpt_address, m.subject,
+  const match = firstRow(
+    yield sql`SELECT s.queue_id, s.recipient, s.text, s.message_id, s.mail_from, s.created_at, d.rcpt_address, m.subject,
           m.reply_to
         FROM sms s LEFT JOIN sms_dsn d ON d.sms_id = s.id LEFT JOIN mail_facts m ON m.queue_id = s.queue_id
         WHERE s.recipient = ${phone} AND s.created_at >= ${now - settings.windowMs}
@@ -173,14 +173,14 @@ export function* claimOutbox(
   leaseMs: number,
   owner: string,
 ): Program<OutboxRow[]> {
-  const due = yield* query<{ id: unknown }>(
-    sql`SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ${now}
+  const due = rowsOf<{ id: unknown }>(
+    yield sql`SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ${now}
           AND (lease_until IS NULL OR lease_until <= ${now})
         ORDER BY next_attempt_at, id LIMIT ${limit}${ctx.sql.skipLocked}`,
   );
   if (due.length === 0) return [];
-  const rows = yield* query(
-    sql`UPDATE outbox SET owner = ${owner}, lease_until = ${now + leaseMs}, attempts = attempts + 1
+  const rows = rowsOf(
+    yield sql`UPDATE outbox SET owner = ${owner}, lease_until = ${now + leaseMs}, attempts = attempts + 1
         WHERE id IN (${list(due.map((r) => Number(r.id)))}) RETURNING *`,
   );
   return rows.map(fromOutboxColumns).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
@@ -188,52 +188,52 @@ export function* claimOutbox(
 
 /** The leases a node held in its earlier life: nothing of its own is in flight while it starts. */
 export function* releaseOutbox(owner: string): Program<number> {
-  return yield* exec(sql`UPDATE outbox SET lease_until = NULL WHERE state = 'pending' AND owner = ${owner}`);
+  return changes(yield sql`UPDATE outbox SET lease_until = NULL WHERE state = 'pending' AND owner = ${owner}`);
 }
 
 export function* outboxDone(id: number, result: OutboxResult, now: number): Program<void> {
   switch (result.kind) {
     case 'sent':
-      yield* exec(
-        sql`UPDATE outbox SET state = 'sent', updated_at = ${now}, lease_until = NULL, last_error = NULL WHERE id = ${id}`,
+      changes(
+        yield sql`UPDATE outbox SET state = 'sent', updated_at = ${now}, lease_until = NULL, last_error = NULL WHERE id = ${id}`,
       );
       return;
     case 'retry':
-      yield* exec(
-        sql`UPDATE outbox SET next_attempt_at = ${result.nextAt}, updated_at = ${now}, lease_until = NULL,
+      changes(
+        yield sql`UPDATE outbox SET next_attempt_at = ${result.nextAt}, updated_at = ${now}, lease_until = NULL,
             last_error = ${result.error} WHERE id = ${id}`,
       );
       return;
     case 'dropped':
-      yield* exec(
-        sql`UPDATE outbox SET state = 'dropped', updated_at = ${now}, lease_until = NULL, last_error = ${result.error}
+      changes(
+        yield sql`UPDATE outbox SET state = 'dropped', updated_at = ${now}, lease_until = NULL, last_error = ${result.error}
             WHERE id = ${id}`,
       );
   }
 }
 
 export function* listOutbox(limit: number): Program<OutboxRow[]> {
-  return (yield* query(sql`SELECT * FROM outbox ORDER BY id DESC LIMIT ${limit}`)).map(fromOutboxColumns);
+  return rowsOf(yield sql`SELECT * FROM outbox ORDER BY id DESC LIMIT ${limit}`).map(fromOutboxColumns);
 }
 
 /** A mail's reports and the replies to it, by queue id (the web page's timeline), oldest first. */
 export function* outboxFor(ctx: QueueContext, queueId: string): Program<OutboxRow[]> {
-  return (yield* query(sql`SELECT * FROM outbox WHERE ${ctx.sql.outboxQueueId} = ${queueId} ORDER BY id`)).map(
+  return rowsOf(yield sql`SELECT * FROM outbox WHERE ${ctx.sql.outboxQueueId} = ${queueId} ORDER BY id`).map(
     fromOutboxColumns,
   );
 }
 
 export function* outboxCounts(): Program<OutboxCounts> {
-  const rows = yield* query<{ state: string; n: unknown }>(sql`SELECT state, COUNT(*) AS n FROM outbox GROUP BY state`);
+  const rows = rowsOf<{ state: string; n: unknown }>(yield sql`SELECT state, COUNT(*) AS n FROM outbox GROUP BY state`);
   const get = (s: string) => Number(rows.find((r) => r.state === s)?.n ?? 0);
   return { pending: get('pending'), sent: get('sent'), dropped: get('dropped') };
 }
 
 /** With prune: the facts of rows gone, and outbox rows settled before `before`. */
 export function* pruneOutbox(before: number): Program<void> {
-  yield* exec(sql`DELETE FROM sms_dsn WHERE NOT EXISTS (SELECT 1 FROM sms s WHERE s.id = sms_dsn.sms_id)`);
-  yield* exec(
-    sql`DELETE FROM mail_facts WHERE NOT EXISTS (SELECT 1 FROM sms s WHERE s.queue_id = mail_facts.queue_id)`,
+  changes(yield sql`DELETE FROM sms_dsn WHERE NOT EXISTS (SELECT 1 FROM sms s WHERE s.id = sms_dsn.sms_id)`);
+  changes(
+    yield sql`DELETE FROM mail_facts WHERE NOT EXISTS (SELECT 1 FROM sms s WHERE s.queue_id = mail_facts.queue_id)`,
   );
-  yield* exec(sql`DELETE FROM outbox WHERE state <> 'pending' AND updated_at < ${before}`);
+  changes(yield sql`DELETE FROM outbox WHERE state <> 'pending' AND updated_at < ${before}`);
 }

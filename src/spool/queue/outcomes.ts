@@ -8,7 +8,7 @@ import { idKeys, normaliseId } from '../../delivery/receipt-state.js';
 import type { SendOutcome } from '../store.js';
 import type { StoredPart } from '../types.js';
 import type { QueueContext } from './engine.js';
-import { exec, type Program, raw, sql } from './program.js';
+import { type Program, raw, sql, changes } from './program.js';
 import { idLocks, lock, resolveEarly } from './receipts.js';
 
 /** Send outcomes in order, in the caller's transaction. */
@@ -22,8 +22,8 @@ export function* recordOutcomes(ctx: QueueContext, outcomes: readonly SendOutcom
         yield* reschedule(ctx, o);
         break;
       case 'finish': {
-        const changed = yield* exec(
-          sql`UPDATE sms SET state = ${o.state}, reason = ${o.reason}, updated_at = ${o.now}${ctx.own.release}
+        const changed = changes(
+          yield sql`UPDATE sms SET state = ${o.state}, reason = ${o.reason}, updated_at = ${o.now}${ctx.own.release}
               WHERE id = ${o.id} AND ${ctx.own.owned()}`,
         );
         if (changed === 0) ctx.own.onFenced?.(o);
@@ -37,8 +37,8 @@ function* recordPart(ctx: QueueContext, o: Extract<SendOutcome, { op: 'submitted
   yield* lock(ctx, idLocks(o.smscId));
   const becomesSubmitted = raw(`${o.last ? 'TRUE' : 'FALSE'} AND state = 'sending'`);
   // One UPDATE for the id and the state: the row is rewritten once per part, not twice.
-  const changed = yield* exec(
-    sql`UPDATE sms SET smsc_ids = ${ctx.sql.setPartId(o.part, o.smscId)},
+  const changed = changes(
+    yield sql`UPDATE sms SET smsc_ids = ${ctx.sql.setPartId(o.part, o.smscId)},
           first_submit_at = COALESCE(first_submit_at, ${o.now}), updated_at = ${o.now},
           state = CASE WHEN ${becomesSubmitted} THEN 'submitted' ELSE state END,
           reason = CASE WHEN ${becomesSubmitted} THEN NULL ELSE reason END${ctx.own.releaseWhen(becomesSubmitted)}
@@ -49,13 +49,13 @@ function* recordPart(ctx: QueueContext, o: Extract<SendOutcome, { op: 'submitted
   if (changed === 0) {
     // Deposed (or the row is gone): the SMSC did take this part, so its id is kept, but never matched to the
     // attempt that replaced this one.
-    yield* exec(
-      sql`INSERT INTO smsc_ids (key, sms_id, part, stale) SELECT ${key}, id, ${o.part}, TRUE FROM sms WHERE id = ${o.id}`,
+    changes(
+      yield sql`INSERT INTO smsc_ids (key, sms_id, part, stale) SELECT ${key}, id, ${o.part}, TRUE FROM sms WHERE id = ${o.id}`,
     );
     ctx.own.onFenced?.(o);
     return;
   }
-  yield* exec(sql`INSERT INTO smsc_ids (key, sms_id, part) VALUES (${key}, ${o.id}, ${o.part})`);
+  changes(yield sql`INSERT INTO smsc_ids (key, sms_id, part) VALUES (${key}, ${o.id}, ${o.part})`);
   // A receipt that overtook this part's submit_sm_resp was kept: apply it now (one kept under another form of this
   // id goes where the rule says, which may be here, once no exact form can still come).
   yield* resolveEarly(ctx, [key, ...idKeys(o.smscId).alt], -Infinity, o.now);
@@ -69,15 +69,15 @@ function* recordPart(ctx: QueueContext, o: Extract<SendOutcome, { op: 'submitted
 function* reschedule(ctx: QueueContext, o: Extract<SendOutcome, { op: 'reschedule' }>): Program<void> {
   const whole = o.parts ? resetParts(o.parts) : sql``;
   const giveBack = o.countAttempt === false ? raw(', attempts = attempts - 1') : sql``;
-  const changed = yield* exec(
-    sql`UPDATE sms SET state = 'queued', reason = ${o.reason}, next_attempt_at = ${o.nextAt}, updated_at = ${o.now}${whole}${giveBack}${ctx.own.release}
+  const changed = changes(
+    yield sql`UPDATE sms SET state = 'queued', reason = ${o.reason}, next_attempt_at = ${o.nextAt}, updated_at = ${o.now}${whole}${giveBack}${ctx.own.release}
         WHERE id = ${o.id} AND ${ctx.own.owned()}`,
   );
   if (changed === 0) {
     ctx.own.onFenced?.(o);
     return;
   }
-  if (o.parts) yield* exec(sql`DELETE FROM smsc_ids WHERE sms_id = ${o.id}`);
+  if (o.parts) changes(yield sql`DELETE FROM smsc_ids WHERE sms_id = ${o.id}`);
 }
 
 function resetParts(parts: readonly StoredPart[]) {

@@ -20,20 +20,50 @@ export class Fragment {
 /** A statement is a fragment that is run. */
 export type Stmt = Fragment;
 
+/**
+ * The texts each call site has made, by the spliced fragments' texts: a statement's text is then the same string
+ * every time, so the driver's statement cache finds it by a hash already computed, and no new string is built
+ * and flattened per statement (that garbage cost SQLite more CPU per mail than the programs themselves).
+ */
+const texts = new WeakMap<TemplateStringsArray, Map<string, string>>();
+/** Call sites with no fragment: their text, and their values are the params as they are. */
+const plainTexts = new WeakMap<TemplateStringsArray, string>();
+
 /** SQL text with its values in order: `${value}` is a placeholder, `${fragment}` is spliced in. */
 export function sql(strings: TemplateStringsArray, ...values: unknown[]): Fragment {
-  let text = strings[0] ?? '';
+  let fragments = 0;
+  for (const v of values) if (v instanceof Fragment) fragments++;
+  if (fragments === 0) {
+    let text = plainTexts.get(strings);
+    if (text === undefined) {
+      text = strings.join('?');
+      plainTexts.set(strings, text);
+    }
+    return new Fragment(text, values);
+  }
   const params: unknown[] = [];
+  let shape = '';
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v instanceof Fragment) {
-      text += v.sql;
-      params.push(...v.params);
-    } else {
-      text += '?';
-      params.push(v);
+      shape += `${i}\u0000${v.sql}\u0000`;
+      for (const p of v.params) params.push(p);
+    } else params.push(v);
+  }
+  let bySite = texts.get(strings);
+  if (!bySite) {
+    bySite = new Map();
+    texts.set(strings, bySite);
+  }
+  let text = bySite.get(shape);
+  if (text === undefined) {
+    text = strings[0] ?? '';
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      text += v instanceof Fragment ? v.sql : '?';
+      text += strings[i + 1] ?? '';
     }
-    text += strings[i + 1] ?? '';
+    bySite.set(shape, text);
   }
   return new Fragment(text, params);
 }
@@ -55,22 +85,14 @@ export interface StmtResult {
 export type Program<T> = Generator<Stmt, T, StmtResult>;
 
 /**
- * Run a statement; its rows. Column values come as the engine gives them (SQLite: numbers and JSON text;
- * PostgreSQL: int8 as strings, jsonb as values): read them with Number() and json().
+ * A statement's rows, its first row, how many rows it changed: `rowsOf<R>(yield stmt)`. Column values come as
+ * the engine gives them (SQLite: numbers and JSON text; PostgreSQL: int8 as strings, jsonb as values): read them
+ * with Number() and json(). (A program yields its statements itself: a generator per statement to wrap the
+ * yield made twice the garbage on SQLite's per-mail path.)
  */
-export function* query<R = Record<string, unknown>>(stmt: Stmt): Program<R[]> {
-  return (yield stmt).rows as R[];
-}
-
-/** Run a statement; how many rows it changed. */
-export function* exec(stmt: Stmt): Program<number> {
-  return (yield stmt).changes;
-}
-
-/** The first row, or undefined. */
-export function* first<R = Record<string, unknown>>(stmt: Stmt): Program<R | undefined> {
-  return (yield* query<R>(stmt))[0];
-}
+export const rowsOf = <R = Record<string, unknown>>(r: StmtResult): R[] => r.rows as R[];
+export const firstRow = <R = Record<string, unknown>>(r: StmtResult): R | undefined => r.rows[0] as R | undefined;
+export const changes = (r: StmtResult): number => r.changes;
 
 /** A JSON column's value: text from SQLite, already parsed from PostgreSQL's jsonb. */
 export const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));

@@ -15,7 +15,7 @@ import {
 import { withReceiptFact } from '../receipt-facts.js';
 import type { ReceiptFact, ReceiptUpdate, SmsState } from '../types.js';
 import type { QueueContext } from './engine.js';
-import { exec, first, json, list, numOrNull, type Program, query, sql } from './program.js';
+import { json, list, numOrNull, type Program, sql, rowsOf, firstRow, changes } from './program.js';
 
 /** Every form of an SMSC id: a receipt and its submit_sm_resp lock the same keys, whichever form each writes. */
 export function idLocks(id: string): string[] {
@@ -25,13 +25,13 @@ export function idLocks(id: string): string[] {
 
 export function* lock(ctx: QueueContext, keys: readonly string[]): Program<void> {
   const stmt = ctx.sql.lockKeys(keys);
-  if (stmt) yield* exec(stmt);
+  if (stmt) changes(yield stmt);
 }
 
 /** Parts holding a receipt's id in any of its forms, with the facts chooseReceiptTarget judges them by. */
 function* candidates(ctx: QueueContext, forms: readonly string[], exactKey: string): Program<ReceiptCandidate[]> {
   const seq = ctx.sql.smscIdSeq;
-  const rows = yield* query<{
+  const rows = rowsOf<{
     seq: unknown;
     key: string;
     sms_id: unknown;
@@ -40,7 +40,7 @@ function* candidates(ctx: QueueContext, forms: readonly string[], exactKey: stri
     part_stat: string | null;
     first_submit_at: unknown;
   }>(
-    sql`SELECT ${seq} AS seq, i.key, i.sms_id, i.part, s.state, ${ctx.sql.partStat} AS part_stat, s.first_submit_at
+    yield sql`SELECT ${seq} AS seq, i.key, i.sms_id, i.part, s.state, ${ctx.sql.partStat} AS part_stat, s.first_submit_at
         FROM smsc_ids i JOIN sms s ON s.id = i.sms_id WHERE i.key IN (${list(forms)}) AND NOT i.stale
         ORDER BY ${seq} DESC LIMIT 16`,
   );
@@ -57,7 +57,7 @@ function* candidates(ctx: QueueContext, forms: readonly string[], exactKey: stri
 
 /** A submit_sm may still be unanswered: some row is being sent (or its outcome is not written yet), on any node. */
 function* sendingNow(): Program<boolean> {
-  return (yield* first(sql`SELECT 1 AS one FROM sms WHERE state = 'sending' LIMIT 1`)) !== undefined;
+  return firstRow(yield sql`SELECT 1 AS one FROM sms WHERE state = 'sending' LIMIT 1`) !== undefined;
 }
 
 /**
@@ -90,7 +90,7 @@ function* applyToPart(
   receivedAt = now,
 ): Program<ReceiptUpdate | undefined> {
   // Only what the receipt changes or reports: the whole row (text, parts) cost more to read than the update.
-  const raw = yield* first<{
+  const raw = firstRow<{
     queue_id: string;
     recipient: string;
     state: SmsState;
@@ -99,7 +99,7 @@ function* applyToPart(
     receipts: unknown;
     receipt_facts: unknown;
   }>(
-    sql`SELECT queue_id, recipient, state, reason, smsc_ids, receipts, receipt_facts FROM sms WHERE id = ${smsId}${ctx.sql.forUpdate}`,
+    yield sql`SELECT queue_id, recipient, state, reason, smsc_ids, receipts, receipt_facts FROM sms WHERE id = ${smsId}${ctx.sql.forUpdate}`,
   );
   if (!raw) return undefined;
   const effect = applyReceiptTo(
@@ -114,8 +114,8 @@ function* applyToPart(
     err,
   );
   const facts = withReceiptFact(json<(ReceiptFact | null)[]>(raw.receipt_facts), part, receivedAt, err);
-  yield* exec(
-    sql`UPDATE sms SET receipts = ${JSON.stringify(effect.receipts)}, receipt_facts = ${JSON.stringify(facts)},
+  changes(
+    yield sql`UPDATE sms SET receipts = ${JSON.stringify(effect.receipts)}, receipt_facts = ${JSON.stringify(facts)},
         state = ${effect.state}, reason = ${effect.reason}, updated_at = ${now} WHERE id = ${smsId}`,
   );
   return { id: smsId, queueId: raw.queue_id, recipient: raw.recipient, part, state: effect.state };
@@ -139,8 +139,8 @@ export function* applyReceipt(
   const update =
     target.kind === 'part' ? yield* applyToPart(ctx, target.smsId, target.part, stat, err, now) : undefined;
   if (update) return update;
-  yield* exec(
-    sql`INSERT INTO early_receipts (key, stat, err, received_at, submit_at)
+  changes(
+    yield sql`INSERT INTO early_receipts (key, stat, err, received_at, submit_at)
         VALUES (${normaliseId(receiptId)}, ${stat}, ${err ?? null}, ${now}, ${submitAt ?? null})`,
   );
   ctx.early.added(1);
@@ -163,7 +163,7 @@ export function* resolveEarly(
   if (!ctx.early.mayExist()) return [];
   const id = ctx.sql.earlyId;
   const which = only === undefined ? sql`` : sql` AND ${id} = ${only}`;
-  const early = yield* query<{
+  const early = rowsOf<{
     id: unknown;
     key: string;
     stat: string;
@@ -171,7 +171,7 @@ export function* resolveEarly(
     received_at: unknown;
     submit_at: unknown;
   }>(
-    sql`SELECT ${id} AS id, key, stat, err, received_at, submit_at FROM early_receipts
+    yield sql`SELECT ${id} AS id, key, stat, err, received_at, submit_at FROM early_receipts
         WHERE key IN (${list(keys)})${which} ORDER BY ${id}${ctx.sql.skipLocked}`,
   );
   const updates: ReceiptUpdate[] = [];
@@ -185,7 +185,7 @@ export function* resolveEarly(
     };
     const target = yield* targetOf(ctx, r.key, numOrNull(r.submit_at) ?? undefined, exactMayCome);
     if (target.kind === 'wait') continue;
-    yield* exec(sql`DELETE FROM early_receipts WHERE ${id} = ${Number(r.id)}`);
+    changes(yield sql`DELETE FROM early_receipts WHERE ${id} = ${Number(r.id)}`);
     ctx.early.added(-1);
     if (target.kind !== 'part') continue;
     const u = yield* applyToPart(ctx, target.smsId, target.part, r.stat, r.err ?? undefined, now, receivedAt);
@@ -200,8 +200,8 @@ export function* resolveEarly(
 export function* agedEarly(ctx: QueueContext, settledBefore: number): Program<Array<{ id: number; key: string }>> {
   if (!ctx.early.mayExist()) return [];
   const id = ctx.sql.earlyId;
-  const rows = yield* query<{ id: unknown; key: string }>(
-    sql`SELECT ${id} AS id, key FROM early_receipts WHERE received_at < ${settledBefore} ORDER BY ${id} LIMIT 500`,
+  const rows = rowsOf<{ id: unknown; key: string }>(
+    yield sql`SELECT ${id} AS id, key FROM early_receipts WHERE received_at < ${settledBefore} ORDER BY ${id} LIMIT 500`,
   );
   return rows.map((r) => ({ id: Number(r.id), key: r.key }));
 }

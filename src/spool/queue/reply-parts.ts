@@ -10,15 +10,15 @@ import type { ReplyOutcome, ReplyPart, WholeReply, WholeReplyHandling } from '..
 import type { QueueContext } from './engine.js';
 import { storeInbound } from './lifecycle.js';
 import { storeReply } from './outbox.js';
-import { exec, first, type Program, query, sql } from './program.js';
+import { type Program, sql, rowsOf, firstRow, changes } from './program.js';
 
 const keyName = (k: PartKey) => JSON.stringify([k.from, k.to, k.ref, k.total]);
 const keyWhere = (k: PartKey) =>
   sql`source_addr = ${k.from} AND destination_addr = ${k.to} AND ref = ${k.ref} AND total = ${k.total}`;
 
 function* held(key: PartKey): Program<{ parts: HeldPart[]; dataCoding: number } | undefined> {
-  const rows = yield* query<{ seq: unknown; body: Buffer; data_coding: unknown }>(
-    sql`SELECT seq, body, data_coding FROM reply_parts WHERE ${keyWhere(key)} ORDER BY seq`,
+  const rows = rowsOf<{ seq: unknown; body: Buffer; data_coding: unknown }>(
+    yield sql`SELECT seq, body, data_coding FROM reply_parts WHERE ${keyWhere(key)} ORDER BY seq`,
   );
   const head = rows[0];
   if (!head) return undefined;
@@ -40,10 +40,10 @@ export function* storeReplyPart(
   how: WholeReplyHandling,
 ): Program<WholeReply | undefined> {
   const lock = ctx.sql.lockReply(keyName(part));
-  if (lock) yield* exec(lock);
+  if (lock) changes(yield lock);
   // A resent part replaces the earlier copy; the first arrival time stays (the timeout counts from it).
-  yield* exec(
-    sql`INSERT INTO reply_parts (source_addr, destination_addr, ref, total, seq, data_coding, body, arrived_at)
+  changes(
+    yield sql`INSERT INTO reply_parts (source_addr, destination_addr, ref, total, seq, data_coding, body, arrived_at)
         VALUES (${part.from}, ${part.to}, ${part.ref}, ${part.total}, ${part.seq}, ${part.dataCoding}, ${part.body}, ${now})
         ON CONFLICT (source_addr, destination_addr, ref, total, seq) DO UPDATE SET body = excluded.body`,
   );
@@ -51,7 +51,7 @@ export function* storeReplyPart(
   const meta = { from: part.from, to: part.to, dataCoding: h?.dataCoding ?? part.dataCoding };
   const reply = h && complete(meta, part.total, h.parts, how.systemType);
   if (!reply) return undefined;
-  yield* exec(sql`DELETE FROM reply_parts WHERE ${keyWhere(part)}`);
+  changes(yield sql`DELETE FROM reply_parts WHERE ${keyWhere(part)}`);
   return { reply, outcome: yield* settle(ctx, reply, now, how) };
 }
 
@@ -62,8 +62,8 @@ export function* expireReplyParts(
   timeoutMs: number,
   how: WholeReplyHandling,
 ): Program<WholeReply[]> {
-  const keys = yield* query<{ source_addr: string; destination_addr: string; ref: unknown; total: unknown }>(
-    sql`SELECT source_addr, destination_addr, ref, total FROM reply_parts
+  const keys = rowsOf<{ source_addr: string; destination_addr: string; ref: unknown; total: unknown }>(
+    yield sql`SELECT source_addr, destination_addr, ref, total FROM reply_parts
         GROUP BY source_addr, destination_addr, ref, total HAVING MIN(arrived_at) <= ${now - timeoutMs}
         ORDER BY MIN(arrived_at) LIMIT 100`,
   );
@@ -72,7 +72,7 @@ export function* expireReplyParts(
     const key = { from: k.source_addr, to: k.destination_addr, ref: Number(k.ref), total: Number(k.total) };
     // A key another transaction holds (a part arriving, another node's sweep) is left to it or the next sweep.
     const tryLock = ctx.sql.tryLockReply(keyName(key));
-    if (tryLock && !(yield* first<{ ok: boolean }>(tryLock))?.ok) continue;
+    if (tryLock && !firstRow<{ ok: boolean }>(yield tryLock)?.ok) continue;
     const h = yield* held(key);
     if (!h) continue;
     const reply = assemble(
@@ -81,7 +81,7 @@ export function* expireReplyParts(
       h.parts,
       how.systemType,
     );
-    yield* exec(sql`DELETE FROM reply_parts WHERE ${keyWhere(key)}`);
+    changes(yield sql`DELETE FROM reply_parts WHERE ${keyWhere(key)}`);
     out.push({ reply, outcome: yield* settle(ctx, reply, now, how) });
   }
   return out;
