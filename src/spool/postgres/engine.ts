@@ -15,6 +15,7 @@ export const REPLY_PARTS_SPACE = LOCK_SPACE.binds + 1;
 
 export const POSTGRES_SQL: EngineSql = {
   // In one fixed order, so no two transactions deadlock.
+  locks: true,
   lockKeys: (keys) =>
     sql`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest(${keys}::text[]) AS t ORDER BY 1) s`,
   // Two-int4 keys of their own: the space after the session locks' (session-lock.ts).

@@ -16,11 +16,7 @@ export function* acceptRows(
   now: number,
   rules: PolicyRules | undefined,
 ): Program<AcceptOutcome[]> {
-  if (rules)
-    yield* lock(
-      ctx,
-      rows.map((r) => `rcpt:${r.recipient}`),
-    );
+  if (rules) yield* lock(ctx, () => rows.map((r) => `rcpt:${r.recipient}`));
   const outcomes: AcceptOutcome[] = [];
   for (const row of rows) {
     if (!rules) {

@@ -9,6 +9,8 @@ import type { Fragment, Stmt } from './program.js';
 export interface EngineSql {
   /** Serialise this transaction's decisions on these keys (PostgreSQL: advisory locks); none with one writer. */
   lockKeys(keys: readonly string[]): Stmt | undefined;
+  /** False where lockKeys locks nothing: the keys need not even be worked out. */
+  readonly locks: boolean;
   /** Lock one reply's parts for this transaction (by the message's key); none with one writer. */
   lockReply(key: string): Stmt | undefined;
   /** The same without waiting: its row's `ok` says whether it was taken. */

@@ -34,7 +34,7 @@ export function* recordOutcomes(ctx: QueueContext, outcomes: readonly SendOutcom
 
 /** A part was accepted by the SMSC with this id; `last`: the whole message is now submitted. */
 function* recordPart(ctx: QueueContext, o: Extract<SendOutcome, { op: 'submitted' }>): Program<void> {
-  yield* lock(ctx, idLocks(o.smscId));
+  yield* lock(ctx, () => idLocks(o.smscId));
   const becomesSubmitted = raw(`${o.last ? 'TRUE' : 'FALSE'} AND state = 'sending'`);
   // One UPDATE for the id and the state: the row is rewritten once per part, not twice.
   const changed = changes(
@@ -58,7 +58,7 @@ function* recordPart(ctx: QueueContext, o: Extract<SendOutcome, { op: 'submitted
   changes(yield sql`INSERT INTO smsc_ids (key, sms_id, part) VALUES (${key}, ${o.id}, ${o.part})`);
   // A receipt that overtook this part's submit_sm_resp was kept: apply it now (one kept under another form of this
   // id goes where the rule says, which may be here, once no exact form can still come).
-  yield* resolveEarly(ctx, [key, ...idKeys(o.smscId).alt], -Infinity, o.now);
+  if (ctx.early.mayExist()) yield* resolveEarly(ctx, [key, ...idKeys(o.smscId).alt], -Infinity, o.now);
 }
 
 /**

@@ -11,6 +11,7 @@ export const OUTBOX_QUEUE_ID_SQLITE =
   "coalesce(json_extract(facts, '$.queueId'), json_extract(facts, '$.original.queueId'))";
 
 export const SQLITE_SQL: EngineSql = {
+  locks: false,
   lockKeys: () => undefined,
   lockReply: () => undefined,
   tryLockReply: () => undefined,
