@@ -346,15 +346,8 @@ export class SqliteSpool implements SpoolStore {
     return this.batch(() => this.run(recordOutcomes(this.ctx, outcomes)), true);
   }
 
-  applyReceipt(
-    receiptId: string,
-    stat: string,
-    err: string | undefined,
-    now: number,
-    submitAt?: number,
-  ): Promise<ReceiptUpdate | 'early' | 'repeat'> {
-    return this.batch(() => this.run(applyReceipt(this.ctx, receiptId, stat, err, now, submitAt)), true);
-  }
+  applyReceipt: SpoolStore['applyReceipt'] = (receiptId, stat, err, now, submitAt) =>
+    this.batch(() => this.run(applyReceipt(this.ctx, receiptId, stat, err, now, submitAt)), true);
 
   resolveEarlyReceipts(settledBefore: number, now: number): Promise<ReceiptUpdate[]> {
     if (this.earlyReceipts === 0) return Promise.resolve([]);
