@@ -136,7 +136,9 @@ export class Relay {
   private requeue(rows: SmsRow[], reason?: string): void {
     const now = this.now();
     for (const row of rows) {
-      this.track(this.spool.reschedule(row.id, reason ?? row.reason ?? '', now, now, undefined, false));
+      this.track(
+        this.spool.reschedule(row.id, { reason: reason ?? row.reason ?? '', nextAt: now, now, countAttempt: false }),
+      );
     }
   }
 
@@ -264,7 +266,13 @@ export class Relay {
     }
     const delay = countAttempt ? this.backoffMs(row.attempts) : PART_RETRY_MS;
     const parts = wholeAgain ? withNewReference(row.parts, this.nextRef()) : undefined;
-    await this.spool.reschedule(row.id, reason, now + delay, now, parts, countAttempt);
+    await this.spool.reschedule(row.id, {
+      reason,
+      nextAt: now + delay,
+      now,
+      ...(parts ? { parts } : {}),
+      countAttempt,
+    });
     this.log.info(
       { queueId: row.queueId, recipient: row.recipient, reason, retryInMs: delay, wholeAgain },
       'message will be retried',

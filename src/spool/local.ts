@@ -261,11 +261,9 @@ export class LocalSpool implements Spool {
       last,
       now,
     });
-  reschedule: Spool['reschedule'] = async (id, reason, nextAt, now, parts, countAttempt) => {
-    const outcome: SendOutcome = { op: 'reschedule', id, reason, nextAt, now, ...(parts ? { parts } : {}) };
-    if (countAttempt !== undefined) outcome.countAttempt = countAttempt;
-    await this.record(`rescheduled: ${reason}`, outcome);
-    this.dueAt(nextAt);
+  reschedule: Spool['reschedule'] = async (id, how) => {
+    await this.record(`rescheduled: ${how.reason}`, { op: 'reschedule', id, ...how });
+    this.dueAt(how.nextAt);
   };
   finish: Spool['finish'] = (id, state, reason, now) =>
     this.record(`${state}: ${reason}`, { op: 'finish', id, state, reason, now });

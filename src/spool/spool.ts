@@ -4,8 +4,8 @@
  * the store refuses writes). spool/open.ts opens the configured store behind it.
  */
 import type { PolicyRules } from '../policy/rules.js';
-import type { SpoolStore } from './store.js';
-import type { AcceptOutcome, NewSms, SmsRow, StoredPart } from './types.js';
+import type { SendOutcome, SpoolStore } from './store.js';
+import type { AcceptOutcome, NewSms, SmsRow } from './types.js';
 
 /**
  * The operations the Spool hands to the store as they are (LocalSpool adds nothing but, for close, the send
@@ -32,6 +32,9 @@ type StoreOperations =
   | 'outboxFor'
   | 'close';
 
+/** How a row goes back to the queue: a reschedule outcome without its row. */
+export type Reschedule = Omit<Extract<SendOutcome, { op: 'reschedule' }>, 'op' | 'id'>;
+
 export interface Spool extends Pick<SpoolStore, StoreOperations> {
   /**
    * Store the rows of one mail, applying the provider's rules with the spool's state in the same transaction
@@ -47,14 +50,11 @@ export interface Spool extends Pick<SpoolStore, StoreOperations> {
   stopWaiting(): Promise<void>;
   /** A part was accepted with this SMSC id; `last`: the whole message is now submitted. */
   submitted(id: number, part: number, smscId: string, last: boolean, now: number): Promise<void>;
-  reschedule(
-    id: number,
-    reason: string,
-    nextAt: number,
-    now: number,
-    parts?: StoredPart[],
-    countAttempt?: boolean,
-  ): Promise<void>;
+  /**
+   * Back to the queue, due at `nextAt`. With `parts` the message goes again whole (a composite with a new
+   * reference); `countAttempt: false` gives the attempt back (see SendOutcome).
+   */
+  reschedule(id: number, how: Reschedule): Promise<void>;
   finish(
     id: number,
     state: 'failed' | 'expired' | 'undeliverable' | 'delivered',

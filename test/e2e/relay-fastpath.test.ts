@@ -146,7 +146,7 @@ describe('a claim that waits (LocalSpool)', () => {
     await spool.claim(1, Date.now());
     const waiting = spool.claim(10, Date.now(), 10_000);
     t0 = Date.now();
-    await spool.reschedule(id, 'retry', Date.now() + 150, Date.now());
+    await spool.reschedule(id, { reason: 'retry', nextAt: Date.now() + 150, now: Date.now() });
     expect(await waiting).toEqual([]);
     expect(Date.now() - t0).toBeLessThan(2000);
     expect((await spool.claim(10, Date.now())).map((r) => r.id)).toEqual([id]);
