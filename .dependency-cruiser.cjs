@@ -1,7 +1,7 @@
 /**
  * The architecture as rules (npm run check:imports, part of npm test): the layers read in one direction.
  *
- *   bottom   config/, the pure rules (sms/, mail/, policy/, delivery/, outbox/facts.ts and plan.ts), errors.ts,
+ *   bottom   config/, the pure rules (sms/, mail/, policy/, delivery/, outbox/facts.ts and plan.ts), errors.ts, replies.ts,
  *            types/, io/, ops/log.ts: import nothing above them
  *   spool    spool/: the one queue (spool/queue/) over its two drivers (spool/sqlite/, spool/postgres/), opened by
  *            spool/open.ts, the only module outside the drivers that knows there are two
@@ -9,7 +9,7 @@
  *   top      worker/, web/, commands/, daemon.ts, cli.ts: the wiring, the CLI and the web page
  */
 const BOTTOM =
-  '^src/(config/|sms/|mail/|policy/|delivery/|types/|io/|errors\\.ts$|ops/log\\.ts$|outbox/(facts|plan)\\.ts$)';
+  '^src/(config/|sms/|mail/|policy/|delivery/|types/|io/|errors\\.ts$|replies\\.ts$|ops/log\\.ts$|outbox/(facts|plan)\\.ts$)';
 const SPOOL = '^src/spool/';
 const TOP = '^src/(worker/|web/|commands/|daemon\\.ts$|cli\\.ts$)';
 

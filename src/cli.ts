@@ -21,6 +21,7 @@ import { hashPassword } from './smtp/auth.js';
 import { checkConfig } from './commands/check-config.js';
 import { runnableConfig } from './config/files.js';
 import { configReferenceMarkdown } from './config/reference.js';
+import { repliesMarkdown } from './replies.js';
 import { encodeReportJson, encodeReportText } from './commands/encode.js';
 import { isReplyError } from './errors.js';
 import { openQueueReader } from './spool/open.js';
@@ -161,6 +162,13 @@ program
   .description('print the configuration reference (every key, default, meaning) as a Markdown table')
   .action(() => {
     process.stdout.write(`${configReferenceMarkdown()}\n`);
+  });
+
+program
+  .command('replies-reference')
+  .description('print every SMTP reply smtp2sms gives (when, code, enhanced code, text, why) as a Markdown table')
+  .action(() => {
+    process.stdout.write(`${repliesMarkdown()}\n`);
   });
 
 program

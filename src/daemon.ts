@@ -15,6 +15,7 @@ import { replyFromStdin } from './simulator/input.js';
 import { SmscSimulator } from './simulator/smsc.js';
 import type { SpoolLock } from './spool/lock.js';
 import { claimSpool, sharedByNodes, spoolShown } from './spool/open.js';
+import { replies } from './replies.js';
 import { startSmtp, type SmtpListener } from './smtp/server.js';
 import { startWeb, type WebServer } from './web/server.js';
 import { WorkThread } from './worker/client.js';
@@ -214,19 +215,9 @@ async function startParts(
           : undefined,
       admission: () => {
         if (clockState.problem) {
-          return {
-            code: 451,
-            enhanced: '4.3.0',
-            text: `Temporary local problem: ${clockState.problem}; try again later`,
-          };
+          return replies.clockSkewed(clockState.problem);
         }
-        return depth >= config.spool.max_queued
-          ? {
-              code: 452,
-              enhanced: '4.3.1',
-              text: `Queue full (${config.spool.max_queued} messages waiting for the SMSC); try again later`,
-            }
-          : undefined;
+        return depth >= config.spool.max_queued ? replies.queueFull(config.spool.max_queued) : undefined;
       },
     }),
   );

@@ -1,22 +1,28 @@
+import type { Reply } from './replies.js';
+
 /**
- * An error that knows the SMTP reply it should become. Every stage throws these for bad input, so the SMTP stage
- * never has to guess a code: `550 5.1.1 …` is decided where the problem is understood.
+ * An error that knows the SMTP reply it should become (one of `replies` in replies.ts). Every stage throws these
+ * for bad input, so the SMTP stage never has to guess a code: `550 5.1.1 …` is decided where the problem is
+ * understood.
  */
 export class ReplyError extends Error {
   constructor(
-    /** Basic SMTP reply code, e.g. 550 (permanent) or 451 (temporary). */
-    readonly responseCode: number,
-    /** RFC 3463 enhanced status code, e.g. "5.1.1". */
-    readonly enhanced: string,
-    message: string,
+    readonly reply: Reply,
+    /** What the log says; the reply's text unless the cause says more than the client should read. */
+    message: string = reply.text,
   ) {
     super(message);
     this.name = 'ReplyError';
   }
 
-  /** The reply line as a client sees it. */
-  get reply(): string {
-    return `${this.responseCode} ${this.enhanced} ${this.message}`;
+  /** Basic SMTP reply code, e.g. 550 (permanent) or 451 (temporary). */
+  get responseCode(): number {
+    return this.reply.code;
+  }
+
+  /** RFC 3463 enhanced status code, e.g. "5.1.1". */
+  get enhanced(): string {
+    return this.reply.enhanced;
   }
 }
 

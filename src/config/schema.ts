@@ -8,6 +8,7 @@ import { postgresUrlProblem } from './postgres-url.js';
 import iconv from 'iconv-lite';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
+import { codesOf, replies as smtpReplies, smtpServerReplies } from '../replies.js';
 import { parseSender, SenderError } from '../sms/sender.js';
 import { parseNetworks } from './networks.js';
 
@@ -93,7 +94,9 @@ const smtp = z
           ctx.addIssue({ code: 'custom', message: (e as Error).message });
         }
       })
-      .describe('Client networks (CIDR, IPv4 and IPv6) allowed to connect; others get 554 5.7.1 at connect.'),
+      .describe(
+        `Client networks (CIDR, IPv4 and IPv6) allowed to connect; others get ${codesOf(smtpReplies.accessDenied)} at connect.`,
+      ),
     tls: z
       .object({
         key: z.string().nullable().default(null).describe('PEM private key file; with cert, enables STARTTLS.'),
@@ -107,7 +110,10 @@ const smtp = z
       .describe('TLS. Without key and cert, STARTTLS is not offered (no built-in self-signed certificate).'),
     auth: z
       .object({
-        required: z.boolean().default(false).describe('Refuse mail from clients that did not AUTH (530 5.7.0).'),
+        required: z
+          .boolean()
+          .default(false)
+          .describe(`Refuse mail from clients that did not AUTH (${codesOf(smtpServerReplies.authRequired)}).`),
         users: z.array(user).default([]).describe('Accounts for SMTP AUTH.'),
         allow_cleartext: z
           .boolean()
@@ -123,8 +129,13 @@ const smtp = z
       .int()
       .min(1024)
       .default(2 * 1024 * 1024)
-      .describe('Largest mail accepted, in bytes (SIZE); larger mail gets 552 5.3.4.'),
-    max_recipients: z.number().int().min(1).default(50).describe('Recipients per mail; more get 452 4.5.3.'),
+      .describe(`Largest mail accepted, in bytes (SIZE); larger mail gets ${codesOf(smtpServerReplies.oversized)}.`),
+    max_recipients: z
+      .number()
+      .int()
+      .min(1)
+      .default(50)
+      .describe(`Recipients per mail; more get ${codesOf(smtpServerReplies.tooManyRecipients)}.`),
     max_clients: z.number().int().min(1).default(100).describe('Concurrent SMTP connections.'),
     socket_timeout_s: z.number().min(1).default(60).describe('Idle seconds before a client is disconnected.'),
     command_timeout_s: z
@@ -132,19 +143,21 @@ const smtp = z
       .min(1)
       .default(60)
       .describe(
-        'Seconds a command line may take from its first byte to its end; then 421 4.4.2 and close (slowloris).',
+        `Seconds a command line may take from its first byte to its end; then ${codesOf(smtpReplies.commandTooSlow)} and close (slowloris).`,
       ),
     data_timeout_s: z
       .number()
       .min(1)
       .default(600)
-      .describe('Seconds the message data may take from the 354 to the final "."; then 421 4.4.2 and close.'),
+      .describe(
+        `Seconds the message data may take from the 354 to the final "."; then ${codesOf(smtpReplies.dataTooSlow)} and close.`,
+      ),
     max_html_chars: z
       .number()
       .int()
       .min(1000)
       .default(2_000_000)
-      .describe('HTML-only bodies larger than this are refused (550 5.6.0).'),
+      .describe(`HTML-only bodies larger than this are refused (${codesOf(smtpReplies.htmlTooLarge)}).`),
     comment_prefix: z
       .string()
       .default('')
@@ -316,7 +329,7 @@ const sms = z
       .enum(['reject', 'truncate'])
       .default('truncate')
       .describe(
-        'Over max_parts: reject (550 5.3.4) or truncate with a final "…" (an alert cut short beats an alert lost).',
+        `Over max_parts: reject (${codesOf(smtpReplies.tooLong)}) or truncate with a final "…" (an alert cut short beats an alert lost).`,
       ),
     smart_encoding: z
       .boolean()
@@ -341,7 +354,9 @@ const policy = z
     duplicate_action: z
       .enum(['reject', 'drop'])
       .default('reject')
-      .describe('A duplicate: reject (550 5.7.1 naming it) or drop (250, logged, nothing sent).'),
+      .describe(
+        `A duplicate: reject (${codesOf(smtpReplies.duplicate)} naming it) or drop (${smtpReplies.duplicateDropped.code}, logged, nothing sent).`,
+      ),
     retransmit_window_s: z
       .number()
       .min(0)
@@ -386,7 +401,7 @@ const spool = z
       .int()
       .min(0)
       .default(5000)
-      .describe('How long a write waits for a locked spool before the mail gets 451 4.3.0.'),
+      .describe(`How long a write waits for a locked spool before the mail gets ${codesOf(smtpReplies.notStored)}.`),
     keep_days: z
       .number()
       .min(0)
@@ -402,7 +417,7 @@ const spool = z
       .int()
       .min(1)
       .default(100_000)
-      .describe('Messages waiting for the SMSC above which new mail gets 452 4.3.1.'),
+      .describe(`Messages waiting for the SMSC above which new mail gets ${codesOf(smtpReplies.queueFull)}.`),
     backend: z
       .enum(['sqlite', 'postgres'])
       .default('sqlite')
@@ -432,8 +447,7 @@ const spool = z
       .min(0)
       .default(10_000)
       .describe(
-        'PostgreSQL statement_timeout of the spool’s sessions: a statement past it fails (mail gets 451 ' +
-          '4.3.0); 0 = none.',
+        `PostgreSQL statement_timeout of the spool’s sessions: a statement past it fails (mail gets ${codesOf(smtpReplies.notStored)}); 0 = none.`,
       ),
   })
   .strict()
@@ -610,7 +624,7 @@ const cluster = z
       .max(3600)
       .default(2)
       .describe(
-        "A node whose clock is this far off the database's takes no mail (451 4.3.0) and says so; within it, " +
+        `A node whose clock is this far off the database's takes no mail (${codesOf(smtpReplies.clockSkewed)}) and says so; within it, ` +
           'its times are corrected by the measured offset.',
       ),
     failover_s: z

@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ReplyError } from '../errors.js';
+import { replies } from '../replies.js';
 import type { HtmlThreadReply } from './html-thread.js';
 
 /** Longest one body may take to convert; a 2 MB body within the element cap takes well under a second. */
@@ -66,29 +67,20 @@ function convertOnce(html: string, deadlineMs: number): Promise<string> {
     const onMessage = (reply: HtmlThreadReply) =>
       settle(() => {
         if ('text' in reply) resolve(reply.text);
-        else if ('refused' in reply)
-          reject(new ReplyError(reply.refused.code, reply.refused.enhanced, reply.refused.message));
+        else if ('refused' in reply) reject(new ReplyError(reply.refused));
         else reject(new Error(reply.failed));
       });
     const onError = (err: Error) =>
       settle(() => {
         drop();
-        reject(
-          new ReplyError(550, '5.6.0', `HTML body could not be converted to text (${err.message}); send text/plain`),
-        );
+        reject(new ReplyError(replies.htmlFailed(err.message)));
       });
     const onExit = (code: number) => onError(new Error(`the HTML thread exited with code ${code}`));
     const timer = setTimeout(
       () =>
         settle(() => {
           drop();
-          reject(
-            new ReplyError(
-              550,
-              '5.6.0',
-              `HTML body took longer than ${deadlineMs / 1000} s to convert to text; send text/plain`,
-            ),
-          );
+          reject(new ReplyError(replies.htmlTooSlow(deadlineMs / 1000)));
         }),
       deadlineMs,
     );

@@ -7,6 +7,7 @@
  */
 import { convert } from 'html-to-text';
 import { ReplyError } from '../errors.js';
+import { replies } from '../replies.js';
 import { capNesting, HTML_MAX_ELEMENTS, HTML_MAX_NESTING } from './html-depth.js';
 
 /** Between the cells of a row: unambiguous where a cell holds ":" or "," (a GSM extension char: 2 septets). */
@@ -77,11 +78,7 @@ function joinCells(line: string): string | undefined {
 export function htmlToSmsText(html: string): string {
   const { html: bounded, elements } = capNesting(html.replaceAll(CELL_MARK, '').replaceAll(BR_MARK, ''));
   if (elements > HTML_MAX_ELEMENTS) {
-    throw new ReplyError(
-      550,
-      '5.6.0',
-      `HTML body has too many elements (${elements}, at most ${HTML_MAX_ELEMENTS}); send text/plain`,
-    );
+    throw new ReplyError(replies.htmlTooManyElements(elements, HTML_MAX_ELEMENTS));
   }
   const text = convert(bounded, {
     wordwrap: false,

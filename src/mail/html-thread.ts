@@ -4,12 +4,10 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { isReplyError } from '../errors.js';
+import type { Reply } from '../replies.js';
 import { htmlToSmsText } from './html-text.js';
 
-export type HtmlThreadReply =
-  | { text: string }
-  | { refused: { code: number; enhanced: string; message: string } }
-  | { failed: string };
+export type HtmlThreadReply = { text: string } | { refused: Reply } | { failed: string };
 
 const port = parentPort!;
 port.on('message', (html: string) => {
@@ -17,9 +15,7 @@ port.on('message', (html: string) => {
   try {
     reply = { text: htmlToSmsText(html) };
   } catch (e) {
-    reply = isReplyError(e)
-      ? { refused: { code: e.responseCode, enhanced: e.enhanced, message: e.message } }
-      : { failed: (e as Error).message ?? String(e) };
+    reply = isReplyError(e) ? { refused: e.reply } : { failed: (e as Error).message ?? String(e) };
   }
   port.postMessage(reply);
 });

@@ -10,6 +10,7 @@ import { Joiner, Splitter } from '@zone-eu/mailsplit';
 import iconv from 'iconv-lite';
 import { simpleParser } from 'mailparser';
 import { isReplyError, ReplyError } from '../errors.js';
+import { replies } from '../replies.js';
 import { cleanBody, cleanSubject, composeText, type SubjectMode } from './clean.js';
 import { htmlToSmsTextOffThread } from './html-offload.js';
 import { parsePlainMail } from './plain.js';
@@ -155,7 +156,7 @@ const REPLACEMENT = '\uFFFD';
 function malformed(e: unknown): ReplyError {
   const msg = (e as Error).message ?? String(e);
   const why = /child nodes/i.test(msg) ? 'too many MIME parts' : msg;
-  return new ReplyError(550, '5.6.0', `Malformed message: ${why}`);
+  return new ReplyError(replies.malformed(why));
 }
 
 const IS_UTF8_OR_ASCII = /^(utf-?8|us-?ascii|ascii)$/i;
@@ -224,18 +225,10 @@ export async function readWithMailparser(
   }
   const { bytes, report } = prepared;
   if (report.depth > MAX_PARSE_DEPTH) {
-    throw new ReplyError(
-      550,
-      '5.6.0',
-      `Malformed message: MIME parts nested ${report.depth} deep (at most ${MAX_PARSE_DEPTH})`,
-    );
+    throw new ReplyError(replies.nestedTooDeep(report.depth, MAX_PARSE_DEPTH));
   }
   if (report.unknownCharsets.size > 0) {
-    throw new ReplyError(
-      550,
-      '5.6.0',
-      `Unknown charset ${[...report.unknownCharsets].map((c) => `"${c}"`).join(', ')}: the text cannot be decoded`,
-    );
+    throw new ReplyError(replies.unknownCharset([...report.unknownCharsets]));
   }
   let parsed: Awaited<ReturnType<typeof simpleParser>>;
   try {
@@ -266,7 +259,7 @@ export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailCon
   const { text: plain, html } = parts;
   const fromHtml = plain.trim() === '' && html !== '';
   if (fromHtml && html.length > opts.maxHtmlLength) {
-    throw new ReplyError(550, '5.6.0', `HTML body too large to convert (${html.length} characters); send text/plain`);
+    throw new ReplyError(replies.htmlTooLarge(html.length));
   }
   let bodyText = plain;
   if (fromHtml) {
@@ -274,21 +267,12 @@ export async function parseMail(raw: Buffer, opts: MailOptions): Promise<MailCon
       bodyText = await htmlToSmsTextOffThread(html);
     } catch (e) {
       if (isReplyError(e)) throw e;
-      throw new ReplyError(
-        550,
-        '5.6.0',
-        `HTML body could not be converted to text (${(e as Error).message}); send text/plain`,
-      );
+      throw new ReplyError(replies.htmlFailed((e as Error).message));
     }
   }
   const subject = cleanSubject(parts.subject ?? '');
   if (bodyText.includes(REPLACEMENT) || subject.includes(REPLACEMENT)) {
-    throw new ReplyError(
-      550,
-      '5.6.0',
-      'The text is not valid in its charset (undecodable bytes): declare the right charset, or set ' +
-        'smtp.default_charset for senders that declare none',
-    );
+    throw new ReplyError(replies.badBytes());
   }
   const { text: body, comment } = cleanBody(bodyText, { commentPrefix: opts.commentPrefix });
   const sender = parts.requestedSender?.trim();

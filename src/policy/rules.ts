@@ -3,6 +3,8 @@
  * this subscriber get lately, was this Message-ID seen), these functions decide, with the clock passed in.
  * A window or limit of 0 disables its rule.
  */
+import { replies, type Reply } from '../replies.js';
+
 export interface PolicyRules {
   duplicateWindowMs: number;
   duplicateAction: 'reject' | 'drop';
@@ -58,31 +60,20 @@ export function floodRefused(
   return streakLength(acceptedNewestFirst, now, rules.floodGapMs) >= rules.floodMax;
 }
 
-export function floodReply(
-  phoneDigits: string,
-  rules: Pick<PolicyRules, 'floodMax' | 'floodGapMs'>,
-): { code: number; enhanced: string; text: string } {
-  const gap = Math.round(rules.floodGapMs / 1000);
-  return {
-    code: 450,
-    enhanced: '4.7.1',
-    text:
-      `Too many messages to +${phoneDigits}: ${rules.floodMax} accepted less than ${gap} s apart (provider limit); ` +
-      `try again after ${gap} s without messages`,
-  };
+/** The flood rule's refusal, in the catalogue's words. */
+export function floodReply(phoneDigits: string, rules: Pick<PolicyRules, 'floodMax' | 'floodGapMs'>): Reply {
+  return replies.flood(phoneDigits, rules.floodMax, Math.round(rules.floodGapMs / 1000));
 }
 
-export function duplicateText(
+/** A duplicate's answer: refused (550), or under `duplicate_action: drop` a 250 that says nothing was sent. */
+export function duplicateReply(
   phoneDigits: string,
   ageMs: number,
   rules: Pick<PolicyRules, 'duplicateWindowMs'>,
-): string {
-  const ageS = Math.floor(ageMs / 1000);
-  const windowS = Math.round(rules.duplicateWindowMs / 1000);
-  return (
-    `Duplicate: an identical SMS to +${phoneDigits} was accepted ${ageS} s ago; ` +
-    `identical messages are refused for ${windowS} s`
-  );
+  dropped: boolean,
+): Reply {
+  const args = [phoneDigits, Math.floor(ageMs / 1000), Math.round(rules.duplicateWindowMs / 1000)] as const;
+  return dropped ? replies.duplicateDropped(...args) : replies.duplicate(...args);
 }
 
 export function rulesFrom(policy: {

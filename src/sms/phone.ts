@@ -9,6 +9,7 @@ import {
   type CountryCode,
 } from 'libphonenumber-js/max';
 import { ReplyError } from '../errors.js';
+import { replies } from '../replies.js';
 
 export interface Phone {
   /** International number, digits only, no `+`: what destination_addr carries. */
@@ -24,7 +25,7 @@ export class PhoneError extends ReplyError {
     readonly input: string,
     readonly reason: string,
   ) {
-    super(550, '5.1.1', `Bad recipient number "${input}": ${reason}`);
+    super(replies.badNumber(input, reason));
     this.name = 'PhoneError';
   }
 }

@@ -4,6 +4,7 @@
  * it sends the parts stored with the row at acceptance.
  */
 import { ReplyError } from '../errors.js';
+import { replies } from '../replies.js';
 import { CODING_NAMES, encodeText, normaliseText, type EncodeOptions, type EncodedText } from './encode.js';
 import { countSms, segment, SINGLE_LIMITS, type Concatenation, type SmsPart } from './segment.js';
 
@@ -61,18 +62,13 @@ function truncateToFit(text: string, opts: SmsOptions): EncodedText {
  * Throws ReplyError 550 5.6.0 for an empty text and 550 5.3.4 for a text over `maxParts` under `reject`.
  */
 export function prepareSms(text: string, opts: SmsOptions, ref = 0): PreparedSms {
-  if (normaliseText(text).trim() === '') throw new ReplyError(550, '5.6.0', 'No text to send: the message is empty');
+  if (normaliseText(text).trim() === '') throw new ReplyError(replies.emptyText());
   let encoded = encodeText(text, opts);
   let smsCount = countSms(encoded.atoms, encoded.coding, opts.concatenation);
   let truncated = false;
   if (smsCount > opts.maxParts) {
     if (opts.onTooLong === 'reject') {
-      throw new ReplyError(
-        550,
-        '5.3.4',
-        `Text too long: it needs ${smsCount} SMS parts (${CODING_NAMES[encoded.coding]}), ` +
-          `at most ${opts.maxParts} are allowed`,
-      );
+      throw new ReplyError(replies.tooLong(smsCount, CODING_NAMES[encoded.coding], opts.maxParts));
     }
     encoded = truncateToFit(encoded.text, opts);
     truncated = true;

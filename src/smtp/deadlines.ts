@@ -8,7 +8,7 @@
  * fires at most one sweep late.
  */
 import type { SMTPServer } from 'smtp-server';
-import type { Reply } from './intake.js';
+import { replies, type Reply } from '../replies.js';
 
 export type Phase = 'idle' | 'line' | 'data';
 
@@ -55,11 +55,10 @@ const seconds = (ms: number) => `${Number((ms / 1000).toFixed(3))} s`;
 export function overdue(clock: Clock, now: number, limits: Limits): Reply | undefined {
   const took = now - clock.since;
   if (clock.phase === 'line' && took > limits.commandMs) {
-    const text = `Command line not completed within ${seconds(limits.commandMs)}; closing`;
-    return { code: 421, enhanced: '4.4.2', text };
+    return replies.commandTooSlow(seconds(limits.commandMs));
   }
   if (clock.phase === 'data' && took > limits.dataMs) {
-    return { code: 421, enhanced: '4.4.2', text: `Message not completed within ${seconds(limits.dataMs)}; closing` };
+    return replies.dataTooSlow(seconds(limits.dataMs));
   }
   return undefined;
 }

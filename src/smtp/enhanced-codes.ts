@@ -10,6 +10,7 @@
  */
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { corkSocket } from '../io/cork.js';
+import type { Reply } from '../replies.js';
 
 const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3}) /;
 
@@ -35,12 +36,12 @@ if (!proto.send.enhancedShim) {
   proto.send = send;
 }
 
-/** Reply text with its enhanced code, for errors handed to smtp-server callbacks. */
-export function replyText(enhanced: string, message: string): string {
-  return `${enhanced} ${message}`;
+/** A reply's text with its enhanced code in front, as the send above passes it on. */
+export function replyLine(r: Reply): string {
+  return `${r.enhanced} ${r.text}`;
 }
 
-/** An Error smtp-server understands (responseCode) that carries its enhanced code in the text. */
-export function smtpError(responseCode: number, enhanced: string, message: string): Error & { responseCode: number } {
-  return Object.assign(new Error(replyText(enhanced, message)), { responseCode });
+/** A refusal as an Error smtp-server understands (responseCode), its enhanced code in the text. */
+export function smtpError(r: Reply): Error & { responseCode: number } {
+  return Object.assign(new Error(replyLine(r)), { responseCode: r.code });
 }

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { ReplyError } from '../errors.js';
+import { replies, type Reply } from '../replies.js';
 import { parseMail } from '../mail/parse.js';
 import { withSmscComment } from '../sms/comment.js';
 import { smsOptionsFrom } from '../config/sms-options.js';
@@ -13,18 +14,14 @@ import type { Phone } from '../sms/phone.js';
 import { describeSms, prepareSms, type PreparedSms } from '../sms/prepare.js';
 import { parseSender, type Sender } from '../sms/sender.js';
 import { toStored } from '../spool/stored-parts.js';
-import { duplicateText, floodReply, rulesFrom } from '../policy/rules.js';
+import { duplicateReply, floodReply, rulesFrom } from '../policy/rules.js';
 import type { AcceptOutcome, NewSms, RecipientDsn } from '../spool/types.js';
 import type { Spool } from '../spool/spool.js';
 import { storedNotify } from '../delivery/dsn.js';
 import { mailFacts } from '../outbox/original.js';
 import type { AuthUser } from './auth.js';
 
-export interface Reply {
-  code: number;
-  enhanced: string;
-  text: string;
-}
+export type { Reply };
 
 export interface Submission {
   raw: Buffer;
@@ -69,18 +66,9 @@ export function fingerprint(recipient: string, sender: string, text: string): st
 function senderFor(requested: string | undefined, user: AuthUser | undefined, config: Config): Sender | undefined {
   const force = { ton: config.smpp.source_ton, npi: config.smpp.source_npi };
   if (requested !== undefined) {
-    if (!user)
-      throw new ReplyError(
-        550,
-        '5.7.1',
-        `Sender "${requested}" (X-SMS-Sender) needs an authenticated user allowed to use it`,
-      );
+    if (!user) throw new ReplyError(replies.senderNeedsAuth(requested));
     if (!user.allowed_senders.includes(requested)) {
-      throw new ReplyError(
-        550,
-        '5.7.1',
-        `Sender "${requested}" (X-SMS-Sender) is not allowed for user "${user.username}"`,
-      );
+      throw new ReplyError(replies.senderNotAllowed(requested, user.username));
     }
     return parseSender(requested, force);
   }
@@ -88,11 +76,8 @@ function senderFor(requested: string | undefined, user: AuthUser | undefined, co
   return addr ? parseSender(addr, force) : undefined;
 }
 
-function acceptedText(queueId: string, recipients: number, sms: PreparedSms): string {
-  const parts = describeSms(sms);
-  const cut = sms.truncated ? '; text cut to fit sms.max_parts' : '';
-  return `Queued as ${queueId}: ${recipients} recipient${recipients === 1 ? '' : 's'} × ${parts}${cut}`;
-}
+const queuedReply = (queueId: string, recipients: number, sms: PreparedSms): Reply =>
+  replies.queued(queueId, recipients, describeSms(sms), sms.truncated);
 
 function recipientDsn(r: Submission['recipients'][number] | undefined): RecipientDsn | undefined {
   if (!r) return undefined;
@@ -127,24 +112,14 @@ function repliesFor(
     switch (o.kind) {
       case 'queued':
         queued.push(row.recipient);
-        reply = { code: 250, enhanced: '2.0.0', text: acceptedText(queueId, 1, sms) };
+        reply = queuedReply(queueId, 1, sms);
         break;
       case 'retransmission':
-        reply = {
-          code: 250,
-          enhanced: '2.0.0',
-          text: `Queued as ${o.queueId}: 1 recipient × ${describeSms(o)} (already accepted; not sent again)`,
-        };
+        reply = replies.retransmission(o.queueId, describeSms(o));
         notes.push(`${to} already queued as ${o.queueId}`);
         break;
       case 'duplicate':
-        reply = o.dropped
-          ? {
-              code: 250,
-              enhanced: '2.0.0',
-              text: `Dropped, nothing sent: ${duplicateText(row.recipient, o.ageMs, rules)}`,
-            }
-          : { code: 550, enhanced: '5.7.1', text: duplicateText(row.recipient, o.ageMs, rules) };
+        reply = duplicateReply(row.recipient, o.ageMs, rules, o.dropped);
         notes.push(
           `${to} ${o.dropped ? 'dropped' : 'refused'} (duplicate, accepted ${Math.floor(o.ageMs / 1000)} s ago)`,
         );
@@ -163,21 +138,15 @@ function repliesFor(
   if (accepted.length === 0) {
     const temporary = refusals.some((r) => r.code < 500);
     const first = refusals[0] as Reply;
-    const reply: Reply =
-      rows.length === 1
-        ? first
-        : {
-            code: temporary ? 450 : 550,
-            enhanced: temporary ? '4.7.1' : '5.7.1',
-            text: refusals.map((r) => r.text).join('; '),
-          };
+    const reply =
+      rows.length === 1 ? first : temporary ? replies.allRefusedForNow(refusals) : replies.allRefused(refusals);
     return { reply, perRecipient };
   }
   if (rows.length === 1)
     return { reply: perRecipient[0] as Reply, perRecipient, ...(queued.length ? { queueId } : {}) };
-  const head = queued.length > 0 ? acceptedText(queueId, queued.length, sms) : `Nothing new queued`;
+  const head = queued.length > 0 ? queuedReply(queueId, queued.length, sms) : null;
   return {
-    reply: { code: 250, enhanced: '2.0.0', text: [head, ...notes].join('; ') },
+    reply: replies.queuedWithNotes(head, notes),
     perRecipient,
     ...(queued.length ? { queueId } : {}),
   };
@@ -245,17 +214,13 @@ export async function acceptMail(sub: Submission, deps: IntakeDeps): Promise<Int
     );
     return result;
   } catch (e) {
-    const err = e as { responseCode?: number; enhanced?: string; message?: string };
-    if (typeof err.responseCode === 'number' && typeof err.enhanced === 'string') {
-      const level = err.responseCode >= 500 ? 'info' : 'error';
-      log[level]({ code: err.responseCode, enhanced: err.enhanced, reason: err.message }, 'mail refused');
-      const text =
-        err.responseCode === 451
-          ? 'Temporary local problem storing the message; try again later'
-          : (err.message as string);
-      return uniform({ code: err.responseCode, enhanced: err.enhanced, text }, n);
+    // A refusal (a SpoolError too: its reply is 451 notStored, its message the cause, which the client never reads).
+    if (e instanceof ReplyError) {
+      const level = e.reply.code >= 500 ? 'info' : 'error';
+      log[level]({ code: e.reply.code, enhanced: e.reply.enhanced, reason: e.message }, 'mail refused');
+      return uniform(e.reply, n);
     }
     log.error({ err: e }, 'mail failed with an unexpected error');
-    return uniform({ code: 451, enhanced: '4.3.0', text: 'Temporary local error; try again later' }, n);
+    return uniform(replies.localError(), n);
   }
 }

@@ -3,13 +3,14 @@
  * everything else, and every classic relay trick aimed at them, is relaying and refused.
  */
 import { ReplyError } from '../errors.js';
+import { replies } from '../replies.js';
 import { parsePhone, type Phone } from '../sms/phone.js';
 
-const relayDenied = (why: string) => new ReplyError(550, '5.7.1', `Relaying denied: ${why}`);
+const relayDenied = (why: string) => new ReplyError(replies.relayDenied(why));
 
 export function parseRecipient(address: string, domains: readonly string[], region: string): Phone {
   const at = address.lastIndexOf('@');
-  if (at <= 0) throw new ReplyError(550, '5.1.3', `Bad recipient address "${address}": expected <phone>@<domain>`);
+  if (at <= 0) throw new ReplyError(replies.badAddress(address));
   const local = address.slice(0, at);
   const domain = address
     .slice(at + 1)

@@ -12,8 +12,9 @@ import type { SmtpMetrics } from '../ops/metrics.js';
 import type { Phone } from '../sms/phone.js';
 import { authenticate, AuthThrottle, cleartextAuthAllowed, sameCredentials, type AuthUser } from './auth.js';
 import { enforceDeadlines } from './deadlines.js';
-import { smtpError } from './enhanced-codes.js';
-import type { IntakeResult, Reply, Submission } from './intake.js';
+import { replyLine, smtpError } from './enhanced-codes.js';
+import type { IntakeResult, Submission } from './intake.js';
+import { replies, type Reply } from '../replies.js';
 import { isLoopback, parseNetworks } from '../config/networks.js';
 import { parseRecipient } from './recipient.js';
 
@@ -44,8 +45,6 @@ interface LiveSettings {
   domains: string[];
   networks: ReturnType<typeof parseNetworks>;
 }
-
-const errorOf = (r: Reply) => smtpError(r.code, r.enhanced, r.text);
 
 function readStream(stream: SMTPServerDataStream): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -97,7 +96,7 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
       const slog = log.child({ session: session.id, ip: session.remoteAddress });
       if (!live.networks.allows(session.remoteAddress)) {
         slog.warn('connection refused: client not in smtp.allow_networks');
-        return callback(smtpError(554, '5.7.1', `Access denied for ${session.remoteAddress}`));
+        return callback(smtpError(replies.accessDenied(session.remoteAddress)));
       }
       sessions.set(session.id, slog);
       deps.metrics?.sessions.inc();
@@ -114,7 +113,7 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
       const ip = session.remoteAddress;
       if (!cleartextAuthAllowed(session.secure, isLoopback(ip), smtp.auth.allow_cleartext)) {
         slog.warn({ username: auth.username }, 'AUTH refused: cleartext from a non-loopback client');
-        return callback(smtpError(538, '5.7.11', 'Encryption required: use STARTTLS before AUTH'));
+        return callback(smtpError(replies.encryptionRequired()));
       }
       authenticate(live.users, auth.username ?? '', auth.password ?? '').then(
         (user) => {
@@ -127,11 +126,11 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
           }
           const delay = throttle.fail(ip);
           slog.warn({ username: auth.username, delayMs: delay }, 'AUTH failed');
-          setTimeout(() => callback(smtpError(535, '5.7.8', 'Authentication failed')), delay);
+          setTimeout(() => callback(smtpError(replies.authFailed())), delay);
         },
         (err: unknown) => {
           slog.error({ err }, 'AUTH check failed');
-          callback(smtpError(454, '4.7.0', 'Temporary authentication failure'));
+          callback(smtpError(replies.authUnavailable()));
         },
       );
     },
@@ -144,20 +143,14 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
         const current = live.users.find((u) => u.username === authed.username);
         if (!current || !sameCredentials(authed, current)) {
           sessionLog(session).warn({ user: authed.username }, 'mail refused: the account changed since AUTH (reload)');
-          return callback(
-            smtpError(
-              530,
-              '5.7.0',
-              'Authentication required: this account was removed or changed since AUTH; reconnect and AUTH again',
-            ),
-          );
+          return callback(smtpError(replies.accountChanged()));
         }
         session.user = current;
       }
       const refusal = deps.admission?.();
       if (refusal) {
         sessionLog(session).warn({ code: refusal.code, reason: refusal.text }, 'mail refused at MAIL FROM');
-        return callback(errorOf(refusal));
+        return callback(smtpError(refusal));
       }
       callback();
     },
@@ -167,13 +160,14 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
       const count = (code: number) =>
         deps.metrics?.recipients.inc({ outcome: code < 400 ? 'accepted' : 'refused', code: String(code) });
       const refuse = (e: unknown) => {
-        count(isReplyError(e) ? e.responseCode : 451);
         if (!isReplyError(e)) {
+          count(451);
           slog.error({ err: e, rcpt: address.address }, 'recipient check failed');
-          return callback(smtpError(451, '4.3.0', 'Temporary local error; try again later'));
+          return callback(smtpError(replies.localError()));
         }
-        slog.info({ rcpt: address.address, code: e.responseCode, reason: e.message }, 'recipient refused');
-        callback(smtpError(e.responseCode, e.enhanced, e.message));
+        count(e.reply.code);
+        slog.info({ rcpt: address.address, code: e.reply.code, reason: e.message }, 'recipient refused');
+        callback(smtpError(e.reply));
       };
       let phone: Phone;
       try {
@@ -187,7 +181,7 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
           if (refusal) {
             count(refusal.code);
             slog.info({ rcpt: address.address, code: refusal.code, reason: refusal.text }, 'recipient refused');
-            return callback(errorOf(refusal));
+            return callback(smtpError(refusal));
           }
           count(250);
           phones.set(address, phone);
@@ -223,7 +217,7 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
             },
             slog,
           );
-          const toSmtp = (r: Reply): string | Error => (r.code < 400 ? `${r.enhanced} ${r.text}` : errorOf(r));
+          const toSmtp = (r: Reply): string | Error => (r.code < 400 ? replyLine(r) : smtpError(r));
           deps.metrics?.mails.inc({
             outcome: result.reply.code < 400 ? 'accepted' : 'refused',
             code: String(result.reply.code),
@@ -239,9 +233,10 @@ export function createSmtpServers(deps: SmtpDeps, live: LiveSettings): SMTPServe
             slog.info({ bytes: stream.byteLength }, 'connection closed during DATA; nothing queued');
             return callback(null);
           }
-          deps.metrics?.mails.inc({ outcome: 'refused', code: '451', enhanced: '4.3.0' });
+          const reply = replies.localError();
+          deps.metrics?.mails.inc({ outcome: 'refused', code: String(reply.code), enhanced: reply.enhanced });
           slog.error({ err }, 'DATA handling failed');
-          callback(smtpError(451, '4.3.0', 'Temporary local error; try again later'));
+          callback(smtpError(reply));
         });
     },
   });

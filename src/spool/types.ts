@@ -2,6 +2,8 @@
  * The spool's data: the rows, states and outcomes the stages and the stores exchange. The operations are
  * spool/spool.ts (what the stages call) and spool/store.ts (what each store implements).
  */
+import { ReplyError } from '../errors.js';
+import { replies } from '../replies.js';
 import type { Coding } from '../sms/encode.js';
 import type { SarInfo } from '../sms/segment.js';
 
@@ -183,11 +185,10 @@ export function takenRow(row: NewSms, id: number, now: number): SmsRow {
   };
 }
 
-export class SpoolError extends Error {
-  readonly responseCode = 451;
-  readonly enhanced = '4.3.0';
+/** The spool could not store or read: the client gets 451 4.3.0 (notStored), the log the cause. */
+export class SpoolError extends ReplyError {
   constructor(override readonly cause: unknown) {
-    super(`spool write failed: ${(cause as Error)?.message ?? String(cause)}`);
+    super(replies.notStored(), `spool write failed: ${(cause as Error)?.message ?? String(cause)}`);
     this.name = 'SpoolError';
   }
 }

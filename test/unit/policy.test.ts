@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   duplicateAge,
-  duplicateText,
+  duplicateReply,
   floodRefused,
   floodReply,
   isRetransmission,
@@ -27,9 +27,14 @@ describe('duplicate window (fake clock)', () => {
     expect(duplicateAge(0, 1, { duplicateWindowMs: 0 })).toBeUndefined();
   });
   it('reply text', () => {
-    expect(duplicateText('79991234567', 12_400, rules)).toBe(
-      'Duplicate: an identical SMS to +79991234567 was accepted 12 s ago; identical messages are refused for 60 s',
-    );
+    const text =
+      'Duplicate: an identical SMS to +79991234567 was accepted 12 s ago; identical messages are refused for 60 s';
+    expect(duplicateReply('79991234567', 12_400, rules, false)).toEqual({ code: 550, enhanced: '5.7.1', text });
+    expect(duplicateReply('79991234567', 12_400, rules, true)).toEqual({
+      code: 250,
+      enhanced: '2.0.0',
+      text: `Dropped, nothing sent: ${text}`,
+    });
   });
 });
 
