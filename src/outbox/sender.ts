@@ -114,8 +114,8 @@ export class OutboxSender {
     this.transport.close();
   }
 
-  /** One pass: make the reports due, then send what is due. Exported for tests through start(). */
-  async pass(): Promise<void> {
+  /** One pass: make the reports due, then send what is due. */
+  private async pass(): Promise<void> {
     const { made, capped } = await this.store.reportsDue(this.now(), reportSweep(this.config));
     if (made > 0) this.log.info({ made }, 'delivery reports made');
     if (capped > 0)

@@ -77,8 +77,6 @@ export interface WorkSpool {
   problem(): string | undefined;
   /** Set for several nodes on one database; undefined for one node alone, which always holds its binds. */
   cluster: ClusterSpool | undefined;
-  /** Diagnostics and fault injection in tests (SQLite's query_only, max_page_count …); nothing elsewhere. */
-  pragma(text: string): unknown;
 }
 
 const WATCH_EVERY_MS = 5000;
@@ -108,7 +106,6 @@ export async function openWorkSpool(o: WorkSpoolOptions): Promise<WorkSpool> {
       offsetMs: () => 0,
       problem: () => undefined,
       cluster: undefined,
-      pragma: (text) => sqlite.db.pragma(text),
     };
   }
   // The daemon has checked the database and migrated its schema before starting this thread. In a cluster a row
@@ -164,7 +161,6 @@ export async function openWorkSpool(o: WorkSpoolOptions): Promise<WorkSpool> {
       view: () => clusterView(store.pool),
       holdBinds: (h) => new BindHolder({ ...h, config, store }),
     },
-    pragma: () => undefined,
   };
 }
 

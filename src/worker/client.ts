@@ -68,11 +68,6 @@ export class WorkThread extends RemoteSpool {
     if (unexpected) this.onDeath?.(reason);
   }
 
-  /** Run a PRAGMA on the spool connection (diagnostics, and fault injection in tests). */
-  pragma(text: string): Promise<unknown> {
-    return this.rpc.call('pragma', text);
-  }
-
   /** Metrics of the work thread (Prometheus text). */
   metrics(): Promise<string> {
     return this.rpc.call('metrics');
@@ -123,9 +118,4 @@ export class WorkThread extends RemoteSpool {
     this.closed = true;
     await this.worker.terminate();
   };
-
-  /** Stop the thread abruptly (tests of a dying thread). */
-  terminate(): Promise<number> {
-    return this.worker.terminate();
-  }
 }

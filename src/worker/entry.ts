@@ -145,8 +145,6 @@ serveRpc(
   port,
   {
     ...spoolOps,
-    // Diagnostics and fault injection in tests (query_only, max_page_count …).
-    pragma: (text: string) => opened.pragma(text),
     writable: () => spool.store.writable(),
     role: () => (cluster ? (holder?.holding ? 'holder' : 'standby') : 'single'),
     clock: () => {

@@ -1,7 +1,7 @@
 /**
  * The spool under faults, for real: two daemons on one spool, outcomes that cannot be committed for a while, a
- * spool that takes no writes, and spool files deleted under a running daemon. No mail that got 250 may be lost,
- * and no SMS may be sent twice by a daemon that was stopped cleanly.
+ * spool that takes no writes (another writer's lock; a full disk), and spool files deleted under a running
+ * daemon. No mail that got 250 may be lost, and no SMS may be sent twice by a daemon that was stopped cleanly.
  */
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,6 +18,7 @@ import {
 } from '../helpers/daemon-process.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { sendMail } from '../helpers/smtp-client.js';
+import { fillDisk, holdWriteLock } from '../helpers/spool-faults.js';
 
 const started = stopAfterEach();
 
@@ -85,7 +86,7 @@ describe('send outcomes the spool cannot take for a while', () => {
     const dir = tempDir();
     const overrides = {
       smpp: { url: `smpp://127.0.0.1:${port}`, window: 20 },
-      spool: { path: join(dir, 'spool.sqlite') },
+      spool: { path: join(dir, 'spool.sqlite'), busy_timeout_ms: 300 },
     };
     let h: Harness | undefined = await startHarness(overrides);
     try {
@@ -98,11 +99,12 @@ describe('send outcomes the spool cannot take for a while', () => {
         5000,
         '10 in flight',
       );
-      await h.daemon.spool.pragma('query_only = ON');
+      // Another writer holds the file's lock: every outcome write waits 300 ms and fails.
+      const lock = holdWriteLock(join(dir, 'spool.sqlite'));
       await waitFor(() => sim.submits.length === 10, 10_000, 'the SMSC to answer all ten');
       await new Promise((r) => setTimeout(r, 500));
       expect(readSpool(join(dir, 'spool.sqlite')).every((r) => r.state === 'sending')).toBe(true);
-      await h.daemon.spool.pragma('query_only = OFF');
+      lock.release();
       await waitFor(
         () => readSpool(join(dir, 'spool.sqlite')).every((r) => r.state === 'submitted' || r.state === 'delivered'),
         15_000,
@@ -121,44 +123,55 @@ describe('send outcomes the spool cannot take for a while', () => {
 });
 
 describe('/healthz and the spool', () => {
-  it('reports the spool unwritable while writes fail (page limit reached: a full disk), and writable again after', async () => {
+  it('a full disk: mail gets 451 4.3.0 and /healthz says the spool is unwritable; mail is taken again when there is room', async () => {
+    const { port } = await simulator();
+    const dir = tempDir();
     const metricsPort = await freePort();
-    const h = await startHarness({ metrics: { port: metricsPort } });
+    const d = started.daemon(await spawnDaemon(testConfig(port, dir, { metrics: { port: metricsPort } }), dir));
+    const health = async () =>
+      (await (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).json()) as {
+        spoolWritable: boolean;
+        spoolProblem?: string;
+      };
+    expect((await health()).spoolWritable).toBe(true);
+    expect((await mail(d.port, 1)).data[0]!.code).toBe(250);
+    const room = fillDisk(d.child.pid!);
+    let lifted = false;
     try {
-      const health = async () =>
-        (await (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).json()) as {
-          spoolWritable: boolean;
-          spoolProblem?: string;
-        };
-      expect((await health()).spoolWritable).toBe(true);
-      const pages = ((await h.daemon.spool.pragma('page_count')) as Array<{ page_count: number }>)[0]!.page_count;
-      await h.daemon.spool.pragma(`max_page_count = ${pages}`);
-      // 40 recipients of a 6-part text need pages the file no longer may have.
+      // 40 recipients of a 6-part text: more than any page the file has free.
       const many = Array.from({ length: 40 }, (_, i) => to(100 + i)[0]!);
-      const refused = await sendMail(h.port, { to: many, body: `Subject: full\r\n\r\n${'y '.repeat(500)}\r\n` });
-      expect(refused.data[0]!.code).toBe(451);
+      const refused = await sendMail(d.port, { to: many, body: `Subject: full\r\n\r\n${'y '.repeat(500)}\r\n` });
+      expect([refused.data[0]!.code, refused.data[0]!.text]).toEqual([
+        451,
+        '4.3.0 Temporary local problem storing the message; try again later',
+      ]);
       const sick = await health();
       expect(sick.spoolWritable).toBe(false);
       expect(sick.spoolProblem).toMatch(/^a spool write failed \d+ s ago: /);
-      await h.daemon.spool.pragma('max_page_count = 1073741823');
-      expect((await sendMail(h.port, { to: to(2), body: 'Subject: ok\r\n\r\nroom again\r\n' })).data[0]!.code).toBe(
-        250,
-      );
+      room();
+      lifted = true;
+      expect((await mail(d.port, 2)).data[0]!.code).toBe(250);
+      // Nothing of the refused mail was stored; both accepted mails were.
+      expect(
+        readSpool(d.spoolPath)
+          .map((r) => r.recipient)
+          .sort(),
+      ).toEqual([to(1)[0]!, to(2)[0]!].map((a) => a.slice(1, a.indexOf('@'))));
     } finally {
-      await h.stop();
+      if (!lifted) room();
     }
   });
 
-  it('a read-only spool fails /healthz with no mail arriving (the check makes a real write)', async () => {
+  it('a spool another writer holds locked fails /healthz with no mail arriving (the check makes a real write)', async () => {
     const metricsPort = await freePort();
-    const h = await startHarness({ metrics: { port: metricsPort } });
+    const h = await startHarness({ metrics: { port: metricsPort }, spool: { busy_timeout_ms: 300 } });
+    const lock = holdWriteLock(h.config.spool.path);
     try {
-      await h.daemon.spool.pragma('query_only = ON');
       const r = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
       expect(r.status).toBe(503);
       expect(((await r.json()) as { spoolWritable: boolean }).spoolWritable).toBe(false);
     } finally {
-      await h.daemon.spool.pragma('query_only = OFF');
+      lock.release();
       await h.stop();
     }
   });
