@@ -15,7 +15,7 @@ import { isReceipt, parseReceipt, type Receipt } from './receipts.js';
 
 export interface DeliverEvents {
   receipt?(receipt: Receipt, matched: boolean): void;
-  /** A reply from a phone (issue 15: mailed back into the thread); without it, replies are only stored. */
+  /** A reply from a phone (mailed back into the mail's thread); without it, replies are only stored. */
   inbound?(msg: InboundSms, now: number): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Concatenated SMS from phones (replies, issue 15): the concatenation header is read off the bytes (UDH IEI 0x00
+ * Concatenated SMS from phones (replies): the concatenation header is read off the bytes (UDH IEI 0x00
  * 8-bit or 0x08 16-bit reference, or the SAR TLVs), parts are kept until all have come, and the text is decoded
  * from the joined bytes, so a UCS-2 surrogate pair or a GSM escape split over two parts reads as one character and
  * header bytes are never read as text. Parts that never complete are given out as they are, in order with the gaps

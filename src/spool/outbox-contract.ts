@@ -1,5 +1,5 @@
 /**
- * The outbox part of the storage contract (issue 15): DSN facts kept with the rows, reports made from them, reply
+ * The outbox part of the storage contract: DSN facts kept with the rows, reports made from them, reply
  * mails, and the outbox the smarthost sender drains. Each operation is one transaction in every backend.
  */
 import type { OutboxFacts, OutboxRow } from '../outbox/facts.js';

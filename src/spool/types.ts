@@ -98,7 +98,7 @@ export interface NewSms {
    */
   state: 'queued' | 'sending' | 'refused';
   reason: string | null;
-  /** Delivery reports (issue 15): this recipient's RCPT TO as written, NOTIFY and ORCPT (RFC 3461). */
+  /** Delivery reports: this recipient's RCPT TO as written, NOTIFY and ORCPT (RFC 3461). */
   dsn?: RecipientDsn | undefined;
   /** The mail's facts for reports and reply threading (the same object on every row of one mail). */
   mail?: MailFacts | undefined;
@@ -218,7 +218,7 @@ export type AcceptOutcome =
   | { kind: 'flood' };
 
 /**
- * What the daemon needs from durable storage, asynchronously: the SQLite store runs on the work thread behind
- * this interface, and a PostgreSQL store could implement it too. Every write has committed when its promise
+ * What the daemon needs from durable storage, asynchronously: the configured store (SQLite or PostgreSQL, opened
+ * by spool/open.ts) runs on the work thread behind this interface. Every write has committed when its promise
  * resolves.
  */

@@ -1,7 +1,7 @@
 /**
  * A recipient's timeline on the message page, as data: accepted, each part submitted, each part's receipt with its
- * time and err in words, the final state, and the delivery reports and replies when those exist (issue 15's
- * outbox). Pure: the page renders it, a unit test reads it.
+ * time and err in words, the final state, and the delivery reports and replies when those exist (the outbox).
+ * Pure: the page renders it, a unit test reads it.
  */
 import type { OutboxRow } from '../outbox/facts.js';
 import { FINAL_STATES, type SmsRow } from '../spool/types.js';

@@ -79,13 +79,13 @@ const relayEvents: DeliveryEvents = {
   },
   deliver: {
     receipt: (receipt) => m.receipts.inc({ stat: receipt.stat }),
-    // Replies mailed back into the thread (issue 15): on by default when there is a smarthost.
+    // Replies mailed back into the thread: on by default when there is a smarthost.
     ...(config.outbound.smtp_url && config.replies.enabled !== false
       ? { inbound: replyHandler(spool.store, config, log.child({ component: 'replies' })) }
       : {}),
   },
 };
-// Delivery reports and reply mails go out through the smarthost (issue 15); without one, none are made.
+// Delivery reports and reply mails go out through the smarthost; without one, none are made.
 const outboxSender = config.outbound.smtp_url
   ? new OutboxSender(spool.store, config, log.child({ component: 'outbox' }), m.registry, clock)
   : undefined;

@@ -5,7 +5,7 @@
  * lines each. Never edit a released migration: add the next one.
  *
  * Every row carries `owner` (the node that claimed it) and `lease_until` from the first version: several nodes on
- * one database (issue 14, part 3) renew and take over leases without a schema change.
+ * one database renew and take over leases without a schema change.
  */
 import type pg from 'pg';
 import { OUTBOX_MIGRATION_SQL, REPLY_PARTS_MIGRATION_SQL } from './outbox-schema.js';

@@ -5,9 +5,10 @@
  * 451 4.3.0. A connection that failed is dropped, and the pool opens new ones as the server answers again: nothing
  * needs a restart. Mail waiting for a connection waits in the pool's queue, not on a connection of its own.
  *
- * Ready for several nodes (issue 14, part 3): acceptance takes `pg_advisory_xact_lock` per recipient, so the
- * provider's rules see every node's rows; claims use FOR UPDATE SKIP LOCKED and stamp the row with this node and a
- * lease; a receipt and the SMSC id it matches serialise on their id's every form.
+ * The queue's algorithms are spool/queue/'s, run on a transaction here; this driver gives what several nodes need
+ * of them: acceptance takes `pg_advisory_xact_lock` per recipient, so the provider's rules see every node's rows;
+ * claims use FOR UPDATE SKIP LOCKED and stamp the row with this node and the binds lease's epoch; a receipt and
+ * the SMSC id it matches serialise on their id's every form.
  */
 import type pg from 'pg';
 import { dailyQuery, listQuery, POSTGRES_DIALECT } from '../message-query.js';
@@ -264,7 +265,7 @@ export class PostgresStore implements SpoolStore {
       return n;
     });
 
-  // ---- The outbox (issue 15): see spool/queue/outbox.ts ----
+  // ---- The outbox: see spool/queue/outbox.ts ----
 
   reportsDue: OutboxStore['reportsDue'] = (now, sweep) =>
     this.tx((c) => postgresRunner(c)(ob.reportsDue(this.ctx(), now, sweep)));

@@ -38,7 +38,7 @@ export interface EngineSql {
   readonly byRecipient: Fragment;
 }
 
-/** Who may write a row's send outcome (issue 23's fencing): the row's owner in the lease epoch it holds now. */
+/** Who may write a row's send outcome (the cluster's fencing): the row's owner in the lease epoch it holds now. */
 export interface Ownership {
   /** A WHERE condition: this node owns the row now. */
   owned(): Fragment;

@@ -2,7 +2,7 @@
  * What the relay's send outcomes do to a row and its parts, for every engine: a part's SMSC id recorded (and a
  * receipt that overtook it applied), a retry or a throttle (back to the queue; with new parts, the composite is
  * sent again whole and the abandoned attempt's ids are forgotten), a final state. Each is written only while this
- * node owns the row (ctx.own: issue 23's fencing; on SQLite the one node always does).
+ * node owns the row (ctx.own: the cluster's fencing; on SQLite the one node always does).
  */
 import { idKeys, normaliseId } from '../../delivery/receipt-state.js';
 import type { SendOutcome } from '../store.js';

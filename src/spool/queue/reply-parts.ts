@@ -1,5 +1,5 @@
 /**
- * Reply reassembly (issue 15) for every engine: the parts of a concatenated reply wait in `reply_parts` until
+ * Reply reassembly for every engine: the parts of a concatenated reply wait in `reply_parts` until
  * their message is complete or timed out. With several nodes the parts of one message may arrive on different
  * binds at once: each transaction locks the message's key first (EngineSql.lockReply; SQLite has one writer and
  * needs none), so the one that inserts the last part sees every other committed part, and no two transactions

@@ -386,7 +386,7 @@ export class SqliteSpool implements SpoolStore {
   cancelQueued: SpoolStore['cancelQueued'] = (id, scope, reason, now) =>
     this.batch(() => this.run(q.cancelQueued(SQLITE_DIALECT, id, scope, reason, now)));
 
-  // ---- The outbox (issue 15): see spool/queue/outbox.ts ----
+  // ---- The outbox: see spool/queue/outbox.ts ----
 
   reportsDue: OutboxStore['reportsDue'] = (now, sweep) =>
     this.batch(() => this.run(ob.reportsDue(this.ctx, now, sweep)));
