@@ -135,7 +135,8 @@ async function run(name: string, pgUrl: string | undefined, nodeCount: number, p
     }
     return result;
   } finally {
-    await Promise.all(nodes.map((d) => d.kill('SIGKILL')));
+    // A profiled daemon (SMTP2SMS_DAEMON_NODE_ARGS=--cpu-prof …) writes its profile only on a clean stop.
+    await Promise.all(nodes.map((d) => d.kill(process.env.SMTP2SMS_DAEMON_NODE_ARGS ? 'SIGINT' : 'SIGKILL')));
     await sim.close();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { SendOutcome } from '../store.js';
 import { LOCK_SPACE } from './session-lock.js';
 import type { EngineSql, Ownership } from '../queue/engine.js';
-import { type Fragment, type Program, raw, runAsync, type Stmt, type StmtResult, sql } from '../queue/program.js';
+import { type Fragment, type Program, raw, runAsync, type Stmt, sql } from '../queue/program.js';
 
 /** Two-int4 advisory keys of reply reassembly: the next space after LOCK_SPACE's (session locks). */
 export const REPLY_PARTS_SPACE = LOCK_SPACE.binds + 1;
@@ -63,16 +63,25 @@ export function postgresOwnership(
 }
 
 /** `?` → `$1`, `$2`…: the programs' SQL has no other question marks (no jsonb `?` operators). */
+/**
+ * A statement's text with PostgreSQL's numbered placeholders. Each text is numbered once: the sql tag gives a call
+ * site the same string every time, and a regular expression per statement cost a mail's CPU on every node.
+ */
+const numberedTexts = new Map<string, string>();
 export function numbered(text: string): string {
-  let n = 0;
-  return text.replace(/\?/g, () => `$${++n}`);
+  let out = numberedTexts.get(text);
+  if (out === undefined) {
+    let n = 0;
+    out = text.replace(/\?/g, () => `$${++n}`);
+    // A text made with a list of values (an IN list) has one form per length: bounded, but keep it so.
+    if (numberedTexts.size > 10_000) numberedTexts.clear();
+    numberedTexts.set(text, out);
+  }
+  return out;
 }
 
 /** Runs programs on a transaction's connection. */
 export function postgresRunner(client: Pick<pg.ClientBase, 'query'> | pg.Pool) {
-  const run = async (s: Stmt): Promise<StmtResult> => {
-    const res = await client.query(numbered(s.sql), s.params as unknown[]);
-    return { rows: res.rows as Record<string, unknown>[], changes: res.rowCount ?? 0 };
-  };
-  return <T>(program: Program<T>): Promise<T> => runAsync(program, run);
+  const query = (s: Stmt) => client.query(numbered(s.sql), s.params as unknown[]);
+  return <T>(program: Program<T>): Promise<T> => runAsync(program, query);
 }

@@ -14,27 +14,21 @@ import {
 import { rowFromColumns, type SmsColumns } from '../columns.js';
 import { cancelQuery, type Dialect, stateQuery } from '../message-query.js';
 import type { QueueContext } from './engine.js';
-import { Fragment, list, numOrNull, type Program, raw, sql, rowsOf, firstRow, changes } from './program.js';
+import { Fragment, numOrNull, type Program, raw, sql, rowsOf, firstRow, changes } from './program.js';
 
 const FINAL = raw(FINAL_STATES.map((s) => `'${s}'`).join(', '));
 
 /** Up to `limit` due queued rows, oldest due first, made 'sending' and this node's, the attempt counted. */
 export function* claim(ctx: QueueContext, limit: number, now: number): Program<SmsRow[]> {
-  const due = rowsOf<SmsColumns>(
-    yield sql`SELECT * FROM sms WHERE state = 'queued' AND next_attempt_at <= ${now}
-        ORDER BY next_attempt_at, id LIMIT ${limit}${ctx.sql.skipLocked}`,
-  );
-  if (due.length === 0) return [];
-  // One UPDATE for the batch; the rows read above are what it wrote (locked, or SQLite's one writer), so they are
-  // handed out as read with the claim's own changes rather than read again.
-  yield sql`UPDATE sms SET state = 'sending', attempts = attempts + 1, updated_at = ${now}${ctx.own.claimSet()}
-      WHERE id IN (${list(due.map((r) => Number(r.id)))})`;
-  return due.map((r) => ({
-    ...rowFromColumns(r),
-    state: 'sending' as const,
-    attempts: r.attempts + 1,
-    updatedAt: now,
-  }));
+  // One statement: the due rows are picked (locked, or SQLite's one writer), claimed and handed out as written.
+  const claimed = rowsOf<SmsColumns>(
+    yield sql`UPDATE sms SET state = 'sending', attempts = attempts + 1, updated_at = ${now}${ctx.own.claimSet()}
+        WHERE id IN (SELECT id FROM sms WHERE state = 'queued' AND next_attempt_at <= ${now}
+          ORDER BY next_attempt_at, id LIMIT ${limit}${ctx.sql.skipLocked})
+        RETURNING *`,
+  ).map(rowFromColumns);
+  // RETURNING keeps no order: the relay sends in the queue's.
+  return claimed.sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
 }
 
 /** Rows this node left 'sending' (a crash) go back to the queue, due now: they may reach the phone twice. */

@@ -107,9 +107,18 @@ export function runSync<T>(program: Program<T>, run: (s: Stmt) => StmtResult): T
   return step.value;
 }
 
-/** Run a program with an asynchronous executor (PostgreSQL). */
-export async function runAsync<T>(program: Program<T>, run: (s: Stmt) => Promise<StmtResult>): Promise<T> {
+/**
+ * Run a program with an asynchronous executor (PostgreSQL): `query` gives a driver's result (rows, rowCount), read
+ * here so a statement costs one promise.
+ */
+export async function runAsync<T>(
+  program: Program<T>,
+  query: (s: Stmt) => Promise<{ rows: unknown[]; rowCount: number | null }>,
+): Promise<T> {
   let step = program.next();
-  while (!step.done) step = program.next(await run(step.value));
+  while (!step.done) {
+    const res = await query(step.value);
+    step = program.next({ rows: res.rows as Record<string, unknown>[], changes: res.rowCount ?? 0 });
+  }
   return step.value;
 }
