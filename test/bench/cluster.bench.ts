@@ -161,12 +161,16 @@ async function main(): Promise<void> {
       u.pathname = `/${name}`;
       return u.href;
     };
-    results.push(await run('SQLite spool, one node', undefined, 1));
+    // BENCH_CLUSTER_ONLY=sqlite,pg1,pg2 runs some of them (a before/after comparison of one engine).
+    const only = process.env.BENCH_CLUSTER_ONLY?.split(',');
+    const want = (k: string) => !only || only.includes(k);
+    if (want('sqlite')) results.push(await run('SQLite spool, one node', undefined, 1));
     console.log(results.at(-1));
-    results.push(await run('PostgreSQL spool, one node', await db('bench_one'), 1));
+    if (want('pg1')) results.push(await run('PostgreSQL spool, one node', await db('bench_one'), 1));
     console.log(results.at(-1));
-    results.push(await run('PostgreSQL spool, two nodes on one database', await db('bench_two'), 2, true));
+    if (want('pg2')) results.push(await run('PostgreSQL spool, two nodes on one database', await db('bench_two'), 2, true));
     console.log(results.at(-1));
+    if (only) return;
   } finally {
     await pg?.destroy();
   }

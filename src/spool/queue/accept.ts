@@ -7,7 +7,7 @@ import { acceptanceQuery, decideAcceptance, type AcceptanceFacts } from '../../p
 import type { PolicyRules } from '../../policy/rules.js';
 import type { AcceptOutcome, NewSms, SmsRow } from '../types.js';
 import type { QueueContext } from './engine.js';
-import { numOrNull, type Program, raw, sql, rowsOf, firstRow, changes } from './program.js';
+import { numOrNull, type Program, raw, sql, rowsOf, changes } from './program.js';
 import { lock } from './receipts.js';
 
 export function* acceptRows(
@@ -69,28 +69,46 @@ function* insertSms(ctx: QueueContext, r: NewSms, now: number): Program<number> 
   return id;
 }
 
+/**
+ * The rules' facts for one row, in one statement (one round trip on PostgreSQL, where a mail's accept was nine):
+ * the first row with its Message-ID (retransmission), when an identical SMS was last accepted (duplicate), and the
+ * latest acceptance times to the recipient (flood), as rows tagged by what they answer.
+ */
 function* acceptanceFacts(ctx: QueueContext, row: NewSms, now: number, rules: PolicyRules): Program<AcceptanceFacts> {
   const { floodLimit, duplicateSince } = acceptanceQuery(now, rules);
   const same = row.messageId
-    ? firstRow<{ queue_id: string; created_at: unknown; sms_count: number; coding: SmsRow['coding'] }>(
-        yield sql`SELECT queue_id, created_at, sms_count, coding FROM sms
-            WHERE message_id = ${row.messageId} AND recipient = ${row.recipient} AND state <> 'refused' ORDER BY id LIMIT 1`,
-      )
-    : undefined;
-  const last = firstRow<{ t: unknown }>(
-    yield sql`SELECT MAX(created_at) AS t FROM sms${ctx.sql.byRecipient}
+    ? sql`SELECT 'same' AS k, queue_id AS q, created_at AS t, sms_count AS n, coding AS c FROM (
+          SELECT queue_id, created_at, sms_count, coding FROM sms
+          WHERE message_id = ${row.messageId} AND recipient = ${row.recipient} AND state <> 'refused'
+          ORDER BY id LIMIT 1) same
+        UNION ALL `
+    : raw('');
+  // The limit is written into the SQL: see recentAccepted.
+  const recent =
+    floodLimit > 0
+      ? sql` UNION ALL SELECT 'recent', NULL, created_at, NULL, NULL FROM (
+            SELECT created_at FROM sms WHERE recipient = ${row.recipient} AND state <> 'refused'
+            ORDER BY created_at DESC LIMIT ${raw(String(Math.trunc(floodLimit)))}) recent`
+      : raw('');
+  const facts = rowsOf<{ k: string; q: string | null; t: unknown; n: unknown; c: SmsRow['coding'] | null }>(
+    yield sql`${same}SELECT 'last' AS k, NULL AS q, MAX(created_at) AS t, NULL AS n, NULL AS c FROM sms${ctx.sql.byRecipient}
         WHERE recipient = ${row.recipient} AND created_at > ${duplicateSince} AND fingerprint = ${row.fingerprint}
-          AND state <> 'refused'`,
+          AND state <> 'refused'${recent}`,
   );
+  const sameRow = facts.find((f) => f.k === 'same');
   return {
-    sameMessageId: same && {
-      queueId: same.queue_id,
-      createdAt: Number(same.created_at),
-      smsCount: same.sms_count,
-      coding: same.coding,
+    sameMessageId: sameRow && {
+      queueId: sameRow.q as string,
+      createdAt: Number(sameRow.t),
+      smsCount: Number(sameRow.n),
+      coding: sameRow.c as SmsRow['coding'],
     },
-    recentAccepted: yield* recentAccepted(row.recipient, floodLimit),
-    lastSameFingerprintAt: numOrNull(last?.t) ?? undefined,
+    // Newest first, as the flood rule reads them (a compound SELECT keeps no order of its own).
+    recentAccepted: facts
+      .filter((f) => f.k === 'recent')
+      .map((f) => Number(f.t))
+      .sort((x, y) => y - x),
+    lastSameFingerprintAt: numOrNull(facts.find((f) => f.k === 'last')?.t) ?? undefined,
   };
 }
 

@@ -30,7 +30,10 @@ export function* lock(ctx: QueueContext, keys: () => readonly string[]): Program
   if (stmt) changes(yield stmt);
 }
 
-/** Parts holding a receipt's id in any of its forms, with the facts chooseReceiptTarget judges them by. */
+/**
+ * Parts holding a receipt's id in any of its forms, with the facts chooseReceiptTarget judges them by: exact ones
+ * first (so colliding rows under other forms never crowd them out of the limit), then the latest.
+ */
 function* candidates(ctx: QueueContext, forms: readonly string[], exactKey: string): Program<ReceiptCandidate[]> {
   const seq = ctx.sql.smscIdSeq;
   const rows = rowsOf<{
@@ -44,7 +47,7 @@ function* candidates(ctx: QueueContext, forms: readonly string[], exactKey: stri
   }>(
     yield sql`SELECT ${seq} AS seq, i.key, i.sms_id, i.part, s.state, ${ctx.sql.partStat} AS part_stat, s.first_submit_at
         FROM smsc_ids i JOIN sms s ON s.id = i.sms_id WHERE i.key IN (${list(forms)}) AND NOT i.stale
-        ORDER BY ${seq} DESC LIMIT 16`,
+        ORDER BY CASE WHEN i.key = ${exactKey} THEN 0 ELSE 1 END, ${seq} DESC LIMIT 16`,
   );
   return rows.map((r) => ({
     smsId: Number(r.sms_id),
@@ -64,8 +67,8 @@ function* sendingNow(): Program<boolean> {
 
 /**
  * Where a receipt goes: the latest open part under its exact id at once; another form only once `exactMayCome`
- * says no exact form can still come. The other forms are read only when the exact one finds no open part, so the
- * common receipt costs one index read.
+ * says no exact form can still come. Every form is read in one statement (a round trip is what a receipt costs
+ * on PostgreSQL); `exactMayCome` is asked only when the exact form finds no open part.
  */
 function* targetOf(
   ctx: QueueContext,
@@ -74,10 +77,12 @@ function* targetOf(
   exactMayCome: () => Program<boolean>,
 ): Program<ReceiptTarget> {
   const { exact, alt } = idKeys(receiptId);
-  const exactOnly = yield* candidates(ctx, [exact], exact);
-  const found = chooseReceiptTarget(exactOnly, { exactMayCome: true, submitAt });
+  const all = yield* candidates(ctx, [exact, ...alt], exact);
+  const found = chooseReceiptTarget(alt.length > 0 ? all.filter((c) => c.exact) : all, {
+    exactMayCome: true,
+    submitAt,
+  });
   if (found.kind === 'part') return found;
-  const all = alt.length > 0 ? yield* candidates(ctx, [exact, ...alt], exact) : exactOnly;
   return chooseReceiptTarget(all, { exactMayCome: yield* exactMayCome(), submitAt });
 }
 
