@@ -168,7 +168,8 @@ async function main(): Promise<void> {
     console.log(results.at(-1));
     if (want('pg1')) results.push(await run('PostgreSQL spool, one node', await db('bench_one'), 1));
     console.log(results.at(-1));
-    if (want('pg2')) results.push(await run('PostgreSQL spool, two nodes on one database', await db('bench_two'), 2, true));
+    if (want('pg2'))
+      results.push(await run('PostgreSQL spool, two nodes on one database', await db('bench_two'), 2, true));
     console.log(results.at(-1));
     if (only) return;
   } finally {
