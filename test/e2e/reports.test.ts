@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SmscSimulator, type SimulatorBehaviour } from '../../src/simulator/smsc.js';
 import { spawnDaemon, stopAfterEach, tempDir, testConfig, waitFor } from '../helpers/daemon-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
@@ -420,11 +420,13 @@ describe('SMS replies', () => {
 });
 
 describe('on the PostgreSQL spool', () => {
+  // A database per test: a stopped daemon's node stays live in its database for a while, and the next test's
+  // daemon (another simulator port) would meet it as a running cluster with other settings.
   let db: TestDatabase;
-  beforeAll(async () => {
+  beforeEach(async () => {
     db = await createTestDatabase();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await db?.drop();
   });
   const pg = () => ({ spool: { backend: 'postgres', url: db.url, pool_size: 4, statement_timeout_ms: 2000 } });
