@@ -39,6 +39,9 @@ function ours<A extends unknown[]>(doc: Omit<ReplyDoc, 'bySmtpServer'>, text: (.
 
 const s = (n: number) => (n === 1 ? '' : 's');
 
+/** Several recipients' refusals in one reply: each one's text, in order. */
+const eachRefusal = (refusals: readonly Reply[]) => refusals.map((r) => r.text).join('; ');
+
 /** The replies smtp2sms writes. */
 export const replies = {
   accessDenied: ours(
@@ -235,7 +238,7 @@ export const replies = {
       shown: '<each refusal>; <each refusal>',
       why: 'several recipients, every one refused by a rule for good',
     },
-    (refusals: readonly Reply[]) => refusals.map((r) => r.text).join('; '),
+    eachRefusal,
   ),
   allRefusedForNow: ours(
     {
@@ -245,7 +248,7 @@ export const replies = {
       shown: '<each refusal>; <each refusal>',
       why: 'several recipients, every one refused, at least one of them only for now (flood rule)',
     },
-    (refusals: readonly Reply[]) => refusals.map((r) => r.text).join('; '),
+    eachRefusal,
   ),
   senderNeedsAuth: ours(
     {

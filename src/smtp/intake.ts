@@ -21,8 +21,6 @@ import { storedNotify } from '../delivery/dsn.js';
 import { mailFacts } from '../outbox/original.js';
 import type { AuthUser } from './auth.js';
 
-export type { Reply };
-
 export interface Submission {
   raw: Buffer;
   /** Accepted RCPT TO addresses in order, with the number each one is. */
